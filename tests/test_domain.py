@@ -1,0 +1,191 @@
+"""The pure model: the fold over a timeline and the update/escalation cadence."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from warroom.domain.cadence import timer
+from warroom.domain.incident import Status, fold, parse_key
+from warroom.domain.roles import Role
+from warroom.domain.severity import PRESETS
+from warroom.domain.timeline import Entry, Kind
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+M = timedelta(minutes=1)
+
+
+class Timeline:
+    """Builds entries at chosen minutes after T0."""
+
+    def __init__(self, severity: str, scheme: str = "sev1-4") -> None:
+        self.entries: list[Entry] = []
+        self.add(0, Kind.DECLARE, "declared", title="API 500s", severity=severity, scheme=scheme,
+                 impact="checkout down", services=["api"])
+
+    def add(self, minute: float, kind: Kind, text: str = "", author: str = "alice", **data) -> "Timeline":
+        self.entries.append(Entry(len(self.entries) + 1, 1, T0 + minute * M, author, kind, text, data))
+        return self
+
+    def state(self):
+        return fold(1, self.entries)
+
+
+def level(scheme: str, name: str):
+    return PRESETS[scheme].level(name)
+
+
+def test_fold_reconstructs_severity_status_roles_impact():
+    tl = Timeline("SEV2")
+    tl.add(1, Kind.ROLE, role="ic", person="alice")
+    tl.add(2, Kind.ROLE, role="tech-lead", person="bob")
+    tl.add(3, Kind.ROLE, role="sme", person="dana")
+    tl.add(4, Kind.ROLE, role="sme", person="erin")
+    tl.add(5, Kind.SEVERITY, **{"from": "SEV2", "to": "SEV1"})
+    tl.add(6, Kind.STATUS, **{"from": "investigating", "to": "identified"})
+    tl.add(7, Kind.ROLE, role="ic", person="frank", previous="alice")
+    tl.add(8, Kind.IMPACT, impact="all checkouts fail", services=["api", "checkout"])
+    tl.add(9, Kind.ROLE, role="sme", person="dana", removed=True)
+    s = tl.state()
+    assert s.severity == "SEV1"
+    assert s.status is Status.IDENTIFIED
+    assert s.holder(Role.IC) == "frank"
+    assert s.holders(Role.SME) == ["erin"]
+    assert s.impact == "all checkouts fail" and s.services == ["api", "checkout"]
+    assert s.acknowledged_at == T0 + 1 * M  # the first IC took it on
+    handoff = [c for c in s.role_history if c.role is Role.IC][-1]
+    assert (handoff.previous, handoff.person) == ("alice", "frank")
+    assert s.unfilled(level("sev1-4", "SEV1").required_roles) == [Role.COMMS_LEAD, Role.SCRIBE]
+
+
+def test_lifecycle_times_and_metrics():
+    tl = Timeline("SEV1")
+    tl.entries[0].data.update(started=(T0 - 20 * M).isoformat(), detected=(T0 - 5 * M).isoformat())
+    tl.add(4, Kind.ROLE, role="ic", person="alice")
+    tl.add(30, Kind.STATUS, **{"from": "investigating", "to": "monitoring"})
+    tl.add(90, Kind.STATUS, **{"from": "monitoring", "to": "resolved"})
+    s = tl.state()
+    metrics = s.metrics()
+    assert metrics["time_to_detect"] == 15 * M
+    assert metrics["time_to_acknowledge"] == 9 * M
+    assert metrics["time_to_mitigate"] == 35 * M
+    assert metrics["time_to_resolve"] == 110 * M
+    assert not s.open
+
+
+def test_reopen_clears_resolution_and_restarts_the_clock():
+    tl = Timeline("SEV1")
+    tl.add(10, Kind.STATUS, **{"from": "investigating", "to": "resolved"})
+    tl.add(50, Kind.STATUS, **{"from": "resolved", "to": "investigating", "reopen": True})
+    s = tl.state()
+    assert s.open and s.resolved_at is None and s.reopened_at == T0 + 50 * M
+    assert timer(level("sev1-4", "SEV1"), s, T0 + 60 * M).update_due == T0 + 65 * M
+
+
+# Every preset: (scheme, level, cadence in minutes or None, escalate-after in minutes or None)
+PRESET_CADENCES = [
+    ("sev1-4", "SEV1", 15, 30), ("sev1-4", "SEV2", 30, 60), ("sev1-4", "SEV3", None, None),
+    ("sev1-4", "SEV4", None, None),
+    ("p0-3", "P0", 15, 30), ("p0-3", "P1", 30, 30), ("p0-3", "P2", None, None), ("p0-3", "P3", None, None),
+    ("p1-4", "P1", 15, 30), ("p1-4", "P2", 30, 60), ("p1-4", "P3", None, None), ("p1-4", "P4", None, None),
+    ("sev0-3", "SEV0", 30, 30), ("sev0-3", "SEV1", 60, 30), ("sev0-3", "SEV2", 240, None),
+    ("sev0-3", "SEV3", None, None),
+]
+
+
+@pytest.mark.parametrize("scheme,name,every,escalate", PRESET_CADENCES)
+def test_cadence_for_each_preset_level(scheme, name, every, escalate):
+    lvl = level(scheme, name)
+    s = Timeline(name, scheme).state()
+    if every is None:
+        assert timer(lvl, s, T0 + 1000 * M).update_due is None
+    else:
+        before = timer(lvl, s, T0 + (every - 1) * M)
+        assert before.update_due == T0 + every * M
+        assert before.update_overdue_by is None
+        assert before.update_due_soon  # inside the last two minutes
+        after = timer(lvl, s, T0 + (every + 3) * M)
+        assert after.update_overdue_by == 3 * M
+    t = timer(lvl, s, T0 + 1 * M)
+    assert t.escalation_due == (None if escalate is None else T0 + escalate * M)
+
+
+def test_posting_an_update_restarts_the_clock():
+    tl = Timeline("SEV1")
+    tl.add(14, Kind.UPDATE, "update #1", number=1)
+    t = timer(level("sev1-4", "SEV1"), tl.state(), T0 + 20 * M)
+    assert t.update_due == T0 + 29 * M and t.update_overdue_by is None
+
+
+def test_severity_change_mid_incident_rederives_cadence_and_escalation():
+    tl = Timeline("SEV2")
+    tl.add(10, Kind.UPDATE, "update #1", number=1)
+    sev2 = timer(level("sev1-4", "SEV2"), tl.state(), T0 + 20 * M)
+    assert sev2.update_due == T0 + 40 * M and sev2.escalation_due == T0 + 60 * M
+    tl.add(20, Kind.SEVERITY, **{"from": "SEV2", "to": "SEV1"})
+    s = tl.state()
+    sev1 = timer(level("sev1-4", s.severity), s, T0 + 21 * M)
+    assert sev1.update_due == T0 + 35 * M  # clock restarts at the change, 15-min cadence
+    assert sev1.escalation_due == T0 + 50 * M
+    tl.add(25, Kind.SEVERITY, **{"from": "SEV1", "to": "SEV3"})
+    s = tl.state()
+    sev3 = timer(level("sev1-4", s.severity), s, T0 + 26 * M)
+    assert sev3.update_due is None and sev3.escalation_due is None
+
+
+def test_snooze_pushes_the_deadline_until_the_next_update():
+    tl = Timeline("SEV1")
+    tl.add(15, Kind.TIMER, action="snooze", minutes=5, until=(T0 + 20 * M).isoformat())
+    lvl = level("sev1-4", "SEV1")
+    t = timer(lvl, tl.state(), T0 + 18 * M)
+    assert t.update_due == T0 + 20 * M and t.snoozed and t.update_overdue_by is None
+    tl.add(19, Kind.UPDATE, "update", number=1)
+    t = timer(lvl, tl.state(), T0 + 19 * M)
+    assert t.update_due == T0 + 34 * M and not t.snoozed
+
+
+def test_escalation_stops_when_mitigated_and_rearms_after_ack():
+    lvl = level("sev1-4", "SEV1")
+    tl = Timeline("SEV1")
+    assert timer(lvl, tl.state(), T0 + 31 * M).escalation_overdue_by == 1 * M
+    tl.add(32, Kind.TIMER, action="escalation-ack")
+    assert timer(lvl, tl.state(), T0 + 33 * M).escalation_due == T0 + 62 * M
+    tl.add(40, Kind.STATUS, **{"from": "investigating", "to": "monitoring"})
+    assert timer(lvl, tl.state(), T0 + 100 * M).escalation_due is None
+
+
+def test_p0_notifications_due_until_marked():
+    lvl = level("p0-3", "P0")
+    tl = Timeline("P0", "p0-3")
+    t = timer(lvl, tl.state(), T0)
+    assert dict(t.notifications_due) == {"engineering leadership": T0 + 15 * M,
+                                         "executive leadership": T0 + 60 * M}
+    tl.add(5, Kind.TIMER, action="notified", audience="engineering leadership")
+    assert [a for a, _ in timer(lvl, tl.state(), T0).notifications_due] == ["executive leadership"]
+
+
+def test_resolved_incident_has_no_timer():
+    tl = Timeline("SEV1").add(5, Kind.STATUS, **{"from": "investigating", "to": "resolved"})
+    t = timer(level("sev1-4", "SEV1"), tl.state(), T0 + 100 * M)
+    assert t.update_due is None and t.escalation_due is None
+
+
+def test_presets_carry_the_guides_values():
+    sev1 = level("sev1-4", "SEV1")
+    assert sev1.respond_within == 15 * M and sev1.postmortem_required
+    assert sev1.required_roles == (Role.IC, Role.TECH_LEAD, Role.COMMS_LEAD, Role.SCRIBE)
+    assert level("p1-4", "P1").resolve_within == 120 * M
+    assert Role.EXEC_LIAISON in level("sev0-3", "SEV0").required_roles
+    assert set(PRESETS) == {"sev1-4", "p0-3", "p1-4", "sev0-3"}
+
+
+@pytest.mark.parametrize("text,number", [("INC-7", 7), ("inc-12", 12), ("3", 3)])
+def test_parse_key(text, number):
+    assert parse_key(text) == number
+
+
+@pytest.mark.parametrize("text", ["INC-", "INC-x", "-1", "0", ""])
+def test_parse_key_rejects(text):
+    with pytest.raises(ValueError):
+        parse_key(text)

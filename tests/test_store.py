@@ -1,0 +1,149 @@
+"""The SQLite journal: durability settings, migrations, errors, dedup and watching."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from warroom.domain.timeline import Draft, Kind
+from warroom.errors import StoreError
+from warroom.store import open_journal, sqlite_path
+from warroom.store.sqlite import SCHEMA_VERSION
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+
+
+def draft(text: str, kind: Kind = Kind.NOTE, **data) -> Draft:
+    return Draft(kind, text, "alice", NOW, data)
+
+
+async def test_pragmas_and_round_trip(tmp_path: Path):
+    path = tmp_path / "j.db"
+    async with await open_journal(f"sqlite:///{path}", create=True) as journal:
+        declared = await journal.declare(draft("declared", Kind.DECLARE, title="t", severity="SEV1"))
+        note = await journal.append(declared.incident_id, draft("hello [bold]x[/]", data_key=1))
+        entries = await journal.entries(declared.incident_id)
+        assert [e.text for e in entries] == ["declared", "hello [bold]x[/]"]
+        assert entries[1].data == {"data_key": 1} and entries[1].ts == NOW
+        assert note.id > declared.id
+        assert await journal.incident_ids() == [declared.incident_id]
+        assert [e.kind for e in await journal.entries(declared.incident_id, kinds=[Kind.DECLARE])] == [Kind.DECLARE]
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_repeated_uid_is_not_duplicated(tmp_path: Path):
+    async with await open_journal(f"sqlite:///{tmp_path / 'j.db'}", create=True) as journal:
+        inc = (await journal.declare(draft("d", Kind.DECLARE))).incident_id
+        first = await journal.append(inc, draft("once"), uid="abc")
+        again = await journal.append(inc, draft("once"), uid="abc")
+        assert first.id == again.id
+        assert len(await journal.entries(inc)) == 2
+
+
+async def test_append_to_missing_incident_is_a_store_error(tmp_path: Path):
+    async with await open_journal(f"sqlite:///{tmp_path / 'j.db'}", create=True) as journal:
+        with pytest.raises(StoreError, match="no incident 99"):
+            await journal.append(99, draft("x"))
+
+
+async def test_missing_journal_is_not_created_unless_asked(tmp_path: Path):
+    path = tmp_path / "absent.db"
+    with pytest.raises(StoreError, match="no journal at"):
+        await open_journal(f"sqlite:///{path}")
+    assert not path.exists()
+
+
+async def test_missing_directory_is_not_created_for_an_explicit_path(tmp_path: Path):
+    path = tmp_path / "typo" / "j.db"
+    with pytest.raises(StoreError, match="does not exist"):
+        await open_journal(f"sqlite:///{path}", create=True)
+    assert not path.parent.exists()
+    journal = await open_journal(f"sqlite:///{path}", create=True, make_dirs=True)
+    await journal.close()
+    assert path.exists()
+
+
+async def test_newer_schema_is_refused(tmp_path: Path):
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this warroom"):
+        await open_journal(f"sqlite:///{path}")
+
+
+async def test_not_a_database(tmp_path: Path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"this is not sqlite " * 100)
+    with pytest.raises(StoreError, match="cannot open journal"):
+        await open_journal(f"sqlite:///{path}")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+async def test_unwritable_directory(tmp_path: Path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(StoreError):
+        await open_journal(f"sqlite:///{locked / 'j.db'}", create=True)
+
+
+async def test_uncreatable_path(tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="does not exist"):
+        await open_journal(f"sqlite:///{blocker / 'j.db'}", create=True, make_dirs=False)
+    with pytest.raises(StoreError, match="cannot create directory"):
+        await open_journal(f"sqlite:///{blocker / 'sub' / 'j.db'}", create=True, make_dirs=True)
+    # /proc refuses new files even to root: the permission case this machine can show.
+    with pytest.raises(StoreError, match="cannot open journal"):
+        await open_journal("sqlite:////proc/warroom-test.db", create=True)
+
+
+async def test_unsupported_urls():
+    with pytest.raises(StoreError, match="unsupported store URL"):
+        await open_journal("mysql://x")
+    with pytest.raises(StoreError, match="not available"):
+        await open_journal("postgresql://localhost/test")
+
+
+def test_sqlite_url_forms():
+    assert sqlite_path("sqlite:///var/lib/w.db") == Path("/var/lib/w.db")
+    assert sqlite_path("sqlite:////var/lib/w.db") == Path("/var/lib/w.db")
+    assert sqlite_path("sqlite:rel/w.db") == Path("rel/w.db")
+    with pytest.raises(StoreError):
+        sqlite_path("sqlite://host/w.db")
+
+
+async def test_watch_sees_other_connections_within_half_a_second(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    reader = await open_journal(url, create=True)
+    writer = await open_journal(url)
+    inc = (await writer.declare(draft("d", Kind.DECLARE))).incident_id
+    seen: list[str] = []
+    got_all = asyncio.Event()
+
+    async def consume():
+        async for batch in reader.watch(inc, after_id=0, interval=0.05):
+            seen.extend(e.text for e in batch)
+            if len(seen) == 3:
+                got_all.set()
+
+    task = asyncio.create_task(consume())
+    loop = asyncio.get_running_loop()
+    await writer.append(inc, draft("one"))
+    await writer.append(inc, draft("two"))
+    started = loop.time()
+    await asyncio.wait_for(got_all.wait(), timeout=5)
+    assert loop.time() - started < 0.5
+    assert seen == ["d", "one", "two"]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await reader.close()
+    await writer.close()

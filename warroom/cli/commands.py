@@ -1,0 +1,254 @@
+"""What each subcommand does, through the same service the console uses."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Awaitable, Callable, TypeVar
+
+from warroom.cli import render
+from warroom.comms.export import export_json, export_markdown
+from warroom.config import Config, find_config, load_config, render_config
+from warroom.domain.timeline import Kind, utc
+from warroom.errors import WarroomError
+from warroom.files import atomic_write
+from warroom.service import IncidentService
+from warroom.store import open_journal, resolve_url
+from warroom.text import safe_line
+
+T = TypeVar("T")
+
+
+class Context:
+    """What every command needs: the config, the journal URL, the author."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.config_path = find_config(getattr(args, "config", None))
+        self.config: Config = load_config(self.config_path)
+        self.store_url, self.store_is_default = resolve_url(getattr(args, "store", None))
+
+    @property
+    def author(self) -> str:
+        explicit = getattr(self.args, "author", None)
+        if explicit:
+            return explicit
+        return (os.environ.get("WARROOM_USER") or self.config.incident.user
+                or getpass.getuser())
+
+    async def service(self, *, create: bool = False) -> IncidentService:
+        journal = await open_journal(self.store_url, create=create,
+                                     make_dirs=create and self.store_is_default)
+        return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix)
+
+
+def parse_time(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return utc(datetime.fromisoformat(text.strip()))
+    except ValueError:
+        raise WarroomError(f"{option} {text!r} is not an ISO 8601 time",
+                           "e.g. 2026-11-24T09:50:00Z") from None
+
+
+def parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise WarroomError(f"--due {text!r} is not a date", "expected YYYY-MM-DD") from None
+
+
+def out(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+# -- commands ------------------------------------------------------------------------
+
+
+async def cmd_declare(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    entry = await svc.declare(a.title, a.severity, ctx.author, impact=a.impact,
+                              services=a.service, started=parse_time(a.started, "--started"),
+                              detected=parse_time(a.detected, "--detected"))
+    if a.ic:
+        await svc.assign(entry.incident_id, "ic", a.ic, ctx.author)
+    out(svc.key(entry.incident_id))
+    return 0
+
+
+async def cmd_list(ctx: Context, svc: IncidentService) -> int:
+    incidents = await svc.incidents(include_resolved=ctx.args.all)
+    now = svc.clock()
+    if ctx.args.json:
+        from warroom.comms.export import incident_json
+
+        out(json.dumps([incident_json(i, svc.key(i)) for i in incidents], indent=2))
+        return 0
+    if not incidents:
+        out("no open incidents" if not ctx.args.all else "no incidents")
+    for incident in incidents:
+        out(render.incident_row(incident, svc.key(incident), svc.timer(incident, now)))
+    return 0
+
+
+async def cmd_show(ctx: Context, svc: IncidentService) -> int:
+    loaded = await svc.load(await svc.resolve(ctx.args.incident))
+    incident, entries = loaded.incident, loaded.entries
+    now = svc.clock()
+    for line in render.incident_header(incident, svc.key(incident), svc.timer(incident, now),
+                                       svc.required_unfilled(incident), now):
+        out(line)
+    shown = entries[-ctx.args.last:] if ctx.args.last else entries
+    out("")
+    out(f"Timeline ({len(entries)} entries, UTC):")
+    for line in render.timeline(shown):
+        out("  " + line)
+    return 0
+
+
+async def cmd_log(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    try:
+        kind = Kind.parse(a.kind)
+    except ValueError as exc:
+        raise WarroomError(str(exc)) from None
+    incident_id = await svc.resolve(a.incident)
+    if a.stdin:
+        if a.text is not None:
+            raise WarroomError("give the text or --stdin, not both")
+        return await _log_stdin(ctx, svc, incident_id, kind)
+    if a.text is None:
+        raise WarroomError("no text to log", "give it as an argument, or use --stdin")
+    entry = await svc.log(incident_id, a.text, ctx.author, kind=kind, reopen=a.reopen)
+    out(str(entry.id))
+    return 0
+
+
+async def _log_stdin(ctx: Context, svc: IncidentService, incident_id: int, kind: Kind) -> int:
+    """One entry per line; an id is printed (and flushed) only after its commit."""
+    loop = asyncio.get_running_loop()
+    reopen = ctx.args.reopen
+    number = 0
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return 0
+        number += 1
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        try:
+            entry = await svc.log(incident_id, text, ctx.author, kind=kind, reopen=reopen)
+        except WarroomError as exc:
+            raise WarroomError(f"stdin line {number}: {exc.message}", exc.hint) from None
+        reopen = False
+        sys.stdout.write(f"{entry.id}\n")
+        sys.stdout.flush()
+
+
+async def cmd_severity(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    entry = await svc.set_severity(await svc.resolve(a.incident), a.severity, ctx.author, reopen=a.reopen)
+    out(safe_line(entry.text))
+    return 0
+
+
+async def cmd_status(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    entry = await svc.set_status(await svc.resolve(a.incident), a.status, ctx.author, reopen=a.reopen)
+    out(safe_line(entry.text))
+    return 0
+
+
+async def cmd_assign(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    entry = await svc.assign(await svc.resolve(a.incident), a.role, a.person, ctx.author,
+                             remove=a.remove, reopen=a.reopen)
+    out(safe_line(entry.text))
+    return 0
+
+
+async def cmd_impact(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    entry = await svc.set_impact(await svc.resolve(a.incident), ctx.author, impact=a.impact,
+                                 services=a.service, reopen=a.reopen)
+    out(safe_line(entry.text))
+    return 0
+
+
+async def cmd_followup(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    entry = await svc.followup(await svc.resolve(a.incident), a.text, a.owner, parse_date(a.due), ctx.author)
+    out(str(entry.id))
+    return 0
+
+
+async def cmd_milestone(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    entry = await svc.milestone(await svc.resolve(a.incident), a.milestone, parse_time(a.at, "--at"), ctx.author)
+    out(safe_line(entry.text))
+    return 0
+
+
+async def cmd_update(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    incident_id = await svc.resolve(a.incident)
+    text = a.text if a.text is not None else sys.stdin.read()
+    entry = await svc.post_update(incident_id, text, ctx.author)
+    incident = await svc.state(incident_id)
+    out(f"update #{entry.data['number']} posted. " + render.timer_line(svc.timer(incident)))
+    return 0
+
+
+async def cmd_export(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    loaded = await svc.load(await svc.resolve(a.incident))
+    key = svc.key(loaded.incident)
+    if a.format == "json":
+        text = json.dumps(export_json(loaded.incident, key, loaded.entries), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = export_markdown(loaded.incident, key, loaded.entries)
+    if a.output:
+        atomic_write(Path(a.output), text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
+    "declare": cmd_declare, "list": cmd_list, "show": cmd_show, "log": cmd_log,
+    "severity": cmd_severity, "status": cmd_status, "assign": cmd_assign, "impact": cmd_impact,
+    "followup": cmd_followup, "milestone": cmd_milestone, "update": cmd_update,
+    "export": cmd_export,
+}
+
+
+async def _with_service(ctx: Context, handler: Callable[[Context, IncidentService], Awaitable[int]]) -> int:
+    svc = await ctx.service(create=ctx.args.command == "declare")
+    try:
+        return await handler(ctx, svc)
+    finally:
+        await svc.journal.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from warroom.cli.walkthrough import walkthrough
+
+        return walkthrough()
+    ctx = Context(args)
+    if args.command == "config":
+        source = str(ctx.config_path) if ctx.config_path else "built-in defaults (no config file found)"
+        out(f"# {source}: ok")
+        out(render_config(ctx.config))
+        return 0
+    return asyncio.run(_with_service(ctx, COMMANDS[args.command]))

@@ -1,0 +1,143 @@
+"""The `warroom` command line: every subcommand and its options, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from warroom.domain.incident import Milestone, Status
+from warroom.domain.roles import Role
+from warroom.domain.timeline import FREE_TEXT_KINDS
+
+
+class UsageError(Exception):
+    """Raised instead of argparse's multi-line usage dump; reported as one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _common() -> argparse.ArgumentParser:
+    # SUPPRESS lets the same option stand before or after the subcommand.
+    common = Parser(add_help=False)
+    common.add_argument("--store", default=argparse.SUPPRESS, metavar="URL",
+                        help="journal URL (default: $WARROOM_STORE, else sqlite:///<data dir>/warroom/warroom.db)")
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE",
+                        help="config file (default: $WARROOM_CONFIG, ./warroom.toml, <config dir>/warroom/config.toml)")
+    return common
+
+
+def build_parser() -> Parser:
+    common = _common()
+    parser = Parser(prog="warroom", parents=[common],
+                    description="A terminal console for a production incident's war room.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, help: str) -> Parser:
+        return sub.add_parser(name, help=help, description=help, parents=[common])
+
+    def author(p: Parser) -> None:
+        p.add_argument("--author", "--as", dest="author", metavar="NAME",
+                       help="who is writing (default: $WARROOM_USER, config user, login name)")
+
+    def reopen(p: Parser) -> None:
+        p.add_argument("--reopen", action="store_true", help="reopen a resolved incident to do this")
+
+    p = command("declare", "declare a new incident and print its id")
+    p.add_argument("--severity", "-s", required=True, help="a level of the configured scheme, e.g. SEV1")
+    p.add_argument("--title", "-t", required=True)
+    p.add_argument("--impact", default="", help="who or what is affected")
+    p.add_argument("--service", action="append", default=[], metavar="NAME", help="affected service (repeatable)")
+    p.add_argument("--started", metavar="TIME", help="when the impact began (ISO 8601; no offset means UTC)")
+    p.add_argument("--detected", metavar="TIME", help="when it was first detected (ISO 8601)")
+    p.add_argument("--ic", metavar="NAME", help="assign the Incident Commander at once")
+    author(p)
+
+    p = command("list", "list open incidents")
+    p.add_argument("--all", action="store_true", help="include resolved incidents")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("show", "show an incident's state and timeline")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("--last", type=int, metavar="N", help="only the last N timeline entries")
+
+    p = command("log", "append an entry to the timeline")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("text", nargs="?", help="the entry (omit with --stdin)")
+    p.add_argument("--kind", "-k", default="note",
+                   help="one of: " + ", ".join(sorted(k.value for k in FREE_TEXT_KINDS)))
+    p.add_argument("--stdin", action="store_true",
+                   help="one entry per input line; each id is printed once it is durable")
+    author(p)
+    reopen(p)
+
+    p = command("severity", "change an incident's severity")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("severity")
+    author(p)
+    reopen(p)
+
+    p = command("status", "change an incident's status")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("status", help="one of: " + ", ".join(s.value for s in Status))
+    author(p)
+    reopen(p)
+
+    p = command("assign", "assign (or with --remove, stand down) a role")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("role", help="one of: " + ", ".join(r.value for r in Role))
+    p.add_argument("person")
+    p.add_argument("--remove", action="store_true", help="the person stands down from the role")
+    author(p)
+    reopen(p)
+
+    p = command("impact", "change the stated impact or affected services")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("--impact", help="who or what is affected now")
+    p.add_argument("--service", action="append", metavar="NAME", help="affected service (repeatable; replaces the list)")
+    author(p)
+    reopen(p)
+
+    p = command("followup", "record a follow-up action with an owner and due date")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("text")
+    p.add_argument("--owner", required=True)
+    p.add_argument("--due", metavar="DATE", help="YYYY-MM-DD")
+    author(p)
+
+    p = command("milestone", "set a lifecycle time explicitly")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("milestone", help="one of: " + ", ".join(m.value for m in Milestone))
+    p.add_argument("--at", metavar="TIME", help="ISO 8601 (default: now)")
+    author(p)
+
+    p = command("update", "mark a status update as posted (restarts the update timer)")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("text", nargs="?", help="the update as posted (omit to read it from stdin)")
+    author(p)
+
+    p = command("export", "the whole incident as Markdown or JSON")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("--format", "-f", choices=["md", "json"], default="md")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+    p = command("config", "configuration")
+    config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", parser_class=Parser)
+    config_sub.required = True
+    config_sub.add_parser("check", help="validate the config and print it resolved, secrets masked",
+                          parents=[common])
+
+    command("demo", "a guided walk-through on a throwaway journal")
+    return parser
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        raise UsageError("warroom: no command given")
+    return args

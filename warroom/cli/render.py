@@ -1,0 +1,93 @@
+"""Plain-text rendering of incidents for the terminal (no colours, every string sanitised)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from warroom.domain.cadence import Timer
+from warroom.domain.durations import format_clock, format_duration
+from warroom.domain.incident import Incident
+from warroom.domain.roles import Role
+from warroom.domain.timeline import Entry
+from warroom.text import safe_line, safe_text
+
+
+def timer_line(timer: Timer) -> str:
+    if timer.update_due is None:
+        return "Next update: no cadence (post when there is something to say)"
+    overdue = timer.update_overdue_by
+    when = timer.update_due.strftime("%H:%M UTC")
+    if overdue is not None:
+        return f"Next update: OVERDUE {format_clock(overdue)} (was due {when})"
+    snoozed = " (snoozed)" if timer.snoozed else ""
+    return f"Next update: in {format_clock(timer.update_due_in)} at {when}{snoozed}"
+
+
+def escalation_line(timer: Timer) -> str | None:
+    if timer.escalation_due is None:
+        return None
+    overdue = timer.escalation_overdue_by
+    when = timer.escalation_due.strftime("%H:%M UTC")
+    if overdue is not None:
+        return f"Escalation: DUE {format_clock(overdue)} ago ({when}): not mitigated"
+    return f"Escalation: at {when} if not mitigated"
+
+
+def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[Role],
+                    now: datetime) -> list[str]:
+    elapsed = format_duration(now - incident.started_at) if incident.started_at else "?"
+    lines = [
+        f"{key}  {safe_line(incident.severity)}  {incident.status.value}  {safe_line(incident.title)}",
+        f"Impact: {safe_line(incident.impact) or '—'}",
+        f"Services: {safe_line(', '.join(incident.services)) or '—'}",
+        f"Started {_ts(incident.started_at)}, declared {_ts(incident.declared_at)} by "
+        f"{safe_line(incident.declared_by)}; elapsed {elapsed}",
+    ]
+    if incident.resolved_at:
+        lines.append(f"Resolved {_ts(incident.resolved_at)}")
+    else:
+        lines.append(timer_line(timer))
+        escalation = escalation_line(timer)
+        if escalation:
+            lines.append(escalation)
+        for audience, due in timer.notifications_due:
+            state = "OVERDUE" if now >= due else "by"
+            lines.append(f"Notify {audience}: {state} {due.strftime('%H:%M UTC')}")
+    roles = []
+    for role in Role:
+        people = incident.holders(role)
+        if people:
+            roles.append(f"{role.title}: {safe_line(', '.join(people))}")
+        elif role in unfilled:
+            roles.append(f"{role.title}: UNFILLED (required)")
+    lines.append("Roles: " + ("; ".join(roles) if roles else "none assigned"))
+    return lines
+
+
+def _ts(ts: datetime | None) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "—"
+
+
+def entry_lines(entry: Entry, with_date: bool) -> list[str]:
+    stamp = entry.ts.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+    head = f"{stamp}  #{entry.id:<5} {entry.kind.value:<10} {safe_line(entry.author):<12} "
+    body = safe_text(entry.text).splitlines() or [""]
+    pad = " " * len(head)
+    return [head + body[0]] + [pad + line for line in body[1:]]
+
+
+def timeline(entries: list[Entry]) -> list[str]:
+    with_date = len({e.ts.date() for e in entries}) > 1
+    lines: list[str] = []
+    for entry in entries:
+        lines.extend(entry_lines(entry, with_date))
+    return lines
+
+
+def incident_row(incident: Incident, key: str, timer: Timer) -> str:
+    due = ""
+    if incident.open and timer.update_due is not None:
+        overdue = timer.update_overdue_by
+        due = f"update OVERDUE {format_clock(overdue)}" if overdue else f"update in {format_clock(timer.update_due_in)}"
+    return (f"{key:<8} {safe_line(incident.severity):<5} {incident.status.value:<13} "
+            f"{safe_line(incident.title)}" + (f"  [{due}]" if due else ""))

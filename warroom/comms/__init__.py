@@ -1,0 +1,1 @@
+"""What leaves the journal for people: exports, update templates, the postmortem."""

@@ -1,0 +1,50 @@
+"""Configuration: find, load and validate warroom.toml, and show it with secrets masked."""
+
+from warroom.config.loader import ENV_VAR, find_config, load_config, resolve_config, user_config_file
+from warroom.config.models import (
+    ACTION_KINDS,
+    CHECK_KINDS,
+    Action,
+    ActionBase,
+    Check,
+    CheckBase,
+    CommandAction,
+    Config,
+    ConsoleConfig,
+    HttpCheck,
+    IncidentConfig,
+    KubernetesCheck,
+    KubernetesDeletePod,
+    KubernetesPause,
+    KubernetesRestart,
+    KubernetesResume,
+    KubernetesRollback,
+    KubernetesScale,
+    KubernetesSetEnv,
+    LevelConfig,
+    NotifyConfig,
+    PostgresCancel,
+    PostgresCheck,
+    PostgresFeatureFlag,
+    PostgresTerminate,
+    PrometheusCheck,
+    RedisCheck,
+    RedisDeletePattern,
+    RedisFlushdb,
+    SeverityConfig,
+    TcpCheck,
+    TlsCheck,
+)
+from warroom.config.render import format_duration, mask_text, render_config
+
+__all__ = [
+    "ACTION_KINDS", "CHECK_KINDS", "ENV_VAR",
+    "Action", "ActionBase", "Check", "CheckBase", "CommandAction", "Config", "ConsoleConfig",
+    "HttpCheck", "IncidentConfig", "KubernetesCheck", "KubernetesDeletePod", "KubernetesPause",
+    "KubernetesRestart", "KubernetesResume", "KubernetesRollback", "KubernetesScale",
+    "KubernetesSetEnv", "LevelConfig", "NotifyConfig", "PostgresCancel", "PostgresCheck",
+    "PostgresFeatureFlag", "PostgresTerminate", "PrometheusCheck", "RedisCheck",
+    "RedisDeletePattern", "RedisFlushdb", "SeverityConfig", "TcpCheck", "TlsCheck",
+    "find_config", "format_duration", "load_config", "mask_text", "render_config",
+    "resolve_config", "user_config_file",
+]

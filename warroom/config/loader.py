@@ -1,0 +1,275 @@
+"""Finding, reading and validating warroom.toml; every failure is one ConfigError line."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, ValidationError
+
+from warroom.config.models import ACTION_KINDS, CHECK_KINDS, Config, did_you_mean, show
+from warroom.config.render import mask_text
+from warroom.errors import ConfigError
+
+ENV_VAR = "WARROOM_CONFIG"
+
+# "$${" first so the escape wins over a reference starting at the same "$".
+_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_TAGS = set(CHECK_KINDS) | set(ACTION_KINDS)
+_NAMED_TABLES = {"check", "action", "levels"}
+
+
+def user_config_file() -> Path:
+    """``$XDG_CONFIG_HOME/warroom/config.toml`` (or the platform's equivalent)."""
+    return platformdirs.user_config_path("warroom") / "config.toml"
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """--config, else $WARROOM_CONFIG, else ./warroom.toml, else the user config file."""
+    for source, value in (("--config", explicit), (ENV_VAR, os.environ.get(ENV_VAR))):
+        if value:
+            path = Path(value).expanduser()
+            if not path.exists():
+                raise ConfigError(f"{value}: no such config file (from {source})")
+            return path
+    local = Path("warroom.toml")
+    if local.is_file():
+        return local.absolute()
+    user = user_config_file()
+    return user if user.is_file() else None
+
+
+def load_config(path: str | os.PathLike[str] | None) -> Config:
+    """The validated configuration in ``path``; the defaults when ``path`` is None."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    name = _display(path)
+    data = _parse(_read(path, name), name)
+    secrets: set[str] = set()
+    data = _substitute(data, (), name, secrets)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as err:
+        raise _config_error(err, data, name, frozenset(secrets)) from None
+    config._source = path
+    config._secrets = frozenset(secrets)
+    return config
+
+
+def resolve_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    """find_config then load_config: what the CLI calls with its --config value."""
+    return load_config(find_config(explicit))
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _read(path: Path, name: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{name}: cannot read the config file ({err.strerror or err})") from None
+    try:
+        return raw.decode("utf-8-sig")  # a BOM from Windows editors is harmless
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{name}: line {line}: not UTF-8 text (byte 0x{raw[err.start]:02x})") from None
+
+
+def _parse(text: str, name: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        reason = str(err)
+        where = _TOML_WHERE.search(reason)
+        if where:
+            reason = reason[: where.start()]
+            raise ConfigError(
+                f"{name}: line {where[1]}, column {where[2]}: invalid TOML ({reason})"
+            ) from None
+        raise ConfigError(f"{name}: invalid TOML ({reason})") from None
+
+
+def _substitute(value: object, loc: tuple[str | int, ...], name: str, secrets: set[str]) -> object:
+    """``value`` with ${VAR} in every string replaced from the environment."""
+    if isinstance(value, dict):
+        return {k: _substitute(v, (*loc, k), name, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, (*loc, i), name, secrets) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        if match[0] == "$${":
+            return "${"
+        var = match[1]
+        if var is None:
+            raise ConfigError(
+                mask_text(f"{name}: {_path_text(loc)}: malformed environment reference in {show(value)}"),
+                'write ${NAME}, or $${ for a literal "${"',
+            )
+        if var not in os.environ:
+            raise ConfigError(
+                f"{name}: {_path_text(loc)}: environment variable {var} is not set",
+                f'export {var}, or write $${{ for a literal "${{"',
+            )
+        secrets.add(os.environ[var])
+        return os.environ[var]
+
+    return _REFERENCE.sub(replace, value)
+
+
+# --- reporting validation errors ------------------------------------------------------------
+
+
+def _path_text(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            key = part if _BARE_KEY.match(part) else f'"{part}"'
+            text += f".{key}" if text else key
+    return text
+
+
+def _where(loc: tuple[str | int, ...], data: object) -> str:
+    """The key path; a [[check]] or [[action]] the error is about is followed by its name."""
+    text = _path_text(loc)
+    if len(loc) >= 2 and isinstance(loc[-1], int) and loc[-2] in _NAMED_TABLES:
+        item = _lookup(data, loc)
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            text += f" ({item['name']})"
+    return text
+
+
+def _lookup(data: object, loc: tuple[str | int, ...]) -> object:
+    for part in loc:
+        try:
+            data = data[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _clean(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # pydantic puts the union member's tag ("http") after the list index; users never wrote it.
+    return tuple(
+        part for i, part in enumerate(loc)
+        if not (isinstance(part, str) and i and isinstance(loc[i - 1], int) and part in _TAGS)
+    )
+
+
+def _model_keys(raw_loc: tuple[str | int, ...]) -> list[str]:
+    """The keys the model at ``raw_loc`` (pydantic's loc, tags included) accepts."""
+    annotation: object = Config
+    for part in raw_loc:
+        annotation = _unwrap(annotation)
+        if isinstance(part, int):
+            args = typing.get_args(annotation)
+            annotation = args[0] if args else None
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = {f.alias or n: f for n, f in annotation.model_fields.items()}
+            annotation = fields[part].annotation if part in fields else None
+        elif part in _TAGS:
+            annotation = CHECK_KINDS.get(part) or ACTION_KINDS.get(part)
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [f.alias or n for n, f in annotation.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: object) -> object:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:  # a tagged union: the next loc part names the member
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "list_type": "an array",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+
+
+def _describe(error: Mapping, raw_loc: tuple, loc: tuple) -> tuple[tuple, str, str | None]:
+    """(where, what, hint) for one pydantic error."""
+    kind, ctx, found = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "warroom":
+        return loc, ctx["message"], None
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        return loc[:-1], f'unknown key "{key}"{did_you_mean(key, _model_keys(raw_loc[:-1]))}', None
+    if kind == "missing":
+        return loc[:-1], f'missing required key "{loc[-1]}"', None
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        kinds = list(CHECK_KINDS if loc[0] == "check" else ACTION_KINDS)
+        if kind == "union_tag_not_found":
+            return loc, f'missing required key "kind" (one of: {", ".join(kinds)})', None
+        tag = str(ctx.get("tag"))
+        hint = did_you_mean(tag, kinds) or f" (expected one of: {', '.join(kinds)})"
+        return (*loc, "kind"), f"unknown kind {show(tag)}{hint}", None
+    if kind == "list_type" and loc in (("check",), ("action",)):
+        return loc, f"expected an array of tables, got {show(found)}", f"write [[{loc[0]}]], not [{loc[0]}]"
+    if kind in _EXPECTED:
+        return loc, f"expected {_EXPECTED[kind]}, got {show(found)}", None
+    if kind == "literal_error":
+        return loc, f"expected {ctx['expected'].replace(chr(39), chr(34))}, got {show(found)}", None
+    if kind in ("too_short", "string_too_short"):
+        return loc, "must not be empty", None
+    bounds = {"greater_than_equal": "at least", "less_than_equal": "at most",
+              "greater_than": "more than", "less_than": "less than"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return loc, f"must be {bounds[kind]} {limit}, got {show(found)}", None
+    message = str(error["msg"])
+    return loc, f"{message[:1].lower()}{message[1:]}, got {show(found)}", None
+
+
+def _config_error(err: ValidationError, data: dict, name: str, secrets: frozenset[str]) -> ConfigError:
+    errors = err.errors(include_url=False)
+    first = errors[0]
+    if first["type"] == "missing":
+        # A missing key next to an unknown one is nearly always a typo: report the typo.
+        typo = [e for e in errors if e["type"] == "extra_forbidden" and e["loc"][:-1] == first["loc"][:-1]]
+        first = typo[0] if typo else first
+    raw_loc = tuple(first["loc"]) + tuple((first.get("ctx") or {}).get("subloc", ()))
+    loc, what, hint = _describe(first, raw_loc, _clean(raw_loc))
+    where = _where(loc, data)
+    message = f"{name}: {where}: {what}" if where else f"{name}: {what}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more)"
+    # The found value may come from ${VAR} or hold an inline password: never echo it.
+    return ConfigError(mask_text(message, secrets), hint)

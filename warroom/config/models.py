@@ -1,0 +1,788 @@
+"""The typed shape of ``warroom.toml``: strict, frozen pydantic models, one per table.
+
+Validators raise ``problem(...)`` rather than ValueError so the message reaches the user
+unchanged (no "Value error, " prefix) and can point below the model it was raised in.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Annotated, Literal, Union
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from warroom.domain.durations import parse_duration
+from warroom.domain.roles import Role
+from warroom.domain.severity import PRESETS, Level, Notify, Policy
+
+# --- helpers shared with the loader -------------------------------------------------------
+
+
+def show(value: object) -> str:
+    """A found value as the user wrote it in TOML, shortened; for error messages."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    elif isinstance(value, dict):
+        return "a table"
+    elif isinstance(value, list):
+        text = "[" + ", ".join(show(v) for v in value) + "]"
+    elif isinstance(value, (datetime, date, time)):
+        text = value.isoformat()
+    else:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def problem(message: str, *subloc: str | int) -> PydanticCustomError:
+    """A validation error with final text; ``subloc`` is the key path below the model."""
+    # The message goes through ctx so braces in user values are never treated as a template.
+    return PydanticCustomError("warroom", "{message}", {"message": message, "subloc": subloc})
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    close = get_close_matches(word, choices, n=1)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+# --- field types ---------------------------------------------------------------------------
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):  # programmatic construction and defaults
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError:
+            pass
+    expected = 'expected a duration like "500ms", "10s", "5m" or "1h"'
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # A bare number has no unit; guessing seconds would hide a 1000x mistake.
+        raise problem(f'{expected}, got {show(value)} (durations are strings: write "{value}s")')
+    raise problem(f"{expected}, got {show(value)}")
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise problem("must be longer than zero")
+    return value
+
+
+def _role(value: object) -> Role:
+    if isinstance(value, Role):
+        return value
+    if not isinstance(value, str):
+        raise problem(f"expected a role name, got {show(value)}")
+    try:
+        return Role.parse(value)
+    except ValueError:
+        names = ", ".join(role.value for role in Role)
+        raise problem(f"unknown role {show(value)} (expected one of: {names})") from None
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise problem("must not be empty")
+    return value.strip()
+
+
+def _url(*schemes: str):
+    wanted = " or ".join(f"{s}://" for s in schemes)
+
+    def check(value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in schemes or not parts.netloc:
+            raise problem(f"expected a {wanted} URL, got {show(value)}")
+        return value
+
+    return check
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def _identifier(value: str) -> str:
+    # The flag table and columns are spliced into SQL: only plain identifiers are safe.
+    if not _IDENTIFIER.match(value):
+        raise problem(f'expected an SQL identifier like "feature_flags" or "ops.flags", got {show(value)}')
+    return value
+
+
+def _path(value: object) -> object:
+    return Path(value).expanduser() if isinstance(value, str) else value
+
+
+def _status_list(value: object) -> object:
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _scalar(value: object) -> object:
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    raise problem(f"expected a string, number or boolean, got {show(value)}")
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
+Name = Annotated[str, AfterValidator(_name)]
+RoleName = Annotated[Role, BeforeValidator(_role)]
+Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Identifier = Annotated[str, AfterValidator(_identifier)]
+HttpUrl = Annotated[str, AfterValidator(_url("http", "https"))]
+RedisUrl = Annotated[str, AfterValidator(_url("redis", "rediss"))]
+PostgresDsn = Annotated[str, AfterValidator(_url("postgres", "postgresql"))]
+FilePath = Annotated[Path, BeforeValidator(_path)]
+Risk = Literal["low", "medium", "high"]
+
+
+class _Model(BaseModel):
+    # strict: TOML already gives exact types, so "443" for a port or 1 for true is a mistake.
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True, strict=True)
+
+
+Threshold = float | timedelta | None
+
+
+def _ordered(low: Threshold, high: Threshold, low_key: str, high_key: str) -> None:
+    if low is not None and high is not None and not low < high:
+        raise problem(f"{low_key} must be below {high_key}", low_key)
+
+
+# --- [incident], [console] -----------------------------------------------------------------
+
+
+_ID_PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+
+
+def _id_prefix(value: str) -> str:
+    if not _ID_PREFIX.match(value):
+        expected = 'expected 1-10 capital letters or digits starting with a letter, like "INC"'
+        raise problem(f"{expected}, got {show(value)}")
+    return value
+
+
+class IncidentConfig(_Model):
+    """How incidents are named and attributed."""
+
+    id_prefix: Annotated[str, AfterValidator(_id_prefix)] = "INC"
+    """Prefix of incident ids, e.g. "INC" gives INC-42."""
+    user: Name | None = None
+    """Default author of timeline entries; otherwise the login name."""
+
+
+class ConsoleConfig(_Model):
+    """The full-screen console."""
+
+    theme: Name = "warroom-dark"
+    """Textual theme name."""
+    read_only: bool = False
+    """Show the incident without allowing any writes or actions."""
+    watch_interval: PositiveDuration = timedelta(milliseconds=200)
+    """How often the console polls the store for entries written by others."""
+
+
+# --- [severity] ----------------------------------------------------------------------------
+
+
+class NotifyConfig(_Model):
+    """Someone to tell within a time of the incident being declared."""
+
+    audience: Name
+    """Who, e.g. "engineering leadership"."""
+    within: Duration
+    """How soon after declaring."""
+
+
+class LevelConfig(_Model):
+    """One level of a custom severity scheme; the first is the most severe."""
+
+    name: Name
+    """Short name used on the command line, e.g. "SEV1"."""
+    title: str = ""
+    """One or two words, e.g. "Critical"."""
+    description: str = ""
+    """What qualifies an incident for this level."""
+    examples: list[str] = Field(default_factory=list)
+    """Typical incidents at this level."""
+    response: str = ""
+    """Expected response, in words, e.g. "within 15 min"."""
+    respond_within: Duration | None = None
+    """Time allowed before someone responds."""
+    update_every: Duration | None = None
+    """Internal update cadence; unset means "when there is something to say"."""
+    escalate_after: Duration | None = None
+    """Escalate when the impact is not mitigated this long after the response began."""
+    monitor_before_resolve: Duration | None = None
+    """How long to watch a mitigated incident before resolving it."""
+    resolve_within: Duration | None = None
+    """Resolution target."""
+    external_updates: str = "none"
+    """What the status page should expect, e.g. "status page, every update"."""
+    notify: list[NotifyConfig] = Field(default_factory=list)
+    """Who must be told, and by when."""
+    required_roles: list[RoleName] = Field(default_factory=list)
+    """Roles that must be filled, e.g. ["ic", "scribe"]."""
+    postmortem_required: bool = False
+    """Whether resolving requires a postmortem."""
+
+    def to_level(self, rank: int) -> Level:
+        return Level(
+            name=self.name, rank=rank, title=self.title, description=self.description,
+            examples=tuple(self.examples), response=self.response,
+            respond_within=self.respond_within, update_every=self.update_every,
+            external_updates=self.external_updates, escalate_after=self.escalate_after,
+            notify=tuple(Notify(n.audience, n.within) for n in self.notify),
+            required_roles=tuple(self.required_roles), postmortem_required=self.postmortem_required,
+            monitor_before_resolve=self.monitor_before_resolve, resolve_within=self.resolve_within,
+        )
+
+
+class SeverityConfig(_Model):
+    """Which severity scheme incidents are declared with."""
+
+    scheme: Name = "sev1-4"
+    """A preset (sev1-4, p0-3, p1-4, sev0-3), or the name of the custom scheme in `levels`."""
+    description: str = ""
+    """Description of a custom scheme."""
+    levels: Annotated[list[LevelConfig], Field(min_length=1)] | None = None
+    """A custom scheme, most severe level first; replaces the preset."""
+
+    @model_validator(mode="after")
+    def _check(self) -> SeverityConfig:
+        if self.levels is None:
+            if self.scheme not in PRESETS:
+                presets = ", ".join(PRESETS)
+                raise problem(
+                    f'unknown severity scheme "{self.scheme}" (presets: {presets}; '
+                    "or define a custom one with [[severity.levels]])",
+                    "scheme",
+                )
+            return self
+        seen: dict[str, int] = {}
+        for index, level in enumerate(self.levels):
+            first = seen.setdefault(level.name.upper(), index)
+            if first != index:
+                message = f'duplicate level name "{level.name}" (also levels[{first}])'
+                raise problem(message, "levels", index, "name")
+        return self
+
+    @property
+    def policy(self) -> Policy:
+        if self.levels is None:
+            return PRESETS[self.scheme]
+        levels = tuple(level.to_level(rank) for rank, level in enumerate(self.levels))
+        return Policy(name=self.scheme, description=self.description or "custom scheme", levels=levels)
+
+
+# --- [[check]] -----------------------------------------------------------------------------
+
+
+class CheckBase(_Model):
+    """Fields every health check has."""
+
+    name: Name
+    """Unique name, shown in the console and used by actions' `checks`."""
+    kind: str
+    """Which probe runs: http, postgres, redis, tcp, tls, prometheus or kubernetes."""
+    interval: PositiveDuration = timedelta(seconds=15)
+    """Time between two runs."""
+    timeout: PositiveDuration = timedelta(seconds=5)
+    """A run taking longer is critical."""
+    service: str | None = None
+    """The service this check watches, for grouping."""
+    runbook: str | None = None
+    """Link or path to the runbook to open when it fails."""
+
+
+class HttpCheck(CheckBase):
+    """An HTTP(S) endpoint answers with the expected status, body and latency."""
+
+    kind: Literal["http"] = "http"
+    """Always "http"."""
+    url: HttpUrl
+    """The http:// or https:// URL to request."""
+    method: Annotated[
+        Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], BeforeValidator(_upper)
+    ] = "GET"
+    """HTTP method."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Request headers, e.g. { Authorization = "Bearer ${API_TOKEN}" }."""
+    expect_status: Annotated[
+        list[Annotated[int, Field(ge=100, le=599)]], BeforeValidator(_status_list), Field(min_length=1)
+    ] = Field(default_factory=lambda: [200])
+    """Accepted status code, or a list of them."""
+    body_contains: str | None = None
+    """Text the response body must contain."""
+    json_path: str | None = None
+    """Dotted path into a JSON body, e.g. "status" or "checks.0.ok"; must exist."""
+    json_equals: Annotated[str | bool | int | float, BeforeValidator(_scalar)] | None = None
+    """Value expected at `json_path`."""
+    warn_latency: Duration | None = None
+    """Slower than this is a warning."""
+    critical_latency: Duration | None = None
+    """Slower than this is critical."""
+
+    @model_validator(mode="after")
+    def _check(self) -> HttpCheck:
+        if self.json_equals is not None and self.json_path is None:
+            raise problem("json_equals needs json_path", "json_equals")
+        _ordered(self.warn_latency, self.critical_latency, "warn_latency", "critical_latency")
+        return self
+
+
+class PostgresCheck(CheckBase):
+    """PostgreSQL answers; connections in use and long-running queries stay under limits."""
+
+    kind: Literal["postgres"] = "postgres"
+    """Always "postgres"."""
+    dsn: PostgresDsn
+    """postgresql://user:password@host:port/database"""
+    long_query: PositiveDuration = timedelta(minutes=5)
+    """A query running longer than this is reported."""
+    warn_connections: Ratio = 0.8
+    """Warn when this fraction of max_connections is in use."""
+    critical_connections: Ratio = 0.95
+    """Critical when this fraction of max_connections is in use."""
+
+    @model_validator(mode="after")
+    def _check(self) -> PostgresCheck:
+        _ordered(self.warn_connections, self.critical_connections, "warn_connections", "critical_connections")
+        return self
+
+
+class RedisCheck(CheckBase):
+    """Redis answers PING; memory use stays under maxmemory limits."""
+
+    kind: Literal["redis"] = "redis"
+    """Always "redis"."""
+    url: RedisUrl
+    """redis:// or rediss:// URL."""
+    warn_memory: Ratio = 0.8
+    """Warn when this fraction of maxmemory is used."""
+    critical_memory: Ratio = 0.95
+    """Critical when this fraction of maxmemory is used."""
+
+    @model_validator(mode="after")
+    def _check(self) -> RedisCheck:
+        _ordered(self.warn_memory, self.critical_memory, "warn_memory", "critical_memory")
+        return self
+
+
+class TcpCheck(CheckBase):
+    """A TCP port accepts connections."""
+
+    kind: Literal["tcp"] = "tcp"
+    """Always "tcp"."""
+    host: Name
+    """Host name or address."""
+    port: Port
+    """Port, 1-65535."""
+
+
+class TlsCheck(CheckBase):
+    """A TLS certificate is valid and not about to expire."""
+
+    kind: Literal["tls"] = "tls"
+    """Always "tls"."""
+    host: Name
+    """Host name, also sent as SNI and verified against the certificate."""
+    port: Port = 443
+    """Port, 1-65535."""
+    warn_days: Annotated[int, Field(ge=0)] = 14
+    """Warn when the certificate expires within this many days."""
+    critical_days: Annotated[int, Field(ge=0)] = 3
+    """Critical when the certificate expires within this many days."""
+
+    @model_validator(mode="after")
+    def _check(self) -> TlsCheck:
+        if not self.critical_days < self.warn_days:
+            raise problem("critical_days must be below warn_days", "critical_days")
+        return self
+
+
+class PrometheusCheck(CheckBase):
+    """A PromQL query's value stays on the right side of thresholds."""
+
+    kind: Literal["prometheus"] = "prometheus"
+    """Always "prometheus"."""
+    url: HttpUrl
+    """Base URL of the Prometheus server."""
+    query: Name
+    """Instant PromQL query returning one value."""
+    warn: float | None = None
+    """Warning threshold."""
+    critical: float | None = None
+    """Critical threshold."""
+    above: bool = True
+    """True when a higher value is worse; false when lower is worse."""
+
+    @model_validator(mode="after")
+    def _check(self) -> PrometheusCheck:
+        if self.above:
+            _ordered(self.warn, self.critical, "warn", "critical")
+        else:
+            _ordered(self.critical, self.warn, "critical", "warn")
+        return self
+
+
+class KubernetesCheck(CheckBase):
+    """A Deployment has its desired replicas available and up to date."""
+
+    kind: Literal["kubernetes"] = "kubernetes"
+    """Always "kubernetes"."""
+    namespace: Name = "default"
+    """Namespace of the Deployment."""
+    deployment: Name
+    """Name of the Deployment."""
+    context: str | None = None
+    """kubeconfig context; the current one when unset."""
+    kubeconfig: FilePath | None = None
+    """kubeconfig file; $KUBECONFIG or ~/.kube/config when unset."""
+
+
+Check = Annotated[
+    Union[HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, PrometheusCheck, KubernetesCheck],
+    Field(discriminator="kind"),
+]
+
+# --- [[action]] ----------------------------------------------------------------------------
+
+
+def _key(value: str) -> str:
+    if not value or any(c.isspace() for c in value):
+        raise problem(f'expected one key binding like "r" or "ctrl+r", got {show(value)}')
+    return value
+
+
+class ActionBase(_Model):
+    """Fields every mitigation has."""
+
+    name: Name
+    """Unique name, used by `warroom action run NAME`."""
+    kind: str
+    """What it does, e.g. "kubernetes.rollback"."""
+    risk: Risk = "medium"
+    """low, medium or high; high-risk actions ask for a typed confirmation."""
+    key: Annotated[str, AfterValidator(_key)] | None = None
+    """Key binding in the console's action palette."""
+    description: str | None = None
+    """One line shown before running it."""
+    checks: list[str] = Field(default_factory=list)
+    """Names of the health checks that should recover after it."""
+    verify_window: PositiveDuration = timedelta(minutes=5)
+    """How long to watch `checks` for recovery."""
+    allowed_roles: Annotated[list[RoleName], Field(min_length=1)] = Field(
+        default_factory=lambda: [Role.IC, Role.TECH_LEAD]
+    )
+    """Roles allowed to run it."""
+
+
+class _KubernetesTarget(ActionBase):
+    # namespace is required, unlike checks': acting on "default" by omission is a bad surprise.
+    namespace: Name
+    """Namespace of the Deployment."""
+    deployment: Name
+    """Name of the Deployment."""
+    context: str | None = None
+    """kubeconfig context; the current one when unset."""
+    kubeconfig: FilePath | None = None
+    """kubeconfig file; $KUBECONFIG or ~/.kube/config when unset."""
+
+
+class KubernetesRollback(_KubernetesTarget):
+    """`kubectl rollout undo`: back to the previous (or a given) revision."""
+
+    kind: Literal["kubernetes.rollback"] = "kubernetes.rollback"
+    """Always "kubernetes.rollback"."""
+    to_revision: Annotated[int, Field(ge=1)] | None = None
+    """Revision to roll back to; the previous one when unset."""
+
+
+class KubernetesScale(_KubernetesTarget):
+    """`kubectl scale`: set the replica count."""
+
+    kind: Literal["kubernetes.scale"] = "kubernetes.scale"
+    """Always "kubernetes.scale"."""
+    risk: Risk = "low"
+    """low, medium or high; defaults to low."""
+    replicas: Annotated[int, Field(ge=0)]
+    """Desired replicas."""
+
+
+class KubernetesRestart(_KubernetesTarget):
+    """`kubectl rollout restart`: replace every pod."""
+
+    kind: Literal["kubernetes.restart"] = "kubernetes.restart"
+    """Always "kubernetes.restart"."""
+
+
+class KubernetesDeletePod(_KubernetesTarget):
+    """Delete one pod of the Deployment (the given one, else the least healthy)."""
+
+    kind: Literal["kubernetes.delete_pod"] = "kubernetes.delete_pod"
+    """Always "kubernetes.delete_pod"."""
+    pod: Name | None = None
+    """The pod to delete; chosen at run time when unset."""
+
+
+class KubernetesSetEnv(_KubernetesTarget):
+    """Set environment variables on every container, which rolls the pods."""
+
+    kind: Literal["kubernetes.set_env"] = "kubernetes.set_env"
+    """Always "kubernetes.set_env"."""
+    env: Annotated[dict[str, str], Field(min_length=1)]
+    """Variables to set, e.g. { FEATURE_X = "off" }."""
+
+
+class KubernetesPause(_KubernetesTarget):
+    """`kubectl rollout pause`: stop a rollout in progress."""
+
+    kind: Literal["kubernetes.pause"] = "kubernetes.pause"
+    """Always "kubernetes.pause"."""
+
+
+class KubernetesResume(_KubernetesTarget):
+    """`kubectl rollout resume`."""
+
+    kind: Literal["kubernetes.resume"] = "kubernetes.resume"
+    """Always "kubernetes.resume"."""
+
+
+class _PostgresSessions(ActionBase):
+    dsn: PostgresDsn
+    """postgresql://user:password@host:port/database"""
+    older_than: PositiveDuration = timedelta(minutes=5)
+    """Only queries running longer than this."""
+    database: str | None = None
+    """Only sessions on this database."""
+    user: str | None = None
+    """Only sessions of this role."""
+    application: str | None = None
+    """Only sessions with this application_name."""
+
+
+class PostgresCancel(_PostgresSessions):
+    """pg_cancel_backend() on long-running queries."""
+
+    kind: Literal["postgres.cancel"] = "postgres.cancel"
+    """Always "postgres.cancel"."""
+
+
+class PostgresTerminate(_PostgresSessions):
+    """pg_terminate_backend() on sessions running long queries."""
+
+    kind: Literal["postgres.terminate"] = "postgres.terminate"
+    """Always "postgres.terminate"."""
+    risk: Risk = "high"
+    """low, medium or high; defaults to high."""
+
+
+class PostgresFeatureFlag(ActionBase):
+    """Flip a feature flag stored in a PostgreSQL table."""
+
+    kind: Literal["postgres.feature_flag"] = "postgres.feature_flag"
+    """Always "postgres.feature_flag"."""
+    risk: Risk = "high"
+    """low, medium or high; defaults to high."""
+    dsn: PostgresDsn
+    """postgresql://user:password@host:port/database"""
+    flag: Name
+    """The flag's name (the value of `name_column`)."""
+    enable: bool = False
+    """Value to set; the usual mitigation turns a feature off."""
+    table: Identifier = "feature_flags"
+    """Table holding the flags, optionally schema-qualified."""
+    name_column: Identifier = "name"
+    """Column holding flag names."""
+    enabled_column: Identifier = "enabled"
+    """Boolean column holding the state."""
+
+
+class RedisDeletePattern(ActionBase):
+    """Delete the keys matching a pattern (SCAN + UNLINK), e.g. a poisoned cache."""
+
+    kind: Literal["redis.delete_pattern"] = "redis.delete_pattern"
+    """Always "redis.delete_pattern"."""
+    risk: Risk = "high"
+    """low, medium or high; defaults to high."""
+    url: RedisUrl
+    """redis:// or rediss:// URL."""
+    pattern: Name
+    """Glob pattern, e.g. "cache:user:*"."""
+    allow_all: bool = False
+    """Required to accept a pattern matching every key."""
+
+    @model_validator(mode="after")
+    def _check(self) -> RedisDeletePattern:
+        if not self.pattern.strip("*") and not self.allow_all:
+            raise problem(
+                f'{show(self.pattern)} deletes every key; set allow_all = true if that is meant', "pattern"
+            )
+        return self
+
+
+class RedisFlushdb(ActionBase):
+    """FLUSHDB: empty the whole database."""
+
+    kind: Literal["redis.flushdb"] = "redis.flushdb"
+    """Always "redis.flushdb"."""
+    risk: Risk = "high"
+    """low, medium or high; defaults to high."""
+    url: RedisUrl
+    """redis:// or rediss:// URL."""
+    confirm_flushdb: bool = False
+    """Must be true: proof that emptying the database was meant."""
+
+    @model_validator(mode="after")
+    def _check(self) -> RedisFlushdb:
+        if not self.confirm_flushdb:
+            raise problem("redis.flushdb empties the database; set confirm_flushdb = true if that is meant")
+        return self
+
+
+def _argv(value: list[str]) -> list[str]:
+    if not value or not value[0].strip():
+        raise problem("expected a non-empty list of strings starting with the program")
+    return value
+
+
+class CommandAction(ActionBase):
+    """Run a program (no shell) and report its exit status and output."""
+
+    kind: Literal["command"] = "command"
+    """Always "command"."""
+    argv: Annotated[list[str], AfterValidator(_argv)]
+    """Program and arguments, e.g. ["./scripts/drain.sh", "eu-1"]."""
+    timeout: PositiveDuration = timedelta(seconds=60)
+    """The program is killed after this long."""
+    cwd: FilePath | None = None
+    """Working directory; the current one when unset."""
+
+
+Action = Annotated[
+    Union[
+        KubernetesRollback, KubernetesScale, KubernetesRestart, KubernetesDeletePod,
+        KubernetesSetEnv, KubernetesPause, KubernetesResume,
+        PostgresCancel, PostgresTerminate, PostgresFeatureFlag,
+        RedisDeletePattern, RedisFlushdb, CommandAction,
+    ],
+    Field(discriminator="kind"),
+]
+
+CHECK_KINDS: dict[str, type[CheckBase]] = {
+    c.model_fields["kind"].default: c
+    for c in (HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, PrometheusCheck, KubernetesCheck)
+}
+ACTION_KINDS: dict[str, type[ActionBase]] = {
+    a.model_fields["kind"].default: a
+    for a in (
+        KubernetesRollback, KubernetesScale, KubernetesRestart, KubernetesDeletePod,
+        KubernetesSetEnv, KubernetesPause, KubernetesResume,
+        PostgresCancel, PostgresTerminate, PostgresFeatureFlag,
+        RedisDeletePattern, RedisFlushdb, CommandAction,
+    )
+}
+
+# --- the file --------------------------------------------------------------------------------
+
+
+def _first_duplicate(names: list[str]) -> tuple[int, int] | None:
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        first = seen.setdefault(name.casefold(), index)
+        if first != index:
+            return first, index
+    return None
+
+
+class Config(_Model):
+    """A whole warroom.toml; ``Config()`` is the configuration without a file."""
+
+    # Aliases give the TOML names ([[check]]); field names read better in code.
+    model_config = ConfigDict(populate_by_name=True)
+
+    incident: IncidentConfig = Field(default_factory=IncidentConfig)
+    """[incident]: id prefix and default author."""
+    severity: SeverityConfig = Field(default_factory=SeverityConfig)
+    """[severity]: the severity scheme."""
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    """[console]: the full-screen console."""
+    checks: list[Check] = Field(default_factory=list, alias="check")
+    """[[check]]: health checks."""
+    actions: list[Action] = Field(default_factory=list, alias="action")
+    """[[action]]: mitigations."""
+
+    _source: Path | None = PrivateAttr(default=None)
+    _secrets: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Config:
+        for table, items in (("check", self.checks), ("action", self.actions)):
+            dup = _first_duplicate([item.name for item in items])
+            if dup:
+                first, again = dup
+                message = f'duplicate {table} name "{items[again].name}" (also {table}[{first}])'
+                raise problem(message, table, again, "name")
+        known = [c.name for c in self.checks]
+        for i, action in enumerate(self.actions):
+            for j, name in enumerate(action.checks):
+                if name not in known:
+                    hint = did_you_mean(name, known) or (
+                        f" (configured: {', '.join(known)})" if known else " (no [[check]] is configured)"
+                    )
+                    raise problem(f'unknown check "{name}"{hint}', "action", i, "checks", j)
+        keys = [a.key or "" for a in self.actions]
+        for i, key in enumerate(keys):
+            if key and key in keys[:i]:
+                message = f'key "{key}" is already bound to action[{keys.index(key)}]'
+                raise problem(message, "action", i, "key")
+        return self
+
+    @property
+    def policy(self) -> Policy:
+        """The severity policy in force: the preset, or the custom levels."""
+        return self.severity.policy
+
+    @property
+    def source(self) -> Path | None:
+        """The file it was loaded from; None for defaults."""
+        return self._source
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """Every value substituted from the environment, to be masked when shown."""
+        return self._secrets
+
+    def check(self, name: str) -> CheckBase:
+        """The check called ``name``; KeyError if none."""
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(name)
+
+    def action(self, name: str) -> ActionBase:
+        """The action called ``name``; KeyError if none."""
+        for action in self.actions:
+            if action.name == name:
+                return action
+        raise KeyError(name)

@@ -1,0 +1,113 @@
+"""The resolved configuration as TOML, with secrets masked, for `warroom config check`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from enum import Enum
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from warroom.config.models import Config
+
+MASK = "****"
+
+# Greedy up to the token's last "@": a raw "@" in a password must not leak its tail.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)[^\s]*@")
+_KEYWORD_PASSWORD = re.compile(r"(?i)(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each secret and each inline URL/DSN password replaced by ``****``."""
+    # Longest first, so a secret containing another is masked whole.
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
+    return _KEYWORD_PASSWORD.sub(lambda m: f"{m['head']}{MASK}", text)
+
+
+def format_duration(delta: timedelta) -> str:
+    """The inverse of parse_duration: ``"15s"``, ``"1h30m"``, ``"200ms"``."""
+    micros = delta // timedelta(microseconds=1)
+    if micros <= 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000)):
+        count, micros = divmod(micros, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    seconds, micros = divmod(micros, 1_000_000)
+    if micros % 1000:  # below a millisecond only decimal seconds are exact
+        parts.append(f"{seconds}.{micros:06d}".rstrip("0") + "s")
+    else:
+        if seconds:
+            parts.append(f"{seconds}s")
+        if micros:
+            parts.append(f"{micros // 1000}ms")
+    return "".join(parts)
+
+
+def _string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m[0]):04x}", escaped)
+    return f'"{escaped}"'
+
+
+def _key(name: str) -> str:
+    return name if _BARE_KEY.match(name) else _string(name)
+
+
+def _value(value: object, secrets: frozenset[str]) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Enum):
+        return _string(mask_text(str(value.value), secrets))
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, timedelta):
+        return _string(mask_text(format_duration(value), secrets))
+    if isinstance(value, (str, Path)):
+        return _string(mask_text(str(value), secrets))
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v, secrets) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{_key(k)} = {_value(v, secrets)}" for k, v in value.items())
+        return "{ " + ", ".join(pairs) + " }" if value else "{}"
+    if isinstance(value, BaseModel):
+        return _value(dict(_fields(value)), secrets)
+    raise TypeError(f"cannot render {type(value).__name__}")
+
+
+def _fields(model: BaseModel, skip: tuple[str, ...] = ()) -> Iterable[tuple[str, object]]:
+    # TOML has no null: an unset optional key is simply left out.
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        if name not in skip and value is not None:
+            yield field.alias or name, value
+
+
+def _table(header: str, model: BaseModel, secrets: frozenset[str], skip: tuple[str, ...] = ()) -> list[str]:
+    lines = [header]
+    lines += [f"{_key(k)} = {_value(v, secrets)}" for k, v in _fields(model, skip)]
+    return lines + [""]
+
+
+def render_config(config: Config) -> str:
+    """Every setting, defaults included, as TOML; secrets and URL passwords masked."""
+    secrets = config.secrets
+    severity = config.severity
+    lines = [f"# source: {config.source or '(none: defaults)'}", ""]
+    lines += _table("[incident]", config.incident, secrets)
+    lines += _table("[severity]", severity, secrets, skip=("levels",))[:-1]
+    lines += [mask_text(f"# levels: {', '.join(config.policy.names)}", secrets), ""]
+    for level in severity.levels or ():
+        lines += _table("[[severity.levels]]", level, secrets)
+    lines += _table("[console]", config.console, secrets)
+    for check in config.checks:
+        lines += _table("[[check]]", check, secrets)
+    for action in config.actions:
+        lines += _table("[[action]]", action, secrets)
+    return "\n".join(lines).rstrip("\n") + "\n"

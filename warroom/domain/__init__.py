@@ -1,0 +1,1 @@
+"""The pure model of an incident: no I/O, no Textual, clock always injected."""

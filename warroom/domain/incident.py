@@ -1,0 +1,277 @@
+"""An incident's current state, folded from its timeline.
+
+Nothing here is stored apart from the journal: a restarted process folds the same entries
+and is exactly where the last one left it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Iterable
+
+from warroom.domain.roles import Role
+from warroom.domain.timeline import Entry, Kind, utc
+
+
+class Status(StrEnum):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MITIGATING = "mitigating"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+    @classmethod
+    def parse(cls, text: str) -> "Status":
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown status {text!r} (expected one of: {names})") from None
+
+
+class Milestone(StrEnum):
+    """Lifecycle times that can be set explicitly (e.g. detection known afterwards)."""
+
+    STARTED = "started"
+    DETECTED = "detected"
+    ACKNOWLEDGED = "acknowledged"
+    MITIGATED = "mitigated"
+
+
+_KEY = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*-)?(\d{1,12})$")
+
+
+def format_key(prefix: str, number: int) -> str:
+    return f"{prefix}-{number}"
+
+
+def parse_key(text: str) -> int:
+    """``"INC-7"``, ``"inc-7"`` or ``"7"`` -> 7; ValueError otherwise."""
+    match = _KEY.match(text.strip())
+    if match is None or int(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not an incident id (expected something like INC-7)")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    role: Role
+    person: str | None
+    previous: str | None
+    at: datetime
+    by: str
+    removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    entry_id: int
+    text: str
+    owner: str
+    due: date | None
+    created_at: datetime
+
+
+@dataclass
+class Incident:
+    """The folded state of one incident."""
+
+    id: int
+    title: str = ""
+    severity: str = ""
+    scheme: str = ""
+    status: Status = Status.INVESTIGATING
+    impact: str = ""
+    services: list[str] = field(default_factory=list)
+    declared_by: str = ""
+    declared_at: datetime | None = None
+    started_at: datetime | None = None
+    detected_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    roles: dict[Role, list[str]] = field(default_factory=dict)
+    role_history: list[RoleChange] = field(default_factory=list)
+    followups: list[Followup] = field(default_factory=list)
+    updates_posted: int = 0
+    last_update_at: datetime | None = None
+    severity_changed_at: datetime | None = None
+    reopened_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    snoozed_at: datetime | None = None
+    escalation_acked_at: datetime | None = None
+    notified: dict[str, datetime] = field(default_factory=dict)
+    last_entry_id: int = 0
+    entry_count: int = 0
+
+    @property
+    def open(self) -> bool:
+        return self.status is not Status.RESOLVED
+
+    def holders(self, role: Role) -> list[str]:
+        return list(self.roles.get(role, []))
+
+    def holder(self, role: Role) -> str | None:
+        people = self.roles.get(role)
+        return people[0] if people else None
+
+    def unfilled(self, required: Iterable[Role]) -> list[Role]:
+        return [role for role in required if not self.roles.get(role)]
+
+    def roles_of(self, person: str) -> list[Role]:
+        return [role for role, people in self.roles.items() if person in people]
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None or self.resolved_at is None:
+            return None
+        return self.resolved_at - self.started_at
+
+    def metrics(self) -> dict[str, timedelta | None]:
+        """Time to detect / acknowledge / mitigate / resolve, as the guides measure them."""
+
+        def between(a: datetime | None, b: datetime | None) -> timedelta | None:
+            return b - a if a is not None and b is not None else None
+
+        return {
+            "time_to_detect": between(self.started_at, self.detected_at),
+            "time_to_acknowledge": between(self.detected_at, self.acknowledged_at),
+            "time_to_mitigate": between(self.detected_at, self.mitigated_at),
+            "time_to_resolve": between(self.started_at, self.resolved_at),
+        }
+
+    # -- the fold ---------------------------------------------------------------------
+
+    def apply(self, entry: Entry) -> None:
+        """Advance the state by one entry. Unknown or partial data is ignored, not fatal:
+        a journal written by a newer version must still open."""
+        self.last_entry_id = max(self.last_entry_id, entry.id)
+        self.entry_count += 1
+        handler = _HANDLERS.get(entry.kind)
+        if handler is not None:
+            handler(self, entry)
+
+    def _declare(self, entry: Entry) -> None:
+        data = entry.data
+        self.title = str(data.get("title", entry.text))
+        self.severity = str(data.get("severity", ""))
+        self.scheme = str(data.get("scheme", ""))
+        self.impact = str(data.get("impact", ""))
+        self.services = [str(s) for s in data.get("services", [])]
+        self.declared_by = entry.author
+        self.declared_at = entry.ts
+        self.detected_at = _time(data.get("detected")) or entry.ts
+        self.started_at = _time(data.get("started")) or self.detected_at
+        self.severity_changed_at = entry.ts
+
+    def _severity(self, entry: Entry) -> None:
+        to = entry.data.get("to")
+        if to:
+            self.severity = str(to)
+            self.severity_changed_at = entry.ts
+
+    def _status(self, entry: Entry) -> None:
+        try:
+            to = Status(entry.data.get("to", ""))
+        except ValueError:
+            return
+        if self.status is Status.RESOLVED and to is not Status.RESOLVED:
+            self.reopened_at = entry.ts
+            self.resolved_at = None
+        self.status = to
+        if to in (Status.MONITORING, Status.RESOLVED) and self.mitigated_at is None:
+            self.mitigated_at = entry.ts
+        if to is Status.RESOLVED:
+            self.resolved_at = entry.ts
+
+    def _role(self, entry: Entry) -> None:
+        try:
+            role = Role(entry.data.get("role", ""))
+        except ValueError:
+            return
+        person = entry.data.get("person")
+        removed = bool(entry.data.get("removed"))
+        people = self.roles.setdefault(role, [])
+        previous = people[0] if people and not role.shared else None
+        if removed:
+            if person in people:
+                people.remove(person)
+        elif person:
+            if role.shared:
+                if person not in people:
+                    people.append(person)
+            else:
+                people[:] = [person]
+            if role is Role.IC and self.acknowledged_at is None:
+                self.acknowledged_at = entry.ts
+        self.role_history.append(
+            RoleChange(role, person, previous if not removed else person, entry.ts, entry.author, removed)
+        )
+
+    def _impact(self, entry: Entry) -> None:
+        if "impact" in entry.data:
+            self.impact = str(entry.data["impact"])
+        if "services" in entry.data:
+            self.services = [str(s) for s in entry.data["services"]]
+        if "title" in entry.data:
+            self.title = str(entry.data["title"])
+
+    def _update(self, entry: Entry) -> None:
+        self.updates_posted += 1
+        self.last_update_at = entry.ts
+
+    def _followup(self, entry: Entry) -> None:
+        due = entry.data.get("due")
+        self.followups.append(
+            Followup(entry.id, entry.text, str(entry.data.get("owner", "")),
+                     date.fromisoformat(due) if due else None, entry.ts)
+        )
+
+    def _timer(self, entry: Entry) -> None:
+        action = entry.data.get("action")
+        if action == "snooze":
+            self.snoozed_until = _time(entry.data.get("until"))
+            self.snoozed_at = entry.ts
+        elif action == "escalation-ack":
+            self.escalation_acked_at = entry.ts
+        elif action == "notified":
+            self.notified[str(entry.data.get("audience", ""))] = entry.ts
+
+    def _milestone(self, entry: Entry) -> None:
+        at = _time(entry.data.get("at")) or entry.ts
+        name = entry.data.get("milestone")
+        if name in {m.value for m in Milestone}:
+            setattr(self, f"{name}_at", at)
+
+
+_HANDLERS = {
+    Kind.DECLARE: Incident._declare,
+    Kind.SEVERITY: Incident._severity,
+    Kind.STATUS: Incident._status,
+    Kind.ROLE: Incident._role,
+    Kind.IMPACT: Incident._impact,
+    Kind.UPDATE: Incident._update,
+    Kind.FOLLOWUP: Incident._followup,
+    Kind.TIMER: Incident._timer,
+    Kind.MILESTONE: Incident._milestone,
+}
+
+
+def _time(value: object) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return utc(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return None
+
+
+def fold(incident_id: int, entries: Iterable[Entry]) -> Incident:
+    """The state of an incident after all of ``entries`` (in journal order)."""
+    incident = Incident(id=incident_id)
+    for entry in entries:
+        incident.apply(entry)
+    return incident

@@ -1,0 +1,89 @@
+"""Timeline entries: the append-only journal an incident's state is folded from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    """What an entry records. State-changing kinds carry their change in ``data``."""
+
+    DECLARE = "declare"
+    NOTE = "note"
+    DECISION = "decision"
+    ACTION = "action"
+    MITIGATION = "mitigation"
+    STATUS = "status"
+    SEVERITY = "severity"
+    ROLE = "role"
+    IMPACT = "impact"
+    HEALTH = "health"
+    UPDATE = "update"
+    EVIDENCE = "evidence"
+    FOLLOWUP = "followup"
+    TIMER = "timer"
+    MILESTONE = "milestone"
+
+    @classmethod
+    def parse(cls, text: str) -> "Kind":
+        key = text.strip().lower().replace("-", "").replace("_", "")
+        try:
+            return cls(key)
+        except ValueError:
+            names = ", ".join(k.value for k in cls)
+            raise ValueError(f"unknown entry kind {text!r} (expected one of: {names})") from None
+
+
+# Kinds a person may append with free text; the others are written by the commands that
+# change state (severity, status, assign, ...) so that the fold always finds its data.
+FREE_TEXT_KINDS = frozenset({Kind.NOTE, Kind.DECISION, Kind.ACTION, Kind.MITIGATION, Kind.EVIDENCE})
+STATE_KINDS = frozenset(
+    {Kind.DECLARE, Kind.STATUS, Kind.SEVERITY, Kind.ROLE, Kind.IMPACT, Kind.UPDATE,
+     Kind.FOLLOWUP, Kind.TIMER, Kind.MILESTONE}
+)
+
+
+def utc(ts: datetime) -> datetime:
+    """Normalise to an aware UTC datetime (naive input is taken to be UTC)."""
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=timezone.utc)
+    return ts.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An entry not yet written: what a writer hands to the journal."""
+
+    kind: Kind
+    text: str
+    author: str
+    ts: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A durable journal entry. ``id`` is the journal-wide order of commits."""
+
+    id: int
+    incident_id: int
+    ts: datetime
+    author: str
+    kind: Kind
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+    uid: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "uid": self.uid,
+            "ts": self.ts.isoformat(),
+            "author": self.author,
+            "kind": self.kind.value,
+            "text": self.text,
+            "data": self.data,
+        }

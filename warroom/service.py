@@ -1,0 +1,294 @@
+"""Incident operations shared by the CLI and the console.
+
+Each operation validates against the folded state and the severity policy, then appends
+one entry. Nothing else is written anywhere: the journal is the whole record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Sequence
+
+from warroom.domain.cadence import Timer, timer
+from warroom.domain.incident import Incident, Milestone, Status, fold, format_key, parse_key
+from warroom.domain.roles import Role
+from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
+from warroom.domain.timeline import FREE_TEXT_KINDS, STATE_KINDS, Draft, Entry, Kind
+from warroom.errors import NotFound, WarroomError
+from warroom.store.base import Journal
+
+Clock = Callable[[], datetime]
+MAX_TEXT = 64 * 1024
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Loaded:
+    """An incident's state and (optionally) its entries, read in one go."""
+
+    incident: Incident
+    entries: list[Entry]
+
+
+class IncidentService:
+    def __init__(self, journal: Journal, policy: Policy = DEFAULT_POLICY, *,
+                 clock: Clock = system_clock, prefix: str = "INC") -> None:
+        self.journal = journal
+        self.policy = policy
+        self.clock = clock
+        self.prefix = prefix
+
+    # -- naming -----------------------------------------------------------------------
+
+    def key(self, incident: Incident | int) -> str:
+        number = incident if isinstance(incident, int) else incident.id
+        return format_key(self.prefix, number)
+
+    async def resolve(self, text: str) -> int:
+        """An incident id from user input, checked to exist."""
+        try:
+            number = parse_key(text)
+        except ValueError as exc:
+            raise WarroomError(str(exc)) from None
+        if not await self.journal.exists(number):
+            raise NotFound(f"no incident {self.key(number)} in {self.journal.url}",
+                           "see `warroom list --all`")
+        return number
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def state(self, incident_id: int) -> Incident:
+        """The folded state, from the state-changing entries only (cheap on long timelines)."""
+        incident = fold(incident_id, await self.journal.entries(incident_id, kinds=STATE_KINDS))
+        return incident
+
+    async def load(self, incident_id: int) -> Loaded:
+        entries = await self.journal.entries(incident_id)
+        return Loaded(fold(incident_id, entries), entries)
+
+    async def incidents(self, *, include_resolved: bool = False) -> list[Incident]:
+        states = [await self.state(i) for i in await self.journal.incident_ids()]
+        return [s for s in states if include_resolved or s.open]
+
+    def level(self, incident: Incident) -> Level | None:
+        """The incident's severity level under the configured policy; an incident declared
+        under another scheme keeps that scheme's level."""
+        for policy in (self.policy, PRESETS.get(incident.scheme)):
+            if policy is not None and policy.has(incident.severity):
+                return policy.level(incident.severity)
+        return None
+
+    def timer(self, incident: Incident, now: datetime | None = None) -> Timer:
+        return timer(self.level(incident), incident, now or self.clock())
+
+    def required_unfilled(self, incident: Incident) -> list[Role]:
+        level = self.level(incident)
+        return incident.unfilled(level.required_roles) if level else []
+
+    # -- validation -------------------------------------------------------------------
+
+    def _severity(self, name: str) -> str:
+        if not self.policy.has(name):
+            raise WarroomError(
+                f"severity {name!r} is not in the {self.policy.name} scheme",
+                "expected one of: " + ", ".join(self.policy.names))
+        return self.policy.normalise(name)
+
+    @staticmethod
+    def _text(text: str, what: str = "entry text") -> str:
+        if not text.strip():
+            raise WarroomError(f"{what} is empty")
+        if len(text) > MAX_TEXT:
+            raise WarroomError(f"{what} is {len(text)} characters; the limit is {MAX_TEXT}")
+        return text
+
+    @staticmethod
+    def _author(author: str) -> str:
+        if not author.strip():
+            raise WarroomError("author is empty", "set --author or $WARROOM_USER")
+        return author.strip()
+
+    async def _writable(self, incident_id: int, author: str, reopen: bool) -> Incident:
+        """The current state; a resolved incident is reopened only when asked to."""
+        incident = await self.state(incident_id)
+        if not incident.open:
+            if not reopen:
+                raise WarroomError(f"{self.key(incident)} is resolved",
+                                   "pass --reopen to reopen it and add this")
+            await self._append(incident_id, Kind.STATUS, f"Reopened by {author}", author,
+                               {"from": Status.RESOLVED.value, "to": Status.INVESTIGATING.value,
+                                "reopen": True})
+            incident = await self.state(incident_id)
+        return incident
+
+    async def _append(self, incident_id: int, kind: Kind, text: str, author: str,
+                      data: dict[str, Any] | None = None) -> Entry:
+        draft = Draft(kind, text, self._author(author), self.clock(), data or {})
+        return await self.journal.append(incident_id, draft)
+
+    # -- writing ----------------------------------------------------------------------
+
+    async def declare(self, title: str, severity: str, author: str, *, impact: str = "",
+                      services: Sequence[str] = (), started: datetime | None = None,
+                      detected: datetime | None = None) -> Entry:
+        title = self._text(title, "title").strip()
+        severity = self._severity(severity)
+        now = self.clock()
+        for name, when in (("--started", started), ("--detected", detected)):
+            if when is not None and when > now + timedelta(minutes=1):
+                raise WarroomError(f"{name} {when.isoformat()} is in the future")
+        if started and detected and started > detected:
+            raise WarroomError("--started is later than --detected")
+        data: dict[str, Any] = {"title": title, "severity": severity, "scheme": self.policy.name,
+                                "impact": impact.strip(), "services": list(services)}
+        if started:
+            data["started"] = started.isoformat()
+        if detected:
+            data["detected"] = detected.isoformat()
+        draft = Draft(Kind.DECLARE, f"Declared {severity}: {title}", self._author(author), now, data)
+        return await self.journal.declare(draft)
+
+    async def log(self, incident_id: int, text: str, author: str, *, kind: Kind = Kind.NOTE,
+                  reopen: bool = False) -> Entry:
+        if kind not in FREE_TEXT_KINDS:
+            allowed = ", ".join(sorted(k.value for k in FREE_TEXT_KINDS))
+            raise WarroomError(f"entries of kind {kind.value!r} are written by their own command",
+                               f"log takes: {allowed}")
+        self._text(text)
+        await self._writable(incident_id, author, reopen)
+        return await self._append(incident_id, kind, text, author)
+
+    async def set_severity(self, incident_id: int, severity: str, author: str, *,
+                           reopen: bool = False) -> Entry:
+        severity = self._severity(severity)
+        incident = await self._writable(incident_id, author, reopen)
+        if incident.severity == severity:
+            raise WarroomError(f"{self.key(incident)} is already {severity}")
+        return await self._append(incident_id, Kind.SEVERITY,
+                                  f"Severity {incident.severity} -> {severity}", author,
+                                  {"from": incident.severity, "to": severity})
+
+    async def set_status(self, incident_id: int, status: str, author: str, *,
+                         reopen: bool = False) -> Entry:
+        try:
+            target = Status.parse(status)
+        except ValueError as exc:
+            raise WarroomError(str(exc)) from None
+        incident = await self.state(incident_id)
+        if not incident.open and target is not Status.RESOLVED:
+            if not reopen:
+                raise WarroomError(f"{self.key(incident)} is resolved",
+                                   f"pass --reopen to set it back to {target.value}")
+            return await self._append(incident_id, Kind.STATUS,
+                                      f"Reopened: status resolved -> {target.value}", author,
+                                      {"from": incident.status.value, "to": target.value, "reopen": True})
+        if incident.status is target:
+            raise WarroomError(f"{self.key(incident)} is already {target.value}")
+        return await self._append(incident_id, Kind.STATUS,
+                                  f"Status {incident.status.value} -> {target.value}", author,
+                                  {"from": incident.status.value, "to": target.value})
+
+    async def assign(self, incident_id: int, role: str, person: str, author: str, *,
+                     remove: bool = False, reopen: bool = False) -> Entry:
+        try:
+            parsed = Role.parse(role)
+        except ValueError as exc:
+            raise WarroomError(str(exc)) from None
+        person = self._text(person, "person").strip()
+        incident = await self._writable(incident_id, author, reopen)
+        holders = incident.holders(parsed)
+        if remove:
+            if person not in holders:
+                raise WarroomError(f"{person} does not hold {parsed.title} on {self.key(incident)}")
+            text = f"{person} stood down as {parsed.title}"
+            previous = person
+        else:
+            if person in holders:
+                raise WarroomError(f"{person} already holds {parsed.title} on {self.key(incident)}")
+            previous = None if parsed.shared or not holders else holders[0]
+            text = (f"{parsed.title}: handoff {previous} -> {person}" if previous
+                    else f"{person} is {parsed.title}")
+        return await self._append(incident_id, Kind.ROLE, text, author,
+                                  {"role": parsed.value, "person": person, "previous": previous,
+                                   "removed": remove})
+
+    async def set_impact(self, incident_id: int, author: str, *, impact: str | None = None,
+                         services: Sequence[str] | None = None, reopen: bool = False) -> Entry:
+        await self._writable(incident_id, author, reopen)
+        data: dict[str, Any] = {}
+        parts = []
+        if impact is not None:
+            data["impact"] = self._text(impact, "impact").strip()
+            parts.append(f"Impact: {data['impact']}")
+        if services is not None:
+            data["services"] = list(services)
+            parts.append("Services: " + (", ".join(services) or "none"))
+        if not data:
+            raise WarroomError("nothing to change", "give --impact and/or --service")
+        return await self._append(incident_id, Kind.IMPACT, "; ".join(parts), author, data)
+
+    async def followup(self, incident_id: int, text: str, owner: str, due: date | None,
+                       author: str) -> Entry:
+        self._text(text)
+        owner = self._text(owner, "owner").strip()
+        # Follow-ups are typically added after resolution, for the postmortem: no reopen.
+        await self.state(incident_id)
+        data = {"owner": owner, "due": due.isoformat() if due else None}
+        return await self._append(incident_id, Kind.FOLLOWUP, text, author, data)
+
+    async def post_update(self, incident_id: int, text: str, author: str, *,
+                          template: str = "internal") -> Entry:
+        self._text(text, "update text")
+        incident = await self.state(incident_id)
+        number = incident.updates_posted + 1
+        return await self._append(incident_id, Kind.UPDATE, text, author,
+                                  {"number": number, "template": template})
+
+    async def snooze(self, incident_id: int, minutes: int, author: str) -> Entry:
+        if minutes <= 0 or minutes > 60:
+            raise WarroomError(f"snooze of {minutes} min", "snooze 1 to 60 minutes")
+        incident = await self._writable(incident_id, author, False)
+        now = self.clock()
+        current = self.timer(incident, now).update_due or now
+        until = max(now, current) + timedelta(minutes=minutes)
+        return await self._append(incident_id, Kind.TIMER,
+                                  f"Update reminder snoozed {minutes} min", author,
+                                  {"action": "snooze", "minutes": minutes, "until": until.isoformat()})
+
+    async def acknowledge_escalation(self, incident_id: int, author: str, note: str = "") -> Entry:
+        await self._writable(incident_id, author, False)
+        text = "Escalation acknowledged" + (f": {note}" if note else "")
+        return await self._append(incident_id, Kind.TIMER, text, author, {"action": "escalation-ack"})
+
+    async def mark_notified(self, incident_id: int, audience: str, author: str) -> Entry:
+        await self._writable(incident_id, author, False)
+        return await self._append(incident_id, Kind.TIMER, f"Notified {audience}", author,
+                                  {"action": "notified", "audience": audience})
+
+    async def milestone(self, incident_id: int, name: str, at: datetime | None, author: str) -> Entry:
+        try:
+            milestone = Milestone(name.strip().lower())
+        except ValueError:
+            names = ", ".join(m.value for m in Milestone)
+            raise WarroomError(f"unknown milestone {name!r}", f"expected one of: {names}") from None
+        when = at or self.clock()
+        return await self._append(incident_id, Kind.MILESTONE,
+                                  f"{milestone.value.capitalize()} at {when.isoformat()}", author,
+                                  {"milestone": milestone.value, "at": when.isoformat()})
+
+    async def append_raw(self, incident_id: int, kind: Kind, text: str, author: str,
+                         data: dict[str, Any]) -> Entry:
+        """For adapters (health transitions, mitigations, evidence) that own their data."""
+        self._text(text)
+        return await self._append(incident_id, kind, text, author, data)
+
+
+def kinds_of(names: Iterable[str]) -> list[Kind]:
+    try:
+        return [Kind.parse(n) for n in names]
+    except ValueError as exc:
+        raise WarroomError(str(exc)) from None

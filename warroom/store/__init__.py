@@ -1,0 +1,64 @@
+"""The incident journal, behind one interface chosen by URL.
+
+``sqlite:///path`` is the embedded default; ``postgresql://`` is reserved for the shared
+store that comes later and fits the same ``Journal`` interface.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_path
+
+from warroom.errors import StoreError
+from warroom.store.base import Journal
+
+__all__ = ["Journal", "default_url", "open_journal", "resolve_url"]
+
+
+def default_url() -> str:
+    return f"sqlite:///{user_data_path('warroom') / 'warroom.db'}"
+
+
+def resolve_url(explicit: str | None) -> tuple[str, bool]:
+    """The store URL from ``--store``, else ``$WARROOM_STORE``, else the default.
+
+    Returns the URL and whether it is the default (only the default location has its
+    directories created for it: a mistyped explicit path must not grow a new store).
+    """
+    if explicit:
+        return explicit, False
+    env = os.environ.get("WARROOM_STORE")
+    if env:
+        return env, False
+    return default_url(), True
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///abs/path`` and ``sqlite:////abs/path`` are absolute; ``sqlite:rel/path``
+    is relative to the working directory."""
+    rest = url[len("sqlite:"):]
+    if rest.startswith("//"):
+        rest = rest[2:]
+        if rest.startswith("//"):
+            rest = rest[1:]
+        if not rest.startswith("/"):
+            raise StoreError(f"store URL {url!r} has a host part",
+                             "use sqlite:///absolute/path or sqlite:relative/path")
+    if not rest:
+        raise StoreError(f"store URL {url!r} names no file")
+    return Path(rest)
+
+
+async def open_journal(url: str, *, create: bool = False, make_dirs: bool = False) -> Journal:
+    """Open the journal at ``url``. ``create`` allows a new, empty journal file;
+    ``make_dirs`` also creates its missing parent directories."""
+    if url.startswith("sqlite:"):
+        from warroom.store.sqlite import SqliteJournal
+
+        return await SqliteJournal.open(sqlite_path(url), url=url, create=create, make_dirs=make_dirs)
+    if url.startswith(("postgresql:", "postgres:")):
+        raise StoreError("the shared PostgreSQL journal is not available in this version",
+                         "use a sqlite:///PATH store")
+    raise StoreError(f"unsupported store URL {url!r}", "expected sqlite:///PATH")

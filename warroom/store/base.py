@@ -1,0 +1,53 @@
+"""The journal interface every store implements (SQLite now, PostgreSQL later)."""
+
+from __future__ import annotations
+
+import abc
+from typing import AsyncIterator, Iterable
+
+from warroom.domain.timeline import Draft, Entry, Kind
+
+
+class Journal(abc.ABC):
+    """An append-only, durable journal of incidents and their timeline entries.
+
+    Every method that returns an entry returns it only once it is durable: an id a caller
+    has seen survives a crash of this process at any later instant.
+    """
+
+    url: str
+
+    @abc.abstractmethod
+    async def declare(self, draft: Draft) -> Entry:
+        """Create a new incident whose first entry is ``draft`` (kind ``declare``)."""
+
+    @abc.abstractmethod
+    async def append(self, incident_id: int, draft: Draft, *, uid: str | None = None) -> Entry:
+        """Append one entry. A repeated ``uid`` returns the existing entry, never a copy."""
+
+    @abc.abstractmethod
+    async def entries(self, incident_id: int, *, after_id: int = 0,
+                      kinds: Iterable[Kind] | None = None) -> list[Entry]:
+        """Entries of one incident in journal order, optionally only some kinds."""
+
+    @abc.abstractmethod
+    async def incident_ids(self) -> list[int]:
+        """Every incident in the journal, oldest first."""
+
+    @abc.abstractmethod
+    async def exists(self, incident_id: int) -> bool: ...
+
+    @abc.abstractmethod
+    def watch(self, incident_id: int | None = None, *, after_id: int = 0,
+              interval: float = 0.1) -> AsyncIterator[list[Entry]]:
+        """Yield batches of entries committed after ``after_id`` by any writer, in order,
+        within ``interval`` seconds of their commit; runs until cancelled."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> "Journal":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
