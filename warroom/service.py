@@ -173,7 +173,7 @@ class IncidentService:
                                   {"from": incident.severity, "to": severity})
 
     async def set_status(self, incident_id: int, status: str, author: str, *,
-                         reopen: bool = False) -> Entry:
+                         reopen: bool = False, checklist: dict[str, bool] | None = None) -> Entry:
         try:
             target = Status.parse(status)
         except ValueError as exc:
@@ -188,9 +188,14 @@ class IncidentService:
                                       {"from": incident.status.value, "to": target.value, "reopen": True})
         if incident.status is target:
             raise WarroomError(f"{self.key(incident)} is already {target.value}")
-        return await self._append(incident_id, Kind.STATUS,
-                                  f"Status {incident.status.value} -> {target.value}", author,
-                                  {"from": incident.status.value, "to": target.value})
+        data: dict[str, Any] = {"from": incident.status.value, "to": target.value}
+        text = f"Status {incident.status.value} -> {target.value}"
+        if checklist is not None:
+            data["checklist"] = checklist
+            missing = [item for item, done in checklist.items() if not done]
+            if missing:
+                text += " (not yet: " + "; ".join(missing) + ")"
+        return await self._append(incident_id, Kind.STATUS, text, author, data)
 
     async def assign(self, incident_id: int, role: str, person: str, author: str, *,
                      remove: bool = False, reopen: bool = False) -> Entry:

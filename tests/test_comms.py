@@ -1,0 +1,351 @@
+"""Update templates, status pages, overrides, the postmortem draft, and update diffs,
+over incidents built through the real SQLite journal and IncidentService."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from warroom.comms.postmortem import postmortem_markdown, resolve_checklist
+from warroom.comms.templates import (
+    BUILT_IN, TEMPLATE_NAMES, build_context, default_user_dir, diff_updates, render,
+    template_for_status,
+)
+from warroom.domain.severity import PRESETS
+from warroom.domain.timeline import Kind
+from warroom.errors import WarroomError
+from warroom.service import IncidentService
+from warroom.store import open_journal
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+PEOPLE = ("alice", "bob", "carol", "dave")
+HOSTILE = "\x1b]0;x\x07 [bold]boom[/]"
+
+
+@dataclass
+class War:
+    svc: IncidentService
+    id: int
+    now: datetime
+
+    def at(self, minute: float) -> None:
+        self.now = T0 + timedelta(minutes=minute)
+
+    async def context(self) -> dict:
+        loaded = await self.svc.load(self.id)
+        inc = loaded.incident
+        return build_context(inc, loaded.entries, key=self.svc.key(self.id), level=self.svc.level(inc),
+                             timer=self.svc.timer(inc, self.now), now=self.now)
+
+    async def draft(self, name: str = "internal-update", user_dir: Path | None = None):
+        return render(name, await self.context(), user_dir=user_dir)
+
+    async def postmortem(self) -> str:
+        loaded = await self.svc.load(self.id)
+        return postmortem_markdown(loaded.incident, loaded.entries, key=self.svc.key(self.id),
+                                   level=self.svc.level(loaded.incident), now=self.now)
+
+
+@pytest.fixture
+async def war(tmp_path: Path):
+    journal = await open_journal(f"sqlite:///{tmp_path / 'j.db'}", create=True)
+    holder: dict[str, War] = {}
+    svc = IncidentService(journal, PRESETS["sev1-4"], clock=lambda: holder["w"].now)
+    holder["w"] = w = War(svc, 0, T0)
+    declared = await svc.declare("Checkout API returning 500s", "SEV1", "alice",
+                                 impact="Customers cannot place orders", services=["checkout", "api"],
+                                 started=T0 - timedelta(minutes=5))
+    w.id = declared.incident_id
+    yield w
+    await journal.close()
+
+
+async def first_hour(w: War, *, resolve: bool = True) -> dict[str, str]:
+    """Declared 09:00 SEV1; update #1 at 09:10; IC handoff alice -> dave at 09:12;
+    update #2 drafted at 09:21 (returned), posted; resolved 09:55; two follow-ups."""
+    svc, i = w.svc, w.id
+    w.at(1); await svc.assign(i, "ic", "alice", "alice")
+    w.at(2); await svc.assign(i, "tech-lead", "bob", "alice")
+    await svc.assign(i, "comms-lead", "carol", "alice")
+    w.at(3); await svc.log(i, "5xx ratio at 40% on api pods", "bob")
+    w.at(4); await svc.log(i, "Roll back api to the previous release", "alice", kind=Kind.DECISION)
+    w.at(5); await svc.append_raw(i, Kind.HEALTH, "api-http critical: HTTP 503", "warroom",
+                                  {"check": "api-http", "from": "ok", "to": "critical"})
+    w.at(6); await svc.log(i, "Paging the database team", "bob", kind=Kind.ACTION)
+    w.at(10)
+    first = (await w.draft()).text
+    await svc.post_update(i, first, "carol")
+    w.at(12); await svc.assign(i, "ic", "dave", "alice")
+    w.at(13); await svc.log(i, "Keep the new_checkout flag off until Monday", "dave", kind=Kind.DECISION)
+    w.at(14); await svc.append_raw(i, Kind.MITIGATION, "Rolled back api to revision 41", "bob",
+                                   {"outcome": "5xx ratio back to 0.2%"})
+    w.at(15); await svc.append_raw(i, Kind.HEALTH, "api-http still critical", "warroom",
+                                   {"check": "api-http", "from": "critical", "to": "critical"})
+    w.at(16); await svc.append_raw(i, Kind.HEALTH, "api-http ok", "warroom",
+                                   {"check": "api-http", "from": "critical", "to": "ok"})
+    w.at(17); await svc.log(i, "Latency p95 back under 300ms", "bob")
+    w.at(18); await svc.set_status(i, "identified", "dave")
+    w.at(20); await svc.set_status(i, "monitoring", "dave")
+    w.at(21)
+    second = (await w.draft()).text
+    await svc.post_update(i, second, "carol")
+    if resolve:
+        w.at(55); await svc.set_status(i, "resolved", "dave")
+        w.at(70)
+        await svc.followup(i, "Add an index review to the migration checklist", "bob", date(2026, 11, 30), "dave")
+        await svc.followup(i, "Alert on connection pool usage", "carol", date(2026, 12, 2), "dave")
+    return {"first": first, "second": second}
+
+
+async def test_update_two_holds_only_what_happened_since_update_one(war: War):
+    drafts = await first_hour(war, resolve=False)
+    first, second = drafts["first"], drafts["second"]
+    assert "update #1**" in first and "Roll back api to the previous release" in first
+    assert "5xx ratio at 40%" in first and "Paging the database team" in first
+    assert "api-http: ok → critical" in first
+    assert "**Next update:** 09:25 UTC" in first          # 09:10 + 15 min (SEV1)
+    assert "**IC:** alice" in first
+
+    assert "**INC-1 update #2** (09:21 UTC)" in second
+    assert "(since update #1 at 09:10 UTC)" in second
+    for old in ("Roll back api to the previous release", "5xx ratio at 40%", "Paging the database team",
+                "ok → critical"):
+        assert old not in second
+    assert "Keep the new_checkout flag off until Monday" in second
+    assert "Rolled back api to revision 41 (bob) → 5xx ratio back to 0.2%" in second
+    assert "Latency p95 back under 300ms" in second
+    assert "api-http: critical → ok" in second and "still critical" not in second
+    assert "Ongoing" not in second and "**Status:** Monitoring" in second
+    assert "**IC:** dave" in second
+    assert "**Next update:** 09:36 UTC" in second         # posting restarts the 15 min clock
+    assert "resolve no earlier than 09:50 UTC (30m" in second
+    assert "\n\n\n" not in second
+
+
+async def test_multi_line_entries_stay_inside_their_bullet(war: War):
+    await war.svc.log(war.id, "pool at 100/100\nwaiting clients: 340", "bob")
+    text = (await war.draft()).text
+    assert "- 09:00 UTC: pool at 100/100\n  waiting clients: 340 (bob)\n" in text
+
+
+async def test_every_built_in_renders_cleanly_at_every_stage(war: War):
+    for stage in ("declared", "resolved"):
+        if stage == "resolved":
+            await first_hour(war)
+        ctx = await war.context()
+        for name in TEMPLATE_NAMES:
+            text = render(name, ctx).text
+            assert text.endswith("\n") and not text.endswith("\n\n"), (stage, name)
+            assert "\n\n\n" not in text and "{{" not in text and "{%" not in text, (stage, name)
+    update = render("internal-update", ctx).text
+    assert "**Duration:** 1h" in update and "**Next update:** when there is news" in update
+
+
+async def test_without_a_cadence_the_next_update_is_when_there_is_news(war: War):
+    await war.svc.set_severity(war.id, "SEV3", "alice")
+    ctx = await war.context()
+    assert ctx["cadence"] == "" and ctx["next_update"] == "when there is news"
+    text = (await war.draft()).text
+    assert "**Next update:** when there is news" in text
+    assert "**INC-1 update #1**" in text and "Nothing new yet" not in text  # severity change is news
+
+
+async def test_initial_alert(war: War):
+    war.at(1); await war.svc.assign(war.id, "ic", "alice", "alice")
+    text = (await war.draft("initial-alert")).text
+    assert "INCIDENT DECLARED: SEV1 (Critical)" in text
+    assert "**Started:** 2026-11-24 08:55 UTC (declared 09:00 UTC)" in text
+    assert "every 15m; next by 09:16 UTC" in text and "**IC:** alice" in text
+    assert "checkout, api" in text and "`warroom open INC-1`" in text
+
+
+async def test_status_pages_and_customer_email_leak_no_internal_names(war: War):
+    await first_hour(war)
+    internal = ("Rolled back api", "revision 41", "new_checkout", "5xx", "SEV1", "INC-1", "warroom")
+    for name in ("status-investigating", "status-identified", "status-monitoring", "status-resolved",
+                 "customer-email"):
+        text = (await war.draft(name)).text
+        assert "checkout, api" in text, name
+        for leak in PEOPLE + internal:
+            assert leak not in text, (name, leak)
+    resolved = (await war.draft("status-resolved")).text
+    assert "It lasted 1h, from 08:55 UTC to 09:55 UTC." in resolved
+    email = (await war.draft("customer-email")).text
+    assert email.startswith("Subject: Service disruption on 2026-11-24: checkout, api\n")
+    assert "from 08:55 UTC to 09:55 UTC (1h)." in email and "Customers cannot place orders" in email
+
+
+def test_status_page_template_follows_the_status():
+    assert [template_for_status(s) for s in
+            ("investigating", "identified", "mitigating", "monitoring", "resolved")] == [
+        "status-investigating", "status-identified", "status-identified", "status-monitoring",
+        "status-resolved"]
+    assert all(template_for_status(s) in TEMPLATE_NAMES for s in ("identified", "resolved"))
+
+
+async def test_resolution_notice(war: War):
+    await first_hour(war)
+    text = (await war.draft("resolution")).text
+    assert "**Duration:** 1h (08:55 UTC to 09:55 UTC)" in text
+    assert "- 09:14 UTC: Rolled back api to revision 41 → 5xx ratio back to 0.2%" in text
+    assert "[one or two sentences" in text
+    assert "- [ ] Alert on connection pool usage (owner: carol, due 2026-12-02)" in text
+    assert "due by 2026-11-26 09:55 UTC" in text
+    assert ("alice (Incident Commander), bob (Technical Lead), carol (Communications Lead), "
+            "dave (Incident Commander).") in text
+
+
+async def test_a_user_template_overrides_the_built_in(war: War, tmp_path: Path):
+    user = tmp_path / "tpl"
+    user.mkdir()
+    (user / "internal-update.md.j2").write_text("{{ key }} #{{ update_number }}, next {{ next_update }}\n")
+    result = await war.draft(user_dir=user)
+    assert result.text == "INC-1 #1, next 09:15 UTC\n"
+    assert result.source == str(user / "internal-update.md.j2") and result.warning is None
+    # Other templates still come from the package.
+    assert (await war.draft("initial-alert", user_dir=user)).source == BUILT_IN
+
+
+@pytest.mark.parametrize(("body", "line", "error"), [
+    ("ok\n{% if %}\n", 2, "TemplateSyntaxError"),
+    ("ok\n\n{{ no_such_thing }}\n", 3, "UndefinedError: 'no_such_thing' is undefined"),
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}\n", 1, "SecurityError"),
+    ("{{ title.__init__.__globals__ }}\n", 1, "SecurityError"),
+    ("{{ 1 // 0 }}\n", 1, "ZeroDivisionError"),
+])
+async def test_a_broken_user_template_falls_back_with_one_line(war: War, tmp_path: Path,
+                                                              body: str, line: int, error: str):
+    user = tmp_path / "tpl"
+    user.mkdir()
+    path = user / "internal-update.md.j2"
+    path.write_text(body)
+    result = await war.draft(user_dir=user)
+    assert result.source == BUILT_IN
+    assert result.text == (await war.draft()).text
+    assert result.warning is not None and "\n" not in result.warning
+    assert f"{path} line {line}" in result.warning and error in result.warning
+    assert "using the built-in internal-update" in result.warning
+
+
+async def test_an_unreadable_user_template_falls_back(war: War, tmp_path: Path):
+    user = tmp_path / "tpl"
+    user.mkdir()
+    (user / "resolution.md.j2").write_bytes(b"\xff\xfe not utf-8")
+    result = await war.draft("resolution", user_dir=user)
+    assert result.source == BUILT_IN and "resolution.md.j2" in result.warning
+
+
+async def test_unknown_template_name_is_a_clear_error(war: War):
+    with pytest.raises(WarroomError, match="unknown template '../etc/passwd'"):
+        render("../etc/passwd", await war.context())
+
+
+def test_default_user_dir_is_under_the_xdg_config_home(isolated_env: Path):
+    assert default_user_dir() == isolated_env / "config" / "warroom" / "templates"
+
+
+async def test_hostile_text_is_literal_and_harmless(war: War, tmp_path: Path):
+    await war.svc.log(war.id, HOSTILE, "mallory\x1b[2J")
+    await war.svc.set_impact(war.id, "alice", impact=f"orders {HOSTILE}")
+    ctx = await war.context()
+    shown = "␛]0;x␇ [bold]boom[/]"
+    for name in TEMPLATE_NAMES:
+        text = render(name, ctx).text
+        assert "\x1b" not in text and "\x07" not in text, name
+    update = render("internal-update", ctx).text
+    assert f"{shown} (mallory␛[2J)" in update
+    assert f"orders {shown}" in render("status-investigating", ctx).text
+    # A user template cannot smuggle raw escapes out either.
+    user = tmp_path / "tpl"
+    user.mkdir()
+    (user / "internal-update.md.j2").write_text("\x1b[31mred {{ notes[0].text }}\n")
+    assert render("internal-update", ctx, user_dir=user).text == f"␛[31mred {shown}\n"
+    pm = await war.postmortem()
+    assert "\x1b" not in pm and f"| note | mallory␛[2J | {shown} |" in pm
+
+
+async def test_the_context_is_plain_data(war: War):
+    await first_hour(war)
+
+    def plain(value) -> bool:
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and plain(v) for k, v in value.items())
+        if isinstance(value, list):
+            return all(plain(v) for v in value)
+        return isinstance(value, (str, int, float, bool))
+
+    ctx = await war.context()
+    assert plain(ctx)
+    assert ctx["decisions"] == [] and ctx["since"] == "09:21 UTC" and ctx["update_number"] == 3
+    assert ctx["mitigations"][0]["outcome"] == "5xx ratio back to 0.2%"
+
+
+async def test_postmortem_draft(war: War):
+    await first_hour(war)
+    pm = await war.postmortem()
+    assert pm.startswith("# Postmortem: INC-1: Checkout API returning 500s\n")
+    assert "- **Severity**: SEV1 (Critical)" in pm
+    assert "- **Started**: 2026-11-24 08:55:00 UTC" in pm
+    assert "- **Ended**: 2026-11-24 09:55:00 UTC" in pm and "- **Duration**: 1h" in pm
+    assert "- **Services affected**: checkout, api" in pm
+    assert ("required for SEV1, due within 48h of resolution (by 2026-11-26 09:55 UTC)") in pm
+    # metrics
+    assert "| Time to detect | 5m |" in pm and "| Time to acknowledge | 1m |" in pm
+    assert "| Time to mitigate | 20m |" in pm and "| Time to resolve | 1h |" in pm
+    # timeline: UTC times, every kind, health only when it changed
+    assert "| Time UTC | Kind | Who | What |" in pm
+    assert "| 09:04:00 | decision | alice | Roll back api to the previous release |" in pm
+    assert "| 09:05:00 | health | warroom | api-http critical: HTTP 503 |" in pm
+    assert "| 09:16:00 | health | warroom | api-http ok |" in pm
+    assert "still critical" not in pm
+    assert "| 09:10:00 | update | carol | Update #1 posted |" in pm and "What we know" not in pm
+    assert "| 09:55:00 | status | dave | Status monitoring -> resolved |" in pm
+    # roles and handoffs, updates, mitigations
+    assert "- Incident Commander: dave" in pm
+    assert "- Incident Commander: alice -> dave at 09:12 UTC" in pm
+    assert "2 updates posted, at: 09:10 UTC, 09:21 UTC." in pm
+    assert "| 09:14 UTC | bob | Rolled back api to revision 41 | 5xx ratio back to 0.2% |" in pm
+    # follow-ups with owners and due dates
+    assert "| [ ] | Add an index review to the migration checklist | bob | 2026-11-30 |" in pm
+    assert "| [ ] | Alert on connection pool usage | carol | 2026-12-02 |" in pm
+    # placeholders
+    assert [line for line in pm.splitlines() if "Why?" in line] == [f"{n}. Why? [answer]" for n in range(1, 6)]
+    for heading in ("## Summary", "## Root cause", "## What went well", "## What could be better",
+                    "## Lessons learned"):
+        assert f"\n{heading}\n" in pm
+    assert "- [ ] Monitored for 30m after the fix with no recurrence" in pm
+
+
+async def test_postmortem_of_an_ongoing_incident(war: War):
+    war.at(42)
+    pm = await war.postmortem()
+    assert "- **Ended**: ongoing" in pm and "- **Duration**: ongoing (47m so far)" in pm
+    assert "| Time to resolve | — |" in pm and "| Time to mitigate | — |" in pm
+    assert "due within 48h of resolution\n" in pm
+    assert "No mitigations were recorded." in pm and "No status updates were posted." in pm
+
+
+def test_resolve_checklist_follows_the_level():
+    sev1 = resolve_checklist(PRESETS["sev1-4"].level("SEV1"))
+    assert sev1 == ["Root cause identified", "Fix deployed and verified", "Metrics back to normal",
+                    "Monitored for 30m after the fix with no recurrence", "No new user reports"]
+    assert "Monitored for 15m" in resolve_checklist(PRESETS["sev1-4"].level("SEV2"))[3]
+    assert resolve_checklist(None)[3] == "Monitored after the fix with no recurrence"
+
+
+async def test_diff_updates(war: War):
+    drafts = await first_hour(war, resolve=False)
+    assert diff_updates(None, drafts["first"]) == (
+        "No update has been posted yet: nothing to compare the draft with.\n")
+    assert diff_updates(drafts["first"], drafts["first"]) == (
+        "The draft is the same as the last posted update.\n")
+    diff = diff_updates(drafts["first"], drafts["second"])
+    lines = diff.splitlines()
+    assert lines[:2] == ["--- last posted update", "+++ draft"]
+    assert "-**INC-1 update #1** (09:10 UTC): Checkout API returning 500s" in lines
+    assert "+**INC-1 update #2** (09:21 UTC): Checkout API returning 500s" in lines
+    assert "+**Next update:** 09:36 UTC" in lines
+    assert "\x1b" not in diff_updates("a\x1b[2J", "b")

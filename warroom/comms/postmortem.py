@@ -1,0 +1,204 @@
+"""A blameless postmortem draft pre-filled from the journal, and the resolve checklist.
+
+Timeline choice: every entry kind is listed (declaration, notes, decisions, actions,
+mitigations, state changes, updates, evidence, follow-ups, timers, milestones) except
+health entries that are not transitions: a check that reports "still critical" every
+minute would bury the decisions. ``templates.is_transition`` says which those are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from warroom.comms.export import md_cell, utc_time
+from warroom.comms.templates import POSTMORTEM_DUE, hm, is_transition
+from warroom.domain.durations import format_duration
+from warroom.domain.incident import Incident
+from warroom.domain.severity import Level
+from warroom.domain.timeline import Entry, Kind, utc
+from warroom.text import safe_line
+
+_METRICS = (
+    ("time_to_detect", "Time to detect", "start → detection"),
+    ("time_to_acknowledge", "Time to acknowledge", "detection → first IC"),
+    ("time_to_mitigate", "Time to mitigate", "detection → impact reduced"),
+    ("time_to_resolve", "Time to resolve", "start → resolved"),
+)
+_WHYS = 5
+
+
+def resolve_checklist(level: Level | None) -> list[str]:
+    """What must hold before an incident is marked resolved (the guides' checklist)."""
+    window = level.monitor_before_resolve if level is not None else None
+    watched = (f"Monitored for {format_duration(window)} after the fix with no recurrence"
+               if window else "Monitored after the fix with no recurrence")
+    return [
+        "Root cause identified",
+        "Fix deployed and verified",
+        "Metrics back to normal",
+        watched,
+        "No new user reports",
+    ]
+
+
+def significant(entries: list[Entry]) -> list[Entry]:
+    """The entries the postmortem timeline shows (see the module docstring)."""
+    return [e for e in entries if e.kind is not Kind.HEALTH or is_transition(e)]
+
+
+def _or_dash(text: str) -> str:
+    return text if text.strip() else "—"
+
+
+def _span(delta: timedelta | None) -> str:
+    return format_duration(delta) if delta is not None else "—"
+
+
+def _postmortem_note(incident: Incident, level: Level | None) -> str:
+    if level is None:
+        return f"severity {safe_line(incident.severity) or '?'} is not in the policy: decide whether one is needed"
+    if not level.postmortem_required:
+        return f"optional for {level.name}"
+    hours = int(POSTMORTEM_DUE.total_seconds() // 3600)
+    note = f"required for {level.name}, due within {hours}h of resolution"
+    if incident.resolved_at is not None:
+        note += f" (by {utc(incident.resolved_at + POSTMORTEM_DUE).strftime('%Y-%m-%d %H:%M UTC')})"
+    return note
+
+
+def _header(incident: Incident, key: str, level: Level | None, now: datetime) -> list[str]:
+    severity = safe_line(incident.severity) + (f" ({level.title})" if level else "")
+    if incident.resolved_at is not None:
+        ended, duration = utc_time(incident.resolved_at), _span(incident.duration)
+    else:
+        ended = "ongoing"
+        so_far = now - incident.started_at if incident.started_at else None
+        duration = f"ongoing ({_span(so_far)} so far)" if so_far is not None else "ongoing"
+    return [
+        f"# Postmortem: {safe_line(key)}: {safe_line(incident.title)}",
+        "",
+        "_Blameless: we look at systems and decisions, not at people._",
+        "",
+        f"- **Severity**: {severity}",
+        f"- **Status**: {incident.status.value}",
+        f"- **Started**: {utc_time(incident.started_at)}",
+        f"- **Ended**: {ended}",
+        f"- **Duration**: {duration}",
+        f"- **Impact**: {_or_dash(safe_line(incident.impact))}",
+        f"- **Services affected**: {_or_dash(safe_line(', '.join(incident.services)))}",
+        f"- **Declared by**: {_or_dash(safe_line(incident.declared_by))} at {utc_time(incident.declared_at)}",
+        f"- **Postmortem**: {_postmortem_note(incident, level)}",
+        f"- **Draft generated**: {utc_time(now)}",
+        "",
+        "## Summary",
+        "",
+        "[Two or three sentences: what broke, who was affected, how it was fixed.]",
+    ]
+
+
+def _metrics(incident: Incident) -> list[str]:
+    values = incident.metrics()
+    lines = ["", "## Response metrics", "", "| Metric | Value | Measured |", "|---|---|---|"]
+    lines += [f"| {label} | {_span(values[name])} | {how} |" for name, label, how in _METRICS]
+    return lines
+
+
+def _what(entry: Entry) -> str:
+    # A posted update's full text is in the journal; one cell would drown the table.
+    if entry.kind is Kind.UPDATE:
+        number = entry.data.get("number")
+        return f"Update #{number} posted" if number else "Update posted"
+    return entry.text
+
+
+def _timeline(entries: list[Entry]) -> list[str]:
+    shown = significant(entries)
+    # Dates only when the incident crosses midnight: otherwise they are noise.
+    with_date = len({utc(e.ts).date() for e in shown}) > 1
+    lines = ["", "## Timeline", "", "| Time UTC | Kind | Who | What |", "|---|---|---|---|"]
+    for entry in shown:
+        when = utc_time(utc(entry.ts), with_date=with_date)
+        lines.append(f"| {when} | {entry.kind.value} | {md_cell(entry.author)} | {md_cell(_what(entry))} |")
+    if not shown:
+        lines.append("| — | — | — | no entries |")
+    return lines
+
+
+def _roles(incident: Incident) -> list[str]:
+    lines = ["", "## Roles and handoffs", ""]
+    held = [(role, people) for role, people in incident.roles.items() if people]
+    lines += [f"- {role.title}: {safe_line(', '.join(people))}" for role, people in held] or ["- none assigned"]
+    changes = []
+    for c in incident.role_history:
+        who, at = safe_line(c.person or "?"), hm(c.at)
+        if c.removed:
+            changes.append(f"- {c.role.title}: {who} stood down at {at}")
+        elif c.previous and c.previous != c.person:
+            changes.append(f"- {c.role.title}: {safe_line(c.previous)} -> {who} at {at}")
+        else:
+            changes.append(f"- {c.role.title}: {who} from {at}")
+    if changes:
+        lines += ["", "Changes:", "", *changes]
+    return lines
+
+
+def _updates(entries: list[Entry]) -> list[str]:
+    times = [hm(e.ts) for e in entries if e.kind is Kind.UPDATE]
+    lines = ["", "## Updates posted", ""]
+    if not times:
+        return lines + ["No status updates were posted."]
+    return lines + [f"{len(times)} update{'s' if len(times) != 1 else ''} posted, at: {', '.join(times)}."]
+
+
+def _mitigations(entries: list[Entry]) -> list[str]:
+    rows = [e for e in entries if e.kind is Kind.MITIGATION]
+    lines = ["", "## Mitigations", ""]
+    if not rows:
+        return lines + ["No mitigations were recorded."]
+    lines += ["| Time UTC | Who | Mitigation | Outcome |", "|---|---|---|---|"]
+    for e in rows:
+        outcome = e.data.get("outcome")
+        lines.append(f"| {hm(e.ts)} | {md_cell(e.author)} | {md_cell(e.text)} "
+                     f"| {md_cell(str(outcome)) if outcome is not None else '—'} |")
+    return lines
+
+
+def _followups(incident: Incident) -> list[str]:
+    lines = ["", "## Follow-ups", ""]
+    if not incident.followups:
+        return lines + ["- [ ] [action] (owner, due date)"]
+    lines += ["| Done | Action | Owner | Due |", "|---|---|---|---|"]
+    for f in incident.followups:
+        due = f.due.isoformat() if f.due else "—"
+        lines.append(f"| [ ] | {md_cell(f.text)} | {_or_dash(md_cell(f.owner))} | {due} |")
+    return lines
+
+
+def _placeholders() -> list[str]:
+    lines = ["", "## Root cause", "", "Problem: [what users saw]", ""]
+    lines += [f"{n}. Why? [answer]" for n in range(1, _WHYS + 1)]
+    lines += ["", "Root cause: [the answer to the last why]"]
+    for heading, hint in (("What went well", "what helped"),
+                          ("What could be better", "what slowed us down or made it worse"),
+                          ("Lessons learned", "what we will do differently")):
+        lines += ["", f"## {heading}", "", f"- [{hint}]"]
+    return lines
+
+
+def postmortem_markdown(incident: Incident, entries: list[Entry], *, key: str,
+                        level: Level | None, now: datetime) -> str:
+    """The postmortem draft as Markdown; untrusted text is sanitised and cell-escaped."""
+    lines = _header(incident, key, level, now)
+    lines += _metrics(incident)
+    lines += _timeline(entries)
+    lines += _roles(incident)
+    lines += _updates(entries)
+    lines += _mitigations(entries)
+    lines += _placeholders()
+    lines += _followups(incident)
+    lines += ["", "## Before it was resolved", ""]
+    lines += [f"- [ ] {item}" for item in resolve_checklist(level)]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["postmortem_markdown", "resolve_checklist", "significant"]

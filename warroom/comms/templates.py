@@ -1,0 +1,266 @@
+"""Update, status-page, resolution and customer-email drafts rendered from the journal.
+
+Templates are sandboxed Jinja2 (``*.md.j2``) over a context of plain, already sanitised
+data. A file ``<user_dir>/<name>.md.j2`` overrides a built-in; a broken override falls back
+to the built-in with a one-line warning, so a typo never leaves the IC without a draft.
+"""
+
+from __future__ import annotations
+
+import difflib
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import jinja2
+import platformdirs
+from jinja2.sandbox import SandboxedEnvironment
+
+from warroom.domain.cadence import Timer
+from warroom.domain.durations import format_duration
+from warroom.domain.incident import Incident, Status
+from warroom.domain.roles import Role
+from warroom.domain.severity import Level
+from warroom.domain.timeline import Entry, Kind, utc
+from warroom.errors import WarroomError
+from warroom.text import safe_line, safe_text
+
+TEMPLATE_NAMES: tuple[str, ...] = (
+    "internal-update", "initial-alert", "resolution", "status-investigating",
+    "status-identified", "status-monitoring", "status-resolved", "customer-email",
+)
+SUFFIX = ".md.j2"
+BUILT_IN = "built-in"
+POSTMORTEM_DUE = timedelta(hours=48)
+NO_CADENCE = "when there is news"
+
+_STATUS_TEMPLATES = {
+    Status.INVESTIGATING: "status-investigating",
+    Status.IDENTIFIED: "status-identified",
+    Status.MITIGATING: "status-identified",  # publicly: cause known, fix under way
+    Status.MONITORING: "status-monitoring",
+    Status.RESOLVED: "status-resolved",
+}
+_CHANGE_KINDS = frozenset({Kind.STATUS, Kind.SEVERITY, Kind.ROLE, Kind.IMPACT})
+_KNOWN_KINDS = _CHANGE_KINDS | {Kind.DECISION, Kind.NOTE}
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A rendered draft, where its template came from, and why a user file was skipped."""
+
+    text: str
+    source: str
+    warning: str | None = None
+
+
+def default_user_dir() -> Path:
+    """Where user template overrides live: ``$XDG_CONFIG_HOME/warroom/templates``."""
+    return platformdirs.user_config_path("warroom") / "templates"
+
+
+def template_for_status(status: Status | str) -> str:
+    """The status-page template for an incident status."""
+    return _STATUS_TEMPLATES[Status.parse(str(status))]
+
+
+# -- context ------------------------------------------------------------------------------
+
+def hm(ts: datetime | None) -> str:
+    """``"14:32 UTC"``, or ``""`` when unknown."""
+    return utc(ts).strftime("%H:%M UTC") if ts is not None else ""
+
+
+def _day(ts: datetime | None) -> str:
+    return utc(ts).strftime("%Y-%m-%d") if ts is not None else ""
+
+
+def _span(delta: timedelta | None) -> str:
+    return format_duration(delta) if delta is not None else ""
+
+
+def is_transition(entry: Entry) -> bool:
+    """A health entry that records a change of state (not a "still failing" repeat):
+    kept unless it says ``transition: false`` or has equal ``from`` and ``to``."""
+    data = entry.data
+    if data.get("transition") is False:
+        return False
+    return not ("from" in data and "to" in data and data["from"] == data["to"])
+
+
+def _item(entry: Entry) -> dict[str, str]:
+    return {"time": hm(entry.ts), "author": safe_line(entry.author), "kind": entry.kind.value,
+            "text": safe_text(entry.text)}
+
+
+def _health(entry: Entry) -> dict[str, str]:
+    data = entry.data
+    return {**_item(entry), "check": safe_line(str(data.get("check", data.get("name", "")))),
+            "from": safe_line(str(data.get("from", ""))),
+            "to": safe_line(str(data.get("to", data.get("state", ""))))}
+
+
+def _mitigation(entry: Entry) -> dict[str, str]:
+    outcome = entry.data.get("outcome")
+    return {**_item(entry), "outcome": safe_line(str(outcome)) if outcome is not None else ""}
+
+
+def since_last_update(entries: Iterable[Entry]) -> tuple[Entry | None, list[Entry]]:
+    """The last posted update (if any) and every entry journalled after it."""
+    entries = list(entries)
+    for index in range(len(entries) - 1, -1, -1):
+        if entries[index].kind is Kind.UPDATE:
+            return entries[index], entries[index + 1:]
+    return None, entries
+
+
+def _responders(incident: Incident) -> list[dict[str, str]]:
+    """Everyone who held a role at any point, in order of first assignment."""
+    held: dict[str, list[str]] = {}
+    for change in incident.role_history:
+        if change.person and not change.removed:
+            titles = held.setdefault(change.person, [])
+            if change.role.title not in titles:
+                titles.append(change.role.title)
+    return [{"name": safe_line(p), "roles": ", ".join(t)} for p, t in held.items()]
+
+
+def build_context(incident: Incident, entries: list[Entry], *, key: str, level: Level | None,
+                  timer: Timer, now: datetime) -> dict[str, Any]:
+    """The data every template sees: strings, numbers, booleans, lists and dicts only."""
+    last_update, recent = since_last_update(entries)
+    ic = incident.holder(Role.IC)
+    cadence = level.update_every if level is not None else None
+    # Posting this draft restarts the update clock, so the next one is due a cadence from now.
+    next_due = now + cadence if cadence is not None and incident.open else None
+    window = level.monitor_before_resolve if level is not None else None
+    monitoring_since = next((e.ts for e in reversed(entries) if e.kind is Kind.STATUS
+                             and e.data.get("to") == Status.MONITORING.value), None)
+    if incident.status is not Status.MONITORING:
+        monitoring_since = None
+    required = bool(level and level.postmortem_required)
+    started = incident.started_at
+    return {
+        "key": safe_line(key),
+        "title": safe_line(incident.title),
+        "severity": safe_line(incident.severity),
+        "severity_title": safe_line(level.title) if level else "",
+        "status": incident.status.value,
+        "status_label": incident.status.value.capitalize(),
+        "impact": safe_text(incident.impact),
+        "services": [safe_line(s) for s in incident.services],
+        "services_text": safe_line(", ".join(incident.services)),
+        "now": hm(now),
+        "date": _day(now),
+        "started_at": hm(started),
+        "started_date": _day(started),
+        "declared_at": hm(incident.declared_at),
+        "detected_at": hm(incident.detected_at),
+        "mitigated_at": hm(incident.mitigated_at),
+        "resolved_at": hm(incident.resolved_at),
+        "resolved_date": _day(incident.resolved_at),
+        "elapsed": _span(now - started) if started else "",
+        "duration": _span(incident.duration),
+        "declared_by": safe_line(incident.declared_by),
+        "ic": safe_line(ic) if ic else "",
+        "roles": [{"role": role.value, "title": role.title, "people": [safe_line(p) for p in people]}
+                  for role, people in incident.roles.items() if people],
+        "responders": _responders(incident),
+        "update_number": incident.updates_posted + 1,
+        "updates_posted": incident.updates_posted,
+        "since": hm(last_update.ts) if last_update else "",
+        "decisions": [_item(e) for e in recent if e.kind is Kind.DECISION],
+        "actions": [_mitigation(e) for e in recent if e.kind in (Kind.ACTION, Kind.MITIGATION)],
+        "notes": [_item(e) for e in recent if e.kind is Kind.NOTE],
+        "health": [_health(e) for e in recent if e.kind is Kind.HEALTH and is_transition(e)],
+        "changes": [_item(e) for e in recent if e.kind in _CHANGE_KINDS],
+        "known": [_item(e) for e in recent if e.kind in _KNOWN_KINDS],
+        "mitigations": [_mitigation(e) for e in entries if e.kind is Kind.MITIGATION],
+        "followups": [{"text": safe_line(f.text), "owner": safe_line(f.owner),
+                       "due": f.due.isoformat() if f.due else ""} for f in incident.followups],
+        "cadence": _span(cadence),
+        "next_update": hm(next_due) if next_due else NO_CADENCE,
+        "next_update_at": hm(next_due),
+        "update_due": hm(timer.update_due),
+        "update_overdue_by": _span(timer.update_overdue_by),
+        "monitor_for": _span(window),
+        "monitoring_since": hm(monitoring_since),
+        "resolve_after": hm(monitoring_since + window) if monitoring_since and window else "",
+        "postmortem_required": required,
+        "postmortem_due": (utc(incident.resolved_at + POSTMORTEM_DUE).strftime("%Y-%m-%d %H:%M UTC")
+                           if required and incident.resolved_at else ""),
+    }
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+def _environment(loader: jinja2.BaseLoader) -> SandboxedEnvironment:
+    # trim/lstrip keep block tags from leaving blank lines, for users' templates too.
+    return SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False,
+                                keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+
+
+@lru_cache(maxsize=1)
+def _built_in() -> SandboxedEnvironment:
+    return _environment(jinja2.PackageLoader("warroom.comms", "templates"))
+
+
+@lru_cache(maxsize=8)
+def _user(directory: Path) -> SandboxedEnvironment:
+    # FileSystemLoader refuses ".." and reloads a file when its mtime changes.
+    return _environment(jinja2.FileSystemLoader(str(directory)))
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """``file line N`` from the error or from the template frames of its traceback."""
+    filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if lineno is None:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(SUFFIX)]
+        if frames:
+            filename, lineno = frames[-1].filename, frames[-1].lineno
+    # Name the file as the user gave it, not as the loader resolved it.
+    where = str(path) if not filename or Path(filename) == path.resolve() else str(filename)
+    return f"{where} line {lineno}" if lineno else where
+
+
+_BROKEN = (jinja2.TemplateError, OSError, ArithmeticError, LookupError, TypeError, ValueError,
+           RecursionError)
+
+
+def render(name: str, context: dict[str, Any], *, user_dir: Path | None = None) -> Rendered:
+    """Render template ``name``; ``user_dir`` (e.g. ``default_user_dir()``) may override it.
+    Without ``user_dir`` only the built-ins are used."""
+    if name not in TEMPLATE_NAMES:
+        raise WarroomError(f"unknown template {name!r}", "expected one of: " + ", ".join(TEMPLATE_NAMES))
+    filename = name + SUFFIX
+    warning = None
+    if user_dir is not None and (user_dir / filename).is_file():
+        path = user_dir / filename
+        try:
+            text = _user(user_dir.resolve()).get_template(filename).render(context)
+            return Rendered(safe_text(text), str(path))
+        except _BROKEN as exc:  # reported in ``warning``, never silent
+            message = safe_line(str(exc) or type(exc).__name__)[:200].rstrip(".")
+            warning = (f"template {safe_line(_where(exc, path))}: {type(exc).__name__}: {message}"
+                       f"; using the built-in {name}")
+    text = _built_in().get_template(filename).render(context)
+    return Rendered(safe_text(text), BUILT_IN, warning)
+
+
+def diff_updates(previous: str | None, current: str) -> str:
+    """A unified diff of the last posted update against the draft."""
+    if previous is None:
+        return "No update has been posted yet: nothing to compare the draft with.\n"
+    before, after = safe_text(previous).splitlines(), safe_text(current).splitlines()
+    lines = list(difflib.unified_diff(before, after, "last posted update", "draft", lineterm=""))
+    if not lines:
+        return "The draft is the same as the last posted update.\n"
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["BUILT_IN", "TEMPLATE_NAMES", "Rendered", "build_context", "default_user_dir",
+           "diff_updates", "hm", "is_transition", "render", "since_last_update",
+           "template_for_status"]
