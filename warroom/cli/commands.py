@@ -224,11 +224,51 @@ async def cmd_export(ctx: Context, svc: IncidentService) -> int:
     return 0
 
 
+async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
+    from warroom.comms.postmortem import postmortem_markdown
+
+    loaded = await svc.load(await svc.resolve(ctx.args.incident))
+    text = postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
+                               level=svc.level(loaded.incident), now=svc.clock())
+    if ctx.args.output:
+        atomic_write(Path(ctx.args.output), text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+async def console_target(ctx: Context, svc: IncidentService) -> int:
+    """The incident a console opens: the one named, else the only open one."""
+    if ctx.args.incident:
+        return await svc.resolve(ctx.args.incident)
+    open_ones = await svc.incidents()
+    if not open_ones:
+        raise WarroomError("no open incident", "declare one with `warroom declare`, or name one")
+    if len(open_ones) > 1:
+        keys = ", ".join(svc.key(i) for i in open_ones)
+        raise WarroomError(f"{len(open_ones)} incidents are open ({keys})", "name the one to open")
+    return open_ones[0].id
+
+
+def run_console(ctx: Context) -> int:
+    incident_id = asyncio.run(_with_service(ctx, console_target))
+    from warroom.tui.app import ConsoleOptions, WarroomApp
+
+    options = ConsoleOptions(
+        store_url=ctx.store_url, incident_id=incident_id, config=ctx.config, author=ctx.author,
+        seat="scribe" if ctx.args.command == "scribe" else "ic",
+        read_only=ctx.args.read_only or ctx.config.console.read_only, theme=ctx.args.theme,
+        watch_interval=ctx.config.console.watch_interval.total_seconds())
+    app = WarroomApp(options)
+    app.run()
+    return app.return_code or 0
+
+
 COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
     "declare": cmd_declare, "list": cmd_list, "show": cmd_show, "log": cmd_log,
     "severity": cmd_severity, "status": cmd_status, "assign": cmd_assign, "impact": cmd_impact,
     "followup": cmd_followup, "milestone": cmd_milestone, "update": cmd_update,
-    "export": cmd_export,
+    "export": cmd_export, "postmortem": cmd_postmortem,
 }
 
 
@@ -246,6 +286,8 @@ def run(args: argparse.Namespace) -> int:
 
         return walkthrough()
     ctx = Context(args)
+    if args.command in {"open", "scribe"}:
+        return run_console(ctx)
     if args.command == "config":
         source = str(ctx.config_path) if ctx.config_path else "built-in defaults (no config file found)"
         out(f"# {source}: ok")

@@ -130,6 +130,19 @@ def build_parser() -> Parser:
     config_sub.add_parser("check", help="validate the config and print it resolved, secrets masked",
                           parents=[common])
 
+    for name, help in (("open", "open the Incident Commander's console"),
+                       ("scribe", "open a scribe's console (starts in the timeline input)")):
+        p = command(name, help)
+        p.add_argument("incident", metavar="INC", nargs="?" if name == "open" else None,
+                       help="the incident (default: the one open incident)" if name == "open" else None)
+        p.add_argument("--read-only", action="store_true", help="observe only: every change is refused")
+        p.add_argument("--theme", metavar="NAME", help="warroom-dark, warroom-light, warroom-projector, or a user theme")
+        author(p)
+
+    p = command("postmortem", "write the postmortem draft from the journal (Markdown)")
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
     command("demo", "a guided walk-through on a throwaway journal")
     return parser
 
@@ -138,6 +151,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help(sys.stderr)
-        raise UsageError("warroom: no command given")
+        # Plain `warroom`: the console on the one open incident.
+        return parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "open"])
     return args

@@ -1,0 +1,232 @@
+"""Pilot-driven flows of the console, in fake time, against a real SQLite journal."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from textual.widgets import Label
+
+from tests.conftest import spawn
+from tests.console_support import FakeClock, console, sample_incident, until
+from warroom.domain.incident import Status
+from warroom.domain.roles import Role
+from warroom.domain.timeline import Kind
+from warroom.tui.timeline_view import TimelineView
+
+HOSTILE = ("[bold]x[/] [/] [$accent] [@click=app.quit]boom[/] [link=http://evil]y[/link] "
+           "\x1b]8;;http://evil\x1b\\osc8\x1b]8;;\x1b\\ \x1b[2J \x9b31m \x1b]0;title\x07")
+
+
+def label(app, selector: str) -> str:
+    return str(app.part(selector, Label).content)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def incident(store: str, clock: FakeClock) -> int:
+    return await sample_incident(store, clock)
+
+
+async def loaded(pilot) -> None:
+    await until(pilot, lambda: pilot.app.service is not None and pilot.app.entries)
+
+
+async def test_append_from_the_timeline_input(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        before = len(app.entries)
+        await pilot.press("n", *"db pool at 100%", "enter")
+        await until(pilot, lambda: len(app.entries) == before + 1)
+        assert (app.entries[-1].kind, app.entries[-1].text) == (Kind.NOTE, "db pool at 100%")
+        await pilot.press(*"!fail over to replica", "enter")
+        await until(pilot, lambda: app.entries[-1].text == "fail over to replica")
+        assert app.entries[-1].kind is Kind.DECISION
+        assert app.part(TimelineView).entry_count == len(app.entries)
+
+
+async def test_assign_records_a_handoff(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("a", "enter")  # first role: Incident Commander
+        await pilot.press(*["backspace"] * 10, *"frank", "enter")
+        await until(pilot, lambda: app.incident.holder(Role.IC) == "frank")
+        change = app.incident.role_history[-1]
+        assert (change.previous, change.person) == ("alice", "frank")
+        assert label(app, "#hdr-ic") == "IC frank"
+
+
+async def test_severity_change_rederives_cadence_and_required_roles(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        app.tick()
+        # SEV2: 30-minute cadence from the declaration, 4 minutes ago
+        assert label(app, "#hdr-timer") == "next update in 26:00"
+        roles_text = " ".join(str(w.content) for w in app.part("#roles-list").query(Label))
+        assert "Scribe: —" in roles_text
+        await pilot.press("s")
+        await pilot.press("home", "enter")  # SEV1
+        await until(pilot, lambda: app.incident.severity == "SEV1")
+        app.tick()
+        assert label(app, "#hdr-timer") == "next update in 15:00"
+        assert "sev-0" in app.part("#hdr-severity").classes
+        roles_text = " ".join(str(w.content) for w in app.part("#roles-list").query(Label))
+        assert "Scribe: UNFILLED (required)" in roles_text
+        assert "Communications Lead: UNFILLED (required)" in roles_text
+
+
+async def test_timer_prompts_in_fake_time_and_mark_posted(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        clock.advance(minutes=24)  # 2 minutes before the 30-minute deadline
+        app.tick()
+        assert any("due in 2 minutes" in t for t, _ in app.toasts) and app.bells == 0
+        assert label(app, "#hdr-timer") == "next update in 2:00"
+        assert "timer-soon" in app.part("#hdr-timer").classes
+        clock.advance(minutes=2, seconds=5)
+        app.tick()
+        assert app.bells == 1
+        assert any("due now" in t for t, sev in app.toasts if sev == "warning")
+        assert app.part("#banner").display
+        assert "OVERDUE" in str(app.part("#banner").content)
+        assert label(app, "#hdr-timer") == "update OVERDUE 0:05"
+        await pilot.pause()
+        assert app.focused is not app.part("#draft-text"), "the prompt must not steal the keyboard"
+        assert "-due" in app.part("#draft-pane").classes
+        draft = app.part("#draft-text").text
+        assert "#1" in draft and "API returning 500s" in draft
+        app.tick()
+        assert app.bells == 1, "a prompt fires once per deadline"
+        await pilot.press("u", "ctrl+o")
+        await until(pilot, lambda: app.incident.updates_posted == 1)
+        assert app.entries[-1].kind is Kind.UPDATE and app.entries[-1].text == draft
+        app.tick()
+        assert label(app, "#hdr-timer") == "next update in 30:00"
+        assert not app.part("#banner").display
+        assert "-due" not in app.part("#draft-pane").classes
+
+
+async def test_snooze_is_journaled(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        clock.advance(minutes=27)
+        app.tick()
+        await pilot.press("z", "down", "enter")  # 10 minutes
+        await until(pilot, lambda: app.entries[-1].kind is Kind.TIMER)
+        assert app.entries[-1].data["action"] == "snooze" and app.entries[-1].data["minutes"] == 10
+        app.tick()
+        assert label(app, "#hdr-timer") == "next update in 10:00 (snoozed)"
+
+
+async def test_escalation_prompt_and_acknowledgement(store, clock, tmp_path):
+    await sample_incident(store, clock, severity="SEV1")
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        clock.advance(minutes=27)  # declared 4 min ago + 27 = 31 min: escalate-after is 30
+        app.tick()
+        assert any(sev == "error" for _, sev in app.toasts)
+        assert "ESCALATE" in str(app.part("#banner").content)
+        await pilot.press("e")
+        await until(pilot, lambda: app.incident.escalation_acked_at is not None)
+        app.tick()
+        assert "ESCALATE" not in str(app.part("#banner").content)
+
+
+async def test_resolve_through_the_checklist(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("t", "end", "enter")  # resolved -> the checklist
+        await pilot.press("space")  # tick the first item
+        await pilot.click("#ok")
+        await until(pilot, lambda: app.incident.status is Status.RESOLVED)
+        data = app.entries[-1].data
+        assert list(data["checklist"].values())[0] is True
+        assert app.part("#draft-template").value == "resolution"
+
+
+async def test_read_only_console_refuses_every_change(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        before = len(app.entries)
+        assert not app.part("#entry-input").display
+        for key in ("n", "s", "t", "a", "i", "z"):
+            await pilot.press(key)
+            assert len(app.screen_stack) == 1, f"{key} opened a dialog in a read-only console"
+        await pilot.press("u", "ctrl+o")
+        footer_keys = {b.binding.key for b in app.active_bindings.values() if b.enabled}
+        assert not {"s", "t", "a", "n"} & footer_keys
+        app.write(lambda s: s.log(1, "sneaky", "mallory"))
+        await pilot.pause(0.2)
+        assert len(app.entries) == before
+        assert any("read-only" in t for t, _ in app.toasts)
+
+
+async def test_hostile_text_is_shown_literally_and_the_app_stays_up(store, clock, tmp_path):
+    await sample_incident(store, clock, title=HOSTILE, notes=[HOSTILE])
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(250, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.pause(0.1)
+        title = label(app, "#hdr-title")
+        assert "[@click=app.quit]boom[/]" in title and "\x1b" not in title and "\x9b" not in title
+        view = app.part(TimelineView)
+        rows = "".join(view.render_line(y).text for y in range(view.size.height))
+        assert "[bold]x[/]" in rows and "[link=http://evil]" in rows
+        assert "\x1b" not in rows and "\x07" not in rows and "\x9b" not in rows
+        await pilot.click("#timeline", offset=(60, 5))
+        assert app.is_running
+        await pilot.press("u")
+        assert "\x1b" not in app.part("#draft-text").text
+
+
+async def test_another_process_appends_and_the_console_shows_it_within_a_second(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        writer = spawn("log", "INC-1", "from the scribe's shell", "--author", "dana", "--store", store,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = writer.communicate(timeout=30)
+        assert writer.returncode == 0, err
+        loop = __import__("asyncio").get_running_loop()
+        acknowledged = loop.time()
+        await until(pilot, lambda: any(e.id == int(out) for e in app.entries), timeout=1.0)
+        assert loop.time() - acknowledged < 1.0
+        assert app.part(TimelineView).entry_count == len(app.entries)
+
+
+async def test_help_and_palette_come_from_the_registry(store, clock, incident, tmp_path):
+    from warroom.tui.registry import ACTIONS
+
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        text = app.screen.query_one("#help-text").text
+        for action in ACTIONS:
+            assert action.help in text
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
+
+
+async def test_postmortem_preview_saves_a_file(store, clock, incident, tmp_path: Path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("P")
+        assert "Postmortem" in app.screen.query_one("#text-view").text
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: (tmp_path / "INC-1-postmortem.md").exists())
+        assert "## " in (tmp_path / "INC-1-postmortem.md").read_text()

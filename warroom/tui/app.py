@@ -1,0 +1,515 @@
+"""The war-room console: the IC's (or a scribe's) full-screen view of one incident.
+
+Everything it changes goes through the journal; everything it shows is derived from the
+journal plus the clock, so two consoles agree within the watcher's delay and a restarted
+console is exactly where it was. Journal I/O runs in workers that post messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Grid
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Footer, Input, Static
+
+from warroom.comms.postmortem import postmortem_markdown, resolve_checklist
+from warroom.comms.templates import TEMPLATE_NAMES, build_context, default_user_dir, diff_updates, render
+from warroom.config import Config
+from warroom.domain.cadence import Timer
+from warroom.domain.incident import Incident, Status, fold
+from warroom.domain.prompts import Prompt, PromptTracker
+from warroom.domain.timeline import Entry, Kind
+from warroom.errors import WarroomError
+from warroom.files import atomic_write
+from warroom.service import Clock, IncidentService, system_clock
+from warroom.store import open_journal
+from warroom.text import safe_text
+from warroom.tui import registry
+from warroom.tui.header import IncidentHeader
+from warroom.tui.modals import (AssignScreen, HelpScreen, ImpactScreen, InputScreen, PickerScreen,
+                                ResolveScreen, TextScreen)
+from warroom.tui.panes import DraftPane, HealthPane, Pane, RolesPane, TimelinePane
+from warroom.tui.quick_entry import parse_quick_entry
+from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
+from warroom.tui.timeline_view import TimelineView
+
+STYLES = Path(__file__).resolve().parent / "styles"
+PANE_ORDER = ("health-pane", "timeline-pane", "roles-pane", "draft-pane")
+STATE_CHANGES = frozenset({Kind.DECLARE, Kind.SEVERITY, Kind.STATUS, Kind.ROLE, Kind.IMPACT})
+
+
+@dataclass
+class ConsoleOptions:
+    store_url: str
+    incident_id: int
+    config: Config
+    author: str
+    seat: str = "ic"
+    """"ic" gets the timer prompts; "scribe" starts in the timeline input."""
+    read_only: bool = False
+    theme: str | None = None
+    clock: Clock = system_clock
+    watch_interval: float = 0.2
+    output_dir: Path = field(default_factory=Path.cwd)
+    theme_dirs: list[Path] | None = None
+
+
+class EntriesArrived(Message):
+    """New journal entries (from this console or any other writer), in journal order."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        super().__init__()
+        self.entries = entries
+
+
+class Loaded(Message):
+    def __init__(self, service: IncidentService, entries: list[Entry]) -> None:
+        super().__init__()
+        self.service = service
+        self.entries = entries
+
+
+class ConsoleCommands(Provider):
+    """The command palette lists every console action by name."""
+
+    def _actions(self):
+        app = self.app
+        for action in registry.ACTIONS:
+            if app.check_action(registry.action_name(action), ()):
+                yield action
+
+    async def discover(self) -> Hits:
+        for action in self._actions():
+            yield DiscoveryHit(action.description, self._runner(action.id), help=action.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for action in self._actions():
+            score = matcher.match(f"{action.description} {action.help}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(action.description), self._runner(action.id),
+                          help=action.help)
+
+    def _runner(self, action_id: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            await self.app.run_action(action_id)
+
+        return run
+
+
+class WarroomApp(App):
+    CSS_PATH = [STYLES / "base.tcss", STYLES / "app.tcss"]
+    BINDINGS = [*registry.bindings(), Binding("tab", "focus_next", "Next pane", show=False, id="next-pane")]
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    TITLE = "warroom"
+
+    def __init__(self, options: ConsoleOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.read_only = options.read_only
+        self.clock = options.clock
+        self.service: IncidentService | None = None
+        self.incident = Incident(id=options.incident_id)
+        self.entries: list[Entry] = []
+        self.prompts = PromptTracker()
+        self.theme_warnings: list[str] = []
+
+    def part(self, selector, expect_type=None):
+        """A widget of the console's own screen, even while a modal screen is on top."""
+        base = self.screen_stack[0]
+        return base.query_one(selector, expect_type) if expect_type else base.query_one(selector)
+
+    def get_css_variables(self) -> dict[str, str]:
+        # Our stylesheet uses $severity-N and $timer-*: give every theme (Textual's own
+        # included) a value for them; a warroom theme's own values win.
+        return {**REQUIRED_VARIABLES, **super().get_css_variables()}
+
+    # -- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield IncidentHeader()
+        yield Static(id="banner")
+        with Grid(id="panes"):
+            yield TimelinePane(read_only=self.read_only, id="timeline-pane")
+            yield HealthPane(id="health-pane")
+            yield RolesPane(id="roles-pane")
+            yield DraftPane(TEMPLATE_NAMES, read_only=self.read_only, id="draft-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        themes, self.theme_warnings = discover(self.options.theme_dirs)
+        for theme in themes:
+            self.register_theme(theme)
+        wanted = self.options.theme or self.options.config.console.theme or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self.theme_warnings.append(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self.theme = wanted
+        for warning in self.theme_warnings:
+            self.say(warning, "warning")
+        self.part("#banner").display = False
+        self.load()
+        self.set_interval(1.0, self.tick)
+
+    # -- talking to the journal -----------------------------------------------------------
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def load(self) -> None:
+        journal = await open_journal(self.options.store_url)
+        config = self.options.config
+        service = IncidentService(journal, config.policy, clock=self.clock,
+                                  prefix=config.incident.id_prefix)
+        entries = await journal.entries(self.options.incident_id)
+        self.post_message(Loaded(service, entries))
+
+    @work(exclusive=True, group="watch", exit_on_error=False)
+    async def watch_journal(self, after_id: int) -> None:
+        assert self.service is not None
+        async for batch in self.service.journal.watch(self.options.incident_id, after_id=after_id,
+                                                      interval=self.options.watch_interval):
+            self.post_message(EntriesArrived(batch))
+
+    def on_loaded(self, message: Loaded) -> None:
+        self.service = message.service
+        self.entries = list(message.entries)
+        self.incident = fold(self.options.incident_id, self.entries)
+        self.part(TimelineView).set_entries(self.entries)
+        self.refresh_state(roles=True)
+        self.refill_draft()
+        self.watch_journal(self.incident.last_entry_id)
+        if self.options.seat == "scribe" and not self.read_only:
+            self.part("#entry-input").focus()
+        else:
+            self.part(TimelineView).focus()
+
+    def on_entries_arrived(self, message: EntriesArrived) -> None:
+        fresh = [e for e in message.entries if e.id > self.incident.last_entry_id]
+        if not fresh:
+            return
+        for entry in fresh:
+            self.incident.apply(entry)
+        self.entries.extend(fresh)
+        self.part(TimelineView).add_entries(fresh)
+        changed = any(e.kind in STATE_CHANGES for e in fresh)
+        self.refresh_state(roles=changed)
+        if any(e.kind is Kind.UPDATE for e in fresh):
+            self.part(DraftPane).edited = False
+        self.refill_draft()
+
+    def on_worker_state_changed(self, event) -> None:
+        worker = event.worker
+        if worker.error is not None and worker.group in {"load", "watch"}:
+            self.exit(message=f"warroom: {worker.error}", return_code=2)
+
+    def write(self, operation: Callable[[IncidentService], Awaitable[object]], done: str | None = None) -> None:
+        """Run a journal write in a worker; the watcher brings the result back."""
+        if self.read_only:
+            self.say("This console is read-only: nothing was changed", "warning")
+            return
+        if self.service is None:
+            self.say("Still loading the journal; try again in a moment", "warning")
+            return
+        service = self.service
+
+        async def run() -> None:
+            try:
+                await operation(service)
+            except WarroomError as exc:
+                self.say(str(exc), "error")
+            else:
+                if done:
+                    self.say(done)
+
+        self.run_worker(run(), group="write", exit_on_error=False)
+
+    # -- derived display ------------------------------------------------------------------
+
+    def say(self, text: str, severity: str = "information") -> None:
+        """A toast with untrusted text shown literally."""
+        self.notify(safe_text(text), severity=severity, markup=False)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def timer(self) -> Timer:
+        if self.service is None:
+            return Timer(now=self.now(), update_due=None, escalation_due=None)
+        return self.service.timer(self.incident, self.now())
+
+    def refresh_state(self, *, roles: bool = False) -> None:
+        if self.service is None:
+            return
+        now = self.now()
+        timer = self.service.timer(self.incident, now)
+        level = self.service.level(self.incident)
+        seat = self.options.seat.upper() + (" · READ-ONLY" if self.read_only else "")
+        self.part(IncidentHeader).show(self.incident, self.service.key(self.incident), level,
+                                            timer, now, seat)
+        self.show_banner(timer)
+        if roles:
+            self.part(RolesPane).show(self.incident, level.required_roles if level else ())
+
+    def show_banner(self, timer: Timer) -> None:
+        lines = []
+        overdue = timer.update_overdue_by
+        if self.incident.open and overdue is not None:
+            lines.append(f"STATUS UPDATE OVERDUE by {int(overdue.total_seconds() // 60)} min: "
+                         "post it (u, then ctrl+o) or snooze (z)")
+        if self.incident.open and timer.escalation_overdue_by is not None:
+            lines.append("ESCALATE: not mitigated within the severity's window. Acknowledge with e")
+        banner = self.part("#banner", Static)
+        banner.display = bool(lines)
+        self.part(DraftPane).set_class(self.incident.open and overdue is not None, "-due")
+        banner.update(Content("\n".join(lines)))
+
+    def tick(self) -> None:
+        """Every second: the header clock, the banner, and the timer prompts."""
+        if self.service is None:
+            return
+        self.refresh_state()
+        if self.options.seat != "ic" or self.read_only or not self.incident.open:
+            return
+        for prompt, detail in self.prompts.due(self.timer()):
+            self.raise_prompt(prompt, detail)
+
+    def raise_prompt(self, prompt: Prompt, detail: str) -> None:
+        if prompt is Prompt.UPDATE_SOON:
+            self.notify("Status update due in 2 minutes", title="Update", timeout=8, markup=False)
+        elif prompt is Prompt.UPDATE_DUE:
+            self.bell()
+            self.notify("Status update due now: the draft is ready (u to edit, then ctrl+o to mark it posted)",
+                        title="Update due", severity="warning", timeout=15, markup=False)
+            # The draft is filled and flagged, but the keyboard stays where it was: letters
+            # typed for another purpose must never land in the update.
+            draft = self.part(DraftPane)
+            draft.select_template("internal-update")
+            self.refill_draft()
+        elif prompt is Prompt.ESCALATION_DUE:
+            self.bell()
+            self.notify("Not mitigated within the severity's escalation window: escalate, then press e",
+                        title="Escalate", severity="error", timeout=20, markup=False)
+        elif prompt is Prompt.NOTIFY_DUE:
+            self.notify(f"Time to notify {detail}", title="Notify", severity="warning", markup=False)
+
+    def template_context(self) -> dict:
+        assert self.service is not None
+        now = self.now()
+        return build_context(self.incident, self.entries, key=self.service.key(self.incident),
+                             level=self.service.level(self.incident), timer=self.timer(), now=now)
+
+    def refill_draft(self, *, force: bool = False) -> None:
+        if self.service is None:
+            return
+        draft = self.part(DraftPane)
+        if draft.edited and not force:
+            return
+        rendered = render(draft.template, self.template_context(), user_dir=default_user_dir())
+        draft.fill(rendered.text, force=force)
+        number = self.incident.updates_posted
+        draft.set_status(f"{draft.template} · {number} posted" + (
+            f" · last {self.incident.last_update_at:%H:%M} UTC" if self.incident.last_update_at else ""))
+        if rendered.warning:
+            self.say(rendered.warning, "warning")
+
+    # -- the draft pane -------------------------------------------------------------------
+
+    @on(DraftPane.Requested)
+    def draft_request(self, event: DraftPane.Requested) -> None:
+        key = self.service.key(self.incident) if self.service else "incident"
+        if event.what == "refill":
+            self.refill_draft(force=True)
+        elif event.what == "post":
+            text = event.text
+            self.write(lambda s: s.post_update(self.incident.id, text, self.options.author,
+                                               template=event.template),
+                       done="Update marked posted: the timer restarts")
+        elif event.what == "diff":
+            previous = next((e.text for e in reversed(self.entries) if e.kind is Kind.UPDATE), None)
+            self.push_screen(TextScreen("Draft against the last posted update", diff_updates(previous, event.text)))
+        elif event.what == "copy":
+            self.copy_to_clipboard(event.text)
+            self.say("Draft copied to the clipboard (OSC 52)")
+        elif event.what == "save":
+            path = self.options.output_dir / f"{key}-update-{self.incident.updates_posted + 1}.md"
+            self.save_file(path, event.text)
+
+    def save_file(self, path: Path, text: str) -> None:
+        try:
+            atomic_write(path, text)
+        except WarroomError as exc:
+            self.say(str(exc), "error")
+        else:
+            self.say(f"Saved {path}")
+
+    # -- timeline input -------------------------------------------------------------------
+
+    @on(TimelinePane.Submitted)
+    def add_line(self, event: TimelinePane.Submitted) -> None:
+        try:
+            quick = parse_quick_entry(event.line)
+        except ValueError as exc:
+            self.say(str(exc), "warning")
+            return
+        self.part("#entry-input", Input).value = ""
+        author = self.options.author
+        incident_id = self.incident.id
+        if quick.kind is Kind.FOLLOWUP:
+            self.write(lambda s: s.followup(incident_id, quick.text, quick.owner or author, quick.due, author))
+        else:
+            self.write(lambda s: s.log(incident_id, quick.text, author, kind=quick.kind))
+
+    # -- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in registry.MUTATING and self.read_only:
+            return False
+        if action == "ack_escalation":
+            return self.timer().escalation_overdue_by is not None
+        return True
+
+    def action_add_entry(self) -> None:
+        self.part("#entry-input").focus()
+
+    def action_severity(self) -> None:
+        if self.service is None:
+            return
+        policy = self.service.policy
+        options = [(lvl.name, f"{lvl.name}  {lvl.title}: {lvl.description}") for lvl in policy.levels]
+
+        def chosen(name: str | None) -> None:
+            if name and name != self.incident.severity:
+                self.write(lambda s: s.set_severity(self.incident.id, name, self.options.author))
+
+        self.push_screen(PickerScreen(f"Severity ({policy.name})", options, self.incident.severity), chosen)
+
+    def action_status(self) -> None:
+        options = [(s.value, s.value) for s in Status]
+
+        def chosen(status: str | None) -> None:
+            if not status or status == self.incident.status.value:
+                return
+            if status == Status.RESOLVED.value:
+                self.confirm_resolve()
+            else:
+                self.write(lambda s: s.set_status(self.incident.id, status, self.options.author,
+                                                  reopen=True))
+
+        self.push_screen(PickerScreen("Status", options, self.incident.status.value), chosen)
+
+    def confirm_resolve(self) -> None:
+        level = self.service.level(self.incident) if self.service else None
+
+        def chosen(ticked: dict[str, bool] | None) -> None:
+            if ticked is None:
+                return
+            self.write(lambda s: s.set_status(self.incident.id, Status.RESOLVED.value, self.options.author,
+                                              checklist=ticked),
+                       done="Resolved. The resolution notice is in the Update pane")
+            self.part(DraftPane).select_template("resolution")
+
+        self.push_screen(ResolveScreen(resolve_checklist(level)), chosen)
+
+    def action_assign(self) -> None:
+        def chosen(answer: tuple[str, str, bool] | None) -> None:
+            if answer:
+                role, person, remove = answer
+                self.write(lambda s: s.assign(self.incident.id, role, person, self.options.author,
+                                              remove=remove))
+
+        self.push_screen(AssignScreen(self.options.author), chosen)
+
+    def action_impact(self) -> None:
+        def chosen(answer: tuple[str, list[str]] | None) -> None:
+            if answer:
+                impact, services = answer
+                self.write(lambda s: s.set_impact(self.incident.id, self.options.author,
+                                                  impact=impact or None, services=services))
+
+        self.push_screen(ImpactScreen(self.incident.impact, self.incident.services), chosen)
+
+    def action_draft(self) -> None:
+        self.part("#draft-text").focus()
+
+    def action_snooze(self) -> None:
+        if self.timer().update_due is None:
+            self.say("No update cadence at this severity: nothing to snooze")
+            return
+
+        def chosen(minutes: str | None) -> None:
+            if minutes:
+                self.write(lambda s: s.snooze(self.incident.id, int(minutes), self.options.author),
+                           done=f"Update reminder snoozed {minutes} min")
+
+        self.push_screen(PickerScreen("Snooze the update reminder", [("5", "5 minutes"), ("10", "10 minutes")]),
+                         chosen)
+
+    def action_ack_escalation(self) -> None:
+        self.write(lambda s: s.acknowledge_escalation(self.incident.id, self.options.author),
+                   done="Escalation acknowledged")
+
+    def action_postmortem(self) -> None:
+        if self.service is None:
+            return
+        key = self.service.key(self.incident)
+        text = postmortem_markdown(self.incident, self.entries, key=key,
+                                   level=self.service.level(self.incident), now=self.now())
+        path = self.options.output_dir / f"{key}-postmortem.md"
+
+        def saved(target: Path | None) -> None:
+            if target is not None:
+                self.save_file(target, text)
+
+        self.push_screen(TextScreen(f"Postmortem draft: {key}", text, save_path=path), saved)
+
+    def action_filter(self) -> None:
+        options = [("all", "all kinds")] + [(k.value, k.value) for k in Kind]
+
+        def chosen(kind: str | None) -> None:
+            view = self.part(TimelineView)
+            if kind == "all":
+                view.filter_kinds = None
+            elif kind:
+                view.filter_kinds = frozenset({Kind(kind)})
+
+        self.push_screen(PickerScreen("Show only", options), chosen)
+
+    def action_search(self) -> None:
+        view = self.part(TimelineView)
+
+        def chosen(term: str | None) -> None:
+            if term is not None:
+                view.search = term
+
+        self.push_screen(InputScreen("Search the timeline (empty clears)", view.search), chosen)
+
+    def action_focus_pane(self, index: int) -> None:
+        pane = self.part(f"#{PANE_ORDER[index]}", Pane)
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def action_maximize(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        node = self.focused
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent
+        if node is not None:
+            self.screen.maximize(node, container=False)
+
+    def action_help(self) -> None:
+        extra = [("ctrl+o", "Mark the draft posted (restarts the timer)"), ("ctrl+r", "Refill from the template"),
+                 ("ctrl+l", "Diff against the last posted update"), ("ctrl+b", "Copy (OSC 52, works over SSH)"),
+                 ("ctrl+s", "Save the draft to a file")]
+        self.push_screen(HelpScreen(self.read_only, extra))

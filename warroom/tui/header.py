@@ -1,0 +1,90 @@
+"""The always-visible header: who, what, how bad, how long, and when the next update is due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Label
+
+from warroom.domain.cadence import Timer
+from warroom.domain.durations import format_clock, format_duration
+from warroom.domain.incident import Incident
+from warroom.domain.roles import Role
+from warroom.domain.severity import Level
+from warroom.text import safe_line
+
+
+def timer_text(timer: Timer) -> tuple[str, str]:
+    """The update timer's words and its state class: ok, soon, overdue, none."""
+    if timer.update_due is None:
+        return "no update cadence", "none"
+    overdue = timer.update_overdue_by
+    if overdue is not None:
+        return f"update OVERDUE {format_clock(overdue)}", "overdue"
+    left = format_clock(timer.update_due_in)
+    suffix = " (snoozed)" if timer.snoozed else ""
+    return f"next update in {left}{suffix}", "soon" if timer.update_due_soon else "ok"
+
+
+def escalation_text(timer: Timer) -> tuple[str, str]:
+    if timer.escalation_due is None:
+        return "", "none"
+    overdue = timer.escalation_overdue_by
+    if overdue is not None:
+        return f"ESCALATE: due {format_clock(overdue)} ago", "overdue"
+    return f"escalate in {format_clock(timer.escalation_due - timer.now)}", "ok"
+
+
+class IncidentHeader(Vertical):
+    DEFAULT_CSS = """
+    IncidentHeader { height: 2; dock: top; background: $panel; }
+    IncidentHeader Horizontal { height: 1; }
+    IncidentHeader Label { padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="header-top"):
+            yield Label(id="hdr-key")
+            yield Label(id="hdr-severity")
+            yield Label(id="hdr-status")
+            yield Label(id="hdr-title")
+            yield Label(id="hdr-console")
+        with Horizontal(id="header-bottom"):
+            yield Label(id="hdr-elapsed")
+            yield Label(id="hdr-ic")
+            yield Label(id="hdr-timer")
+            yield Label(id="hdr-escalation")
+            yield Label(id="hdr-health")
+
+    def show(self, incident: Incident, key: str, level: Level | None, timer: Timer,
+             now: datetime, console: str, health: str = "") -> None:
+        def put(label_id: str, text: str, state: str | None = None, prefix: str = "") -> None:
+            label = self.query_one(f"#{label_id}", Label)
+            label.update(Content(text))
+            if state is not None:
+                label.set_classes(f"{prefix}{state}")
+
+        put("hdr-key", key)
+        rank = min(level.rank, 3) if level else 3
+        put("hdr-severity", safe_line(incident.severity) or "?", str(rank), "sev-")
+        put("hdr-status", incident.status.value.upper(), incident.status.value, "status-")
+        put("hdr-title", safe_line(incident.title))
+        put("hdr-console", console)
+        if incident.started_at is not None:
+            end = incident.resolved_at or now
+            put("hdr-elapsed", f"elapsed {format_duration(end - incident.started_at)}")
+        ic = incident.holder(Role.IC)
+        put("hdr-ic", f"IC {safe_line(ic)}" if ic else "IC UNFILLED", "ok" if ic else "unfilled", "ic-")
+        if incident.open:
+            text, state = timer_text(timer)
+            put("hdr-timer", text, state, "timer-")
+            text, state = escalation_text(timer)
+            put("hdr-escalation", text, state, "timer-")
+        else:
+            put("hdr-timer", f"resolved {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else "resolved",
+                "none", "timer-")
+            put("hdr-escalation", "", "none", "timer-")
+        put("hdr-health", health)

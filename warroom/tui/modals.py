@@ -1,0 +1,222 @@
+"""Modal screens: pickers, the assign and impact forms, the resolve checklist, a text viewer
+and the help screen. Each returns its answer through ``dismiss``; Escape always cancels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, TextArea
+from textual.widgets.option_list import Option
+
+from warroom.domain.roles import Role
+from warroom.tui.registry import ACTIONS, key_label
+
+
+class Modal(ModalScreen):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal-cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickerScreen(Modal):
+    """Pick one of several options; the current one is highlighted, not chosen."""
+
+    def __init__(self, title: str, options: list[tuple[str, str]], current: str | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.options = options
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Content(self.title_text), classes="dialog-title")
+            yield OptionList(*[Option(Content(label), id=value) for value, label in self.options],
+                             id="picker")
+
+    def on_mount(self) -> None:
+        picker = self.query_one(OptionList)
+        ids = [value for value, _ in self.options]
+        if self.current in ids:
+            picker.highlighted = ids.index(self.current)
+        picker.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class AssignScreen(Modal):
+    """Role, person, and whether they take it on or stand down."""
+
+    def __init__(self, default_person: str) -> None:
+        super().__init__()
+        self.default_person = default_person
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Assign a role", classes="dialog-title")
+            yield OptionList(*[Option(Content(r.title), id=r.value) for r in Role], id="role")
+            yield Input(value=self.default_person, placeholder="who", id="person")
+            yield Checkbox("stand down from the role instead", id="remove")
+            with Horizontal(classes="buttons"):
+                yield Button("Assign", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#role", OptionList).highlighted = 0
+        self.query_one("#role").focus()
+
+    @on(OptionList.OptionSelected, "#role")
+    def _role_chosen(self) -> None:
+        self.query_one("#person", Input).focus()
+
+    @on(Input.Submitted, "#person")
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        roles = self.query_one("#role", OptionList)
+        person = self.query_one("#person", Input).value.strip()
+        if roles.highlighted is None or not person:
+            self.notify("Choose a role and type a name", severity="warning", markup=False)
+            return
+        role = roles.get_option_at_index(roles.highlighted).id
+        self.dismiss((role, person, self.query_one("#remove", Checkbox).value))
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ImpactScreen(Modal):
+    def __init__(self, impact: str, services: list[str]) -> None:
+        super().__init__()
+        self.impact = impact
+        self.services = services
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Impact and affected services", classes="dialog-title")
+            yield Input(value=self.impact, placeholder="who or what is affected", id="impact")
+            yield Input(value=", ".join(self.services), placeholder="services, comma separated", id="services")
+            with Horizontal(classes="buttons"):
+                yield Button("Save", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        impact = self.query_one("#impact", Input).value.strip()
+        services = [s.strip() for s in self.query_one("#services", Input).value.split(",") if s.strip()]
+        self.dismiss((impact, services))
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ResolveScreen(Modal):
+    """The guides' when-to-resolve checklist. It reminds, it does not block: what was
+    ticked is journaled with the resolution."""
+
+    def __init__(self, checklist: list[str]) -> None:
+        super().__init__()
+        self.checklist = checklist
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Resolve: before you do", classes="dialog-title")
+            for n, item in enumerate(self.checklist):
+                yield Checkbox(Content(item), id=f"item-{n}")
+            with Horizontal(classes="buttons"):
+                yield Button("Resolve", variant="error", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#item-0").focus()
+
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        ticked = {item: self.query_one(f"#item-{n}", Checkbox).value for n, item in enumerate(self.checklist)}
+        self.dismiss(ticked)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextScreen(Modal):
+    """Literal text (a diff, the postmortem) in a read-only viewer; ctrl+s saves it."""
+
+    BINDINGS = [Binding("ctrl+s", "save", "Save", id="text-save")]
+
+    def __init__(self, title: str, text: str, save_path: Path | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+        self.save_path = save_path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(Content(self.title_text), classes="dialog-title")
+            yield TextArea(self.text, read_only=True, soft_wrap=True, id="text-view")
+            hint = f"ctrl+s saves to {self.save_path}  ·  escape closes" if self.save_path else "escape closes"
+            yield Label(Content(hint), classes="dialog-hint")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.save_path is not None if action == "save" else True
+
+    def action_save(self) -> None:
+        self.dismiss(self.save_path)
+
+
+class HelpScreen(Modal):
+    """Generated from the action registry, so it never disagrees with the keys."""
+
+    BINDINGS = [Binding("question_mark", "cancel", "Close", id="help-close")]
+
+    def __init__(self, read_only: bool, extra: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.read_only = read_only
+        self.extra = extra
+
+    def compose(self) -> ComposeResult:
+        lines = []
+        for group in ("Incident", "Timeline", "View"):
+            lines.append(group)
+            for action in ACTIONS:
+                if action.group != group:
+                    continue
+                note = "  (not in a read-only console)" if action.mutating and self.read_only else ""
+                lines.append(f"  {key_label(action):<8} {action.help}{note}")
+            lines.append("")
+        lines.append("Update draft pane")
+        lines += [f"  {key:<8} {text}" for key, text in self.extra]
+        lines += ["", "  ctrl+p   Command palette: every action by name", "  tab      Next pane"]
+        with Vertical(classes="dialog wide"):
+            yield Label("Keys", classes="dialog-title")
+            yield TextArea("\n".join(lines), read_only=True, id="help-text")
+
+
+class InputScreen(Modal):
+    """One line of input (a search term); Enter returns it, Escape cancels."""
+
+    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Content(self.title_text), classes="dialog-title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="answer")
+
+    @on(Input.Submitted, "#answer")
+    def _ok(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)

@@ -1,0 +1,182 @@
+"""The console's panes: Health, Timeline, Roles and the Update draft.
+
+Panes display state the app hands them and post messages for what the user asks; none of
+them touches the journal.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from warroom.domain.incident import Incident
+from warroom.domain.roles import Role
+from warroom.text import safe_line
+from warroom.tui.quick_entry import HINT
+from warroom.tui.timeline_view import TimelineView
+
+
+class Pane(Vertical, can_focus=False):
+    """A titled, focusable-within region that can be maximised."""
+
+    ALLOW_MAXIMIZE = True
+
+
+class HealthPane(Pane):
+    def compose(self) -> ComposeResult:
+        yield Static(Content(
+            "No health checks configured.\n\n"
+            "Add [[check]] tables to warroom.toml (kinds: http, kubernetes, postgres, redis,\n"
+            "prometheus, tls, tcp) and validate with `warroom config check`."),
+            id="health-empty", classes="empty")
+
+    def on_mount(self) -> None:
+        self.border_title = "Health"
+
+
+class RolesPane(Pane):
+    def compose(self) -> ComposeResult:
+        yield VerticalScroll(id="roles-list", can_focus=True)
+
+    def on_mount(self) -> None:
+        self.border_title = "Roles"
+
+    def show(self, incident: Incident, required: tuple[Role, ...]) -> None:
+        rows = self.query_one("#roles-list", VerticalScroll)
+        rows.remove_children()
+        labels = []
+        for role in Role:
+            people = incident.holders(role)
+            if people:
+                text, state = f"{role.title}: {safe_line(', '.join(people))}", "filled"
+            elif role in required:
+                text, state = f"{role.title}: UNFILLED (required)", "unfilled"
+            else:
+                text, state = f"{role.title}: —", "optional"
+            labels.append(Label(Content(text), classes=f"role -{state}"))
+        rows.mount_all(labels)
+
+
+class TimelinePane(Pane):
+    class Submitted(Message):
+        def __init__(self, line: str) -> None:
+            super().__init__()
+            self.line = line
+
+    def __init__(self, *, read_only: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        yield TimelineView(id="timeline")
+        yield Input(placeholder=HINT, id="entry-input", disabled=self.read_only, select_on_focus=False)
+
+    def on_mount(self) -> None:
+        self.border_title = "Timeline"
+        if self.read_only:
+            self.query_one("#entry-input").display = False
+
+    @on(Input.Submitted, "#entry-input")
+    def _submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.post_message(self.Submitted(event.value))
+
+
+class DraftPane(Pane):
+    BINDINGS = [
+        Binding("ctrl+o", "post", "Mark posted", id="draft-post"),
+        Binding("ctrl+r", "refill", "Refill", id="draft-refill"),
+        Binding("ctrl+l", "diff", "Diff", id="draft-diff"),
+        Binding("ctrl+b", "copy", "Copy", id="draft-copy"),
+        Binding("ctrl+s", "save", "Save", id="draft-save"),
+    ]
+
+    class Requested(Message):
+        """The user asked the app to do something with the draft."""
+
+        def __init__(self, what: str, text: str, template: str) -> None:
+            super().__init__()
+            self.what = what
+            self.text = text
+            self.template = template
+
+    def __init__(self, templates: tuple[str, ...], *, read_only: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.templates = templates
+        self.read_only = read_only
+        self.edited = False
+        self._filling = False
+
+    def compose(self) -> ComposeResult:
+        yield Select([(name, name) for name in self.templates], value=self.templates[0],
+                     allow_blank=False, id="draft-template")
+        yield TextArea(id="draft-text", soft_wrap=True, read_only=self.read_only, show_line_numbers=False)
+        yield Label(id="draft-status")
+
+    def on_mount(self) -> None:
+        self.border_title = "Update draft"
+
+    @property
+    def template(self) -> str:
+        return str(self.query_one("#draft-template", Select).value)
+
+    @property
+    def text(self) -> str:
+        return self.query_one("#draft-text", TextArea).text
+
+    def fill(self, text: str, *, force: bool = False) -> None:
+        """Replace the draft unless the user has edited it (then only when forced)."""
+        if self.edited and not force:
+            return
+        self._filling = True
+        self.query_one("#draft-text", TextArea).load_text(text)
+        self.edited = False
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#draft-status", Label).update(Content(text))
+
+    def select_template(self, name: str) -> None:
+        if name in self.templates:
+            self.query_one("#draft-template", Select).value = name
+
+    @on(TextArea.Changed, "#draft-text")
+    def _changed(self) -> None:
+        if self._filling:
+            self._filling = False
+        else:
+            self.edited = True
+
+    @on(Select.Changed, "#draft-template")
+    def _template(self) -> None:
+        self.edited = False
+        self.post_message(self.Requested("refill", self.text, self.template))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"post"} and self.read_only:
+            return False
+        return True
+
+    def _request(self, what: str) -> None:
+        self.post_message(self.Requested(what, self.text, self.template))
+
+    def action_post(self) -> None:
+        self._request("post")
+
+    def action_refill(self) -> None:
+        self.edited = False
+        self._request("refill")
+
+    def action_diff(self) -> None:
+        self._request("diff")
+
+    def action_copy(self) -> None:
+        self._request("copy")
+
+    def action_save(self) -> None:
+        self._request("save")

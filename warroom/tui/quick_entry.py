@@ -1,0 +1,70 @@
+"""The scribe's one-line entry syntax: a prefix picks the kind, the rest is the text.
+
+    text                      a note
+    !text  or  /decision text a decision
+    /action text, /mitigation text, /evidence text, /note text
+    /followup @owner [YYYY-MM-DD] text
+
+Pure (no Textual) so it is tested on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from warroom.domain.timeline import Kind
+
+PREFIXES = {
+    "/note": Kind.NOTE, "/n": Kind.NOTE,
+    "/decision": Kind.DECISION, "/d": Kind.DECISION,
+    "/action": Kind.ACTION, "/a": Kind.ACTION,
+    "/mitigation": Kind.MITIGATION, "/m": Kind.MITIGATION,
+    "/evidence": Kind.EVIDENCE, "/e": Kind.EVIDENCE,
+    "/followup": Kind.FOLLOWUP, "/f": Kind.FOLLOWUP,
+}
+HINT = "note… (! decision, /action /mitigation /evidence, /followup @owner YYYY-MM-DD text)"
+_FOLLOWUP = re.compile(r"^@(\S+)\s+(?:(\d{4}-\d{2}-\d{2})\s+)?(.+)$", re.S)
+
+
+@dataclass(frozen=True)
+class QuickEntry:
+    kind: Kind
+    text: str
+    owner: str | None = None
+    due: date | None = None
+
+
+def parse_quick_entry(line: str) -> QuickEntry:
+    """Raise ValueError with a one-line reason when the line can't be an entry."""
+    line = line.strip()
+    if not line:
+        raise ValueError("nothing to add")
+    if line.startswith("!"):
+        return QuickEntry(Kind.DECISION, _nonempty(line[1:]))
+    if line.startswith("/"):
+        word, _, rest = line.partition(" ")
+        kind = PREFIXES.get(word.lower())
+        if kind is None:
+            known = ", ".join(sorted(p for p in PREFIXES if len(p) > 2))
+            raise ValueError(f"unknown prefix {word!r} (try {known})")
+        if kind is Kind.FOLLOWUP:
+            match = _FOLLOWUP.match(rest.strip())
+            if match is None:
+                raise ValueError("a follow-up needs an owner: /followup @owner [YYYY-MM-DD] text")
+            owner, due, text = match.groups()
+            try:
+                parsed_due = date.fromisoformat(due) if due else None
+            except ValueError:
+                raise ValueError(f"{due!r} is not a date (YYYY-MM-DD)") from None
+            return QuickEntry(kind, _nonempty(text), owner, parsed_due)
+        return QuickEntry(kind, _nonempty(rest))
+    return QuickEntry(Kind.NOTE, line)
+
+
+def _nonempty(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValueError("the entry has no text after its prefix")
+    return text

@@ -1,0 +1,422 @@
+"""The timeline pane: a virtualised (Line API) view of an incident's journal entries.
+
+Only the rows on screen are rendered. A list of row descriptors ``(entry index, line
+index)`` maps a screen row to what it shows, so ``render_line`` is O(1) at any size; it is
+rebuilt when the entries or filters change and extended in place when entries arrive.
+
+An entry's text wraps at its newlines onto continuation rows; a line wider than the pane
+is cut with an ellipsis instead of wrapped, so rows never depend on the width and a resize
+rebuilds nothing (the whole entry travels with ``TimelineView.Selected``). Text and author
+are shown literally: sanitised by ``safe_line`` and drawn as plain segments, never markup.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from datetime import date
+from typing import Iterable
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from warroom.domain.timeline import Entry, Kind, utc
+from warroom.text import safe_line
+
+# One cell wide by rich's measure: no emoji-presentation characters, which take two.
+GLYPHS: dict[Kind, str] = {
+    Kind.DECLARE: "★", Kind.NOTE: "•", Kind.DECISION: "◆", Kind.ACTION: "▶",
+    Kind.MITIGATION: "✚", Kind.STATUS: "◉", Kind.SEVERITY: "▲", Kind.ROLE: "@",
+    Kind.IMPACT: "✗", Kind.HEALTH: "♥", Kind.UPDATE: "✉", Kind.EVIDENCE: "§",
+    Kind.FOLLOWUP: "→", Kind.TIMER: "◷", Kind.MILESTONE: "⚑",
+}
+KIND_WIDTH = max(len(kind.value) for kind in Kind)
+AUTHOR_WIDTH_MAX = 16  # longer names are shown whole and push their row's text right
+SEPARATOR = -1  # the line index of a date separator row
+
+
+def _line_count(text: str) -> int:
+    return text.rstrip("\r\n").count("\n") + 1
+
+
+def _text_line(text: str, line: int) -> str:
+    return safe_line(text.rstrip("\r\n").split("\n")[line].rstrip("\r"))
+
+
+class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
+    """Journal entries, oldest at the top, following the newest while at the bottom."""
+
+    BINDINGS = [
+        Binding("up", "cursor_up", "Previous entry", id="timeline.up", show=False),
+        Binding("down", "cursor_down", "Next entry", id="timeline.down", show=False),
+        Binding("pageup", "page_up", "Page up", id="timeline.page_up", show=False),
+        Binding("pagedown", "page_down", "Page down", id="timeline.page_down", show=False),
+        Binding("home", "first", "Oldest entry", id="timeline.home", show=False),
+        Binding("end", "last", "Newest entry", id="timeline.end"),
+        Binding("enter", "select", "Open entry", id="timeline.select"),
+    ]
+
+    COMPONENT_CLASSES = {f"timeline--{kind.value}" for kind in Kind} | {
+        "timeline--time", "timeline--date", "timeline--author", "timeline--hint",
+        "timeline--cursor",
+    }
+
+    # The $text-* variables are each theme's legible tints of $accent, $error, ...: plain
+    # $secondary is unreadable on the dark themes' surface.
+    DEFAULT_CSS = """
+    TimelineView {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        overflow-y: auto;
+        & > .timeline--time { color: $text-muted; }
+        & > .timeline--date { color: $text-muted; text-style: dim; }
+        & > .timeline--author { color: $text-secondary; }
+        & > .timeline--hint { background: $accent; color: $text; text-style: bold; }
+        & > .timeline--cursor { background: $block-cursor-blurred-background; }
+        &:focus > .timeline--cursor { background: $block-cursor-background 50%; }
+        & > .timeline--declare { color: $text-error; text-style: bold; }
+        & > .timeline--note { color: $foreground; }
+        & > .timeline--decision { color: $text-accent; text-style: bold; }
+        & > .timeline--action { color: $text-primary; }
+        & > .timeline--mitigation { color: $text-success; text-style: bold; }
+        & > .timeline--status { color: $text-secondary; }
+        & > .timeline--severity { color: $text-error; }
+        & > .timeline--role { color: $text-secondary; }
+        & > .timeline--impact { color: $text-warning; }
+        & > .timeline--health { color: $text-warning; }
+        & > .timeline--update { color: $text-success; }
+        & > .timeline--evidence { color: $text-muted; }
+        & > .timeline--followup { color: $text-primary; }
+        & > .timeline--timer { color: $text-warning; }
+        & > .timeline--milestone { color: $text-accent; text-style: bold; }
+    }
+    """
+
+    filter_kinds: reactive[frozenset[Kind] | None] = reactive(None, init=False)
+    """Kinds to show; None shows every kind."""
+    search: reactive[str] = reactive("", init=False)
+    """Case-insensitive substring of an entry's text or author; empty shows all."""
+
+    class Selected(Message):
+        """Enter (or a double click) on an entry."""
+
+        def __init__(self, timeline: TimelineView, entry: Entry) -> None:
+            self.timeline = timeline
+            self.entry = entry
+            super().__init__()
+
+        @property
+        def control(self) -> TimelineView:
+            return self.timeline
+
+    def __init__(self, entries: Iterable[Entry] = (), *, name: str | None = None,
+                 id: str | None = None, classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._entries: list[Entry] = []
+        self._days: list[date] = []  # UTC date per entry, parallel to _entries
+        self._heights: list[int] = []  # text lines per entry, parallel to _entries
+        self._rows: list[tuple[int, int]] = []
+        self._last_row_day: date | None = None  # of the last entry in _rows
+        self._authors: set[str] = set()
+        self._author_width = 0
+        self._multi_day = False
+        self._last_id: int | None = None
+        self._cursor: int | None = None  # row index of the cursor entry's first line
+        self._unseen = 0
+        self.set_entries(entries)
+
+
+    @property
+    def entry_count(self) -> int:
+        """Entries held (whether or not the filters show them)."""
+        return len(self._entries)
+
+    @property
+    def row_count(self) -> int:
+        """Rows the current filters produce (entry lines plus date separators)."""
+        return len(self._rows)
+
+    @property
+    def unseen(self) -> int:
+        """Entries that arrived while scrolled up (the "N new" hint)."""
+        return self._unseen
+
+    @property
+    def cursor_entry(self) -> Entry | None:
+        return None if self._cursor is None else self._entries[self._rows[self._cursor][0]]
+
+    def set_entries(self, entries: Iterable[Entry]) -> None:
+        """Replace every entry (journal order: an id not above the one before is dropped);
+        the view goes to the newest."""
+        self._entries, self._days, self._heights = [], [], []
+        self._authors.clear()
+        self._last_id = None
+        self._ingest(entries)
+        self._multi_day = len(set(self._days)) > 1
+        self._author_width = self._measure_authors(self._authors)
+        self._cursor = None
+        self._rebuild()
+
+    def add_entries(self, entries: Iterable[Entry]) -> None:
+        """Append live entries; ids already seen are ignored."""
+        at_end = self.is_vertical_scroll_end and not self.is_vertical_scrollbar_grabbed
+        following = self._cursor is None or self._cursor == self._last_entry_row()
+        start = len(self._entries)
+        new_authors = self._ingest(entries)
+        if len(self._entries) == start:
+            return
+        if not self._multi_day:
+            self._multi_day = any(day != self._days[0] for day in self._days[start:])
+        if new_authors:
+            self._author_width = max(self._author_width, self._measure_authors(new_authors))
+        new_rows = self._build_rows(start)
+        self._rows.extend(new_rows)
+        self.virtual_size = Size(0, len(self._rows))
+        if following and self._rows:
+            self._cursor = self._last_entry_row()
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self._unseen += sum(1 for _, line in new_rows if line == 0)
+        self.refresh()
+
+    def clear_filters(self) -> None:
+        """Show every entry again."""
+        # set_reactive skips the watchers, so the rows are rebuilt once, not twice.
+        self.set_reactive(TimelineView.filter_kinds, None)
+        self.set_reactive(TimelineView.search, "")
+        self._rebuild()
+
+    def _ingest(self, entries: Iterable[Entry]) -> set[str]:
+        """Append entries newer than the last id; return authors not seen before."""
+        new_authors: set[str] = set()
+        last_id = self._last_id
+        for entry in entries:
+            if last_id is not None and entry.id <= last_id:
+                continue
+            last_id = entry.id
+            self._entries.append(entry)
+            self._days.append(utc(entry.ts).date())
+            self._heights.append(_line_count(entry.text))
+            if entry.author not in self._authors:
+                self._authors.add(entry.author)
+                new_authors.add(entry.author)
+        self._last_id = last_id
+        return new_authors
+
+    @staticmethod
+    def _measure_authors(authors: Iterable[str]) -> int:
+        return min(AUTHOR_WIDTH_MAX, max((cell_len(safe_line(a)) for a in authors), default=0))
+
+
+    def watch_filter_kinds(self) -> None:
+        self._rebuild()
+
+    def watch_search(self) -> None:
+        self._rebuild()
+
+    def _build_rows(self, start: int) -> list[tuple[int, int]]:
+        """Rows for entries from ``start`` on, continuing the date of the rows before."""
+        kinds = self.filter_kinds
+        needle = self.search.casefold()
+        entries, days, heights = self._entries, self._days, self._heights
+        rows: list[tuple[int, int]] = []
+        append = rows.append
+        last_day = self._last_row_day
+        for index in range(start, len(entries)):
+            entry = entries[index]
+            if kinds is not None and entry.kind not in kinds:
+                continue
+            if needle and needle not in entry.text.casefold() and needle not in entry.author.casefold():
+                continue
+            day = days[index]
+            if last_day is not None and day != last_day:
+                append((index, SEPARATOR))
+            last_day = day
+            append((index, 0))
+            for line in range(1, heights[index]):
+                append((index, line))
+        self._last_row_day = last_day
+        return rows
+
+    def _rebuild(self) -> None:
+        """Recompute every row, keeping the cursor on its entry (or the next shown one)."""
+        cursor_entry = None if self._cursor is None else self._rows[self._cursor][0]
+        self._last_row_day = None
+        self._rows = self._build_rows(0)
+        self._unseen = 0
+        self.virtual_size = Size(0, len(self._rows))
+        self._cursor = None
+        if cursor_entry is not None:
+            row = bisect_left(self._rows, (cursor_entry, SEPARATOR))
+            if row < len(self._rows):
+                self._cursor = self._entry_start(row)
+        if self._cursor is None or self._cursor == self._last_entry_row():
+            self._cursor = self._last_entry_row()
+            if self.is_mounted:
+                self.scroll_end(animate=False, immediate=True, x_axis=False)
+        elif self.is_mounted:
+            self._scroll_to_cursor(center=True)
+        self.refresh()
+
+    def on_mount(self) -> None:
+        # Entries given before mount: the bottom is known only after the first layout,
+        # and a key pressed before then (home) must win.
+        def follow() -> None:
+            if self._cursor == self._last_entry_row():
+                self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+        self.call_after_refresh(follow)
+
+    def _entry_start(self, row: int) -> int:
+        """The first row of the entry shown at ``row`` (a separator belongs to the next)."""
+        line = self._rows[row][1]
+        return row + 1 if line == SEPARATOR else row - line
+
+    def _last_entry_row(self) -> int | None:
+        return self._entry_start(len(self._rows) - 1) if self._rows else None
+
+
+    def render_line(self, y: int) -> Strip:
+        region = self.scrollable_content_region
+        width = region.width
+        row = self.scroll_offset.y + y
+        if row < len(self._rows):
+            strip = self._render_row(row, width)
+        else:
+            strip = Strip.blank(width, self.get_visual_style().rich_style)
+        if self._unseen and y == region.height - 1:
+            hint = f" {self._unseen} new ↓ (end) "
+            style = self.get_visual_style("timeline--hint").rich_style
+            strip = Strip.join([strip.crop(0, max(0, width - cell_len(hint))), Strip([Segment(hint, style)])])
+            strip = strip.crop(0, width)
+        return strip
+
+    def _render_row(self, row: int, width: int) -> Strip:
+        index, line = self._rows[row]
+        entry = self._entries[index]
+        on_cursor = (line != SEPARATOR and self._cursor is not None
+                     and self._rows[self._cursor][0] == index)
+        layers = ("timeline--cursor",) if on_cursor else ()
+
+        def style(*names: str) -> Style:
+            return self.get_visual_style(*layers, *names).rich_style
+
+        base = style()
+        if line == SEPARATOR:
+            segments = [Segment(f"── {self._days[index].isoformat()} ──", style("timeline--date"))]
+        else:
+            ts = utc(entry.ts)
+            stamp = f"{ts:%Y-%m-%d %H:%M:%S}" if self._multi_day else f"{ts:%H:%M:%S}"
+            text = _text_line(entry.text, line)
+            if line == 0:
+                author = safe_line(entry.author)
+                pad = " " * max(0, self._author_width - cell_len(author))
+                segments = [
+                    Segment(stamp, style("timeline--time")),
+                    Segment(" ", base),
+                    Segment(f"{GLYPHS.get(entry.kind, '?')} {entry.kind.value:<{KIND_WIDTH}}",
+                            style(f"timeline--{entry.kind.value}")),
+                    Segment(" ", base),
+                    Segment(author + pad, style("timeline--author")),
+                    Segment(" ", base),
+                    Segment(text, base),
+                ]
+            else:
+                indent = len(stamp) + 1 + 2 + KIND_WIDTH + 1 + self._author_width + 1
+                segments = [Segment(" " * indent, base), Segment(text, base)]
+        strip = Strip(segments)
+        if strip.cell_length > width:
+            strip = Strip.join([strip.crop(0, max(0, width - 1)), Strip([Segment("…", base)])])
+        return strip.extend_cell_length(width, base)
+
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._unseen and self.is_vertical_scroll_end:
+            self._unseen = 0
+            self.refresh()
+
+    def _move_cursor(self, row: int | None) -> None:
+        if row is None or not self._rows:
+            return
+        self._cursor = row
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def _scroll_to_cursor(self, center: bool = False) -> None:
+        if self._cursor is None:
+            return
+        top = self._cursor
+        if top > 0 and self._rows[top - 1][1] == SEPARATOR:
+            top -= 1
+        bottom = self._cursor + self._heights[self._rows[self._cursor][0]] - 1
+        height = self.scrollable_content_region.height
+        if center:
+            self.scroll_to(y=max(0, top - height // 2), animate=False)
+        elif top < self.scroll_offset.y:
+            self.scroll_to(y=top, animate=False)
+        elif bottom >= self.scroll_offset.y + height:
+            self.scroll_to(y=min(top, bottom - height + 1), animate=False)
+
+    def action_cursor_up(self) -> None:
+        if self._cursor is None or self._cursor == 0:
+            return
+        previous = self._cursor - 1
+        if self._rows[previous][1] == SEPARATOR:
+            previous -= 1
+        if previous >= 0:
+            self._move_cursor(self._entry_start(previous))
+
+    def action_cursor_down(self) -> None:
+        if self._cursor is None:
+            return
+        following = self._cursor + self._heights[self._rows[self._cursor][0]]
+        if following < len(self._rows):
+            self._move_cursor(self._entry_start(following))
+
+    def action_page_up(self) -> None:
+        if self._cursor is not None:
+            page = max(1, self.scrollable_content_region.height - 1)
+            self.scroll_to(y=self.scroll_offset.y - page, animate=False)
+            self._move_cursor(self._entry_start(max(0, self._cursor - page)))
+
+    def action_page_down(self) -> None:
+        if self._cursor is not None:
+            page = max(1, self.scrollable_content_region.height - 1)
+            self.scroll_to(y=self.scroll_offset.y + page, animate=False)
+            target = self._entry_start(min(len(self._rows) - 1, self._cursor + page))
+            self._move_cursor(max(target, self._cursor))
+
+    def action_first(self) -> None:
+        self._move_cursor(0 if self._rows else None)
+        self.scroll_home(animate=False, immediate=True)
+
+    def action_last(self) -> None:
+        """Jump to the newest entry and follow new ones again."""
+        self._move_cursor(self._last_entry_row())
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._unseen = 0
+        self.refresh()
+
+    def action_select(self) -> None:
+        if (entry := self.cursor_entry) is not None:
+            self.post_message(self.Selected(self, entry))
+
+    def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or not self._rows:
+            return
+        row = self.scroll_offset.y + offset.y
+        if row < len(self._rows):
+            self._move_cursor(self._entry_start(row))
+            if event.chain == 2:
+                self.action_select()
