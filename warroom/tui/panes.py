@@ -74,7 +74,8 @@ class TimelinePane(Pane):
 
     def compose(self) -> ComposeResult:
         yield TimelineView(id="timeline")
-        yield Input(placeholder=HINT, id="entry-input", disabled=self.read_only, select_on_focus=False)
+        yield Input(placeholder=HINT, id="entry-input", disabled=self.read_only, select_on_focus=False,
+                    compact=True)
 
     def on_mount(self) -> None:
         self.border_title = "Timeline"
@@ -115,7 +116,7 @@ class DraftPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Select([(name, name) for name in self.templates], value=self.templates[0],
-                     allow_blank=False, id="draft-template")
+                     allow_blank=False, id="draft-template", compact=True)
         yield TextArea(id="draft-text", soft_wrap=True, read_only=self.read_only, show_line_numbers=False)
         yield Label(id="draft-status")
 
