@@ -4,50 +4,25 @@ its toasts and bells."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from warroom.config import Config
-from warroom.domain.severity import PRESETS
-from warroom.service import IncidentService
-from warroom.store import open_journal
+from warroom.sim.sample import T0, FixedClock
+from warroom.sim.sample import sample_incident as _sample
 from warroom.tui.app import ConsoleOptions, WarroomApp
 
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+FakeClock = FixedClock
+DEFAULT_NOTES = [
+    "Error ratio jumped at 08:58, right after deploy of api v1.2.3",
+    "Roll back api to v1.2.2",
+]
 
 
-class FakeClock:
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-async def sample_incident(store_url: str, clock: FakeClock, *, severity: str = "SEV2",
-                          title: str = "API returning 500s", notes: list[str] | None = None) -> int:
-    """INC-1 declared at the clock's time, with an IC and a few entries one minute apart."""
-    journal = await open_journal(store_url, create=True)
-    svc = IncidentService(journal, PRESETS["sev1-4"], clock=clock)
-    entry = await svc.declare(title, severity, "alice", impact="~30% of checkouts fail",
-                              services=["api", "checkout"])
-    inc = entry.incident_id
-    clock.advance(minutes=1)
-    await svc.assign(inc, "ic", "alice", "alice")
-    clock.advance(minutes=1)
-    await svc.assign(inc, "tech-lead", "bob", "alice")
-    for text in notes if notes is not None else [
-        "Error ratio jumped at 08:58, right after deploy of api v1.2.3",
-        "!Roll back api to v1.2.2"[1:],
-    ]:
-        clock.advance(minutes=1)
-        await svc.log(inc, text, "carol")
-    await journal.close()
-    return inc
-
+async def sample_incident(store_url: str, clock: FixedClock, *, notes: list[str] | None = None,
+                          **kwargs) -> int:
+    """INC-1 declared at the clock's time, IC and Tech Lead assigned, two notes: four
+    minutes of journal, one entry a minute."""
+    return await _sample(store_url, clock, notes=DEFAULT_NOTES if notes is None else notes, **kwargs)
 
 
 class RecordingApp(WarroomApp):

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.containers import Grid
+from textual.containers import Grid, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
@@ -136,8 +136,9 @@ class WarroomApp(App):
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield IncidentHeader()
-        yield Static(id="banner")
+        with Vertical(id="top"):
+            yield IncidentHeader()
+            yield Static(id="banner")
         with Grid(id="panes"):
             yield TimelinePane(read_only=self.read_only, id="timeline-pane")
             yield HealthPane(id="health-pane")

@@ -40,7 +40,7 @@ def escalation_text(timer: Timer) -> tuple[str, str]:
 
 class IncidentHeader(Vertical):
     DEFAULT_CSS = """
-    IncidentHeader { height: 2; dock: top; background: $panel; }
+    IncidentHeader { height: 2; background: $panel; }
     IncidentHeader Horizontal { height: 1; }
     IncidentHeader Label { padding: 0 1; }
     """
