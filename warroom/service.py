@@ -41,6 +41,7 @@ class IncidentService:
         self.policy = policy
         self.clock = clock
         self.prefix = prefix
+        self._states: dict[int, Incident] = {}
 
     # -- naming -----------------------------------------------------------------------
 
@@ -62,8 +63,15 @@ class IncidentService:
     # -- reading ----------------------------------------------------------------------
 
     async def state(self, incident_id: int) -> Incident:
-        """The folded state, from the state-changing entries only (cheap on long timelines)."""
-        incident = fold(incident_id, await self.journal.entries(incident_id, kinds=STATE_KINDS))
+        """The folded state, from the state-changing entries only, brought up to date
+        incrementally: ids are assigned in commit order, so only newer entries can change
+        it. The object is this service's live copy: read it, don't keep it."""
+        incident = self._states.get(incident_id)
+        if incident is None:
+            incident = self._states[incident_id] = Incident(id=incident_id)
+        for entry in await self.journal.entries(incident_id, after_id=incident.last_entry_id,
+                                                kinds=STATE_KINDS):
+            incident.apply(entry)
         return incident
 
     async def load(self, incident_id: int) -> Loaded:
@@ -132,9 +140,11 @@ class IncidentService:
 
     # -- writing ----------------------------------------------------------------------
 
-    async def declare(self, title: str, severity: str, author: str, *, impact: str = "",
+    def declare_draft(self, title: str, severity: str, author: str, *, impact: str = "",
                       services: Sequence[str] = (), started: datetime | None = None,
-                      detected: datetime | None = None) -> Entry:
+                      detected: datetime | None = None) -> Draft:
+        """The validated first entry of a new incident; no I/O, so bad input is refused
+        before a journal is opened (or created)."""
         title = self._text(title, "title").strip()
         severity = self._severity(severity)
         now = self.clock()
@@ -149,8 +159,10 @@ class IncidentService:
             data["started"] = started.isoformat()
         if detected:
             data["detected"] = detected.isoformat()
-        draft = Draft(Kind.DECLARE, f"Declared {severity}: {title}", self._author(author), now, data)
-        return await self.journal.declare(draft)
+        return Draft(Kind.DECLARE, f"Declared {severity}: {title}", self._author(author), now, data)
+
+    async def declare(self, title: str, severity: str, author: str, **details: Any) -> Entry:
+        return await self.journal.declare(self.declare_draft(title, severity, author, **details))
 
     async def log(self, incident_id: int, text: str, author: str, *, kind: Kind = Kind.NOTE,
                   reopen: bool = False) -> Entry:
@@ -280,7 +292,21 @@ class IncidentService:
         except ValueError:
             names = ", ".join(m.value for m in Milestone)
             raise WarroomError(f"unknown milestone {name!r}", f"expected one of: {names}") from None
-        when = at or self.clock()
+        now = self.clock()
+        when = at or now
+        if when > now + timedelta(minutes=1):
+            raise WarroomError(f"--at {when.isoformat()} is in the future")
+        incident = await self._writable(incident_id, author, False)
+        # Each milestone has a floor: detection can't precede the start, and so on.
+        floor = {Milestone.STARTED: None, Milestone.DETECTED: None,
+                 Milestone.ACKNOWLEDGED: ("detection", incident.detected_at),
+                 Milestone.MITIGATED: ("detection", incident.detected_at)}[milestone]
+        if floor and floor[1] and when < floor[1]:
+            raise WarroomError(f"{milestone.value} at {when.isoformat()} is before the {floor[0]} "
+                               f"({floor[1].isoformat()})")
+        if milestone is Milestone.STARTED and incident.detected_at and when > incident.detected_at:
+            raise WarroomError(f"started at {when.isoformat()} is after the detection "
+                               f"({incident.detected_at.isoformat()})")
         return await self._append(incident_id, Kind.MILESTONE,
                                   f"{milestone.value.capitalize()} at {when.isoformat()}", author,
                                   {"milestone": milestone.value, "at": when.isoformat()})

@@ -15,7 +15,7 @@ from typing import Awaitable, Callable, TypeVar
 from warroom.cli import render
 from warroom.comms.export import export_json, export_markdown
 from warroom.config import Config, find_config, load_config, render_config
-from warroom.domain.timeline import Kind, utc
+from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
 from warroom.errors import WarroomError
 from warroom.files import atomic_write
 from warroom.service import IncidentService
@@ -74,13 +74,19 @@ def out(line: str = "") -> None:
 # -- commands ------------------------------------------------------------------------
 
 
-async def cmd_declare(ctx: Context, svc: IncidentService) -> int:
+async def cmd_declare(ctx: Context) -> int:
     a = ctx.args
-    entry = await svc.declare(a.title, a.severity, ctx.author, impact=a.impact,
-                              services=a.service, started=parse_time(a.started, "--started"),
-                              detected=parse_time(a.detected, "--detected"))
-    if a.ic:
-        await svc.assign(entry.incident_id, "ic", a.ic, ctx.author)
+    # Validate before opening: a refused declare must not leave a new, empty journal behind.
+    draft = IncidentService(None, ctx.config.policy).declare_draft(
+        a.title, a.severity, ctx.author, impact=a.impact, services=a.service,
+        started=parse_time(a.started, "--started"), detected=parse_time(a.detected, "--detected"))
+    svc = await ctx.service(create=True)
+    try:
+        entry = await svc.journal.declare(draft)
+        if a.ic:
+            await svc.assign(entry.incident_id, "ic", a.ic, ctx.author)
+    finally:
+        await svc.journal.close()
     out(svc.key(entry.incident_id))
     return 0
 
@@ -119,8 +125,9 @@ async def cmd_log(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     try:
         kind = Kind.parse(a.kind)
-    except ValueError as exc:
-        raise WarroomError(str(exc)) from None
+    except ValueError:
+        allowed = ", ".join(sorted(k.value for k in FREE_TEXT_KINDS))
+        raise WarroomError(f"unknown entry kind {a.kind!r}", f"log takes: {allowed}") from None
     incident_id = await svc.resolve(a.incident)
     if a.stdin:
         if a.text is not None:
@@ -265,7 +272,7 @@ def run_console(ctx: Context) -> int:
 
 
 COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
-    "declare": cmd_declare, "list": cmd_list, "show": cmd_show, "log": cmd_log,
+    "list": cmd_list, "show": cmd_show, "log": cmd_log,
     "severity": cmd_severity, "status": cmd_status, "assign": cmd_assign, "impact": cmd_impact,
     "followup": cmd_followup, "milestone": cmd_milestone, "update": cmd_update,
     "export": cmd_export, "postmortem": cmd_postmortem,
@@ -273,7 +280,7 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
 
 
 async def _with_service(ctx: Context, handler: Callable[[Context, IncidentService], Awaitable[int]]) -> int:
-    svc = await ctx.service(create=ctx.args.command == "declare")
+    svc = await ctx.service()
     try:
         return await handler(ctx, svc)
     finally:
@@ -286,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
 
         return walkthrough()
     ctx = Context(args)
+    if args.command == "declare":
+        return asyncio.run(cmd_declare(ctx))
     if args.command in {"open", "scribe"}:
         return run_console(ctx)
     if args.command == "config":

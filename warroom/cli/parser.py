@@ -20,6 +20,16 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
+
+
 def _common() -> argparse.ArgumentParser:
     # SUPPRESS lets the same option stand before or after the subcommand.
     common = Parser(add_help=False)
@@ -62,7 +72,7 @@ def build_parser() -> Parser:
 
     p = command("show", "show an incident's state and timeline")
     p.add_argument("incident", metavar="INC")
-    p.add_argument("--last", type=int, metavar="N", help="only the last N timeline entries")
+    p.add_argument("--last", type=positive_int, metavar="N", help="only the last N timeline entries")
 
     p = command("log", "append an entry to the timeline")
     p.add_argument("incident", metavar="INC")

@@ -245,6 +245,9 @@ class Incident:
         name = entry.data.get("milestone")
         if name in {m.value for m in Milestone}:
             setattr(self, f"{name}_at", at)
+            # Impact can't start after it was detected: an earlier detection moves the start.
+            if name == Milestone.DETECTED and self.started_at and self.started_at > at:
+                self.started_at = at
 
 
 _HANDLERS = {

@@ -105,18 +105,22 @@ class SqliteJournal(Journal):
                     raise StoreError(f"cannot create directory {path.parent}: {exc.strerror}") from None
         elif path.is_dir():
             raise StoreError(f"journal path {path} is a directory")
+        conn = None
         try:
             conn = _connect(path)
             SqliteJournal._migrate(conn, path)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open journal {path}: {exc}") from None
+        except BaseException as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreError(f"cannot open journal {path}: {exc}") from None
+            raise
         return conn
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            conn.close()
             raise StoreError(
                 f"journal {path} has schema version {version}, newer than this warroom "
                 f"understands ({SCHEMA_VERSION})", "upgrade warroom")
@@ -238,7 +242,10 @@ class SqliteJournal(Journal):
                         yield batch
                 await asyncio.sleep(interval)
         finally:
-            self._executor.submit(conn.close)
+            try:
+                self._executor.submit(conn.close)
+            except RuntimeError:  # the journal was closed first: its thread is gone
+                conn.close()
 
     async def close(self) -> None:
         await self._run(self._conn.close)
