@@ -564,3 +564,28 @@ def test_error_lines_are_sanitised(cli, inc):
 def test_show_last_rejects_negative(cli, inc):
     one_error_line(cli("show", inc, "--last", "-1"), "--last")
 
+
+
+def test_postmortem_from_the_journal(cli, inc, tmp_path):
+    ok(cli("assign", inc, "ic", "alice"))
+    ok(cli("assign", inc, "ic", "bob"))
+    ok(cli("followup", inc, "Add a canary stage", "--owner", "carol", "--due", "2026-12-01"))
+    ok(cli("status", inc, "resolved"))
+    text = ok(cli("postmortem", inc))
+    for needle in ("# Postmortem: INC-1: API returning 500s", "## Timeline", "alice -> bob",
+                   "Add a canary stage", "carol", "2026-12-01", "Why?", "required for SEV1"):
+        assert needle in text, needle
+    target = tmp_path / "pm.md"
+    assert ok(cli("postmortem", inc, "-o", str(target))) == ""
+    assert target.read_text() == text
+
+
+def test_console_needs_exactly_one_open_incident(cli):
+    one_error_line(cli("open"), "no journal")
+    ok(cli("declare", "-s", "SEV2", "-t", "one"))
+    ok(cli("status", "INC-1", "resolved"))
+    one_error_line(cli("open"), "no open incident")
+    ok(cli("declare", "-s", "SEV2", "-t", "two"))
+    ok(cli("declare", "-s", "SEV2", "-t", "three"))
+    one_error_line(cli("open"), "2 incidents are open", "INC-2", "INC-3")
+    one_error_line(cli("scribe", "INC-9"), "no incident INC-9")

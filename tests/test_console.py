@@ -230,3 +230,77 @@ async def test_postmortem_preview_saves_a_file(store, clock, incident, tmp_path:
         await pilot.press("ctrl+s")
         await until(pilot, lambda: (tmp_path / "INC-1-postmortem.md").exists())
         assert "## " in (tmp_path / "INC-1-postmortem.md").read_text()
+
+
+async def test_themes_load_from_files_and_a_broken_one_falls_back(store, clock, incident, tmp_path):
+    from warroom.tui.themes import BUILTIN_DIR
+
+    user = tmp_path / "themes"
+    user.mkdir()
+    (user / "broken.toml").write_text('name = "broken"\nprimary = "not-a-colour"\n')
+    (user / "mine.toml").write_text('name = "mine"\nprimary = "#123456"\n')
+    app = console(store, clock, tmp_path, theme="no-such-theme")
+    app.options.theme_dirs = [BUILTIN_DIR, user]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        assert {"warroom-dark", "warroom-light", "warroom-projector", "mine"} <= set(app.available_themes)
+        assert "broken" not in app.available_themes
+        warnings = [t for t, sev in app.toasts if sev == "warning"]
+        assert any("broken.toml" in w and "primary" in w for w in warnings)
+        assert any("no-such-theme" in w for w in warnings)
+        assert app.theme == "warroom-dark"
+        app.theme = "warroom-projector"  # what the palette's theme switch does
+        await pilot.pause()
+        assert app.get_css_variables()["severity-0"] == "#FF0000"
+
+
+async def test_theme_option_selects_a_theme(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path, theme="warroom-light")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        assert app.theme == "warroom-light" and not app.current_theme.dark
+
+
+async def test_draft_diff_copy_save_and_template_switch(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("u", "ctrl+l")
+        assert "No update has been posted yet" in app.screen.query_one("#text-view").text
+        await pilot.press("escape", "ctrl+o")
+        await until(pilot, lambda: app.incident.updates_posted == 1)
+        await pilot.press("escape")  # leave the editor: letters are keys again
+        assert app.focused is app.part(TimelineView)
+        await pilot.press("n", *"checkout errors back under 1%", "enter")
+        await until(pilot, lambda: app.entries[-1].text == "checkout errors back under 1%")
+        await pilot.press("escape", "u", "ctrl+l")
+        diff = app.screen.query_one("#text-view").text
+        assert "--- last posted update" in diff and "+" in diff and "checkout errors back under 1%" in diff
+        await pilot.press("escape", "ctrl+b")
+        assert app.clipboard == app.part("#draft-text").text
+        await pilot.press("ctrl+s")
+        saved = tmp_path / "INC-1-update-2.md"
+        assert saved.read_text() == app.part("#draft-text").text
+        app.part("#draft-template").value = "status-investigating"
+        await until(pilot, lambda: "alice" not in app.part("#draft-text").text
+                    and "investigating" in app.part("#draft-text").text.lower())
+
+
+async def test_maximise_filter_and_search(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("3", "m")
+        assert app.screen.maximized is app.part("#roles-pane")
+        await pilot.press("m")
+        assert app.screen.maximized is None
+        view = app.part(TimelineView)
+        await pilot.press("2", "f")
+        options = app.screen.query_one("#picker")
+        kinds = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        await pilot.press(*["down"] * kinds.index("role"), "enter")
+        assert view.filter_kinds == frozenset({Kind.ROLE}) and view.row_count == 2
+        await pilot.press("f", "enter")  # "all kinds"
+        assert view.filter_kinds is None
+        await pilot.press("slash", *"deploy", "enter")
+        assert view.search == "deploy" and view.row_count == 1

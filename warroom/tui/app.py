@@ -328,6 +328,8 @@ class WarroomApp(App):
         key = self.service.key(self.incident) if self.service else "incident"
         if event.what == "refill":
             self.refill_draft(force=True)
+        elif event.what == "leave":
+            self.part(TimelineView).focus()
         elif event.what == "post":
             text = event.text
             self.write(lambda s: s.post_update(self.incident.id, text, self.options.author,
@@ -512,5 +514,5 @@ class WarroomApp(App):
     def action_help(self) -> None:
         extra = [("ctrl+o", "Mark the draft posted (restarts the timer)"), ("ctrl+r", "Refill from the template"),
                  ("ctrl+l", "Diff against the last posted update"), ("ctrl+b", "Copy (OSC 52, works over SSH)"),
-                 ("ctrl+s", "Save the draft to a file")]
+                 ("ctrl+s", "Save the draft to a file"), ("escape", "Leave the editor (also leaves the note input)")]
         self.push_screen(HelpScreen(self.read_only, extra))

@@ -63,6 +63,8 @@ class RolesPane(Pane):
 
 
 class TimelinePane(Pane):
+    BINDINGS = [Binding("escape", "leave", "Leave input", id="timeline-leave-input")]
+
     class Submitted(Message):
         def __init__(self, line: str) -> None:
             super().__init__()
@@ -82,6 +84,9 @@ class TimelinePane(Pane):
         if self.read_only:
             self.query_one("#entry-input").display = False
 
+    def action_leave(self) -> None:
+        self.query_one(TimelineView).focus()
+
     @on(Input.Submitted, "#entry-input")
     def _submit(self, event: Input.Submitted) -> None:
         event.stop()
@@ -96,6 +101,7 @@ class DraftPane(Pane):
         Binding("ctrl+l", "diff", "Diff", id="draft-diff"),
         Binding("ctrl+b", "copy", "Copy", id="draft-copy"),
         Binding("ctrl+s", "save", "Save", id="draft-save"),
+        Binding("escape", "leave", "Leave editor", id="draft-leave"),
     ]
 
     class Requested(Message):
@@ -181,3 +187,6 @@ class DraftPane(Pane):
 
     def action_save(self) -> None:
         self._request("save")
+
+    def action_leave(self) -> None:
+        self._request("leave")
