@@ -63,7 +63,7 @@ class RolesPane(Pane):
 
 
 class TimelinePane(Pane):
-    BINDINGS = [Binding("escape", "leave", "Leave input", id="timeline-leave-input")]
+    BINDINGS = [Binding("escape", "leave", "Leave input", id="timeline-leave-input", show=False)]
 
     class Submitted(Message):
         def __init__(self, line: str) -> None:
@@ -101,7 +101,7 @@ class DraftPane(Pane):
         Binding("ctrl+l", "diff", "Diff", id="draft-diff"),
         Binding("ctrl+b", "copy", "Copy", id="draft-copy"),
         Binding("ctrl+s", "save", "Save", id="draft-save"),
-        Binding("escape", "leave", "Leave editor", id="draft-leave"),
+        Binding("escape", "leave", "Leave editor", id="draft-leave", show=False),
     ]
 
     class Requested(Message):
