@@ -304,3 +304,85 @@ async def test_maximise_filter_and_search(store, clock, incident, tmp_path):
         assert view.filter_kinds is None
         await pilot.press("slash", *"deploy", "enter")
         assert view.search == "deploy" and view.row_count == 1
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check_config(tmp_path: Path, port: int):
+    from warroom.config import load_config
+
+    path = tmp_path / "warroom.toml"
+    path.write_text(f'''
+[[check]]
+name = "cache-down"
+kind = "tcp"
+host = "127.0.0.1"
+port = {port}
+interval = "100ms"
+timeout = "1s"
+service = "cache"
+runbook = "https://runbooks.example/cache"
+''')
+    return load_config(path)
+
+
+async def test_health_pane_and_transitions_journaled_once(store, clock, incident, tmp_path):
+    config = check_config(tmp_path, free_port())
+    app = console(store, clock, tmp_path, config=config)
+    health = lambda a: [e for e in a.entries if e.kind is Kind.HEALTH]  # noqa: E731
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: len(health(app)) == 1)
+        await until(pilot, lambda: len(app.runner.history["cache-down"]) >= 5)
+        assert len(health(app)) == 1, "one entry per real change, not per sample"
+        entry = health(app)[0]
+        assert entry.data["to"] == "critical" and "connection refused" in entry.text
+        table = app.part("#health-table")
+        assert "CRITICAL" in str(table.get_cell("cache-down", "state"))
+        assert "critical" in label(app, "#hdr-health")
+        await pilot.press("1", "enter")
+        evidence = app.screen.query_one("#text-view").text
+        assert "runbook: https://runbooks.example/cache" in evidence and "history" in evidence
+    # A restarted console (and a scribe's) does not report the same breakage again.
+    again = console(store, clock, tmp_path, config=config)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: len(again.runner.history["cache-down"]) >= 4)
+        assert len(health(again)) == 1
+
+
+async def test_kubernetes_evidence_shows_the_crashing_pods_logs(store, clock, incident, tmp_path, monkeypatch):
+    from warroom.config import load_config
+    from warroom.sim.kubeapi import KubeAPI, make_deployment, make_pod, make_replicaset, write_kubeconfig
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "KUBECONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    async with KubeAPI() as kube:
+        deployment = make_deployment("api", "production", "registry.example/api:7", 2, 7)
+        current = make_replicaset(deployment, 7)
+        kube.add(deployment, current,
+                 make_pod(current, "api-crash", restart_count=4, waiting_reason="CrashLoopBackOff",
+                          last_terminated_reason="OOMKilled"))
+        kube.set_log("production", "api-crash", "starting\n")
+        kube.set_log("production", "api-crash", "panic: out of memory [bold]x[/] \x1b[2J\n", previous=True)
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube.base_url)
+        path = tmp_path / "warroom.toml"
+        path.write_text(f'[[check]]\nname = "api-deploy"\nkind = "kubernetes"\nnamespace = "production"\n'
+                        f'deployment = "api"\nkubeconfig = "{kubeconfig}"\ninterval = "10s"\n')
+        app = console(store, clock, tmp_path, config=load_config(path))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await loaded(pilot)
+            await until(pilot, lambda: "api-deploy" in app.runner.latest, timeout=10)
+            assert app.runner.latest["api-deploy"].state.value == "critical"
+            await pilot.press("1", "enter")
+            await until(pilot, lambda: len(app.screen_stack) == 2, timeout=10)
+            text = app.screen.query_one("#text-view").text
+            assert "logs: api-crash (previous container)" in text
+            assert "panic: out of memory [bold]x[/]" in text and "\x1b" not in text
+            assert "OOMKilled" in text

@@ -295,6 +295,10 @@ def run(args: argparse.Namespace) -> int:
     ctx = Context(args)
     if args.command == "declare":
         return asyncio.run(cmd_declare(ctx))
+    if args.command == "check":
+        from warroom.cli.check import run_check
+
+        return run_check(ctx.config, once=args.once, as_json=args.json)
     if args.command in {"open", "scribe"}:
         return run_console(ctx)
     if args.command == "config":

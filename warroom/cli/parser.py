@@ -149,6 +149,11 @@ def build_parser() -> Parser:
         p.add_argument("--theme", metavar="NAME", help="warroom-dark, warroom-light, warroom-projector, or a user theme")
         author(p)
 
+    p = command("check", "run the health checks once (--once) or refreshing in place")
+    p.add_argument("--once", action="store_true", help="one sweep, then exit 0 ok / 1 warn / 2 critical")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON array (name, kind, state, summary, latency_ms, details)")
+
     p = command("postmortem", "write the postmortem draft from the journal (Markdown)")
     p.add_argument("incident", metavar="INC")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")

@@ -21,6 +21,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
+from warroom.checks.base import Result, State
+from warroom.checks.registry import build_checks
+from warroom.checks.runner import Hysteresis, Runner, Transition
 from warroom.comms.postmortem import postmortem_markdown, resolve_checklist
 from warroom.comms.templates import TEMPLATE_NAMES, build_context, default_user_dir, diff_updates, render
 from warroom.config import Config
@@ -37,7 +40,8 @@ from warroom.tui import registry
 from warroom.tui.header import IncidentHeader
 from warroom.tui.modals import (AssignScreen, HelpScreen, ImpactScreen, InputScreen, PickerScreen,
                                 ResolveScreen, TextScreen)
-from warroom.tui.panes import DraftPane, HealthPane, Pane, RolesPane, TimelinePane
+from warroom.tui.health import HealthPane, evidence_text, health_summary, pod_logs_section
+from warroom.tui.panes import DraftPane, Pane, RolesPane, TimelinePane
 from warroom.tui.quick_entry import parse_quick_entry
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
 from warroom.tui.timeline_view import TimelineView
@@ -69,6 +73,14 @@ class EntriesArrived(Message):
     def __init__(self, entries: list[Entry]) -> None:
         super().__init__()
         self.entries = entries
+
+
+class HealthResult(Message):
+    """A check produced a result (the runner runs in a worker on the app's loop)."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__()
+        self.result = result
 
 
 class Loaded(Message):
@@ -122,6 +134,7 @@ class WarroomApp(App):
         self.entries: list[Entry] = []
         self.prompts = PromptTracker()
         self.theme_warnings: list[str] = []
+        self.runner: Runner | None = None
 
     def part(self, selector, expect_type=None):
         """A widget of the console's own screen, even while a modal screen is on top."""
@@ -141,7 +154,8 @@ class WarroomApp(App):
             yield Static(id="banner")
         with Grid(id="panes"):
             yield TimelinePane(read_only=self.read_only, id="timeline-pane")
-            yield HealthPane(id="health-pane")
+            yield HealthPane([(c.name, c.kind, c.service) for c in self.options.config.checks],
+                             id="health-pane")
             yield RolesPane(id="roles-pane")
             yield DraftPane(TEMPLATE_NAMES, read_only=self.read_only, id="draft-pane")
         yield Footer()
@@ -187,6 +201,7 @@ class WarroomApp(App):
         self.refresh_state(roles=True)
         self.refill_draft()
         self.watch_journal(self.incident.last_entry_id)
+        self.start_checks()
         if self.options.seat == "scribe" and not self.read_only:
             self.part("#entry-input").focus()
         else:
@@ -205,6 +220,58 @@ class WarroomApp(App):
         if any(e.kind is Kind.UPDATE for e in fresh):
             self.part(DraftPane).edited = False
         self.refill_draft()
+
+    # -- health checks ----------------------------------------------------------------------
+
+    def start_checks(self) -> None:
+        config = self.options.config
+        if not config.checks or self.runner is not None:
+            return
+        # Seed with what the journal last recorded, so a restarted console does not report
+        # old news again; only the IC's console journals transitions (one writer per incident).
+        seen: dict[str, State] = {}
+        for entry in self.entries:
+            if entry.kind is Kind.HEALTH and entry.data.get("to") in State._value2member_map_:
+                seen[str(entry.data.get("check"))] = State(entry.data["to"])
+        self.runner = Runner(build_checks(config.checks, config.secrets), clock=self.clock,
+                             hysteresis=Hysteresis(confirmed=seen),
+                             on_result=lambda r: self.post_message(HealthResult(r)),
+                             on_transition=self.journal_transition)
+        self.run_worker(self.runner.run_forever(), group="checks", exit_on_error=False)
+
+    def on_health_result(self, message: HealthResult) -> None:
+        assert self.runner is not None
+        result = message.result
+        self.part(HealthPane).show(result, list(self.runner.history[result.name]))
+        self.refresh_state()
+
+    async def journal_transition(self, transition: Transition) -> None:
+        if self.options.seat != "ic" or self.read_only or self.service is None:
+            return
+        before = transition.previous.value if transition.previous else "unknown"
+        text = f"{transition.name}: {before} -> {transition.state.value}: {transition.summary}"
+        try:
+            await self.service.append_raw(self.incident.id, Kind.HEALTH, text, "warroom-health", {
+                "check": transition.name, "kind": transition.kind, "service": transition.service,
+                "from": before, "to": transition.state.value, "summary": transition.summary,
+                "at": transition.at.isoformat()})
+        except WarroomError as exc:
+            self.say(f"could not journal a health change: {exc}", "error")
+
+    @on(HealthPane.Inspect)
+    def inspect_check(self, event: HealthPane.Inspect) -> None:
+        if self.runner is not None:
+            self.run_worker(self.show_evidence(event.name), group="evidence", exclusive=True,
+                            exit_on_error=False)
+
+    async def show_evidence(self, name: str) -> None:
+        assert self.runner is not None
+        check = next(c for c in self.runner.checks if c.name == name)
+        latest = self.runner.latest.get(name)
+        extra = await pod_logs_section(check, latest.details) if latest else ""
+        text = evidence_text(latest, list(self.runner.history[name]),
+                             self.options.config.check(name).runbook, extra)
+        self.push_screen(TextScreen(f"Check: {name}", text))
 
     def on_worker_state_changed(self, event) -> None:
         worker = event.worker
@@ -253,8 +320,9 @@ class WarroomApp(App):
         timer = self.service.timer(self.incident, now)
         level = self.service.level(self.incident)
         seat = self.options.seat.upper() + (" · READ-ONLY" if self.read_only else "")
+        health, worst = health_summary(self.runner.latest.values() if self.runner else ())
         self.part(IncidentHeader).show(self.incident, self.service.key(self.incident), level,
-                                            timer, now, seat)
+                                       timer, now, seat, health, worst.value if worst else "none")
         self.show_banner(timer)
         if roles:
             self.part(RolesPane).show(self.incident, level.required_roles if level else ())
@@ -273,10 +341,12 @@ class WarroomApp(App):
         banner.update(Content("\n".join(lines)))
 
     def tick(self) -> None:
-        """Every second: the header clock, the banner, and the timer prompts."""
+        """Every second: the header clock, the banner, check ages and the timer prompts."""
         if self.service is None:
             return
         self.refresh_state()
+        if self.runner is not None:
+            self.part(HealthPane).show_ages(self.runner.latest, self.now())
         if self.options.seat != "ic" or self.read_only or not self.incident.open:
             return
         for prompt, detail in self.prompts.due(self.timer()):

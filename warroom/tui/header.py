@@ -60,7 +60,7 @@ class IncidentHeader(Vertical):
             yield Label(id="hdr-health")
 
     def show(self, incident: Incident, key: str, level: Level | None, timer: Timer,
-             now: datetime, console: str, health: str = "") -> None:
+             now: datetime, console: str, health: str = "", health_state: str = "none") -> None:
         def put(label_id: str, text: str, state: str | None = None, prefix: str = "") -> None:
             label = self.query_one(f"#{label_id}", Label)
             label.update(Content(text))
@@ -87,4 +87,4 @@ class IncidentHeader(Vertical):
             put("hdr-timer", f"resolved {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else "resolved",
                 "none", "timer-")
             put("hdr-escalation", "", "none", "timer-")
-        put("hdr-health", health)
+        put("hdr-health", health, health_state, "health-")

@@ -27,18 +27,6 @@ class Pane(Vertical, can_focus=False):
     ALLOW_MAXIMIZE = True
 
 
-class HealthPane(Pane):
-    def compose(self) -> ComposeResult:
-        yield Static(Content(
-            "No health checks configured.\n\n"
-            "Add [[check]] tables to warroom.toml (kinds: http, kubernetes, postgres, redis,\n"
-            "prometheus, tls, tcp) and validate with `warroom config check`."),
-            id="health-empty", classes="empty")
-
-    def on_mount(self) -> None:
-        self.border_title = "Health"
-
-
 class RolesPane(Pane):
     def compose(self) -> ComposeResult:
         yield VerticalScroll(id="roles-list", can_focus=True)

@@ -1,0 +1,89 @@
+"""The check runner: concurrency, timeouts, no overlap, history, hysteresis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+from warroom.checks.base import Check, CheckFailed, Probe, Result, State
+from warroom.checks.runner import Hysteresis, Runner
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+
+
+def result(state: State, minute: int, name: str = "api") -> Result:
+    return Result(name, "http", state, state.value, T0 + timedelta(minutes=minute))
+
+
+def test_hysteresis_reports_confirmed_changes_once_and_ignores_flapping():
+    h = Hysteresis(confirm=2)
+    seen = [h.observe(result(s, m)) for m, s in enumerate(
+        [State.OK, State.CRITICAL, State.OK, State.CRITICAL, State.OK,  # flapping: nothing
+         State.CRITICAL, State.CRITICAL, State.CRITICAL,               # broke at minute 5
+         State.OK, State.OK])]                                          # recovered at minute 8
+    transitions = [t for t in seen if t is not None]
+    assert [(t.previous, t.state, t.at.minute) for t in transitions] == [
+        (State.OK, State.CRITICAL, 5), (State.CRITICAL, State.OK, 8)]
+
+
+def test_hysteresis_seeded_from_the_journal_does_not_repeat_old_news():
+    h = Hysteresis(confirm=2, confirmed={"api": State.CRITICAL})
+    assert h.observe(result(State.CRITICAL, 0)) is None
+    assert h.observe(result(State.CRITICAL, 1)) is None
+    fresh = Hysteresis(confirm=2)
+    assert fresh.observe(result(State.CRITICAL, 0)) is None
+    assert fresh.observe(result(State.CRITICAL, 1)).previous is None
+
+
+class Scripted(Check):
+    """A check whose probe waits on an event, fails or answers, and counts overlaps."""
+
+    def __init__(self, name: str, behaviour: str, timeout: float = 0.3, interval: float = 0.01):
+        super().__init__(SimpleNamespace(name=name, kind="test", interval=timedelta(seconds=interval),
+                                         timeout=timedelta(seconds=timeout), service=None))
+        self.behaviour = behaviour
+        self.running = 0
+        self.max_running = 0
+        self.calls = 0
+
+    async def probe(self) -> Probe:
+        self.calls += 1
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+        try:
+            if self.behaviour == "hang":
+                await asyncio.Event().wait()
+            if self.behaviour == "fail":
+                raise CheckFailed("HTTP 503 from http://x/health")
+            if self.behaviour == "crash":
+                raise RuntimeError("boom\nsecond line")
+            await asyncio.sleep(0)
+            return Probe(State.OK, "fine", value=1.0)
+        finally:
+            self.running -= 1
+
+
+async def test_a_hung_check_costs_only_its_own_timeout():
+    checks = [Scripted("hung", "hang", timeout=0.3), Scripted("ok", "ok"), Scripted("bad", "fail"),
+              Scripted("crash", "crash")]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = {r.name: r for r in await Runner(checks).run_once()}
+    assert loop.time() - started < 1.0
+    assert results["hung"].summary == "timed out after 0.3s" and results["hung"].state is State.CRITICAL
+    assert results["ok"].state is State.OK and results["ok"].latency_ms < 100
+    assert results["bad"].summary == "HTTP 503 from http://x/health"
+    assert results["crash"].summary == "boom (crash)" and "\n" not in results["crash"].summary
+
+
+async def test_a_check_never_overlaps_itself_and_history_is_bounded():
+    check = Scripted("api", "ok", interval=0.001)
+    got = asyncio.Event()
+    runner = Runner([check], history=5, on_result=lambda r: got.set() if check.calls >= 20 else None)
+    task = asyncio.create_task(runner.run_forever())
+    await asyncio.wait_for(got.wait(), 5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert check.max_running == 1
+    assert len(runner.history["api"]) == 5

@@ -1,0 +1,1 @@
+"""Live health checks: one module per kind, a runner that schedules them concurrently."""

@@ -1,0 +1,364 @@
+"""Kubernetes Deployment health: ready replicas, the rollout judged the way
+`kubectl rollout status` judges it, the current revision and when it was deployed, the
+rollout history, and the pods' restarts and waiting reasons.
+
+The kubernetes client (``kubernetes.aio``) takes ~0.9 s to import, so it is imported on
+the first sample (in a thread, not blocking the event loop), never when this module is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import import_module
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
+
+from warroom.checks.base import Check, CheckFailed, Probe, State, describe_error
+from warroom.config.render import mask_text
+from warroom.errors import WarroomError
+from warroom.service import system_clock
+
+REVISION = "deployment.kubernetes.io/revision"
+# Waiting reasons that mean the pod will not come up without someone acting.
+FAILING = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull")
+IN_CLUSTER_HOST = "KUBERNETES_SERVICE_HOST"
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """`kubectl rollout status` for a Deployment: ``phase`` is complete, progressing,
+    stuck, unobserved or degraded (a finished rollout whose pods became unavailable,
+    which kubectl also reports as waiting); ``message`` says what it waits for."""
+
+    phase: str
+    message: str
+
+    @property
+    def done(self) -> bool:
+        return self.phase == "complete"
+
+
+def judge_rollout(deployment: Any) -> Rollout:
+    """kubectl's DeploymentStatusViewer, step for step (rollout_status.go)."""
+    meta, spec, status = deployment.metadata, deployment.spec, deployment.status
+    if status is None or (meta.generation or 0) > (status.observed_generation or 0):
+        return Rollout("unobserved", "waiting for rollout to be observed")
+    progressing = next((c for c in status.conditions or () if c.type == "Progressing"), None)
+    if progressing is not None and progressing.reason == "ProgressDeadlineExceeded":
+        return Rollout("stuck", "rollout stuck: progress deadline exceeded")
+    desired = spec.replicas if spec.replicas is not None else 1
+    updated, total = status.updated_replicas or 0, status.replicas or 0
+    available = status.available_replicas or 0
+    if updated < desired:
+        return Rollout("progressing", f"{updated} of {desired} updated")
+    if total > updated:
+        return Rollout("progressing", f"{total - updated} old replicas terminating")
+    if available < updated:
+        finished = progressing is not None and progressing.reason == "NewReplicaSetAvailable"
+        return Rollout("degraded" if finished else "progressing", f"{available} of {updated} available")
+    return Rollout("complete", "complete")
+
+
+def label_selector(selector: Any) -> str:
+    """A V1LabelSelector in the query syntax (``app=api,tier in (web)``)."""
+    parts = [f"{k}={v}" for k, v in sorted((selector.match_labels or {}).items())]
+    for expr in selector.match_expressions or ():
+        values = ",".join(expr.values or ())
+        parts.append({"In": f"{expr.key} in ({values})", "NotIn": f"{expr.key} notin ({values})",
+                      "Exists": expr.key, "DoesNotExist": f"!{expr.key}"}[expr.operator])
+    return ",".join(parts)
+
+
+def controller_uid(obj: Any) -> str | None:
+    for ref in obj.metadata.owner_references or ():
+        if ref.controller:
+            return ref.uid
+    return None
+
+
+def revision_of(obj: Any) -> int | None:
+    try:
+        return int((obj.metadata.annotations or {}).get(REVISION, ""))
+    except ValueError:
+        return None
+
+
+def history_entry(rs: Any) -> dict[str, Any]:
+    """One line of `kubectl rollout history`, with the images and when it was created."""
+    template = rs.spec.template
+    created = rs.metadata.creation_timestamp
+    return {
+        "revision": revision_of(rs), "name": rs.metadata.name,
+        "images": [c.image for c in template.spec.containers] if template and template.spec else [],
+        "created": created.isoformat() if created else None,
+        "replicas": rs.spec.replicas or 0,
+        "ready": (rs.status.ready_replicas or 0) if rs.status else 0,
+    }
+
+
+def ago(seconds: float) -> str:
+    """``"45 s ago"``, ``"12 min ago"``, ``"3 h ago"``, ``"2 d ago"``."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours} h {minutes} min ago" if hours < 10 and minutes else f"{hours} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def pod_facts(pod: Any) -> dict[str, Any]:
+    """One pod as the detail view shows it; the most telling container state wins (a
+    failing waiting reason over any other; init containers included)."""
+    status = pod.status
+    containers = [*(status.init_container_statuses or ()), *(status.container_statuses or ())]
+    waiting = [c.state.waiting.reason for c in containers if c.state and c.state.waiting and c.state.waiting.reason]
+    terminated = [c.last_state.terminated.reason for c in containers
+                  if c.last_state and c.last_state.terminated and c.last_state.terminated.reason]
+    ready_condition = next((c for c in status.conditions or () if c.type == "Ready"), None)
+    ready = (ready_condition.status == "True" if ready_condition is not None
+             else bool(status.container_statuses) and all(c.ready for c in status.container_statuses))
+    return {
+        "name": pod.metadata.name,
+        "phase": "Terminating" if pod.metadata.deletion_timestamp else status.phase,
+        "ready": ready,
+        "restarts": sum(c.restart_count or 0 for c in containers),
+        "waiting_reason": next((r for r in waiting if r in FAILING), waiting[0] if waiting else None),
+        "last_terminated_reason": next((r for r in terminated if r == "OOMKilled"),
+                                       terminated[0] if terminated else None),
+        "containers": [c.name for c in pod.spec.containers],
+        "node": pod.spec.node_name,
+    }
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} pod{'s' if n != 1 else ''} {what}"
+
+
+class KubernetesCheck(Check):
+    """One Deployment. Keeps one ApiClient between samples; a 401 drops it so the next
+    sample reloads the kubeconfig (and re-runs an exec credential plugin, as kubectl
+    would on its next invocation)."""
+
+    def __init__(self, config: Any, secrets: Iterable[str] = (), *,
+                 clock: Callable[[], datetime] = system_clock) -> None:
+        super().__init__(config, secrets)
+        self.namespace: str = config.namespace
+        self.deployment: str = config.deployment
+        self.context: str | None = config.context
+        self.kubeconfig: Path | None = config.kubeconfig
+        self.clock = clock
+        self._k8s: Any = None  # the kubernetes.aio.client module, once imported
+        self._client: Any = None
+        self._host: str | None = None
+        self._restarts: dict[str, int] | None = None
+
+    # -- connection --
+
+    def _kubeconfig_source(self) -> str | None:
+        """Like kubectl: the configured file, else $KUBECONFIG, else ~/.kube/config;
+        None means in-cluster."""
+        if self.kubeconfig is not None:
+            if not self.kubeconfig.exists():
+                raise CheckFailed(f"kubeconfig {self.kubeconfig} not found")
+            return str(self.kubeconfig)
+        env = os.environ.get("KUBECONFIG")
+        if env:
+            # As client-go: the listed files that exist, never ~/.kube/config as well.
+            if any(Path(p).expanduser().exists() for p in env.split(os.pathsep) if p):
+                return env
+            where = f"$KUBECONFIG ({env})"
+        else:
+            default = Path.home() / ".kube" / "config"
+            if default.exists():
+                return str(default)
+            where = str(default)
+        if os.environ.get(IN_CLUSTER_HOST):
+            return None
+        raise CheckFailed(f"no kubeconfig: {where} not found and not running in a cluster")
+
+    async def prepare(self) -> None:
+        # The import costs ~1 s: it must not eat the first sample's timeout.
+        if "kubernetes.aio" not in sys.modules:
+            await asyncio.to_thread(import_module, "kubernetes.aio")
+
+    async def _api(self) -> tuple[Any, Any]:
+        if self._client is None:
+            k8s = sys.modules.get("kubernetes.aio")
+            if k8s is None:
+                # ~0.9 s of imports, off the event loop so the console keeps drawing meanwhile.
+                k8s = await asyncio.to_thread(import_module, "kubernetes.aio")
+            client, config = k8s.client, k8s.config
+            self._k8s = client
+            source = self._kubeconfig_source()
+            configuration = client.Configuration()
+            try:
+                if source is None:
+                    config.load_incluster_config(client_configuration=configuration)
+                else:
+                    await config.load_kube_config(config_file=source, context=self.context,
+                                                  client_configuration=configuration,
+                                                  persist_config=False)
+            except config.ConfigException as exc:
+                raise CheckFailed(self._config_problem(str(exc), source)) from None
+            self._host = configuration.host
+            self._client = client.ApiClient(configuration)
+        return self._k8s.AppsV1Api(self._client), self._k8s.CoreV1Api(self._client)
+
+    def _config_problem(self, message: str, source: str | None) -> str:
+        if self.context and f"name {self.context}" in message:
+            return f'kubeconfig context "{self.context}" not found in {source}'
+        return f"kubeconfig {source or '(in-cluster)'}: {message}"
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    def target(self) -> str:
+        if self._host:
+            return urlsplit(self._host).netloc.rpartition("@")[2] or self._host
+        return f"kubeconfig context {self.context}" if self.context else "the Kubernetes API"
+
+    # -- the sample --
+
+    async def probe(self) -> Probe:
+        apps, core = await self._api()
+        try:
+            return await self._sample(apps, core)
+        except self._k8s.ApiException as exc:
+            if exc.status == 404:
+                raise CheckFailed(f"deployment {self.deployment} not found in namespace {self.namespace}") from None
+            if exc.status == 401:
+                # Expired credentials (an exec plugin's token): reload them next time.
+                await self.close()
+            raise
+
+    async def _sample(self, apps: Any, core: Any) -> Probe:
+        deployment = await apps.read_namespaced_deployment(self.deployment, self.namespace)
+        selector = label_selector(deployment.spec.selector)
+        replica_sets, pods = await asyncio.gather(
+            apps.list_namespaced_replica_set(self.namespace, label_selector=selector),
+            core.list_namespaced_pod(self.namespace, label_selector=selector),
+        )
+        # Same labels are not the same owner: another Deployment (or an orphan) may match.
+        owned = [rs for rs in replica_sets.items if controller_uid(rs) == deployment.metadata.uid]
+        owned_uids = {rs.metadata.uid for rs in owned}
+        facts = [pod_facts(p) for p in sorted(pods.items, key=lambda p: p.metadata.name)
+                 if controller_uid(p) in owned_uids]
+        return self._judge(deployment, owned, facts)
+
+    def _judge(self, deployment: Any, owned: list[Any], pods: list[dict[str, Any]]) -> Probe:
+        spec = deployment.spec
+        status = deployment.status or self._k8s.V1DeploymentStatus()  # a brand-new object has none
+        desired = spec.replicas if spec.replicas is not None else 1
+        ready = status.ready_replicas or 0
+        rollout = judge_rollout(deployment)
+        revision = revision_of(deployment)
+        history = sorted((history_entry(rs) for rs in owned if revision_of(rs) is not None),
+                         key=lambda h: h["revision"])
+        if revision is None and history:
+            revision = history[-1]["revision"]
+        current = next((rs for rs in owned if revision is not None and revision_of(rs) == revision), None)
+        changed_at = current.metadata.creation_timestamp if current is not None else None
+
+        restarts = {p["name"]: p["restarts"] for p in pods}
+        previous, self._restarts = self._restarts, restarts
+        new_restarts = sum(max(0, n - previous[name]) for name, n in restarts.items()
+                           if previous is not None and name in previous)
+
+        failing: dict[str, int] = {}
+        for pod in pods:
+            if pod["waiting_reason"] in FAILING:
+                failing[pod["waiting_reason"]] = failing.get(pod["waiting_reason"], 0) + 1
+        oom = sum(1 for p in pods if p["last_terminated_reason"] == "OOMKilled")
+
+        state = State.OK
+        if (desired > 0 and ready == 0) or rollout.phase == "stuck" or failing:
+            state = State.CRITICAL
+        elif ready < desired or not rollout.done or new_restarts:
+            state = State.WARN
+
+        parts = [f"{self.deployment} {ready}/{desired} ready"]
+        if spec.paused:
+            parts.append("rollout paused")
+        if rollout.phase == "stuck":
+            parts.append("rollout stuck (ProgressDeadlineExceeded)")
+        elif rollout.phase == "unobserved":
+            parts.append("rollout not yet observed")
+        elif rollout.phase == "progressing" and not spec.paused:
+            parts.append(f"rollout in progress ({rollout.message})")
+        if revision is not None:
+            when = f" deployed {ago((self.clock() - changed_at).total_seconds())}" if changed_at else ""
+            parts.append(f"revision {revision}{when}")
+        parts += [_count(n, reason) for reason, n in failing.items()]
+        if oom:
+            parts.append(_count(oom, "OOMKilled"))
+        if new_restarts:
+            parts.append(f"+{new_restarts} restart{'s' if new_restarts != 1 else ''}")
+
+        details = {
+            "ready": ready, "desired": desired, "updated": status.updated_replicas or 0,
+            "available": status.available_replicas or 0, "revision": revision,
+            "revision_changed_at": changed_at.isoformat() if changed_at else None,
+            "rollout": rollout.message, "rollout_phase": rollout.phase, "paused": bool(spec.paused),
+            "new_restarts": new_restarts, "history": history, "pods": pods,
+        }
+        return Probe(state, ", ".join(parts), value=float(ready), details=details)
+
+    # -- logs for the detail view --
+
+    async def pod_logs(self, pod: str, container: str | None = None, tail: int = 100,
+                       previous: bool = False) -> str:
+        """The last ``tail`` lines of a pod's container log (``previous``: the instance
+        before the last restart, where a crash-looping container's error is)."""
+        try:
+            _, core = await self._api()
+            return await core.read_namespaced_pod_log(pod, self.namespace, container=container,
+                                                      tail_lines=tail, previous=previous)
+        except CheckFailed as exc:
+            raise WarroomError(exc.summary) from None
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # shown as one line in the detail view
+            raise WarroomError(f"logs of pod {pod}: {self.describe(exc)}") from None
+
+    # -- errors --
+
+    def describe(self, exc: BaseException) -> str:
+        return mask_text(self._describe(exc), self.secrets)
+
+    def _describe(self, exc: BaseException) -> str:
+        target = self.target()
+        if self._k8s is not None and isinstance(exc, self._k8s.ApiException):
+            if exc.status in (401, 403):
+                return f"forbidden: {_status_message(exc)} ({exc.status} from {target})"
+            return f"API error {exc.status} from {target}: {_status_message(exc)}"
+        os_error = getattr(exc, "os_error", None)  # aiohttp's ClientConnectorError and kin
+        if isinstance(os_error, OSError):
+            if os_error.errno == errno.ECONNREFUSED or isinstance(os_error, ConnectionRefusedError):
+                return f"connection refused {target}"
+            return describe_error(os_error, target)
+        if type(exc).__name__ == "ServerDisconnectedError":
+            return f"connection closed by {target}"
+        return describe_error(exc, target)
+
+
+def _status_message(exc: Any) -> str:
+    """The message of the Status object the API server sends with an error."""
+    try:
+        body = json.loads(exc.body or "")
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return exc.reason or f"HTTP {exc.status}"

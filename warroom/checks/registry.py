@@ -1,0 +1,29 @@
+"""Check kinds by name, imported only when a configured check needs them (the kubernetes
+client alone costs ~0.9 s of start-up)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Iterable
+
+from warroom.checks.base import Check
+
+KINDS = {
+    "http": "warroom.checks.http:HttpCheck",
+    "tcp": "warroom.checks.tcp:TcpCheck",
+    "tls": "warroom.checks.tls:TlsCheck",
+    "prometheus": "warroom.checks.prometheus:PrometheusCheck",
+    "postgres": "warroom.checks.postgres:PostgresCheck",
+    "redis": "warroom.checks.redis:RedisCheck",
+    "kubernetes": "warroom.checks.kubernetes:KubernetesCheck",
+}
+
+
+def build_check(config, secrets: Iterable[str] = ()) -> Check:
+    module, _, cls = KINDS[config.kind].partition(":")
+    return getattr(import_module(module), cls)(config, secrets)
+
+
+def build_checks(configs, secrets: Iterable[str] = ()) -> list[Check]:
+    secrets = tuple(secrets)
+    return [build_check(c, secrets) for c in configs]

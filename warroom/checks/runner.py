@@ -1,0 +1,164 @@
+"""Runs checks concurrently on the event loop, each with its own timeout and interval.
+
+A check never overlaps itself: its next sample is scheduled only after the previous one
+finished. A slow or hung target costs only its own timeout. Results keep a bounded history
+for sparklines; confirmed state changes (with hysteresis) are reported as transitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Awaitable, Callable, Iterable
+
+from warroom.checks.base import Check, CheckFailed, Result, State, one_line
+from warroom.service import Clock, system_clock
+
+HISTORY = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A confirmed change of a check's state; ``at`` is the first sample in the new state."""
+
+    name: str
+    kind: str
+    service: str | None
+    previous: State | None
+    state: State
+    at: datetime
+    summary: str
+
+
+@dataclass
+class Hysteresis:
+    """A state change counts once it held for ``confirm`` consecutive samples, so a
+    flapping check does not flood the timeline. Seed ``confirmed`` from the journal's last
+    health entries so a restarted console does not report old news again."""
+
+    confirm: int = 2
+    confirmed: dict[str, State] = field(default_factory=dict)
+    _pending: dict[str, tuple[State, int, Result]] = field(default_factory=dict)
+
+    def observe(self, result: Result) -> Transition | None:
+        current = self.confirmed.get(result.name)
+        if current is None and result.state is State.OK:
+            # Nothing known and all is well: the baseline, not news.
+            self.confirmed[result.name] = State.OK
+            return None
+        if result.state is current:
+            self._pending.pop(result.name, None)
+            return None
+        state, count, first = self._pending.get(result.name, (result.state, 0, result))
+        if state is not result.state:
+            state, count, first = result.state, 0, result
+        count += 1
+        if count < self.confirm:
+            self._pending[result.name] = (state, count, first)
+            return None
+        self._pending.pop(result.name, None)
+        self.confirmed[result.name] = state
+        return Transition(result.name, result.kind, result.service, current, state, first.at,
+                          result.summary)
+
+
+ResultHook = Callable[[Result], None]
+TransitionHook = Callable[[Transition], Awaitable[None] | None]
+
+
+class Runner:
+    def __init__(self, checks: Iterable[Check], *, clock: Clock = system_clock,
+                 history: int = HISTORY, hysteresis: Hysteresis | None = None,
+                 on_result: ResultHook | None = None,
+                 on_transition: TransitionHook | None = None) -> None:
+        self.checks = list(checks)
+        self.clock = clock
+        self.history: dict[str, deque[Result]] = {c.name: deque(maxlen=history) for c in self.checks}
+        self.latest: dict[str, Result] = {}
+        self.hysteresis = hysteresis or Hysteresis()
+        self.on_result = on_result
+        self.on_transition = on_transition
+        self._prepared: set[str] = set()
+
+    async def sample(self, check: Check) -> Result:
+        """Run one probe under the check's timeout; every outcome becomes a Result."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        at = self.clock()
+
+        def result(state: State, summary: str, *, timed: bool = True, value: float | None = None,
+                   details: dict | None = None) -> Result:
+            latency = round((loop.time() - started) * 1000, 1) if timed else None
+            return Result(check.name, check.kind, state, one_line(summary), at, latency,
+                          value if value is not None else latency, details or {}, check.service)
+
+        try:
+            async with asyncio.timeout(check.timeout) as scope:
+                probe = await check.probe()
+        except CheckFailed as exc:
+            return result(exc.state, check.describe(exc), details=exc.details)
+        except TimeoutError:
+            if scope.expired():
+                return result(State.CRITICAL, f"timed out after {check.timeout:g}s", timed=False)
+            return result(State.CRITICAL, check.describe(TimeoutError()))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every failure of a probe is a result, never a crash
+            return result(State.CRITICAL, check.describe(exc))
+        return result(probe.state, probe.summary, value=probe.value, details=probe.details)
+
+    async def record(self, result: Result) -> None:
+        self.history[result.name].append(result)
+        self.latest[result.name] = result
+        if self.on_result is not None:
+            self.on_result(result)
+        transition = self.hysteresis.observe(result)
+        if transition is not None and self.on_transition is not None:
+            outcome = self.on_transition(transition)
+            if asyncio.iscoroutine(outcome):
+                await outcome
+
+    async def prepare(self, check: Check) -> None:
+        if check.name in self._prepared:
+            return
+        self._prepared.add(check.name)
+        try:
+            await check.prepare()
+        except Exception:  # the probe will fail too, and say why in its result
+            return
+
+    async def run_once(self) -> list[Result]:
+        """Every check once, concurrently; results in configuration order."""
+        await asyncio.gather(*(self.prepare(c) for c in self.checks))
+        results = await asyncio.gather(*(self.sample(c) for c in self.checks))
+        for r in results:
+            await self.record(r)
+        return list(results)
+
+    async def _loop(self, check: Check) -> None:
+        await self.prepare(check)
+        while True:
+            await self.record(await self.sample(check))
+            await asyncio.sleep(check.interval)
+
+    async def run_forever(self) -> None:
+        """Sample each check on its own interval until cancelled; then close them."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                for check in self.checks:
+                    group.create_task(self._loop(check), name=f"check:{check.name}")
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        for check in self.checks:
+            try:
+                await check.close()
+            except Exception:  # closing a broken connection must not hide the real error
+                continue
+
+    @property
+    def worst(self) -> State:
+        return State.worst(r.state for r in self.latest.values())

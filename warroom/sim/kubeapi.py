@@ -1,0 +1,690 @@
+"""A small, stateful Kubernetes API served over HTTP on loopback, for tests and the demo.
+
+It speaks the subset warroom uses (Deployments and their scale subresource, ReplicaSets,
+Pods, pod logs) with the real API's URLs, JSON shapes, label selectors, patch content
+types and Status errors, so the real ``kubernetes`` client runs against it unchanged.
+There are no controllers: nothing creates ReplicaSets or Pods or moves a rollout along on
+its own; whoever drives the simulation (a test, the demo scenario) does that through the
+Python methods. Every request is recorded in ``KubeAPI.requests`` so a test can assert
+exactly what the client sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import hashlib
+import itertools
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from aiohttp import web
+
+from warroom.files import atomic_write
+
+REVISION = "deployment.kubernetes.io/revision"
+TEMPLATE_HASH = "pod-template-hash"
+KINDS = ("Deployment", "ReplicaSet", "Pod")
+_API_VERSIONS = {"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Pod": "v1"}
+_RESOURCES = {"Deployment": "deployments.apps", "ReplicaSet": "replicasets.apps", "Pod": "pods"}
+_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+            409: "Conflict", 415: "UnsupportedMediaType", 422: "Invalid", 500: "InternalError"}
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request as the server received it; ``body`` is parsed JSON when it is JSON."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    content_type: str | None
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class _Failure:
+    status: int
+    method: str | None
+    path: str
+    message: str
+    times: int | None
+
+
+class APIError(Exception):
+    """Turned into a ``Status`` response by the server."""
+
+    def __init__(self, status: int, message: str, *, name: str | None = None,
+                 kind: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.name, self.kind = status, message, name, kind
+
+
+def timestamp(when: datetime | None = None) -> str:
+    """RFC 3339 in UTC with second precision, as the API server writes it."""
+    when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- label selectors -----------------------------------------------------------------------
+
+_REQUIREMENT = re.compile(r"(?:[^,(]|\([^)]*\))+")
+_KEY = r"[A-Za-z0-9][-A-Za-z0-9_./]*"
+
+
+def parse_selector(text: str) -> Callable[[dict[str, str]], bool]:
+    """A label selector (``a=b,c!=d,e in (f,g),!h``) as a predicate on labels; ValueError
+    when malformed."""
+    tests: list[Callable[[dict[str, str]], bool]] = []
+    for part in (p.strip() for p in _REQUIREMENT.findall(text or "")):
+        if not part:
+            continue
+        if m := re.fullmatch(rf"({_KEY})\s*(==|=|!=)\s*([-A-Za-z0-9_.]*)", part):
+            key, op, value = m.groups()
+            if op == "!=":
+                tests.append(lambda labels, k=key, v=value: labels.get(k) != v)
+            else:
+                tests.append(lambda labels, k=key, v=value: labels.get(k) == v)
+        elif m := re.fullmatch(rf"({_KEY})\s+(in|notin)\s+\(([^)]*)\)", part):
+            key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",")}
+            if op == "in":
+                tests.append(lambda labels, k=key, vs=values: labels.get(k) in vs)
+            else:
+                tests.append(lambda labels, k=key, vs=values: labels.get(k) not in vs)
+        elif m := re.fullmatch(rf"!\s*({_KEY})", part):
+            tests.append(lambda labels, k=m.group(1): k not in labels)
+        elif re.fullmatch(_KEY, part):
+            tests.append(lambda labels, k=part: k in labels)
+        else:
+            raise ValueError(f"unable to parse requirement: {part!r}")
+    return lambda labels: all(test(labels) for test in tests)
+
+
+# --- patches -------------------------------------------------------------------------------
+
+
+def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
+    """RFC 7386 merge patch (null deletes, lists replace). ``strategic`` also merges lists
+    of named objects (containers, env, volumes) by ``name``, the merge key Kubernetes
+    uses for them; the other strategic directives (``$patch``, ``$retainKeys``) are not
+    supported."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif strategic and _named_list(value) and _named_list(result.get(key)):
+            merged = {item["name"]: item for item in result[key]}
+            for item in value:
+                merged[item["name"]] = merge_patch(merged.get(item["name"], {}), item, strategic=True)
+            result[key] = list(merged.values())
+        else:
+            result[key] = merge_patch(result.get(key), value, strategic=strategic)
+    return result
+
+
+def _named_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)
+
+
+def _pointer(path: str) -> list[str]:
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        raise APIError(422, f"invalid JSON pointer {path!r}")
+    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+
+
+def json_patch(target: Obj, operations: list[Any]) -> Obj:
+    """RFC 6902 JSON Patch: add, replace, remove and test."""
+    doc = copy.deepcopy(target)
+    for op in operations:
+        if not isinstance(op, dict) or "op" not in op or "path" not in op:
+            raise APIError(400, f"invalid JSON Patch operation: {op!r}")
+        *parents, last = _pointer(op["path"]) or [None]
+        node: Any = doc
+        for token in parents:
+            try:
+                node = node[int(token)] if isinstance(node, list) else node[token]
+            except (KeyError, IndexError, ValueError):
+                raise APIError(422, f"doc is missing path: {op['path']!r}") from None
+        kind = op["op"]
+        if last is None:
+            raise APIError(422, "patching the whole document is not supported")
+        if kind not in ("add", "replace", "remove", "test"):
+            raise APIError(422, f"unsupported JSON Patch operation {kind!r}")
+        slot: int | str = last
+        if isinstance(node, list):
+            slot = len(node) if last == "-" and kind == "add" else _index(last, op["path"])
+            if slot > len(node) or (kind != "add" and slot == len(node)):
+                raise APIError(422, f"doc is missing path: {op['path']!r}")
+            if kind == "add":
+                node.insert(slot, copy.deepcopy(op.get("value")))
+                continue
+        elif not isinstance(node, dict) or (kind != "add" and last not in node):
+            raise APIError(422, f"doc is missing path: {op['path']!r}")
+        if kind in ("add", "replace"):
+            node[slot] = copy.deepcopy(op.get("value"))
+        elif kind == "remove":
+            del node[slot]
+        elif node[slot] != op.get("value"):
+            raise APIError(422, f"test failed at {op['path']!r}")
+    return doc
+
+
+def _index(token: str, path: str) -> int:
+    if not token.isdigit():
+        raise APIError(422, f"invalid array index in {path!r}")
+    return int(token)
+
+
+# --- object constructors -------------------------------------------------------------------
+
+
+def _uid(*parts: str) -> str:
+    # Stable across runs so demo screens and snapshots do not change.
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "warroom-sim/" + "/".join(parts)))
+
+
+def _short_hash(*parts: object, length: int = 10) -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet Kubernetes uses for name suffixes
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:length])
+
+
+def _owner(obj: Obj) -> Obj:
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
+            "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+def _condition(kind: str, status: bool, reason: str, message: str, at: str) -> Obj:
+    return {"type": kind, "status": "True" if status else "False", "reason": reason,
+            "message": message, "lastUpdateTime": at, "lastTransitionTime": at}
+
+
+def make_deployment(name: str, ns: str = "default", image: str = "registry.example/app:1.0",
+                    replicas: int = 3, revision: int = 1, *, ready: int | None = None,
+                    updated: int | None = None, available: int | None = None,
+                    total: int | None = None, generation: int = 1,
+                    observed_generation: int | None = None, progress_deadline_exceeded: bool = False,
+                    progressing_reason: str | None = None,
+                    paused: bool = False, labels: dict[str, str] | None = None,
+                    container: str = "app", created: datetime | None = None,
+                    uid: str | None = None) -> Obj:
+    """A Deployment whose status says ``ready``/``updated``/``available`` of ``replicas``
+    (all of them unless given); ``total`` is status.replicas (old pods included). The
+    Progressing condition follows from those unless ``progressing_reason`` is given."""
+    selector = dict(labels or {"app": name})
+    ready = replicas if ready is None else ready
+    updated = replicas if updated is None else updated
+    available = ready if available is None else available
+    total = max(replicas, updated) if total is None else total
+    at = timestamp(created)
+    # A finished rollout keeps NewReplicaSetAvailable when pods later become unavailable.
+    reason = progressing_reason or ("ProgressDeadlineExceeded" if progress_deadline_exceeded
+                                    else "NewReplicaSetAvailable" if updated == replicas == total
+                                    else "ReplicaSetUpdated")
+    progressing = _condition("Progressing", reason != "ProgressDeadlineExceeded", reason, {
+        "ProgressDeadlineExceeded": f'ReplicaSet "{name}" has timed out progressing.',
+        "NewReplicaSetAvailable": f'ReplicaSet "{name}" has successfully progressed.',
+    }.get(reason, f'ReplicaSet "{name}" is progressing.'), at)
+    has_minimum = available >= replicas - max(1, replicas // 4) or replicas == 0
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {
+            "name": name, "namespace": ns, "uid": uid or _uid("Deployment", ns, name),
+            "labels": dict(selector), "annotations": {REVISION: str(revision)},
+            "creationTimestamp": at, "generation": generation, "resourceVersion": "1",
+        },
+        "spec": {
+            "replicas": replicas, "selector": {"matchLabels": dict(selector)},
+            "template": {
+                "metadata": {"labels": dict(selector)},
+                "spec": {"containers": [{"name": container, "image": image}]},
+            },
+            "strategy": {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600, "paused": paused,
+        },
+        "status": {
+            "observedGeneration": generation if observed_generation is None else observed_generation,
+            "replicas": total, "updatedReplicas": updated, "readyReplicas": ready,
+            "availableReplicas": available, "unavailableReplicas": max(0, replicas - available),
+            "conditions": [
+                _condition("Available", has_minimum,
+                           "MinimumReplicasAvailable" if has_minimum else "MinimumReplicasUnavailable",
+                           "Deployment has minimum availability." if has_minimum
+                           else "Deployment does not have minimum availability.", at),
+                progressing,
+            ],
+        },
+    }
+
+
+def make_replicaset(deployment: Obj, revision: int, image: str | None = None, *,
+                    replicas: int | None = None, ready: int | None = None,
+                    created: datetime | None = None, name: str | None = None,
+                    owned: bool = True) -> Obj:
+    """A ReplicaSet of ``deployment`` at ``revision``: its pod template with ``image``, the
+    revision annotation and the pod-template-hash label. ``replicas`` defaults to the
+    Deployment's when this is its current revision, else 0 (an old, scaled-down one)."""
+    meta, spec = deployment["metadata"], deployment["spec"]
+    template = copy.deepcopy(spec["template"])
+    if image is not None:
+        template["spec"]["containers"][0]["image"] = image
+    images = [c["image"] for c in template["spec"]["containers"]]
+    pod_hash = _short_hash(meta["name"], revision, *images)
+    template["metadata"].setdefault("labels", {})[TEMPLATE_HASH] = pod_hash
+    current = str(revision) == meta.get("annotations", {}).get(REVISION)
+    if replicas is None:
+        replicas = spec["replicas"] if current else 0
+    ready = replicas if ready is None else ready
+    name = name or f"{meta['name']}-{pod_hash}"
+    return {
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {
+            "name": name, "namespace": meta["namespace"], "uid": _uid("ReplicaSet", meta["namespace"], name),
+            "labels": dict(template["metadata"]["labels"]),
+            "annotations": {REVISION: str(revision), "deployment.kubernetes.io/desired-replicas":
+                            str(spec["replicas"]), "deployment.kubernetes.io/max-replicas":
+                            str(spec["replicas"] + 1)},
+            "ownerReferences": [_owner(deployment)] if owned else [],
+            "creationTimestamp": timestamp(created), "generation": 1, "resourceVersion": "1",
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {**spec["selector"]["matchLabels"], TEMPLATE_HASH: pod_hash}},
+            "template": template,
+        },
+        "status": {"replicas": replicas, "fullyLabeledReplicas": replicas, "readyReplicas": ready,
+                   "availableReplicas": ready, "observedGeneration": 1},
+    }
+
+
+def make_pod(rs: Obj, name: str | None = None, phase: str = "Running", ready: bool | None = None,
+             restart_count: int = 0, waiting_reason: str | None = None,
+             last_terminated_reason: str | None = None, *, created: datetime | None = None,
+             node: str = "node-1") -> Obj:
+    """A Pod of ReplicaSet ``rs``. The state describes its first container (the app; any
+    others are healthy sidecars); ``ready`` defaults to Running and not waiting."""
+    meta, template = rs["metadata"], rs["spec"]["template"]
+    name = name or f"{meta['name']}-{_short_hash(meta['name'], next(_POD_NUMBERS), length=5)}"
+    at = timestamp(created)
+    if ready is None:
+        ready = phase == "Running" and waiting_reason is None
+    statuses = []
+    for index, container in enumerate(template["spec"]["containers"]):
+        main = index == 0
+        waiting = waiting_reason if main else None
+        status: Obj = {
+            "name": container["name"], "image": container["image"],
+            "imageID": "" if waiting in ("ImagePullBackOff", "ErrImagePull")
+            else f"{container['image']}@sha256:{hashlib.sha256(container['image'].encode()).hexdigest()}",
+            "ready": ready if main else True, "started": waiting is None,
+            "restartCount": restart_count if main else 0,
+            "state": ({"waiting": {"reason": waiting, "message": _WAITING.get(waiting, waiting)}}
+                      if waiting else {"running": {"startedAt": at}}),
+        }
+        if main and last_terminated_reason:
+            status["lastState"] = {"terminated": {
+                "reason": last_terminated_reason, "exitCode": 137 if last_terminated_reason == "OOMKilled" else 1,
+                "startedAt": at, "finishedAt": at}}
+        statuses.append(status)
+    all_ready = all(s["ready"] for s in statuses)
+    not_ready = "" if all_ready else "ContainersNotReady"
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": name, "namespace": meta["namespace"], "uid": _uid("Pod", meta["namespace"], name),
+            "labels": dict(template["metadata"].get("labels", {})),
+            "ownerReferences": [_owner(rs)], "creationTimestamp": at, "resourceVersion": "1",
+        },
+        "spec": {"containers": copy.deepcopy(template["spec"]["containers"]), "nodeName": node},
+        "status": {
+            "phase": phase, "startTime": at,
+            "podIP": f"10.0.0.{1 + hashlib.sha256(name.encode()).digest()[0] % 250}",
+            "conditions": [_condition("Ready", all_ready, not_ready, "", at),
+                           _condition("ContainersReady", all_ready, not_ready, "", at)],
+            "containerStatuses": statuses,
+        },
+    }
+
+
+_POD_NUMBERS = itertools.count()
+_WAITING = {
+    "CrashLoopBackOff": "back-off 5m0s restarting failed container",
+    "ImagePullBackOff": "Back-off pulling image",
+    "ErrImagePull": "failed to pull and unpack image",
+}
+
+
+def write_kubeconfig(path: Path | str, base_url: str, context: str = "warroom-test", *,
+                     namespace: str | None = None, token: str | None = None) -> Path:
+    """A kubeconfig (YAML) whose ``context`` (also the current one) points at ``base_url``
+    over plain HTTP, with no credentials unless ``token`` is given."""
+    path = Path(path)
+    q = json.dumps  # a JSON string is a valid YAML double-quoted scalar
+    lines = [
+        "apiVersion: v1", "kind: Config", "preferences: {}",
+        "clusters:", f"- name: {q(context)}", "  cluster:", f"    server: {q(base_url)}",
+        "contexts:", f"- name: {q(context)}", "  context:", f"    cluster: {q(context)}",
+        f"    user: {q(context)}",
+        *([f"    namespace: {q(namespace)}"] if namespace else []),
+        "users:", f"- name: {q(context)}",
+        *(["  user:", f"    token: {q(token)}"] if token else ["  user: {}"]),
+        f"current-context: {q(context)}", "",
+    ]
+    atomic_write(path, "\n".join(lines))
+    return path
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+class KubeAPI:
+    """In-memory Deployments, ReplicaSets, Pods and pod logs behind the Kubernetes REST API.
+
+    ``add``/``get``/``patch``/``replace``/``delete``/``set_log`` change the world from
+    Python; ``fail`` makes matching requests answer with an error Status; ``subscribe``
+    tells a simulation about writes made through the API (a rollback's patch, a pod
+    deletion) so it can play the controllers' part.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
+        self.requests: list[Request] = []
+        self._objects: dict[str, dict[tuple[str, str], Obj]] = {kind: {} for kind in KINDS}
+        self._logs: dict[tuple[str, str, str, bool], str] = {}
+        self._failures: list[_Failure] = []
+        self._listeners: list[Callable[[str, str, Obj], None]] = []
+        self._version = itertools.count(2)
+        self._runner: web.AppRunner | None = None
+        self.base_url: str | None = None
+
+    # -- lifecycle --
+
+    async def start(self) -> str:
+        """Listen on ``host:port`` (0: a free port); the base URL, e.g. http://127.0.0.1:PORT."""
+        app = web.Application(middlewares=[self._middleware])
+        apps = "/apis/apps/v1/namespaces/{ns}"
+        app.router.add_get("/version", self._version_info)
+        app.router.add_get(apps + "/deployments", self._list("Deployment"))
+        app.router.add_get(apps + "/deployments/{name}", self._read("Deployment"))
+        app.router.add_patch(apps + "/deployments/{name}", self._patch_deployment)
+        app.router.add_get(apps + "/deployments/{name}/scale", self._read_scale)
+        app.router.add_patch(apps + "/deployments/{name}/scale", self._patch_scale)
+        app.router.add_get(apps + "/replicasets", self._list("ReplicaSet"))
+        app.router.add_get(apps + "/replicasets/{name}", self._read("ReplicaSet"))
+        app.router.add_get("/api/v1/namespaces/{ns}/pods", self._list("Pod"))
+        app.router.add_get("/api/v1/namespaces/{ns}/pods/{name}", self._read("Pod"))
+        app.router.add_delete("/api/v1/namespaces/{ns}/pods/{name}", self._delete_pod)
+        app.router.add_get("/api/v1/namespaces/{ns}/pods/{name}/log", self._pod_log)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self.base_url = f"http://{self.host}:{self.port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Close the listening socket and every open connection."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> KubeAPI:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- the world, from Python --
+
+    def add(self, *objs: Obj) -> None:
+        """Store objects (from the make_* helpers or hand-written), replacing same-named ones."""
+        for obj in objs:
+            kind, meta = obj["kind"], obj["metadata"]
+            if kind not in self._objects:
+                raise ValueError(f"KubeAPI does not serve {kind}")
+            stored = copy.deepcopy(obj)
+            stored["metadata"]["resourceVersion"] = str(next(self._version))
+            self._objects[kind][(meta["namespace"], meta["name"])] = stored
+
+    def get(self, kind: str, ns: str, name: str) -> Obj:
+        """A copy of a stored object; KeyError if there is none."""
+        return copy.deepcopy(self._objects[kind][(ns, name)])
+
+    def objects(self, kind: str, ns: str | None = None) -> list[Obj]:
+        return [copy.deepcopy(o) for (n, _), o in self._objects[kind].items() if ns in (None, n)]
+
+    def replace(self, obj: Obj) -> None:
+        """Replace a stored object (KeyError if absent), e.g. after editing a ``get`` copy."""
+        self.get(obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"])
+        self.add(obj)
+
+    def patch(self, kind: str, ns: str, name: str, changes: Obj) -> Obj:
+        """Merge ``changes`` into a stored object (None deletes a key), e.g. a new status."""
+        self.add(merge_patch(self.get(kind, ns, name), changes))
+        return self.get(kind, ns, name)
+
+    def delete(self, kind: str, ns: str, name: str) -> Obj:
+        return self._objects[kind].pop((ns, name))
+
+    def set_log(self, ns: str, pod: str, text: str, *, container: str | None = None,
+                previous: bool = False) -> None:
+        """The log of a pod's container (its first one by default); ``previous`` is the
+        log of the container instance that ran before the last restart."""
+        if container is None:
+            container = self._objects["Pod"][(ns, pod)]["spec"]["containers"][0]["name"]
+        self._logs[(ns, pod, container, previous)] = text
+
+    def fail(self, status: int, *, path: str = "*", method: str | None = None,
+             message: str | None = None, times: int | None = None) -> None:
+        """Answer requests whose path matches the glob ``path`` (and ``method``) with an
+        error Status, ``times`` times or until ``clear_failures``."""
+        text = message or f"simulated {_REASONS.get(status, 'error').lower()} for {path}"
+        self._failures.append(_Failure(status, method, path, text, times))
+
+    def clear_failures(self) -> None:
+        self._failures.clear()
+
+    def subscribe(self, listener: Callable[[str, str, Obj], None]) -> None:
+        """Call ``listener(verb, kind, obj)`` after each write made through the API
+        (verb "patch" or "delete")."""
+        self._listeners.append(listener)
+
+    def requests_to(self, method: str, path: str) -> list[Request]:
+        """Recorded requests with this method whose path matches the glob ``path``."""
+        return [r for r in self.requests if r.method == method and fnmatch.fnmatchcase(r.path, path)]
+
+    # -- HTTP --
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        raw = await request.read()
+        content_type = request.headers.get("Content-Type")
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        self.requests.append(Request(request.method, request.path, dict(request.query),
+                                     content_type.split(";")[0].strip() if content_type else None,
+                                     body, dict(request.headers)))
+        try:
+            self._injected_failure(request)
+            return await handler(request)
+        except APIError as exc:
+            return _status(exc)
+        except web.HTTPNotFound:
+            return _status(APIError(404, "the server could not find the requested resource"))
+        except web.HTTPMethodNotAllowed:
+            return _status(APIError(405, f"the server does not allow this method on {request.path}"))
+
+    def _injected_failure(self, request: web.Request) -> None:
+        for failure in self._failures:
+            if failure.method not in (None, request.method) or not fnmatch.fnmatchcase(request.path, failure.path):
+                continue
+            if failure.times is not None:
+                failure.times -= 1
+                if failure.times <= 0:
+                    self._failures.remove(failure)
+            raise APIError(failure.status, failure.message)
+
+    async def _version_info(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "major": "1", "minor": "31", "gitVersion": "v1.31.0-warroom-sim", "gitCommit": "",
+            "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.22",
+            "compiler": "gc", "platform": "linux/amd64",
+        })
+
+    def _find(self, kind: str, ns: str, name: str) -> Obj:
+        try:
+            return self._objects[kind][(ns, name)]
+        except KeyError:
+            raise APIError(404, f'{_RESOURCES[kind]} "{name}" not found', name=name, kind=kind) from None
+
+    def _list(self, kind: str) -> Callable:
+        async def handler(request: web.Request) -> web.Response:
+            ns = request.match_info["ns"]
+            try:
+                matches = parse_selector(request.query.get("labelSelector", ""))
+            except ValueError as exc:
+                raise APIError(400, str(exc)) from None
+            items = [o for (n, _), o in sorted(self._objects[kind].items())
+                     if n == ns and matches(o["metadata"].get("labels") or {})]
+            return web.json_response({
+                "apiVersion": _API_VERSIONS[kind], "kind": f"{kind}List",
+                "metadata": {"resourceVersion": str(next(self._version))}, "items": items,
+            })
+        return handler
+
+    def _read(self, kind: str) -> Callable:
+        async def handler(request: web.Request) -> web.Response:
+            return web.json_response(self._find(kind, request.match_info["ns"], request.match_info["name"]))
+        return handler
+
+    async def _apply(self, request: web.Request, current: Obj) -> Obj:
+        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            raise APIError(400, "the request body is not JSON") from None
+        if content_type == JSON_PATCH:
+            if not isinstance(body, list):
+                raise APIError(400, "a JSON Patch must be a list of operations")
+            return json_patch(current, body)
+        if content_type in (MERGE_PATCH, STRATEGIC_PATCH):
+            if not isinstance(body, dict):
+                raise APIError(400, "a merge patch must be an object")
+            return merge_patch(current, body, strategic=content_type == STRATEGIC_PATCH)
+        raise APIError(415, f"the body of the request was in an unknown format - accepted media "
+                            f"types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_PATCH}")
+
+    def _store(self, kind: str, before: Obj, after: Obj) -> Obj:
+        # Identity and server-owned metadata cannot be patched.
+        for key in ("name", "namespace", "uid", "creationTimestamp", "generation"):
+            if key in before["metadata"]:
+                after.setdefault("metadata", {})[key] = before["metadata"][key]
+        after["apiVersion"], after["kind"] = before["apiVersion"], before["kind"]
+        if after.get("spec") != before.get("spec") and "generation" in before["metadata"]:
+            after["metadata"]["generation"] = before["metadata"]["generation"] + 1
+        after["metadata"]["resourceVersion"] = str(next(self._version))
+        meta = after["metadata"]
+        self._objects[kind][(meta["namespace"], meta["name"])] = after
+        self._notify("patch", kind, after)
+        return after
+
+    def _notify(self, verb: str, kind: str, obj: Obj) -> None:
+        for listener in list(self._listeners):
+            listener(verb, kind, copy.deepcopy(obj))
+
+    async def _patch_deployment(self, request: web.Request) -> web.Response:
+        current = self._find("Deployment", request.match_info["ns"], request.match_info["name"])
+        return web.json_response(self._store("Deployment", current, await self._apply(request, current)))
+
+    @staticmethod
+    def _scale_of(deployment: Obj) -> Obj:
+        meta, spec = deployment["metadata"], deployment["spec"]
+        selector = ",".join(f"{k}={v}" for k, v in sorted(spec["selector"].get("matchLabels", {}).items()))
+        return {
+            "apiVersion": "autoscaling/v1", "kind": "Scale",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                              "creationTimestamp") if k in meta},
+            "spec": {"replicas": spec.get("replicas", 1)},
+            "status": {"replicas": deployment.get("status", {}).get("replicas", 0), "selector": selector},
+        }
+
+    async def _read_scale(self, request: web.Request) -> web.Response:
+        deployment = self._find("Deployment", request.match_info["ns"], request.match_info["name"])
+        return web.json_response(self._scale_of(deployment))
+
+    async def _patch_scale(self, request: web.Request) -> web.Response:
+        deployment = self._find("Deployment", request.match_info["ns"], request.match_info["name"])
+        scale = await self._apply(request, self._scale_of(deployment))
+        replicas = scale.get("spec", {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise APIError(422, f"spec.replicas: Invalid value: {replicas!r}: must be a non-negative integer")
+        updated = copy.deepcopy(deployment)
+        updated["spec"]["replicas"] = replicas
+        return web.json_response(self._scale_of(self._store("Deployment", deployment, updated)))
+
+    async def _delete_pod(self, request: web.Request) -> web.Response:
+        ns, name = request.match_info["ns"], request.match_info["name"]
+        pod = copy.deepcopy(self._find("Pod", ns, name))
+        del self._objects["Pod"][(ns, name)]
+        pod["metadata"]["deletionTimestamp"] = timestamp()
+        pod["metadata"]["resourceVersion"] = str(next(self._version))
+        self._notify("delete", "Pod", pod)
+        return web.json_response(pod)
+
+    async def _pod_log(self, request: web.Request) -> web.Response:
+        ns, name = request.match_info["ns"], request.match_info["name"]
+        pod = self._find("Pod", ns, name)
+        names = [c["name"] for c in pod["spec"]["containers"]]
+        container = request.query.get("container")
+        if container is None:
+            if len(names) != 1:
+                raise APIError(400, f"a container name must be specified for pod {name}, "
+                                    f"choose one of: [{' '.join(names)}]")
+            container = names[0]
+        elif container not in names:
+            raise APIError(400, f"container {container} is not valid for pod {name}")
+        previous = request.query.get("previous", "false").lower() == "true"
+        key = (ns, name, container, previous)
+        if previous and key not in self._logs:
+            raise APIError(400, f'previous terminated container "{container}" in pod "{name}" not found')
+        text = self._logs.get(key, "")
+        if "tailLines" in request.query:
+            try:
+                tail = int(request.query["tailLines"])
+            except ValueError:
+                raise APIError(400, "tailLines must be an integer") from None
+            lines = text.splitlines(keepends=True)
+            text = "".join(lines[-tail:]) if tail > 0 else ""
+        return web.Response(text=text, content_type="text/plain")
+
+
+def _status(exc: APIError) -> web.Response:
+    reason = _REASONS.get(exc.status, "Unknown")
+    body: Obj = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
+                 "message": exc.message, "reason": reason, "code": exc.status}
+    if exc.name:
+        resource, _, group = _RESOURCES[exc.kind or "Pod"].partition(".")
+        body["details"] = {"name": exc.name, "group": group, "kind": resource}
+    return web.json_response(body, status=exc.status)

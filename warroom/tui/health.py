@@ -1,0 +1,148 @@
+"""The Health pane: every check's state, value, trend and age, grouped by service; Enter
+opens the check's evidence. Cells are Rich Text objects, so nothing in a result (an HTTP
+body, an SQL query) is ever read as markup."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from warroom.checks.base import Result, State
+from warroom.domain.durations import format_duration
+from warroom.errors import WarroomError
+from warroom.text import safe_line, safe_text
+from warroom.tui.panes import Pane
+
+BARS = "▁▂▃▄▅▆▇█"
+STATE_STYLE = {State.OK: "bold green", State.WARN: "bold yellow", State.CRITICAL: "bold white on red"}
+EMPTY = ("No health checks configured.\n\n"
+         "Add [[check]] tables to warroom.toml (kinds: http, kubernetes, postgres, redis,\n"
+         "prometheus, tls, tcp) and validate with `warroom config check`.")
+
+
+def sparkline(values: Sequence[float | None], width: int = 12) -> str:
+    """The last ``width`` values as block characters scaled between their min and max;
+    a gap (no value: the sample failed) is a space."""
+    recent = list(values)[-width:]
+    present = [v for v in recent if v is not None]
+    if not present:
+        return ""
+    low, high = min(present), max(present)
+    span = (high - low) or 1.0
+    return "".join(" " if v is None else BARS[int((v - low) / span * (len(BARS) - 1))] for v in recent)
+
+
+def health_summary(results: Iterable[Result]) -> tuple[str, State | None]:
+    """The header's word on health: the worst state and how many checks are in it."""
+    results = list(results)
+    if not results:
+        return "", None
+    worst = State.worst(r.state for r in results)
+    if worst is State.OK:
+        return f"health: all {len(results)} ok", worst
+    count = sum(1 for r in results if r.state is worst)
+    return f"health: {count} {worst.value}", worst
+
+
+class HealthPane(Pane):
+    class Inspect(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, checks: Sequence[tuple[str, str, str | None]], **kwargs) -> None:
+        """``checks``: (name, kind, service) in configuration order."""
+        super().__init__(**kwargs)
+        # Grouped by service (unnamed last); sorted() is stable, so config order within one.
+        self.checks = sorted(checks, key=lambda c: c[2] or "~")
+
+    def compose(self) -> ComposeResult:
+        if not self.checks:
+            yield Static(Content(EMPTY), id="health-empty", classes="empty")
+        else:
+            yield DataTable(id="health-table", cursor_type="row", zebra_stripes=False)
+
+    def on_mount(self) -> None:
+        self.border_title = "Health"
+        if not self.checks:
+            return
+        table = self.query_one(DataTable)
+        for key, label in (("state", "state"), ("service", "service"), ("name", "check"),
+                           ("summary", "now"), ("trend", "trend"), ("age", "age")):
+            table.add_column(label, key=key)
+        for name, kind, service in self.checks:
+            table.add_row(Text("…", style="dim"), Text(safe_line(service or "")), Text(safe_line(name)),
+                          Text(f"{kind}: waiting for the first result", style="dim"), Text(""), Text(""),
+                          key=name)
+
+    def show(self, result: Result, history: Sequence[Result]) -> None:
+        if not self.checks:
+            return
+        table = self.query_one(DataTable)
+        table.update_cell(result.name, "state", Text(f" {result.state.value.upper()} ",
+                                                     style=STATE_STYLE[result.state]))
+        table.update_cell(result.name, "summary", Text(safe_line(result.summary)))
+        table.update_cell(result.name, "trend", Text(sparkline([r.value for r in history])))
+
+    def show_ages(self, latest: dict[str, Result], now: datetime) -> None:
+        if not self.checks:
+            return
+        table = self.query_one(DataTable)
+        for name, result in latest.items():
+            table.update_cell(name, "age", Text(format_duration(now - result.at), style="dim"))
+
+    @on(DataTable.RowSelected, "#health-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(self.Inspect(str(event.row_key.value)))
+
+
+def evidence_text(result: Result | None, history: Sequence[Result], runbook: str | None,
+                  extra: str = "") -> str:
+    """The detail view of one check, as literal text."""
+    if result is None:
+        return "No result yet."
+    lines = [f"{result.name} ({result.kind}): {result.state.value.upper()}",
+             f"now: {result.summary}", f"at: {result.at:%Y-%m-%d %H:%M:%S} UTC"]
+    if result.latency_ms is not None:
+        lines.append(f"latency: {result.latency_ms} ms")
+    if runbook:
+        lines.append(f"runbook: {runbook}")
+    failures = [r for r in history if r.state is not State.OK]
+    if failures:
+        lines.append(f"last problem: {failures[-1].at:%H:%M:%S} {failures[-1].summary}")
+    lines += ["", "history (oldest first):"]
+    lines += [f"  {r.at:%H:%M:%S}  {r.state.value:<8} {'' if r.latency_ms is None else f'{r.latency_ms:.0f} ms':>8}  "
+              f"{r.summary}" for r in history]
+    if result.details:
+        lines += ["", "evidence:", json.dumps(result.details, indent=2, default=str, ensure_ascii=False)]
+    if extra:
+        lines += ["", extra]
+    return safe_text("\n".join(lines))
+
+
+async def pod_logs_section(check, details: dict, *, limit: int = 5) -> str:
+    """For a Kubernetes check: the last 100 log lines of the pods in trouble (restarting,
+    waiting, not ready), the previous container's too when it restarted."""
+    if not hasattr(check, "pod_logs"):
+        return ""
+    troubled = [p for p in details.get("pods", [])
+                if p.get("restarts") or p.get("waiting_reason") or not p.get("ready")][:limit]
+    parts = []
+    for pod in troubled:
+        for previous in ((False, True) if pod.get("restarts") else (False,)):
+            title = f"logs: {pod['name']}" + (" (previous container)" if previous else "")
+            try:
+                logs = await check.pod_logs(pod["name"], tail=100, previous=previous)
+            except WarroomError as exc:
+                logs = f"unavailable: {exc}"
+            parts.append(f"{title}\n{logs.rstrip()}")
+    return "\n\n".join(parts)
