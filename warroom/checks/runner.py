@@ -17,6 +17,7 @@ from warroom.checks.base import Check, CheckFailed, Result, State, one_line
 from warroom.service import Clock, system_clock
 
 HISTORY = 60
+STAGGER = 0.5  # seconds over which run_forever spreads the checks' first samples
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +138,9 @@ class Runner:
             await self.record(r)
         return list(results)
 
-    async def _loop(self, check: Check) -> None:
+    async def _loop(self, check: Check, delay: float) -> None:
         await self.prepare(check)
+        await asyncio.sleep(delay)
         while True:
             await self.record(await self.sample(check))
             await asyncio.sleep(check.interval)
@@ -146,9 +148,14 @@ class Runner:
     async def run_forever(self) -> None:
         """Sample each check on its own interval until cancelled; then close them."""
         try:
+            # Spread the first samples over a moment: 200 probes starting in the same
+            # instant burst ~100 ms of CPU, a stall the console's event loop would show
+            # (bench/sweep.py). Later samples stay spread because each keeps its own pace.
+            spread = min(STAGGER, min((c.interval for c in self.checks), default=STAGGER))
             async with asyncio.TaskGroup() as group:
-                for check in self.checks:
-                    group.create_task(self._loop(check), name=f"check:{check.name}")
+                for n, check in enumerate(self.checks):
+                    delay = spread * n / len(self.checks)
+                    group.create_task(self._loop(check, delay), name=f"check:{check.name}")
         finally:
             await self.close()
 

@@ -149,15 +149,24 @@ class WarroomApp(App):
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # Kept as attributes: handlers use them directly, so nothing depends on a query
+        # finding them (a modal on top, or the app shutting down).
+        self.header = IncidentHeader()
+        self.banner = Static(id="banner")
+        self.timeline_pane = TimelinePane(read_only=self.read_only, id="timeline-pane")
+        self.timeline = self.timeline_pane.view
+        self.health_pane = HealthPane([(c.name, c.kind, c.service) for c in self.options.config.checks],
+                                      id="health-pane")
+        self.roles_pane = RolesPane(id="roles-pane")
+        self.draft_pane = DraftPane(TEMPLATE_NAMES, read_only=self.read_only, id="draft-pane")
         with Vertical(id="top"):
-            yield IncidentHeader()
-            yield Static(id="banner")
+            yield self.header
+            yield self.banner
         with Grid(id="panes"):
-            yield TimelinePane(read_only=self.read_only, id="timeline-pane")
-            yield HealthPane([(c.name, c.kind, c.service) for c in self.options.config.checks],
-                             id="health-pane")
-            yield RolesPane(id="roles-pane")
-            yield DraftPane(TEMPLATE_NAMES, read_only=self.read_only, id="draft-pane")
+            yield self.timeline_pane
+            yield self.health_pane
+            yield self.roles_pane
+            yield self.draft_pane
         yield Footer()
 
     def on_mount(self) -> None:
@@ -171,7 +180,11 @@ class WarroomApp(App):
         self.theme = wanted
         for warning in self.theme_warnings:
             self.say(warning, "warning")
-        self.part("#banner").display = False
+        self.banner.display = False
+
+    def on_ready(self) -> None:
+        # After the first frame: every pane is composed, and the IC sees the console at once
+        # even when a long journal takes a moment to load.
         self.load()
         self.set_interval(1.0, self.tick)
 
@@ -197,15 +210,15 @@ class WarroomApp(App):
         self.service = message.service
         self.entries = list(message.entries)
         self.incident = fold(self.options.incident_id, self.entries)
-        self.part(TimelineView).set_entries(self.entries)
+        self.timeline.set_entries(self.entries)
         self.refresh_state(roles=True)
         self.refill_draft()
         self.watch_journal(self.incident.last_entry_id)
         self.start_checks()
         if self.options.seat == "scribe" and not self.read_only:
-            self.part("#entry-input").focus()
+            self.timeline_pane.input.focus()
         else:
-            self.part(TimelineView).focus()
+            self.timeline.focus()
 
     def on_entries_arrived(self, message: EntriesArrived) -> None:
         fresh = [e for e in message.entries if e.id > self.incident.last_entry_id]
@@ -214,11 +227,11 @@ class WarroomApp(App):
         for entry in fresh:
             self.incident.apply(entry)
         self.entries.extend(fresh)
-        self.part(TimelineView).add_entries(fresh)
+        self.timeline.add_entries(fresh)
         changed = any(e.kind in STATE_CHANGES for e in fresh)
         self.refresh_state(roles=changed)
         if any(e.kind is Kind.UPDATE for e in fresh):
-            self.part(DraftPane).edited = False
+            self.draft_pane.edited = False
         self.refill_draft()
 
     # -- health checks ----------------------------------------------------------------------
@@ -242,7 +255,7 @@ class WarroomApp(App):
     def on_health_result(self, message: HealthResult) -> None:
         assert self.runner is not None
         result = message.result
-        self.part(HealthPane).show(result, list(self.runner.history[result.name]))
+        self.health_pane.show(result, list(self.runner.history[result.name]))
         self.refresh_state()
 
     async def journal_transition(self, transition: Transition) -> None:
@@ -314,18 +327,18 @@ class WarroomApp(App):
         return self.service.timer(self.incident, self.now())
 
     def refresh_state(self, *, roles: bool = False) -> None:
-        if self.service is None:
-            return
+        if self.service is None or not self.screen_stack or not self.screen_stack[0].is_attached:
+            return  # not loaded yet, or shutting down
         now = self.now()
         timer = self.service.timer(self.incident, now)
         level = self.service.level(self.incident)
         seat = self.options.seat.upper() + (" · READ-ONLY" if self.read_only else "")
         health, worst = health_summary(self.runner.latest.values() if self.runner else ())
-        self.part(IncidentHeader).show(self.incident, self.service.key(self.incident), level,
+        self.header.show(self.incident, self.service.key(self.incident), level,
                                        timer, now, seat, health, worst.value if worst else "none")
         self.show_banner(timer)
         if roles:
-            self.part(RolesPane).show(self.incident, level.required_roles if level else ())
+            self.roles_pane.show(self.incident, level.required_roles if level else ())
 
     def show_banner(self, timer: Timer) -> None:
         lines = []
@@ -335,9 +348,9 @@ class WarroomApp(App):
                          "post it (u, then ctrl+o) or snooze (z)")
         if self.incident.open and timer.escalation_overdue_by is not None:
             lines.append("ESCALATE: not mitigated within the severity's window. Acknowledge with e")
-        banner = self.part("#banner", Static)
+        banner = self.banner
         banner.display = bool(lines)
-        self.part(DraftPane).set_class(self.incident.open and overdue is not None, "-due")
+        self.draft_pane.set_class(self.incident.open and overdue is not None, "-due")
         banner.update(Content("\n".join(lines)))
 
     def tick(self) -> None:
@@ -346,7 +359,7 @@ class WarroomApp(App):
             return
         self.refresh_state()
         if self.runner is not None:
-            self.part(HealthPane).show_ages(self.runner.latest, self.now())
+            self.health_pane.show_ages(self.runner.latest, self.now())
         if self.options.seat != "ic" or self.read_only or not self.incident.open:
             return
         for prompt, detail in self.prompts.due(self.timer()):
@@ -361,7 +374,7 @@ class WarroomApp(App):
                         title="Update due", severity="warning", timeout=15, markup=False)
             # The draft is filled and flagged, but the keyboard stays where it was: letters
             # typed for another purpose must never land in the update.
-            draft = self.part(DraftPane)
+            draft = self.draft_pane
             draft.select_template("internal-update")
             self.refill_draft()
         elif prompt is Prompt.ESCALATION_DUE:
@@ -380,7 +393,7 @@ class WarroomApp(App):
     def refill_draft(self, *, force: bool = False) -> None:
         if self.service is None:
             return
-        draft = self.part(DraftPane)
+        draft = self.draft_pane
         if draft.edited and not force:
             return
         rendered = render(draft.template, self.template_context(), user_dir=default_user_dir())
@@ -399,7 +412,7 @@ class WarroomApp(App):
         if event.what == "refill":
             self.refill_draft(force=True)
         elif event.what == "leave":
-            self.part(TimelineView).focus()
+            self.timeline.focus()
         elif event.what == "post":
             text = event.text
             self.write(lambda s: s.post_update(self.incident.id, text, self.options.author,
@@ -432,7 +445,7 @@ class WarroomApp(App):
         except ValueError as exc:
             self.say(str(exc), "warning")
             return
-        self.part("#entry-input", Input).value = ""
+        self.timeline_pane.input.value = ""
         author = self.options.author
         incident_id = self.incident.id
         if quick.kind is Kind.FOLLOWUP:
@@ -450,7 +463,7 @@ class WarroomApp(App):
         return True
 
     def action_add_entry(self) -> None:
-        self.part("#entry-input").focus()
+        self.timeline_pane.input.focus()
 
     def action_severity(self) -> None:
         if self.service is None:
@@ -487,7 +500,7 @@ class WarroomApp(App):
             self.write(lambda s: s.set_status(self.incident.id, Status.RESOLVED.value, self.options.author,
                                               checklist=ticked),
                        done="Resolved. The resolution notice is in the Update pane")
-            self.part(DraftPane).select_template("resolution")
+            self.draft_pane.select_template("resolution")
 
         self.push_screen(ResolveScreen(resolve_checklist(level)), chosen)
 
@@ -510,7 +523,7 @@ class WarroomApp(App):
         self.push_screen(ImpactScreen(self.incident.impact, self.incident.services), chosen)
 
     def action_draft(self) -> None:
-        self.part("#draft-text").focus()
+        self.draft_pane.editor.focus()
 
     def action_snooze(self) -> None:
         if self.timer().update_due is None:
@@ -547,7 +560,7 @@ class WarroomApp(App):
         options = [("all", "all kinds")] + [(k.value, k.value) for k in Kind]
 
         def chosen(kind: str | None) -> None:
-            view = self.part(TimelineView)
+            view = self.timeline
             if kind == "all":
                 view.filter_kinds = None
             elif kind:
@@ -556,7 +569,7 @@ class WarroomApp(App):
         self.push_screen(PickerScreen("Show only", options), chosen)
 
     def action_search(self) -> None:
-        view = self.part(TimelineView)
+        view = self.timeline
 
         def chosen(term: str | None) -> None:
             if term is not None:

@@ -45,24 +45,24 @@ class IncidentHeader(Vertical):
     IncidentHeader Label { padding: 0 1; }
     """
 
+    TOP = ("hdr-key", "hdr-severity", "hdr-status", "hdr-title", "hdr-console")
+    BOTTOM = ("hdr-elapsed", "hdr-ic", "hdr-timer", "hdr-escalation", "hdr-health")
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Kept by id, so show() works whenever it is called (even while unmounting).
+        self.labels = {name: Label(id=name) for name in self.TOP + self.BOTTOM}
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="header-top"):
-            yield Label(id="hdr-key")
-            yield Label(id="hdr-severity")
-            yield Label(id="hdr-status")
-            yield Label(id="hdr-title")
-            yield Label(id="hdr-console")
+            yield from (self.labels[name] for name in self.TOP)
         with Horizontal(id="header-bottom"):
-            yield Label(id="hdr-elapsed")
-            yield Label(id="hdr-ic")
-            yield Label(id="hdr-timer")
-            yield Label(id="hdr-escalation")
-            yield Label(id="hdr-health")
+            yield from (self.labels[name] for name in self.BOTTOM)
 
     def show(self, incident: Incident, key: str, level: Level | None, timer: Timer,
              now: datetime, console: str, health: str = "", health_state: str = "none") -> None:
         def put(label_id: str, text: str, state: str | None = None, prefix: str = "") -> None:
-            label = self.query_one(f"#{label_id}", Label)
+            label = self.labels[label_id]
             label.update(Content(text))
             if state is not None:
                 label.set_classes(f"{prefix}{state}")

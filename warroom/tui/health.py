@@ -63,18 +63,19 @@ class HealthPane(Pane):
         super().__init__(**kwargs)
         # Grouped by service (unnamed last); sorted() is stable, so config order within one.
         self.checks = sorted(checks, key=lambda c: c[2] or "~")
+        self.table = DataTable(id="health-table", cursor_type="row", zebra_stripes=False)
 
     def compose(self) -> ComposeResult:
         if not self.checks:
             yield Static(Content(EMPTY), id="health-empty", classes="empty")
         else:
-            yield DataTable(id="health-table", cursor_type="row", zebra_stripes=False)
+            yield self.table
 
     def on_mount(self) -> None:
         self.border_title = "Health"
         if not self.checks:
             return
-        table = self.query_one(DataTable)
+        table = self.table
         for key, label in (("state", "state"), ("service", "service"), ("name", "check"),
                            ("summary", "now"), ("trend", "trend"), ("age", "age")):
             table.add_column(label, key=key)
@@ -86,7 +87,7 @@ class HealthPane(Pane):
     def show(self, result: Result, history: Sequence[Result]) -> None:
         if not self.checks:
             return
-        table = self.query_one(DataTable)
+        table = self.table
         table.update_cell(result.name, "state", Text(f" {result.state.value.upper()} ",
                                                      style=STATE_STYLE[result.state]))
         table.update_cell(result.name, "summary", Text(safe_line(result.summary)))
@@ -95,7 +96,7 @@ class HealthPane(Pane):
     def show_ages(self, latest: dict[str, Result], now: datetime) -> None:
         if not self.checks:
             return
-        table = self.query_one(DataTable)
+        table = self.table
         for name, result in latest.items():
             table.update_cell(name, "age", Text(format_duration(now - result.at), style="dim"))
 

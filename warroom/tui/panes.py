@@ -28,14 +28,18 @@ class Pane(Vertical, can_focus=False):
 
 
 class RolesPane(Pane):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows = VerticalScroll(id="roles-list", can_focus=True)
+
     def compose(self) -> ComposeResult:
-        yield VerticalScroll(id="roles-list", can_focus=True)
+        yield self.rows
 
     def on_mount(self) -> None:
         self.border_title = "Roles"
 
     def show(self, incident: Incident, required: tuple[Role, ...]) -> None:
-        rows = self.query_one("#roles-list", VerticalScroll)
+        rows = self.rows
         rows.remove_children()
         labels = []
         for role in Role:
@@ -61,19 +65,21 @@ class TimelinePane(Pane):
     def __init__(self, *, read_only: bool, **kwargs) -> None:
         super().__init__(**kwargs)
         self.read_only = read_only
+        self.view = TimelineView(id="timeline")
+        self.input = Input(placeholder=HINT, id="entry-input", disabled=read_only,
+                           select_on_focus=False, compact=True)
 
     def compose(self) -> ComposeResult:
-        yield TimelineView(id="timeline")
-        yield Input(placeholder=HINT, id="entry-input", disabled=self.read_only, select_on_focus=False,
-                    compact=True)
+        yield self.view
+        yield self.input
 
     def on_mount(self) -> None:
         self.border_title = "Timeline"
         if self.read_only:
-            self.query_one("#entry-input").display = False
+            self.input.display = False
 
     def action_leave(self) -> None:
-        self.query_one(TimelineView).focus()
+        self.view.focus()
 
     @on(Input.Submitted, "#entry-input")
     def _submit(self, event: Input.Submitted) -> None:
@@ -107,38 +113,42 @@ class DraftPane(Pane):
         self.read_only = read_only
         self.edited = False
         self._filling = False
+        self.selector = Select([(name, name) for name in templates], value=templates[0],
+                               allow_blank=False, id="draft-template", compact=True)
+        self.editor = TextArea(id="draft-text", soft_wrap=True, read_only=read_only,
+                               show_line_numbers=False)
+        self.status = Label(id="draft-status")
 
     def compose(self) -> ComposeResult:
-        yield Select([(name, name) for name in self.templates], value=self.templates[0],
-                     allow_blank=False, id="draft-template", compact=True)
-        yield TextArea(id="draft-text", soft_wrap=True, read_only=self.read_only, show_line_numbers=False)
-        yield Label(id="draft-status")
+        yield self.selector
+        yield self.editor
+        yield self.status
 
     def on_mount(self) -> None:
         self.border_title = "Update draft"
 
     @property
     def template(self) -> str:
-        return str(self.query_one("#draft-template", Select).value)
+        return str(self.selector.value)
 
     @property
     def text(self) -> str:
-        return self.query_one("#draft-text", TextArea).text
+        return self.editor.text
 
     def fill(self, text: str, *, force: bool = False) -> None:
         """Replace the draft unless the user has edited it (then only when forced)."""
         if self.edited and not force:
             return
         self._filling = True
-        self.query_one("#draft-text", TextArea).load_text(text)
+        self.editor.load_text(text)
         self.edited = False
 
     def set_status(self, text: str) -> None:
-        self.query_one("#draft-status", Label).update(Content(text))
+        self.status.update(Content(text))
 
     def select_template(self, name: str) -> None:
         if name in self.templates:
-            self.query_one("#draft-template", Select).value = name
+            self.selector.value = name
 
     @on(TextArea.Changed, "#draft-text")
     def _changed(self) -> None:
