@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from warroom.config import Config
-from warroom.sim.sample import T0, FixedClock
+from warroom.sim.sample import FixedClock
 from warroom.sim.sample import sample_incident as _sample
 from warroom.tui.app import ConsoleOptions, WarroomApp
 

@@ -386,3 +386,25 @@ async def test_kubernetes_evidence_shows_the_crashing_pods_logs(store, clock, in
             assert "logs: api-crash (previous container)" in text
             assert "panic: out of memory [bold]x[/]" in text and "\x1b" not in text
             assert "OOMKilled" in text
+
+
+async def test_hostile_entries_from_warroom_log_are_literal_in_a_live_console(store, clock, incident, tmp_path):
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(250, 40)) as pilot:
+        await loaded(pilot)
+        writer = spawn("log", "INC-1", "--stdin", "--author", "[red]mallory\x1b[0m", "--store", store,
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = writer.communicate("\n".join([HOSTILE, "[/]", "x [/] y", "[$accent]"]) + "\n", timeout=30)
+        assert writer.returncode == 0, err
+        ids = [int(x) for x in out.split()]
+        await until(pilot, lambda: app.incident.last_entry_id >= ids[-1])
+        await pilot.pause()
+        view = app.part(TimelineView)
+        rows = "".join(view.render_line(y).text for y in range(view.size.height))
+        for needle in ("[@click=app.quit]boom[/]", "[link=http://evil]", "x [/] y", "[$accent]", "[red]mallory"):
+            assert needle in rows, needle
+        assert not any(c in rows for c in "\x1b\x07\x9b")
+        await pilot.press("u")  # the draft quotes the new entries: literal there too
+        draft = app.part("#draft-text").text
+        assert "[@click=app.quit]boom[/]" in draft and "\x1b" not in draft
+        assert app.is_running

@@ -144,7 +144,25 @@ def json_matches(actual: Any, expected: str | bool | int | float) -> bool:
     return actual == expected
 
 
-class HttpCheck(Check):
+class HttpClientCheck(Check):
+    """A check that talks HTTP to ``self.url`` through one client kept between samples."""
+
+    url: str
+    _client: httpx.AsyncClient | None = None
+
+    def target(self) -> str:
+        return mask_text(self.url, self.secrets)
+
+    def describe(self, exc: BaseException) -> str:
+        return mask_text(describe_http_error(exc, self.url), self.secrets)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+class HttpCheck(HttpClientCheck):
     def __init__(self, config, secrets=(), *, transport: str = "auto") -> None:
         # Header values are credentials as often as not (Authorization, X-Api-Key), whether
         # written inline or substituted from ${ENV}: never show them.
@@ -164,17 +182,6 @@ class HttpCheck(Check):
                 self._steps = parse_json_path(config.json_path)
             except ValueError as exc:
                 self._path_error = str(exc)
-
-    def target(self) -> str:
-        return mask_text(self.url, self.secrets)
-
-    def describe(self, exc: BaseException) -> str:
-        return mask_text(describe_http_error(exc, self.url), self.secrets)
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
 
     async def probe(self) -> Probe:
         config = self.config

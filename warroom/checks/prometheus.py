@@ -11,9 +11,8 @@ from typing import Any
 
 import httpx
 
-from warroom.checks.base import Check, CheckFailed, Probe, State
-from warroom.checks.http import describe_http_error, make_client, split_credentials
-from warroom.config.render import mask_text
+from warroom.checks.base import CheckFailed, Probe, State
+from warroom.checks.http import HttpClientCheck, make_client, split_credentials
 
 
 def format_value(value: float) -> str:
@@ -23,7 +22,7 @@ def format_value(value: float) -> str:
     return f"{value:.4g}"
 
 
-class PrometheusCheck(Check):
+class PrometheusCheck(HttpClientCheck):
     def __init__(self, config, secrets=(), *, transport: str = "auto") -> None:
         super().__init__(config, secrets)
         self.url: str = config.url.rstrip("/")
@@ -31,17 +30,6 @@ class PrometheusCheck(Check):
         base, self._auth = split_credentials(self.url)
         self._endpoint = base.rstrip("/") + "/api/v1/query"
         self._client: httpx.AsyncClient | None = None
-
-    def target(self) -> str:
-        return mask_text(self.url, self.secrets)
-
-    def describe(self, exc: BaseException) -> str:
-        return mask_text(describe_http_error(exc, self.url), self.secrets)
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
 
     async def probe(self) -> Probe:
         if self._client is None:

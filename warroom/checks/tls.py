@@ -15,8 +15,8 @@ from contextlib import suppress
 from datetime import datetime, timezone
 from functools import cache
 
-from warroom.checks.base import Check, CheckFailed, Probe, State
-from warroom.checks.tcp import causes, describe_network_error, host_port, tls_context
+from warroom.checks.base import CheckFailed, Probe, State
+from warroom.checks.tcp import TcpCheck, causes, describe_network_error, tls_context
 from warroom.config.render import mask_text
 
 # A client that does not trust the issuer may still be one of ours that pins a private CA:
@@ -38,14 +38,8 @@ def _unverified_context() -> ssl.SSLContext:
     return context
 
 
-class TlsCheck(Check):
-    def __init__(self, config, secrets=()) -> None:
-        super().__init__(config, secrets)
-        self.host: str = config.host
-        self.port: int = config.port
-
-    def target(self) -> str:
-        return host_port(self.host, self.port)
+class TlsCheck(TcpCheck):
+    """A TCP check that also completes a TLS handshake and reads the certificate."""
 
     def describe(self, exc: BaseException) -> str:
         if any(isinstance(e, (ConnectionResetError, ssl.SSLEOFError)) for e in causes(exc)):

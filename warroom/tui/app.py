@@ -19,7 +19,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Grid, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 
 from warroom.checks.base import Result, State
 from warroom.checks.registry import build_checks
@@ -44,7 +44,6 @@ from warroom.tui.health import HealthPane, evidence_text, health_summary, pod_lo
 from warroom.tui.panes import DraftPane, Pane, RolesPane, TimelinePane
 from warroom.tui.quick_entry import parse_quick_entry
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
-from warroom.tui.timeline_view import TimelineView
 
 STYLES = Path(__file__).resolve().parent / "styles"
 PANE_ORDER = ("health-pane", "timeline-pane", "roles-pane", "draft-pane")
