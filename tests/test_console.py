@@ -239,8 +239,7 @@ async def test_themes_load_from_files_and_a_broken_one_falls_back(store, clock, 
     user.mkdir()
     (user / "broken.toml").write_text('name = "broken"\nprimary = "not-a-colour"\n')
     (user / "mine.toml").write_text('name = "mine"\nprimary = "#123456"\n')
-    app = console(store, clock, tmp_path, theme="no-such-theme")
-    app.options.theme_dirs = [BUILTIN_DIR, user]
+    app = console(store, clock, tmp_path, theme="no-such-theme", theme_dirs=[BUILTIN_DIR, user])
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         assert {"warroom-dark", "warroom-light", "warroom-projector", "mine"} <= set(app.available_themes)
@@ -273,6 +272,7 @@ async def test_draft_diff_copy_save_and_template_switch(store, clock, incident, 
         assert app.focused is app.part(TimelineView)
         await pilot.press("n", *"checkout errors back under 1%", "enter")
         await until(pilot, lambda: app.entries[-1].text == "checkout errors back under 1%")
+        app.tick()  # the draft follows new entries once a second
         await pilot.press("escape", "u", "ctrl+l")
         diff = app.screen.query_one("#text-view").text
         assert "--- last posted update" in diff and "+" in diff and "checkout errors back under 1%" in diff
@@ -353,7 +353,8 @@ async def test_health_pane_and_transitions_journaled_once(store, clock, incident
     again = console(store, clock, tmp_path, config=config)
     async with again.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        await until(pilot, lambda: len(again.runner.history["cache-down"]) >= 4)
+        await until(pilot, lambda: again.runner is not None
+                    and len(again.runner.history["cache-down"]) >= 4)
         assert len(health(again)) == 1
 
 
@@ -378,7 +379,8 @@ async def test_kubernetes_evidence_shows_the_crashing_pods_logs(store, clock, in
         app = console(store, clock, tmp_path, config=load_config(path))
         async with app.run_test(size=(120, 40)) as pilot:
             await loaded(pilot)
-            await until(pilot, lambda: "api-deploy" in app.runner.latest, timeout=10)
+            await until(pilot, lambda: app.runner is not None and "api-deploy" in app.runner.latest,
+                        timeout=10)
             assert app.runner.latest["api-deploy"].state.value == "critical"
             await pilot.press("1", "enter")
             await until(pilot, lambda: len(app.screen_stack) == 2, timeout=10)
@@ -404,7 +406,92 @@ async def test_hostile_entries_from_warroom_log_are_literal_in_a_live_console(st
         for needle in ("[@click=app.quit]boom[/]", "[link=http://evil]", "x [/] y", "[$accent]", "[red]mallory"):
             assert needle in rows, needle
         assert not any(c in rows for c in "\x1b\x07\x9b")
+        app.tick()
         await pilot.press("u")  # the draft quotes the new entries: literal there too
         draft = app.part("#draft-text").text
         assert "[@click=app.quit]boom[/]" in draft and "\x1b" not in draft
         assert app.is_running
+
+
+def mitigation_config(tmp_path: Path, port: int, argv: str = '["true"]'):
+    from warroom.config import load_config
+
+    path = tmp_path / "warroom.toml"
+    path.write_text(f'''
+[[check]]
+name = "lb"
+kind = "tcp"
+host = "127.0.0.1"
+port = {port}
+interval = "100ms"
+
+[[action]]
+name = "drain-eu"
+kind = "command"
+argv = {argv}
+risk = "medium"
+key = "D"
+checks = ["lb"]
+verify_window = "5s"
+''')
+    return load_config(path)
+
+
+@pytest.fixture
+def listener():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+async def test_mitigation_from_the_console_in_order_and_never_by_accident(store, clock, incident, tmp_path, listener):
+    from warroom.tui.app import ActionStep
+
+    steps = []
+    app = console(store, clock, tmp_path, config=mitigation_config(tmp_path, listener))
+    mitigations = lambda: [e for e in app.entries if e.kind is Kind.MITIGATION]  # noqa: E731
+    async with app.run_test(size=(120, 40), message_hook=lambda m: isinstance(m, ActionStep)
+                            and steps.append(m.event.step.value)) as pilot:
+        await loaded(pilot)
+        # Stray keys: open, Enter on an empty confirmation, a wrong name, Escape.
+        await pilot.press("D")
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        await pilot.press("enter", *"drain", "enter", "escape")
+        await pilot.press("x", "enter")
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert mitigations() == [] and "confirmed" not in steps
+        # Now for real: the target's name typed exactly.
+        steps.clear()
+        await pilot.press("D")
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        await pilot.press(*"true", "enter")
+        await until(pilot, lambda: any(e.data.get("verified") for e in mitigations()), timeout=10)
+        assert steps == ["requested", "previewed", "confirmed", "executed", "verified"]
+        ran = mitigations()[0]
+        assert ran.data["result"] == "ok" and ran.data["actor"] == "alice" and ran.data["roles"] == ["ic"]
+        assert app.incident.mitigated_at is not None
+
+
+async def test_someone_without_the_role_proposes_instead(store, clock, incident, tmp_path, listener):
+    app = console(store, clock, tmp_path, config=mitigation_config(tmp_path, listener), author="mallory")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("D")
+        await until(pilot, lambda: any(e.data.get("proposal") == "drain-eu" for e in app.entries))
+        assert len(app.screen_stack) == 1
+        assert not [e for e in app.entries if e.kind is Kind.MITIGATION]
+
+
+async def test_read_only_console_cannot_mitigate(store, clock, incident, tmp_path, listener):
+    app = console(store, clock, tmp_path, read_only=True, config=mitigation_config(tmp_path, listener))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("D", "x")
+        await pilot.pause(0.2)
+        assert len(app.screen_stack) == 1
+        assert not [e for e in app.entries if e.kind in (Kind.MITIGATION, Kind.ACTION)]

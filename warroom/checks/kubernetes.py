@@ -9,26 +9,20 @@ the first sample (in a thread, not blocking the event loop), never when this mod
 from __future__ import annotations
 
 import asyncio
-import errno
-import json
-import os
-import sys
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable, Iterable
-from urllib.parse import urlsplit
 
-from warroom.checks.base import Check, CheckFailed, Probe, State, describe_error
+from warroom.checks.base import Check, CheckFailed, Probe, State
 from warroom.config.render import mask_text
 from warroom.errors import WarroomError
+from warroom.kube import KubeClient, KubeUnavailable, import_client
 from warroom.service import system_clock
 
 REVISION = "deployment.kubernetes.io/revision"
 # Waiting reasons that mean the pod will not come up without someone acting.
 FAILING = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull")
-IN_CLUSTER_HOST = "KUBERNETES_SERVICE_HOST"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,77 +151,36 @@ class KubernetesCheck(Check):
         self.context: str | None = config.context
         self.kubeconfig: Path | None = config.kubeconfig
         self.clock = clock
-        self._k8s: Any = None  # the kubernetes.aio.client module, once imported
-        self._client: Any = None
-        self._host: str | None = None
+        self._kube = KubeClient(self.kubeconfig, self.context)
         self._restarts: dict[str, int] | None = None
 
-    # -- connection --
+    # -- connection (warroom.kube, shared with the actions) --
 
-    def _kubeconfig_source(self) -> str | None:
-        """Like kubectl: the configured file, else $KUBECONFIG, else ~/.kube/config;
-        None means in-cluster."""
-        if self.kubeconfig is not None:
-            if not self.kubeconfig.exists():
-                raise CheckFailed(f"kubeconfig {self.kubeconfig} not found")
-            return str(self.kubeconfig)
-        env = os.environ.get("KUBECONFIG")
-        if env:
-            # As client-go: the listed files that exist, never ~/.kube/config as well.
-            if any(Path(p).expanduser().exists() for p in env.split(os.pathsep) if p):
-                return env
-            where = f"$KUBECONFIG ({env})"
-        else:
-            default = Path.home() / ".kube" / "config"
-            if default.exists():
-                return str(default)
-            where = str(default)
-        if os.environ.get(IN_CLUSTER_HOST):
-            return None
-        raise CheckFailed(f"no kubeconfig: {where} not found and not running in a cluster")
+    @property
+    def _k8s(self) -> Any:
+        """The kubernetes.aio.client module, once imported."""
+        return self._kube.k8s
+
+    @property
+    def _client(self) -> Any:
+        """The ApiClient, None until the next sample after a 401."""
+        return self._kube.api_client
 
     async def prepare(self) -> None:
         # The import costs ~1 s: it must not eat the first sample's timeout.
-        if "kubernetes.aio" not in sys.modules:
-            await asyncio.to_thread(import_module, "kubernetes.aio")
+        await import_client()
 
     async def _api(self) -> tuple[Any, Any]:
-        if self._client is None:
-            k8s = sys.modules.get("kubernetes.aio")
-            if k8s is None:
-                # ~0.9 s of imports, off the event loop so the console keeps drawing meanwhile.
-                k8s = await asyncio.to_thread(import_module, "kubernetes.aio")
-            client, config = k8s.client, k8s.config
-            self._k8s = client
-            source = self._kubeconfig_source()
-            configuration = client.Configuration()
-            try:
-                if source is None:
-                    config.load_incluster_config(client_configuration=configuration)
-                else:
-                    await config.load_kube_config(config_file=source, context=self.context,
-                                                  client_configuration=configuration,
-                                                  persist_config=False)
-            except config.ConfigException as exc:
-                raise CheckFailed(self._config_problem(str(exc), source)) from None
-            self._host = configuration.host
-            self._client = client.ApiClient(configuration)
-        return self._k8s.AppsV1Api(self._client), self._k8s.CoreV1Api(self._client)
-
-    def _config_problem(self, message: str, source: str | None) -> str:
-        if self.context and f"name {self.context}" in message:
-            return f'kubeconfig context "{self.context}" not found in {source}'
-        return f"kubeconfig {source or '(in-cluster)'}: {message}"
+        try:
+            return await self._kube.apis()
+        except KubeUnavailable as exc:
+            raise CheckFailed(exc.summary) from None
 
     async def close(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        await self._kube.close()
 
     def target(self) -> str:
-        if self._host:
-            return urlsplit(self._host).netloc.rpartition("@")[2] or self._host
-        return f"kubeconfig context {self.context}" if self.context else "the Kubernetes API"
+        return self._kube.target()
 
     # -- the sample --
 
@@ -335,30 +288,4 @@ class KubernetesCheck(Check):
     # -- errors --
 
     def describe(self, exc: BaseException) -> str:
-        return mask_text(self._describe(exc), self.secrets)
-
-    def _describe(self, exc: BaseException) -> str:
-        target = self.target()
-        if self._k8s is not None and isinstance(exc, self._k8s.ApiException):
-            if exc.status in (401, 403):
-                return f"forbidden: {_status_message(exc)} ({exc.status} from {target})"
-            return f"API error {exc.status} from {target}: {_status_message(exc)}"
-        os_error = getattr(exc, "os_error", None)  # aiohttp's ClientConnectorError and kin
-        if isinstance(os_error, OSError):
-            if os_error.errno == errno.ECONNREFUSED or isinstance(os_error, ConnectionRefusedError):
-                return f"connection refused {target}"
-            return describe_error(os_error, target)
-        if type(exc).__name__ == "ServerDisconnectedError":
-            return f"connection closed by {target}"
-        return describe_error(exc, target)
-
-
-def _status_message(exc: Any) -> str:
-    """The message of the Status object the API server sends with an error."""
-    try:
-        body = json.loads(exc.body or "")
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("message"):
-        return str(body["message"])
-    return exc.reason or f"HTTP {exc.status}"
+        return mask_text(self._kube.describe(exc), self.secrets)

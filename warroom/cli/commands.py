@@ -244,6 +244,14 @@ async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
     return 0
 
 
+async def cmd_action_run(ctx: Context, svc: IncidentService) -> int:
+    from warroom.cli.action import run_action
+
+    a = ctx.args
+    return await run_action(svc, ctx.config, await svc.resolve(a.incident), a.name, actor=ctx.author,
+                            dry_run=a.dry_run, yes=a.yes)
+
+
 async def console_target(ctx: Context, svc: IncidentService) -> int:
     """The incident a console opens: the one named, else the only open one."""
     if ctx.args.incident:
@@ -295,6 +303,12 @@ def run(args: argparse.Namespace) -> int:
     ctx = Context(args)
     if args.command == "declare":
         return asyncio.run(cmd_declare(ctx))
+    if args.command == "action":
+        from warroom.cli.action import list_actions
+
+        if args.action_command == "list":
+            return list_actions(ctx.config)
+        return asyncio.run(_with_service(ctx, cmd_action_run))
     if args.command == "check":
         from warroom.cli.check import run_check
 

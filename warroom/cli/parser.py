@@ -154,6 +154,18 @@ def build_parser() -> Parser:
     p.add_argument("--json", action="store_true",
                    help="print a JSON array (name, kind, state, summary, latency_ms, details)")
 
+    p = command("action", "mitigations: list them, or run one with preview, confirmation and audit")
+    action_sub = p.add_subparsers(dest="action_command", metavar="SUBCOMMAND", parser_class=Parser)
+    action_sub.required = True
+    action_sub.add_parser("list", help="the configured actions", parents=[common])
+    run = action_sub.add_parser("run", help="preview, confirm and run an action", parents=[common])
+    run.add_argument("name")
+    run.add_argument("--incident", "-i", required=True, metavar="INC")
+    run.add_argument("--dry-run", action="store_true", help="show the preview and stop")
+    run.add_argument("--yes", action="store_true",
+                     help="skip the interactive confirmation (never the permission check)")
+    author(run)
+
     p = command("postmortem", "write the postmortem draft from the journal (Markdown)")
     p.add_argument("incident", metavar="INC")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")

@@ -110,7 +110,8 @@ def _mitigation(entry: Entry) -> dict[str, str]:
 
 def since_last_update(entries: Iterable[Entry]) -> tuple[Entry | None, list[Entry]]:
     """The last posted update (if any) and every entry journalled after it."""
-    entries = list(entries)
+    if not isinstance(entries, list):
+        entries = list(entries)
     for index in range(len(entries) - 1, -1, -1):
         if entries[index].kind is Kind.UPDATE:
             return entries[index], entries[index + 1:]
@@ -137,10 +138,10 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
     # Posting this draft restarts the update clock, so the next one is due a cadence from now.
     next_due = now + cadence if cadence is not None and incident.open else None
     window = level.monitor_before_resolve if level is not None else None
-    monitoring_since = next((e.ts for e in reversed(entries) if e.kind is Kind.STATUS
-                             and e.data.get("to") == Status.MONITORING.value), None)
-    if incident.status is not Status.MONITORING:
-        monitoring_since = None
+    monitoring_since = None
+    if incident.status is Status.MONITORING:  # the scan stops at the latest status change
+        monitoring_since = next((e.ts for e in reversed(entries) if e.kind is Kind.STATUS
+                                 and e.data.get("to") == Status.MONITORING.value), None)
     required = bool(level and level.postmortem_required)
     started = incident.started_at
     return {
@@ -178,7 +179,7 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         "health": [_health(e) for e in recent if e.kind is Kind.HEALTH and is_transition(e)],
         "changes": [_item(e) for e in recent if e.kind in _CHANGE_KINDS],
         "known": [_item(e) for e in recent if e.kind in _KNOWN_KINDS],
-        "mitigations": [_mitigation(e) for e in entries if e.kind is Kind.MITIGATION],
+        "mitigations": [_mitigation(e) for e in incident.mitigations],
         "followups": [{"text": safe_line(f.text), "owner": safe_line(f.owner),
                        "due": f.due.isoformat() if f.due else ""} for f in incident.followups],
         "cadence": _span(cadence),

@@ -96,6 +96,8 @@ class Incident:
     roles: dict[Role, list[str]] = field(default_factory=dict)
     role_history: list[RoleChange] = field(default_factory=list)
     followups: list[Followup] = field(default_factory=list)
+    mitigations: list[Entry] = field(default_factory=list)
+    """Mitigation entries (run, refused, failed, verified), in order."""
     updates_posted: int = 0
     last_update_at: datetime | None = None
     severity_changed_at: datetime | None = None
@@ -240,6 +242,13 @@ class Incident:
         elif action == "notified":
             self.notified[str(entry.data.get("audience", ""))] = entry.ts
 
+    def _mitigation(self, entry: Entry) -> None:
+        self.mitigations.append(entry)
+        # The first mitigation after which its linked checks recovered is when the impact
+        # stopped (MTTM), unless someone already said otherwise.
+        if entry.data.get("verified") is True and self.mitigated_at is None:
+            self.mitigated_at = _time(entry.data.get("recovered_at")) or entry.ts
+
     def _milestone(self, entry: Entry) -> None:
         at = _time(entry.data.get("at")) or entry.ts
         name = entry.data.get("milestone")
@@ -260,6 +269,7 @@ _HANDLERS = {
     Kind.FOLLOWUP: Incident._followup,
     Kind.TIMER: Incident._timer,
     Kind.MILESTONE: Incident._milestone,
+    Kind.MITIGATION: Incident._mitigation,
 }
 
 

@@ -42,7 +42,7 @@ class Kind(StrEnum):
 FREE_TEXT_KINDS = frozenset({Kind.NOTE, Kind.DECISION, Kind.ACTION, Kind.MITIGATION, Kind.EVIDENCE})
 STATE_KINDS = frozenset(
     {Kind.DECLARE, Kind.STATUS, Kind.SEVERITY, Kind.ROLE, Kind.IMPACT, Kind.UPDATE,
-     Kind.FOLLOWUP, Kind.TIMER, Kind.MILESTONE}
+     Kind.FOLLOWUP, Kind.TIMER, Kind.MILESTONE, Kind.MITIGATION}
 )
 
 

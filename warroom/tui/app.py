@@ -7,6 +7,7 @@ console is exactly where it was. Journal I/O runs in workers that post messages.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Static
 
+from warroom.actions.registry import build_action
+from warroom.actions.runner import ActionRunner, Event, Refused
 from warroom.checks.base import Result, State
 from warroom.checks.registry import build_checks
 from warroom.checks.runner import Hysteresis, Runner, Transition
@@ -37,6 +40,7 @@ from warroom.service import Clock, IncidentService, system_clock
 from warroom.store import open_journal
 from warroom.text import safe_text
 from warroom.tui import registry
+from warroom.tui.confirm import ConfirmScreen
 from warroom.tui.header import IncidentHeader
 from warroom.tui.modals import (AssignScreen, HelpScreen, ImpactScreen, InputScreen, PickerScreen,
                                 ResolveScreen, TextScreen)
@@ -80,6 +84,22 @@ class HealthResult(Message):
     def __init__(self, result: Result) -> None:
         super().__init__()
         self.result = result
+
+
+class ActionStep(Message):
+    """A step of a mitigation: requested, previewed, confirmed, executed, verified (or
+    refused, failed, not recovered), in that order."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class StateLoaded(Message):
+    def __init__(self, service: IncidentService, incident: Incident) -> None:
+        super().__init__()
+        self.service = service
+        self.incident = incident
 
 
 class Loaded(Message):
@@ -134,6 +154,9 @@ class WarroomApp(App):
         self.prompts = PromptTracker()
         self.theme_warnings: list[str] = []
         self.runner: Runner | None = None
+        self.actions: ActionRunner | None = None
+        self.draft_stale = False
+        self.register_themes()
 
     def part(self, selector, expect_type=None):
         """A widget of the console's own screen, even while a modal screen is on top."""
@@ -168,7 +191,8 @@ class WarroomApp(App):
             yield self.draft_pane
         yield Footer()
 
-    def on_mount(self) -> None:
+    def register_themes(self) -> None:
+        """Before the first styling pass, so the console is drawn once in its theme."""
         themes, self.theme_warnings = discover(self.options.theme_dirs)
         for theme in themes:
             self.register_theme(theme)
@@ -177,6 +201,8 @@ class WarroomApp(App):
             self.theme_warnings.append(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
             wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
         self.theme = wanted
+
+    def on_mount(self) -> None:
         for warning in self.theme_warnings:
             self.say(warning, "warning")
         self.banner.display = False
@@ -195,8 +221,18 @@ class WarroomApp(App):
         config = self.options.config
         service = IncidentService(journal, config.policy, clock=self.clock,
                                   prefix=config.incident.id_prefix)
+        # The header first (state entries only: fast at any size), then the whole timeline.
+        state = copy.deepcopy(await service.state(self.options.incident_id))
+        self.post_message(StateLoaded(service, state))
         entries = await journal.entries(self.options.incident_id)
         self.post_message(Loaded(service, entries))
+
+    def on_state_loaded(self, message: StateLoaded) -> None:
+        if self.entries:
+            return  # the full load won the race
+        self.service = message.service
+        self.incident = message.incident
+        self.refresh_state(roles=True)
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def watch_journal(self, after_id: int) -> None:
@@ -213,7 +249,9 @@ class WarroomApp(App):
         self.refresh_state(roles=True)
         self.refill_draft()
         self.watch_journal(self.incident.last_entry_id)
-        self.start_checks()
+        # Checks and actions import their client libraries: after this frame is drawn.
+        self.call_after_refresh(self.start_checks)
+        self.call_after_refresh(self.start_actions)
         if self.options.seat == "scribe" and not self.read_only:
             self.timeline_pane.input.focus()
         else:
@@ -231,7 +269,95 @@ class WarroomApp(App):
         self.refresh_state(roles=changed)
         if any(e.kind is Kind.UPDATE for e in fresh):
             self.draft_pane.edited = False
-        self.refill_draft()
+            self.refill_draft()
+        else:
+            # Redrawing the draft costs a pass over the incident: at most once a second
+            # (tick), however fast entries arrive.
+            self.draft_stale = True
+
+    # -- mitigations ------------------------------------------------------------------------
+
+    def start_actions(self) -> None:
+        config = self.options.config
+        if not config.actions or self.service is None or self.actions is not None:
+            return
+        self.actions = ActionRunner(
+            self.service, self.incident.id, {a.name: build_action(a, config.secrets) for a in config.actions},
+            actor=self.options.author, read_only=self.read_only,
+            on_event=lambda event: self.post_message(ActionStep(event)))
+        if not self.read_only:
+            for a in config.actions:
+                if a.key:
+                    self.bind(a.key, f"mitigate('{a.name}')", description=a.name, show=False)
+
+    def action_actions(self) -> None:
+        if self.actions is None:
+            self.say("No mitigations configured: add [[action]] tables to warroom.toml")
+            return
+        pending = {e.data.get("proposal"): e.author for e in self.entries
+                   if e.kind is Kind.ACTION and e.data.get("proposal")}
+        options = []
+        for a in self.options.config.actions:
+            key = f" [{a.key}]" if a.key else ""
+            proposed = f"  (proposed by {pending[a.name]})" if a.name in pending else ""
+            options.append((a.name, f"{a.name}{key}  {a.kind}, {a.risk} risk{proposed}"))
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.action_mitigate(name)
+
+        self.push_screen(PickerScreen("Mitigations", options), chosen)
+
+    def action_mitigate(self, name: str) -> None:
+        if self.actions is None:
+            return
+        if self.read_only:
+            self.say("This console is read-only: nothing was run", "warning")
+            return
+        self.run_worker(self.mitigate(name), group="mitigation", exclusive=True, exit_on_error=False)
+
+    async def mitigate(self, name: str) -> None:
+        """The whole chain for one action, from this console."""
+        assert self.actions is not None
+        runner = self.actions
+        incident = await runner.service.state(self.incident.id)
+        allowed, reason, _ = runner.allowed(incident, runner.action(name))
+        if not allowed:
+            await runner.propose(name)
+            self.say(f"{reason}. Proposed {name} to the IC instead", "warning")
+            return
+        try:
+            plan = await runner.request(name)
+        except WarroomError as exc:
+            self.say(str(exc), "error")
+            return
+        checks = list(self.options.config.action(name).checks)
+        answer = await self.push_screen_wait(ConfirmScreen(plan, checks))
+        if not answer:
+            self.say(f"{name}: nothing to do ({plan.preview.noop})" if plan.preview.noop
+                     else f"{name}: cancelled, nothing was run")
+            return
+        try:
+            executed = await runner.execute(plan, yes=bool(answer.get("yes")), typed=answer.get("typed"))
+        except Refused as exc:
+            self.say(str(exc), "error")
+            return
+        if not executed.outcome.ok:
+            self.say(f"{name} failed: {executed.outcome.summary}", "error")
+            return
+        self.say(f"{name}: {executed.outcome.summary}")
+        if checks and self.runner is not None:
+            checks_runner = self.runner
+
+            async def health():
+                return checks_runner.latest
+
+            self.run_worker(runner.verify(executed, health), group=f"verify-{name}", exit_on_error=False)
+
+    def on_action_step(self, message: ActionStep) -> None:
+        event = message.event
+        if event.step.value in {"verified", "not-recovered"}:
+            self.say(event.detail, "information" if event.step.value == "verified" else "warning")
 
     # -- health checks ----------------------------------------------------------------------
 
@@ -357,6 +483,9 @@ class WarroomApp(App):
         if self.service is None:
             return
         self.refresh_state()
+        if self.draft_stale:
+            self.draft_stale = False
+            self.refill_draft()
         if self.runner is not None:
             self.health_pane.show_ages(self.runner.latest, self.now())
         if self.options.seat != "ic" or self.read_only or not self.incident.open:
@@ -459,6 +588,8 @@ class WarroomApp(App):
             return False
         if action == "ack_escalation":
             return self.timer().escalation_overdue_by is not None
+        if action == "actions":
+            return bool(self.options.config.actions)
         return True
 
     def action_add_entry(self) -> None:

@@ -29,6 +29,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("draft", "u", "Update", "Edit the next status update (ctrl+o marks it posted)", False),
     ConsoleAction("snooze", "z", "Snooze", "Snooze the update reminder 5 or 10 minutes (journaled)", True),
     ConsoleAction("ack_escalation", "e", "Ack escalation", "Acknowledge the escalation prompt (journaled)", True, show=False),
+    ConsoleAction("actions", "x", "Mitigate", "Mitigations: preview, confirm, run (evidence and audit first)", True),
     ConsoleAction("postmortem", "P", "Postmortem", "Preview and save the postmortem drafted from the journal", False, show=False),
     ConsoleAction("filter", "f", "Filter", "Show only some kinds of timeline entries", False, show=False, group="Timeline"),
     ConsoleAction("search", "slash", "Search", "Search the timeline", False, show=False, group="Timeline"),

@@ -1,0 +1,267 @@
+"""Redis mitigations: delete the keys matching a pattern (SCAN + UNLINK, never KEYS, which
+blocks the server for the whole keyspace), and FLUSHDB (never FLUSHALL). Both act only on
+the database of the configured URL (``redis://host:port/N``): every command goes over one
+connection that selected it. The commands themselves are in one data-access class,
+``Keyspace``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from typing import Any, AsyncIterator, Iterable
+
+import redis.asyncio as aioredis
+from redis import exceptions as rx
+from redis.asyncio.connection import parse_url
+
+from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
+from warroom.checks.base import describe_error, one_line
+from warroom.checks.redis import url_passwords, url_target
+from warroom.config.render import mask_text
+
+SCAN_COUNT = 1000
+"""SCAN's COUNT hint: keys the server looks at per call (it stays responsive in between)."""
+UNLINK_BATCH = 500
+"""Keys per UNLINK."""
+SAMPLE = 10
+"""Keys shown in a preview and kept as evidence."""
+CONNECT_TIMEOUT = 10.0
+COMMAND_TIMEOUT = 30.0
+
+
+def key_text(key: bytes) -> str:
+    """A key for display: keys are binary-safe, so undecodable bytes are shown escaped."""
+    return key.decode("utf-8", errors="backslashreplace")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+# --- data access ---------------------------------------------------------------------------
+
+
+class Keyspace:
+    """Every command the Redis actions send, over one client bound to one database."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+
+    def scan(self, pattern: str | None) -> AsyncIterator[bytes]:
+        """SCAN MATCH ``pattern`` (every key when None), COUNT ``SCAN_COUNT`` per call."""
+        return self.client.scan_iter(match=pattern, count=SCAN_COUNT)
+
+    async def count(self, pattern: str, sample: int = SAMPLE) -> tuple[int, list[bytes]]:
+        """Keys matching ``pattern`` (SCAN may return a key twice: counted once) and the
+        first ``sample`` of them."""
+        seen: set[bytes] = set()
+        first: list[bytes] = []
+        async for key in self.scan(pattern):
+            if key not in seen:
+                seen.add(key)
+                if len(first) < sample:
+                    first.append(key)
+        return len(seen), first
+
+    async def sample(self, pattern: str | None, size: int = SAMPLE) -> list[bytes]:
+        found: list[bytes] = []
+        async with contextlib.aclosing(self.scan(pattern)) as keys:
+            async for key in keys:
+                if key not in found:
+                    found.append(key)
+                    if len(found) >= size:
+                        break
+        return found
+
+    async def describe_keys(self, keys: list[bytes]) -> list[dict[str, Any]]:
+        """Name, type and TTL in seconds (None: no expiry) of each key still there."""
+        if not keys:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.type(key)
+            pipe.pttl(key)
+        replies = await pipe.execute()
+        described = []
+        for key, kind, pttl in zip(keys, replies[::2], replies[1::2]):
+            if pttl == -2:  # gone since it was scanned
+                continue
+            kind = kind.decode() if isinstance(kind, bytes) else kind
+            described.append({"key": key_text(key), "type": kind,
+                              "ttl": None if pttl < 0 else round(pttl / 1000, 3)})
+        return described
+
+    async def unlink_matching(self, pattern: str) -> int:
+        """SCAN for ``pattern`` and UNLINK what it finds, ``UNLINK_BATCH`` keys at a time."""
+        deleted = 0
+        batch: list[bytes] = []
+        async for key in self.scan(pattern):
+            batch.append(key)
+            if len(batch) >= UNLINK_BATCH:
+                deleted += await self.client.unlink(*batch)
+                batch = []
+        if batch:
+            deleted += await self.client.unlink(*batch)
+        return deleted
+
+    async def dbsize(self) -> int:
+        return await self.client.dbsize()
+
+    async def flushdb(self) -> int:
+        """Empty the selected database; the number of keys it held, read atomically with it.
+        ASYNC: the keys are gone at once and their memory is freed off the main thread, so
+        a big database does not stall the server for everyone else."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.dbsize()
+        pipe.flushdb(asynchronous=True)
+        size, _ = await pipe.execute()
+        return size
+
+
+class _RedisAction(Mitigation):
+    """Connection, database number and error lines shared by the Redis actions."""
+
+    def __init__(self, config: Any, secrets: Iterable[str] = ()) -> None:
+        super().__init__(config, (*secrets, *url_passwords(config.url)))
+        parsed = parse_url(config.url)
+        self.db: int = int(parsed.get("db", 0) or 0)
+        self._host = parsed.get("host", "localhost")
+        self._port = int(parsed.get("port", 6379) or 6379)
+
+    def target_address(self) -> str:
+        return url_target(self.config.url)
+
+    def redis_cli(self) -> str:
+        """``redis-cli`` with the options that reach the same server and database (no
+        password: a person types that themselves)."""
+        args = ["redis-cli"]
+        if self._host not in ("localhost", "127.0.0.1") or self._port != 6379:
+            args += ["-h", self._host, "-p", str(self._port)]
+        if self.config.url.lower().startswith("rediss:"):
+            args.append("--tls")
+        args += ["-n", str(self.db)]
+        return shlex.join(args)
+
+    @contextlib.asynccontextmanager
+    async def _keyspace(self) -> AsyncIterator[Keyspace]:
+        # One connection: the SELECT of the URL's database is made on it and nothing else.
+        client = aioredis.Redis.from_url(
+            self.config.url, single_connection_client=True,
+            socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=COMMAND_TIMEOUT)
+        try:
+            yield Keyspace(client)
+        except (rx.RedisError, OSError) as exc:
+            raise ActionFailed(self.describe(exc)) from exc
+        finally:
+            with contextlib.suppress(rx.RedisError, OSError):
+                await client.aclose()
+
+    def describe(self, exc: BaseException) -> str:
+        return mask_text(explain(exc, self.target_address()), self.secrets)
+
+
+def explain(exc: BaseException, target: str) -> str:
+    """A Redis failure as one line naming host:port, never the URL's password."""
+    if isinstance(exc, ActionFailed):
+        return exc.summary
+    text = one_line(str(exc), 160) or type(exc).__name__
+    if isinstance(exc, rx.AuthenticationError):
+        return f"authentication failed at {target}: {text}"
+    if isinstance(exc, rx.NoPermissionError):
+        return f"permission denied at {target} (NOPERM): {text}"
+    if isinstance(exc, rx.TimeoutError):
+        return f"timed out talking to {target}"
+    if isinstance(exc, rx.ConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, OSError):  # redis-py wraps the socket error: say it plainly
+            return describe_error(cause, target)
+    if isinstance(exc, rx.RedisError):
+        return text if target in text else f"{text} ({target})"
+    return describe_error(exc, target)
+
+
+def _sample_text(described: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{d['key']}  {d['type']}  " + ("no expiry" if d["ttl"] is None else f"ttl {d['ttl']:g}s")
+        for d in described)
+
+
+# --- delete by pattern -----------------------------------------------------------------------
+
+
+class DeletePattern(_RedisAction):
+    """SCAN MATCH the pattern, UNLINK what matches."""
+
+    def _equivalent(self) -> str:
+        cli = self.redis_cli()
+        return f"{cli} --scan --pattern {shlex.quote(self.config.pattern)} | xargs {cli} unlink"
+
+    async def preview(self) -> Preview:
+        pattern = self.config.pattern
+        async with self._keyspace() as keys:
+            count, sample = await keys.count(pattern)
+        where = f"db {self.db} at {self.target_address()}"
+        plan = {"pattern": pattern, "db": self.db, "count": count}
+        summary = f"delete {_plural(count, 'key')} matching {pattern} in db {self.db}"
+        lines = [where, *(key_text(k) for k in sample)]
+        if count > len(sample):
+            lines.append(f"... and {count - len(sample):,} more")
+        noop = None if count else f"no key matches {pattern} in {where}"
+        return Preview(summary, self._equivalent(), pattern, plan, noop=noop, lines=tuple(lines))
+
+    async def evidence(self, preview: Preview) -> list[Evidence]:
+        pattern = preview.plan["pattern"]
+        async with self._keyspace() as keys:
+            described = await keys.describe_keys(await keys.sample(pattern))
+        count = preview.plan.get("count", 0)
+        data = {"pattern": pattern, "db": self.db, "count": count, "sample": described}
+        text = f"{_plural(count, 'key')} matching {pattern} in db {self.db}; sample:\n" \
+               + _sample_text(described)
+        return [Evidence(f"keys matching {pattern} (db {self.db})", text, data)]
+
+    async def execute(self, preview: Preview) -> Outcome:
+        pattern = preview.plan["pattern"]
+        if pattern != self.config.pattern:  # a plan from another configuration
+            raise ActionFailed(f"planned pattern {pattern} is not the configured {self.config.pattern}")
+        async with self._keyspace() as keys:
+            deleted = await keys.unlink_matching(pattern)
+        previewed = preview.plan.get("count", 0)
+        summary = f"deleted {_plural(deleted, 'key')} matching {pattern} in db {self.db}"
+        if deleted != previewed:
+            summary += f" (previewed {previewed:,})"
+        return Outcome(True, summary, before={"count": previewed},
+                       after={"deleted": deleted, "pattern": pattern, "db": self.db})
+
+
+# --- flushdb ---------------------------------------------------------------------------------
+
+
+class FlushDb(_RedisAction):
+    """FLUSHDB on the URL's database; never FLUSHALL."""
+
+    async def preview(self) -> Preview:
+        async with self._keyspace() as keys:
+            size = await keys.dbsize()
+        target = f"{self.target_address()}/{self.db}"
+        summary = f"flush db {self.db} at {self.target_address()}: {_plural(size, 'key')}"
+        noop = None if size else f"db {self.db} at {self.target_address()} is already empty"
+        return Preview(summary, f"{self.redis_cli()} FLUSHDB ASYNC", target,
+                       {"db": self.db, "dbsize": size}, noop=noop)
+
+    async def evidence(self, preview: Preview) -> list[Evidence]:
+        async with self._keyspace() as keys:
+            size = await keys.dbsize()
+            described = await keys.describe_keys(await keys.sample(None))
+        data = {"db": self.db, "dbsize": size, "sample": described}
+        text = f"db {self.db}: {_plural(size, 'key')}; sample:\n" + _sample_text(described)
+        return [Evidence(f"db {self.db} before FLUSHDB", text, data)]
+
+    async def execute(self, preview: Preview) -> Outcome:
+        if preview.plan.get("db") != self.db:
+            raise ActionFailed(f"planned db {preview.plan.get('db')} is not the configured db {self.db}")
+        async with self._keyspace() as keys:
+            flushed = await keys.flushdb()
+            after = await keys.dbsize()
+        summary = f"flushed db {self.db}: {_plural(flushed, 'key')} removed"
+        return Outcome(True, summary, before={"dbsize": flushed}, after={"dbsize": after})
