@@ -475,6 +475,10 @@ async def test_mitigation_from_the_console_in_order_and_never_by_accident(store,
         ran = mitigations()[0]
         assert ran.data["result"] == "ok" and ran.data["actor"] == "alice" and ran.data["roles"] == ["ic"]
         assert app.incident.mitigated_at is not None
+        await pilot.press("x")  # the Actions view shows each action's state
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        picker = app.screen.query_one("#picker")
+        assert "recovered" in str(picker.get_option_at_index(0).prompt)
 
 
 async def test_someone_without_the_role_proposes_instead(store, clock, incident, tmp_path, listener):

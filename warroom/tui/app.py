@@ -296,11 +296,19 @@ class WarroomApp(App):
             return
         pending = {e.data.get("proposal"): e.author for e in self.entries
                    if e.kind is Kind.ACTION and e.data.get("proposal")}
+        last: dict[str, str] = {}
+        for entry in self.incident.mitigations:  # journal order: the latest word wins
+            name = entry.data.get("action")
+            if "verified" in entry.data:
+                last[name] = "recovered" if entry.data["verified"] else "did not recover"
+            elif entry.data.get("result"):
+                last[name] = f"{entry.data['result']} at {entry.ts:%H:%M}"
         options = []
         for a in self.options.config.actions:
             key = f" [{a.key}]" if a.key else ""
+            state = f"  · {last[a.name]}" if a.name in last else ""
             proposed = f"  (proposed by {pending[a.name]})" if a.name in pending else ""
-            options.append((a.name, f"{a.name}{key}  {a.kind}, {a.risk} risk{proposed}"))
+            options.append((a.name, f"{a.name}{key}  {a.kind}, {a.risk} risk{state}{proposed}"))
 
         def chosen(name: str | None) -> None:
             if name:

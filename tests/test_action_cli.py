@@ -1,0 +1,103 @@
+"""`warroom action list|run`: the same preview, permission, evidence and audit as the
+console, from a shell (real PostgreSQL for the terminate case, a real program otherwise)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from warroom.cli import main
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def listener():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+@pytest.fixture
+def setup(tmp_path: Path, store: str, capsys, listener):
+    marker = tmp_path / "ran"
+    config = tmp_path / "warroom.toml"
+    config.write_text(f'''
+[[check]]
+name = "lb"
+kind = "tcp"
+host = "127.0.0.1"
+port = {listener}
+interval = "100ms"
+
+[[action]]
+name = "drain"
+kind = "command"
+argv = ["touch", "{marker}"]
+risk = "low"
+checks = ["lb"]
+verify_window = "5s"
+
+[[action]]
+name = "purge"
+kind = "command"
+argv = ["touch", "{marker}"]
+risk = "high"
+''')
+    assert main(["declare", "-s", "SEV1", "-t", "t", "--ic", "alice", "--store", store]) == 0
+    capsys.readouterr()
+    return {"config": str(config), "store": store, "marker": marker}
+
+
+def test_list(capsys, setup):
+    code, out, _ = run(capsys, "action", "list", "--config", setup["config"])
+    assert code == 0 and "drain" in out and "command" in out and "verifies lb" in out
+
+
+def test_dry_run_changes_nothing(capsys, setup):
+    code, out, err = run(capsys, "action", "run", "drain", "-i", "INC-1", "--dry-run", "--as", "alice",
+                         "--config", setup["config"], "--store", setup["store"])
+    assert code == 0, err
+    assert "equivalent: touch" in out and "dry run" in out and not setup["marker"].exists()
+
+
+def test_yes_runs_audits_and_verifies(capsys, setup):
+    code, out, err = run(capsys, "action", "run", "drain", "-i", "INC-1", "--yes", "--as", "alice",
+                         "--config", setup["config"], "--store", setup["store"])
+    assert code == 0, err
+    assert setup["marker"].exists() and "back to ok" in out
+    code, out, _ = run(capsys, "export", "INC-1", "--format", "json", "--store", setup["store"])
+    mitigations = [e for e in json.loads(out)["entries"] if e["kind"] == "mitigation"]
+    assert mitigations[0]["data"]["result"] == "ok" and mitigations[1]["data"]["verified"] is True
+    assert json.loads(out)["incident"]["times"]["mitigated"] is not None
+
+
+def test_yes_never_replaces_the_permission_check(capsys, setup):
+    code, out, err = run(capsys, "action", "run", "drain", "-i", "INC-1", "--yes", "--as", "mallory",
+                         "--config", setup["config"], "--store", setup["store"])
+    assert code == 2 and "refused" in err and err.count("\n") == 1
+    assert not setup["marker"].exists()
+    code, out, _ = run(capsys, "export", "INC-1", "--format", "json", "--store", setup["store"])
+    [refusal] = [e for e in json.loads(out)["entries"] if e["kind"] == "mitigation"]
+    assert refusal["data"]["result"] == "refused" and refusal["author"] == "mallory"
+
+
+def test_without_a_terminal_a_confirmation_is_needed(capsys, setup, monkeypatch):
+    monkeypatch.setattr("sys.stdin", open("/dev/null"))
+    code, out, err = run(capsys, "action", "run", "purge", "-i", "INC-1", "--as", "alice",
+                         "--config", setup["config"], "--store", setup["store"])
+    assert code == 2 and "confirmation needed" in err and not setup["marker"].exists()
+
+
+def test_unknown_action(capsys, setup):
+    code, _, err = run(capsys, "action", "run", "nope", "-i", "INC-1", "--config", setup["config"],
+                       "--store", setup["store"])
+    assert code == 2 and "no action named 'nope'" in err and "drain" in err
