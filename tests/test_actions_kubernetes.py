@@ -458,9 +458,9 @@ def test_kubectl_rules_on_plain_objects():
     rs = lambda n, rev: {"metadata": {"name": n, "annotations": {REVISION: rev} if rev else {}}}  # noqa: E731
     # A ReplicaSet without the annotation is revision 0; an unparsable one is skipped.
     history = [rs("a", None), rs("b", "x"), rs("c", "3"), rs("d", "10"), rs("e", "2")]
-    assert actions.choose_revision(history, None, "api")["metadata"]["name"] == "c"
-    assert actions.choose_revision(history, 0, "api")["metadata"]["name"] == "c"  # 0: kubectl's "previous"
-    assert actions.choose_revision(history, 2, "api")["metadata"]["name"] == "e"
+    assert kube_rules.choose_revision(history, None, "api")["metadata"]["name"] == "c"
+    assert kube_rules.choose_revision(history, 0, "api")["metadata"]["name"] == "c"  # 0: kubectl's "previous"
+    assert kube_rules.choose_revision(history, 2, "api")["metadata"]["name"] == "e"
     a = {"metadata": {"labels": {"app": "api", "pod-template-hash": "abc"}, "annotations": {}},
          "spec": {"containers": [{"name": "app", "image": "x", "env": []}]}}
     b = {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "app", "image": "x"}]}}

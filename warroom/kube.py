@@ -171,6 +171,10 @@ DIFF_LINES = 12
 Obj = dict[str, Any]
 
 
+class NoRevision(LookupError):
+    """The revision to roll back to is not in the Deployment's history."""
+
+
 def revision_of(obj: Obj) -> int | None:
     """deploymentutil.Revision: no annotation is revision 0; an unparsable one, None."""
     value = (obj.get("metadata", {}).get("annotations") or {}).get(REVISION)
@@ -180,6 +184,32 @@ def revision_of(obj: Obj) -> int | None:
         return int(value)
     except ValueError:
         return None
+
+
+def choose_revision(replica_sets: list[Obj], to_revision: int | None, deployment: str) -> Obj:
+    """rollback.go's deploymentRevision: the ReplicaSet with revision ``to_revision``, else
+    (None or 0) the one with the second-highest revision."""
+    latest: tuple[int, Obj | None] = (-1, None)
+    previous: tuple[int, Obj | None] = (-1, None)
+    for rs in replica_sets:
+        revision = revision_of(rs)
+        if revision is None:
+            continue
+        if to_revision:
+            if revision == to_revision:
+                return rs
+        elif latest[0] < revision:
+            latest, previous = (revision, rs), latest
+        elif previous[0] < revision:
+            previous = (revision, rs)
+    known = ", ".join(str(r) for r in sorted({revision_of(rs) for rs in replica_sets} - {None}))
+    if to_revision:
+        raise NoRevision(f"revision {to_revision} not found in the history of deployment {deployment}"
+                           f" (revisions: {known or 'none'})")
+    if previous[1] is None:
+        only = f" (only revision {known})" if known else ""
+        raise NoRevision(f"no previous revision of deployment {deployment} to roll back to{only}")
+    return previous[1]
 
 
 def without_hash(template: Obj) -> Obj:

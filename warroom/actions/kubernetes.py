@@ -22,7 +22,9 @@ from warroom.config.render import mask_text
 from warroom.kube import (
     KubeClient,
     KubeUnavailable,
+    NoRevision,
     Obj,
+    choose_revision,
     controller_of,
     digest,
     image_text,
@@ -44,34 +46,12 @@ LOG_CONCURRENCY = 8  # log reads at once: evidence for 50 pods must not flood th
 # --- helpers -------------------------------------------------------------------------------
 
 
-def choose_revision(replica_sets: list[Obj], to_revision: int | None, deployment: str) -> Obj:
-    """rollback.go's deploymentRevision: the ReplicaSet with revision ``to_revision``, else
-    (None or 0) the one with the second-highest revision."""
-    latest: tuple[int, Obj | None] = (-1, None)
-    previous: tuple[int, Obj | None] = (-1, None)
-    for rs in replica_sets:
-        revision = revision_of(rs)
-        if revision is None:
-            continue
-        if to_revision:
-            if revision == to_revision:
-                return rs
-        elif latest[0] < revision:
-            latest, previous = (revision, rs), latest
-        elif previous[0] < revision:
-            previous = (revision, rs)
-    known = ", ".join(str(r) for r in sorted({revision_of(rs) for rs in replica_sets} - {None}))
-    if to_revision:
-        raise ActionFailed(f"revision {to_revision} not found in the history of deployment {deployment}"
-                           f" (revisions: {known or 'none'})")
-    if previous[1] is None:
-        only = f" (only revision {known})" if known else ""
-        raise ActionFailed(f"no previous revision of deployment {deployment} to roll back to{only}")
-    return previous[1]
-
-
 def _plural(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _named(objs: list[Obj], name: str) -> Obj | None:
+    return next((o for o in objs if o["metadata"]["name"] == name), None)
 
 
 def _for_evidence(obj: Obj) -> str:
@@ -197,7 +177,8 @@ class _DeploymentAction(Mitigation):
     async def _logs_of_every_pod(self) -> list[Evidence]:
         apps, core = await self._apis()
         deployment = await self._read(apps)
-        return await self._logs(core, await self._pods(core, deployment, await self._replica_sets(apps, deployment)))
+        replica_sets = await self._replica_sets(apps, deployment)
+        return await self._logs(core, await self._pods(core, deployment, replica_sets))
 
     # -- lifecycle and errors --
 
@@ -221,7 +202,10 @@ class Rollback(_DeploymentAction):
         apps, _ = await self._apis()
         deployment = await self._read(apps)
         replica_sets = await self._replica_sets(apps, deployment)
-        target = choose_revision(replica_sets, self.config.to_revision, self.deployment)
+        try:
+            target = choose_revision(replica_sets, self.config.to_revision, self.deployment)
+        except NoRevision as exc:
+            raise ActionFailed(str(exc)) from None
         self._refuse_paused(deployment)  # after the history, as kubectl checks it
         return apps, deployment, replica_sets, target
 
@@ -245,19 +229,19 @@ class Rollback(_DeploymentAction):
         apps, core = await self._apis()
         deployment = await self._read(apps)
         replica_sets = await self._replica_sets(apps, deployment)
-        target_name = preview.plan["replicaset"]
+        target = preview.plan["replicaset"]
+        # kubectl's FindNewReplicaSet: the oldest one whose template is the Deployment's.
         template = deployment["spec"]["template"]
         current = min((rs for rs in replica_sets if same_template(rs["spec"]["template"], template)),
                       key=lambda rs: rs["metadata"].get("creationTimestamp") or "", default=None)
         items = [Evidence(f"deployment/{self.deployment} (revision {revision_of(deployment)})",
                           _for_evidence(deployment), {"kind": "Deployment", "name": self.deployment})]
-        for rs, role in ((current, "current"),
-                         (next((r for r in replica_sets if r["metadata"]["name"] == target_name), None), "target")):
+        for role, rs in (("current", current), ("target", _named(replica_sets, target))):
             if rs is not None:
-                items.append(Evidence(f"replicaset/{rs['metadata']['name']} (revision {revision_of(rs)}, {role})",
-                                      _for_evidence(rs), {"kind": "ReplicaSet", "name": rs["metadata"]["name"],
-                                                          "role": role}))
-        replaced = [rs for rs in replica_sets if rs["metadata"]["name"] != target_name]
+                name = rs["metadata"]["name"]
+                items.append(Evidence(f"replicaset/{name} (revision {revision_of(rs)}, {role})", _for_evidence(rs),
+                                      {"kind": "ReplicaSet", "name": name, "role": role}))
+        replaced = [rs for rs in replica_sets if rs["metadata"]["name"] != target]
         return items + await self._logs(core, await self._pods(core, deployment, replaced))
 
     async def execute(self, preview: Preview) -> Outcome:
@@ -268,8 +252,8 @@ class Rollback(_DeploymentAction):
         patched = await self._call(apps.patch_namespaced_deployment, self.deployment, self.namespace,
                                    preview.plan["patch"], missing=self.missing)
         after = {**preview.plan["to"], "images": [c.image for c in patched.spec.template.spec.containers]}
-        return Outcome(True, f"{self.label} rolled back to revision {after['revision']} ({image_text(after['images'])})",
-                       before=preview.plan["from"], after=after)
+        summary = f"{self.label} rolled back to revision {after['revision']} ({image_text(after['images'])})"
+        return Outcome(True, summary, before=preview.plan["from"], after=after)
 
 
 # --- scale -------------------------------------------------------------------------------------
@@ -294,8 +278,9 @@ class Scale(_DeploymentAction):
         apps, _ = await self._apis()
         scale = await self._call(apps.patch_namespaced_deployment_scale, self.deployment, self.namespace,
                                  preview.plan["patch"], _content_type=MERGE_PATCH, missing=self.missing)
-        return Outcome(True, f"{self.label} scaled from {preview.plan['from']} to {scale.spec.replicas} replicas",
-                       before={"replicas": preview.plan["from"]}, after={"replicas": scale.spec.replicas})
+        before, after = preview.plan["from"], scale.spec.replicas
+        return Outcome(True, f"{self.label} scaled from {before} to {after} replicas",
+                       before={"replicas": before}, after={"replicas": after})
 
 
 # --- rollout restart ----------------------------------------------------------------------------
@@ -325,7 +310,8 @@ class Restart(_DeploymentAction):
         apps, _ = await self._apis()
         deployment = await self._read(apps)
         self._refuse_paused(deployment)
-        previous = ((deployment["spec"]["template"].get("metadata") or {}).get("annotations") or {}).get(RESTARTED_AT)
+        template_meta = deployment["spec"]["template"].get("metadata") or {}
+        previous = (template_meta.get("annotations") or {}).get(RESTARTED_AT)
         # As kubectl: time.Now().Format(time.RFC3339), in UTC.
         stamp = self.clock().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
@@ -443,7 +429,8 @@ class SetEnv(_DeploymentAction):
                     if entry is not None and not entry.get("valueFrom") and entry.get("value", "") == value:
                         continue
                     # A value replaces a valueFrom: both at once is invalid.
-                    env.append({"name": key, "value": value, **({"valueFrom": None} if entry and entry.get("valueFrom") else {})})
+                    replaced = {"valueFrom": None} if entry and entry.get("valueFrom") else {}
+                    env.append({"name": key, "value": value, **replaced})
                     before.setdefault(container["name"], {})[key] = _env_value(entry)
                 if env:
                     patch_spec.setdefault(field, []).append({"name": container["name"], "env": env})
@@ -499,7 +486,8 @@ class _Pause(_DeploymentAction):
         state = self._state(deployment)
         noop = (f"deployment {self.deployment} is already {'paused' if paused else 'running (not paused)'}"
                 if paused == self.PAUSED else None)
-        summary = f"{self.label}: {self.VERB[1]} the rollout (revision {state['revision']}, {image_text(state['images'])})"
+        summary = (f"{self.label}: {self.VERB[1]} the rollout "
+                   f"(revision {state['revision']}, {image_text(state['images'])})")
         return Preview(summary, self.equivalent(), self.deployment, {"paused": paused}, noop=noop)
 
     async def execute(self, preview: Preview) -> Outcome:
