@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Iterable
 
 from warroom.actions.base import Mitigation
+from warroom.lazy import load
 
 KINDS = {
     "kubernetes.rollback": "warroom.actions.kubernetes:Rollback",
@@ -25,5 +25,4 @@ KINDS = {
 
 
 def build_action(config, secrets: Iterable[str] = ()) -> Mitigation:
-    module, _, cls = KINDS[config.kind].partition(":")
-    return getattr(import_module(module), cls)(config, secrets)
+    return load(KINDS[config.kind])(config, secrets)

@@ -3,10 +3,10 @@ client alone costs ~0.9 s of start-up)."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Iterable
 
 from warroom.checks.base import Check
+from warroom.lazy import load
 
 KINDS = {
     "http": "warroom.checks.http:HttpCheck",
@@ -20,8 +20,7 @@ KINDS = {
 
 
 def build_check(config, secrets: Iterable[str] = ()) -> Check:
-    module, _, cls = KINDS[config.kind].partition(":")
-    return getattr(import_module(module), cls)(config, secrets)
+    return load(KINDS[config.kind])(config, secrets)
 
 
 def build_checks(configs, secrets: Iterable[str] = ()) -> list[Check]:
