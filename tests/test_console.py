@@ -314,7 +314,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def check_config(tmp_path: Path, port: int):
+def check_config(tmp_path: Path, port: int, interval: str = "100ms"):
     from warroom.config import load_config
 
     path = tmp_path / "warroom.toml"
@@ -324,7 +324,7 @@ name = "cache-down"
 kind = "tcp"
 host = "127.0.0.1"
 port = {port}
-interval = "100ms"
+interval = "{interval}"
 timeout = "1s"
 service = "cache"
 runbook = "https://runbooks.example/cache"
@@ -499,3 +499,25 @@ async def test_read_only_console_cannot_mitigate(store, clock, incident, tmp_pat
         await pilot.pause(0.2)
         assert len(app.screen_stack) == 1
         assert not [e for e in app.entries if e.kind in (Kind.MITIGATION, Kind.ACTION)]
+
+
+async def test_a_drill_console_starts_without_an_incident_and_declares_one(store, clock, tmp_path):
+
+    from warroom.store import open_journal
+
+    await (await open_journal(store, create=True)).close()  # an empty journal
+    app = console(store, clock, tmp_path, incident_id=None, config=check_config(tmp_path, free_port(), "2s"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.service is not None)
+        assert "No incident declared" in label(app, "#hdr-title")
+        await until(pilot, lambda: app.runner is not None and app.runner.latest)  # health is live
+        for key in ("n", "s", "a", "z"):
+            await pilot.press(key)
+            assert len(app.screen_stack) == 1, f"{key} acted before any incident existed"
+        await pilot.press("D")
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        await pilot.press(*"checkout down", "enter", "enter", *"all checkouts", "enter")
+        await until(pilot, lambda: app.incident.title == "checkout down" and app.entries)
+        assert label(app, "#hdr-key") == "INC-1" and app.incident.severity == "SEV1"
+        await pilot.press("n", *"first note", "enter")
+        await until(pilot, lambda: app.entries[-1].text == "first note")

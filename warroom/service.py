@@ -311,6 +311,14 @@ class IncidentService:
                                   f"{milestone.value.capitalize()} at {when.isoformat()}", author,
                                   {"milestone": milestone.value, "at": when.isoformat()})
 
+    async def record_drill_score(self, incident_id: int, score_data: dict[str, Any], text: str,
+                                 author: str) -> Entry:
+        """Append a drill's score card (``drill.as_text`` / ``drill.as_data``). Written at
+        the end of the drill, usually after the resolution: like a follow-up, it does not
+        reopen the incident, and the fold ignores it."""
+        self._text(text, "score card")
+        return await self._append(incident_id, Kind.DRILL, text, author, dict(score_data))
+
     async def append_raw(self, incident_id: int, kind: Kind, text: str, author: str,
                          data: dict[str, Any]) -> Entry:
         """For adapters (health transitions, mitigations, evidence) that own their data."""

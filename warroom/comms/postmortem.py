@@ -1,13 +1,15 @@
 """A blameless postmortem draft pre-filled from the journal, and the resolve checklist.
 
 Timeline choice: every entry kind is listed (declaration, notes, decisions, actions,
-mitigations, state changes, updates, evidence, follow-ups, timers, milestones) except
-health entries that are not transitions: a check that reports "still critical" every
-minute would bury the decisions. ``templates.is_transition`` says which those are.
+mitigations, state changes, updates, evidence, follow-ups, timers, milestones, drill
+scores) except health entries that are not transitions: a check that reports "still
+critical" every minute would bury the decisions. ``templates.is_transition`` says which
+those are. A drill's score card gets a section of its own.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from warroom.comms.export import md_cell, utc_time
@@ -108,6 +110,8 @@ def _what(entry: Entry) -> str:
     if entry.kind is Kind.UPDATE:
         number = entry.data.get("number")
         return f"Update #{number} posted" if number else "Update posted"
+    if entry.kind is Kind.DRILL:
+        return "Drill score recorded"
     return entry.text
 
 
@@ -163,6 +167,21 @@ def _mitigations(entries: list[Entry]) -> list[str]:
     return lines
 
 
+def _drill(entries: list[Entry]) -> list[str]:
+    """The latest drill score card, verbatim in a code block (sanitised line by line, in a
+    fence longer than any backtick run in it, so no line can close it)."""
+    scored = [e for e in entries if e.kind is Kind.DRILL]
+    if not scored:
+        return []
+    entry = scored[-1]
+    card = [safe_line(line) for line in entry.text.rstrip("\r\n").split("\n")]
+    longest = max((len(run) for line in card for run in re.findall("`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return ["", "## Drill score", "",
+            f"This incident was a drill, scored by {_or_dash(safe_line(entry.author))} at {hm(entry.ts)}.",
+            "", fence + "text", *card, fence]
+
+
 def _followups(incident: Incident) -> list[str]:
     lines = ["", "## Follow-ups", ""]
     if not incident.followups:
@@ -194,6 +213,7 @@ def postmortem_markdown(incident: Incident, entries: list[Entry], *, key: str,
     lines += _roles(incident)
     lines += _updates(entries)
     lines += _mitigations(entries)
+    lines += _drill(entries)
     lines += _placeholders()
     lines += _followups(incident)
     lines += ["", "## Before it was resolved", ""]

@@ -26,6 +26,8 @@ class Kind(StrEnum):
     FOLLOWUP = "followup"
     TIMER = "timer"
     MILESTONE = "milestone"
+    DRILL = "drill"
+    """A drill's score card (``domain/drill.py``): text for people, ``data`` for tools."""
 
     @classmethod
     def parse(cls, text: str) -> "Kind":

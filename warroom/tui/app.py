@@ -42,7 +42,7 @@ from warroom.text import safe_text
 from warroom.tui import registry
 from warroom.tui.confirm import ConfirmScreen
 from warroom.tui.header import IncidentHeader
-from warroom.tui.modals import (AssignScreen, HelpScreen, ImpactScreen, InputScreen, PickerScreen,
+from warroom.tui.modals import (AssignScreen, DeclareScreen, HelpScreen, ImpactScreen, InputScreen, PickerScreen,
                                 ResolveScreen, TextScreen)
 from warroom.tui.health import HealthPane, evidence_text, health_summary, pod_logs_section
 from warroom.tui.panes import DraftPane, Pane, RolesPane, TimelinePane
@@ -57,7 +57,8 @@ STATE_CHANGES = frozenset({Kind.DECLARE, Kind.SEVERITY, Kind.STATUS, Kind.ROLE, 
 @dataclass
 class ConsoleOptions:
     store_url: str
-    incident_id: int
+    incident_id: int | None
+    """None: no incident yet (a drill): the console watches health until one is declared."""
     config: Config
     author: str
     seat: str = "ic"
@@ -149,7 +150,7 @@ class WarroomApp(App):
         self.read_only = options.read_only
         self.clock = options.clock
         self.service: IncidentService | None = None
-        self.incident = Incident(id=options.incident_id)
+        self.incident = Incident(id=options.incident_id or 0)
         self.entries: list[Entry] = []
         self.prompts = PromptTracker()
         self.theme_warnings: list[str] = []
@@ -221,6 +222,9 @@ class WarroomApp(App):
         config = self.options.config
         service = IncidentService(journal, config.policy, clock=self.clock,
                                   prefix=config.incident.id_prefix)
+        if self.options.incident_id is None:
+            self.post_message(Loaded(service, []))
+            return
         # The header first (state entries only: fast at any size), then the whole timeline.
         state = copy.deepcopy(await service.state(self.options.incident_id))
         self.post_message(StateLoaded(service, state))
@@ -243,6 +247,11 @@ class WarroomApp(App):
 
     def on_loaded(self, message: Loaded) -> None:
         self.service = message.service
+        if self.options.incident_id is None:
+            self.refresh_state()
+            self.call_after_refresh(self.start_checks)
+            self.say("No incident declared yet: watch the Health pane, and press D to declare one")
+            return
         self.entries = list(message.entries)
         self.incident = fold(self.options.incident_id, self.entries)
         self.timeline.set_entries(self.entries)
@@ -463,6 +472,10 @@ class WarroomApp(App):
         if self.service is None or not self.screen_stack or not self.screen_stack[0].is_attached:
             return  # not loaded yet, or shutting down
         now = self.now()
+        if self.options.incident_id is None:
+            health, worst = health_summary(self.runner.latest.values() if self.runner else ())
+            self.header.undeclared(health, worst.value if worst else "none")
+            return
         timer = self.service.timer(self.incident, now)
         level = self.service.level(self.incident)
         seat = self.options.seat.upper() + (" · READ-ONLY" if self.read_only else "")
@@ -594,11 +607,38 @@ class WarroomApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in registry.MUTATING and self.read_only:
             return False
+        if action == "declare":
+            return self.options.incident_id is None
+        if self.options.incident_id is None and action in registry.MUTATING:
+            return False  # nothing to change before an incident exists
         if action == "ack_escalation":
             return self.timer().escalation_overdue_by is not None
         if action == "actions":
             return bool(self.options.config.actions)
         return True
+
+    def action_declare(self) -> None:
+        if self.service is None:
+            return
+        levels = [(lvl.name, f"{lvl.name}  {lvl.title}: {lvl.description}") for lvl in self.service.policy.levels]
+
+        def chosen(answer: tuple[str, str, str] | None) -> None:
+            if answer:
+                self.run_worker(self.declare(*answer), group="declare", exclusive=True, exit_on_error=False)
+
+        self.push_screen(DeclareScreen(levels), chosen)
+
+    async def declare(self, title: str, severity: str, impact: str) -> None:
+        assert self.service is not None
+        try:
+            entry = await self.service.declare(title, severity, self.options.author, impact=impact)
+        except WarroomError as exc:
+            self.say(str(exc), "error")
+            return
+        self.options.incident_id = entry.incident_id
+        self.incident = Incident(id=entry.incident_id)
+        self.say(f"Declared {self.service.key(entry.incident_id)}")
+        self.load()
 
     def action_add_entry(self) -> None:
         self.timeline_pane.input.focus()

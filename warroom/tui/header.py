@@ -59,6 +59,15 @@ class IncidentHeader(Vertical):
         with Horizontal(id="header-bottom"):
             yield from (self.labels[name] for name in self.BOTTOM)
 
+    def undeclared(self, health: str, health_state: str) -> None:
+        """Before an incident exists (a drill): only the health summary and what to do."""
+        for name, label in self.labels.items():
+            label.update(Content(""))
+            label.set_classes("")
+        self.labels["hdr-title"].update(Content("No incident declared: press D to declare one"))
+        self.labels["hdr-health"].update(Content(health))
+        self.labels["hdr-health"].set_classes(f"health-{health_state}")
+
     def show(self, incident: Incident, key: str, level: Level | None, timer: Timer,
              now: datetime, console: str, health: str = "", health_state: str = "none") -> None:
         def put(label_id: str, text: str, state: str | None = None, prefix: str = "") -> None:

@@ -220,3 +220,48 @@ class InputScreen(Modal):
     @on(Input.Submitted, "#answer")
     def _ok(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
+
+
+class DeclareScreen(Modal):
+    """Title, severity and impact of a new incident."""
+
+    def __init__(self, levels: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.levels = levels
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Declare an incident", classes="dialog-title")
+            yield Input(placeholder="title, e.g. API returning 500s", id="title")
+            yield OptionList(*[Option(Content(label), id=name) for name, label in self.levels], id="severity")
+            yield Input(placeholder="impact (who or what is affected)", id="impact")
+            with Horizontal(classes="buttons"):
+                yield Button("Declare", variant="error", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#severity", OptionList).highlighted = 0
+        self.query_one("#title").focus()
+
+    @on(Input.Submitted, "#title")
+    def _title_done(self) -> None:
+        self.query_one("#severity").focus()
+
+    @on(OptionList.OptionSelected, "#severity")
+    def _severity_done(self) -> None:
+        self.query_one("#impact").focus()
+
+    @on(Input.Submitted, "#impact")
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        title = self.query_one("#title", Input).value.strip()
+        levels = self.query_one("#severity", OptionList)
+        if not title or levels.highlighted is None:
+            self.notify("A title and a severity, please", severity="warning", markup=False)
+            return
+        severity = levels.get_option_at_index(levels.highlighted).id
+        self.dismiss((title, severity, self.query_one("#impact", Input).value.strip()))
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)

@@ -21,6 +21,7 @@ class ConsoleAction:
 
 
 ACTIONS: tuple[ConsoleAction, ...] = (
+    ConsoleAction("declare", "D", "Declare", "Declare an incident (when none is open: a drill)", True),
     ConsoleAction("add_entry", "n", "Note", "Write a timeline entry (! decision, /action, /followup …)", True),
     ConsoleAction("severity", "s", "Severity", "Change the severity: the cadence and required roles follow", True),
     ConsoleAction("status", "t", "Status", "Change the status; resolving shows the resolve checklist", True),

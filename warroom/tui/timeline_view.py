@@ -36,6 +36,7 @@ GLYPHS: dict[Kind, str] = {
     Kind.MITIGATION: "✚", Kind.STATUS: "◉", Kind.SEVERITY: "▲", Kind.ROLE: "@",
     Kind.IMPACT: "✗", Kind.HEALTH: "♥", Kind.UPDATE: "✉", Kind.EVIDENCE: "§",
     Kind.FOLLOWUP: "→", Kind.TIMER: "◷", Kind.MILESTONE: "⚑",
+    Kind.DRILL: "◎",
 }
 KIND_WIDTH = max(len(kind.value) for kind in Kind)
 AUTHOR_WIDTH_MAX = 16  # longer names are shown whole and push their row's text right
@@ -97,6 +98,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         & > .timeline--followup { color: $text-primary; }
         & > .timeline--timer { color: $text-warning; }
         & > .timeline--milestone { color: $text-accent; text-style: bold; }
+        & > .timeline--drill { color: $text-primary; text-style: bold; }
     }
     """
 
