@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
-import os
-import platform
 import shutil
 import sqlite3
 import sys
@@ -38,7 +36,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, median, percentile  # noqa: E402  (puts the repo root on sys.path)
 
 from warroom.domain.timeline import Draft, Kind  # noqa: E402
 from warroom.service import IncidentService  # noqa: E402
@@ -57,16 +56,6 @@ WARMUP = 20
 # -- statistics ---------------------------------------------------------------------------
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not sorted_values:
-        return float("nan")
-    pos = (len(sorted_values) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
-
-
 @dataclass
 class Result:
     name: str
@@ -76,11 +65,11 @@ class Result:
 
     @property
     def p50_ms(self) -> float:
-        return percentile(sorted(self.latencies_s), 0.50) * 1000
+        return percentile(self.latencies_s, 0.50) * 1000
 
     @property
     def p99_ms(self) -> float:
-        return percentile(sorted(self.latencies_s), 0.99) * 1000
+        return percentile(self.latencies_s, 0.99) * 1000
 
     @property
     def max_ms(self) -> float:
@@ -234,19 +223,6 @@ def check_rows(path: Path, incident_id: int, writers: int, per_writer: int) -> N
 # -- main ------------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; "
-            f"SQLite {sqlite3.sqlite_version}")
-
-
 def run_once(tmp: Path, r: int, n: int, writers: int, per_writer: int) -> list[Result]:
     def fresh(name: str) -> tuple[Path, int]:
         path = tmp / f"{name}-{r}.db"
@@ -264,10 +240,6 @@ def run_once(tmp: Path, r: int, n: int, writers: int, per_writer: int) -> list[R
     path, inc = fresh("journalN")
     results.append(concurrent("journal.append", "journal", path, inc, writers, per_writer))
     return results
-
-
-def median(values: list[float]) -> float:
-    return percentile(sorted(values), 0.5)
 
 
 def main() -> None:

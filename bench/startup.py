@@ -23,7 +23,8 @@ then kills the child (SIGKILL, by pid) once the last marker has arrived.
              layout   "Update draft" (a pane's border title): the first full-screen update,
                       drawn before the journal is read (the header is still empty);
              title    the incident's title: the first frame that shows the incident (the
-                      journal has been read in the load worker and the header filled).
+                      load worker has folded the state-changing entries, StateLoaded, and
+                      the header is filled; the full timeline may still be loading).
            "title" is the console's first *useful* frame and is what the ratio uses; the
            "layout" ratio is printed as well.
 
@@ -36,12 +37,14 @@ Runs: one warm-up of each (not counted: it fills the page cache and __pycache__)
 p90 (linear interpolation) of each; the ratio is console median / bare median, in the same
 run. Goal: <= 1.3x.
 
---big N: the console on an incident of N entries (built as bench/ui_lag.py builds it), 3 runs
-after a warm-up, to show how the title frame scales with the incident.
+--big N: the console on an incident of N entries (common.build_big_incident, as
+bench/ui_lag.py builds it), 3 runs after a warm-up, to show how the first frames scale with
+the incident.
 
 --what-if RUNS: interleaved rounds of four consoles: as is; with the themes registered and
-the theme set in WarroomApp.__init__ instead of on_mount (a subclass that run_console() picks
-up); with a config holding one http check; with a config holding one kubernetes check.
+the theme set in on_mount, as before they moved to WarroomApp.__init__ (a subclass that
+run_console() picks up: the A/B of that change); with a config holding one http check; with
+a config holding one kubernetes check.
 
 Then console runs with `python -X importtime` (not timed: importtime slows imports
 down), whose import log (stderr, fd 2) goes to a file while Textual's output goes to the pty
@@ -58,25 +61,25 @@ with the kubernetes-check config (only the summary and the kubernetes verdict ar
 from __future__ import annotations
 
 import argparse
+import asyncio
 import fcntl
 import os
-import platform
 import pty
 import re
 import select
-import shutil
 import signal
 import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import termios
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+from common import PYTHON, percentile  # noqa: E402
+
 COLUMNS, ROWS = 120, 40
 TITLE = "Checkout API returning 500s for EU customers"
 BARE_MARKER = "BARE-APP-FIRST-FRAME-MARKER"
@@ -128,23 +131,26 @@ sys.__stderr__ = sys.stderr = open(3, "w", encoding="utf-8", errors="backslashre
 """
 
 
-# --what-if: the same console with the theme registered and set in WarroomApp.__init__ (before
-# the stylesheet is first applied) instead of in on_mount; run_console() picks the subclass up.
-THEME_EARLY_CODE = """
+# --what-if: the console as it was before the themes moved to WarroomApp.__init__: registered
+# and set in on_mount, after the first styling pass (so Textual restyles everything once
+# more). run_console() picks the subclass up.
+THEME_LATE_CODE = """
 import sys
 sys.argv = ["warroom", "open", "--store", {url!r}]
 import warroom.tui.app as console_app
-from warroom.tui.themes import DEFAULT_THEME, discover
 
-class ThemeEarly(console_app.WarroomApp):
-    def __init__(self, options):
-        super().__init__(options)
-        themes, _ = discover(options.theme_dirs)
-        for theme in themes:
-            self.register_theme(theme)
-        self.theme = options.theme or options.config.console.theme or DEFAULT_THEME
+class ThemeLate(console_app.WarroomApp):
+    _mounted = False
 
-console_app.WarroomApp = ThemeEarly
+    def register_themes(self):
+        if self._mounted:
+            super().register_themes()
+
+    def on_mount(self):  # runs before WarroomApp.on_mount, which shows the warnings
+        self._mounted = True
+        self.register_themes()
+
+console_app.WarroomApp = ThemeLate
 from warroom.cli import entry_point
 entry_point()
 """
@@ -162,11 +168,10 @@ timeout = "1s"
 
 
 def child_env(work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("COLUMNS", "LINES", "WARROOM_CONFIG", "WARROOM_STORE", "NO_COLOR")
-           and not k.startswith("TEXTUAL")}
-    env.update(TERM="xterm-256color", XDG_CONFIG_HOME=str(work / "config"),
-               XDG_DATA_HOME=str(work / "data"), WARROOM_USER="alice", PYTHONUNBUFFERED="1")
+    """common.child_env, on a terminal of its own: no inherited size, colour or Textual settings."""
+    env = {k: v for k, v in common.child_env(work, TERM="xterm-256color", WARROOM_USER="alice",
+                                             PYTHONUNBUFFERED="1").items()
+           if k not in ("COLUMNS", "LINES", "NO_COLOR") and not k.startswith("TEXTUAL")}
     return env
 
 
@@ -272,7 +277,7 @@ def run_child(code: str, markers: list[str], work: Path, *, python_flags: tuple[
 
 
 def p90(values: list[float]) -> float:
-    return statistics.quantiles(values, n=10, method="inclusive")[8]
+    return percentile(values, 0.9)
 
 
 def fmt_ms(seconds: float) -> str:
@@ -333,29 +338,6 @@ def import_report(log: Path, offsets: dict[str, int], top: int = 15) -> list[str
     return out
 
 
-def git_state() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "warroom"], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout.splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        return "git: unknown"
-    return f"git {head}" + (f" + {len(dirty)} uncommitted paths under warroom/" if dirty else "")
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -364,122 +346,110 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=100_000,
                         help="also time the console on an incident with this many entries (3 runs; 0: skip)")
     parser.add_argument("--what-if", type=int, default=0, metavar="RUNS",
-                        help="also time variants, RUNS interleaved rounds: the theme set in __init__, "
+                        help="also time variants, RUNS interleaved rounds: the themes set in on_mount (as before), "
                              "a config with an http check, a config with a kubernetes check")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="warroom-bench-startup-"))
-    (work / "config").mkdir()
-    (work / "data").mkdir()
-    url = f"sqlite:///{work / 'journal.db'}"
-    try:
-        textual_version = subprocess.run([PYTHON, "-c", "import textual; print(textual.__version__)"],
-                                         capture_output=True, text=True, check=True).stdout.strip()
-        print(f"machine: {machine()}; Textual {textual_version}; python {PYTHON}")
-        print(f"code: {git_state()}; load average at start {os.getloadavg()[0]:.2f} (other work on this "
-              "machine shows up as noise: compare the alternating pairs)")
-        print(f"journal: {url} (1 incident, declare + IC + 5 log entries); terminal {COLUMNS}x{ROWS}")
-        make_journal(work, url)
-
-        console_code = CONSOLE_CODE.format(url=url, extra=[])
-        kinds = {
-            "bare": (BARE_CODE, [BARE_MARKER]),
-            "console": (console_code, [LAYOUT_MARKER, TITLE]),
-        }
-        for kind, (code, markers) in kinds.items():  # warm-up, not counted
-            run_child(code, markers, work)
-        times: dict[str, list[float]] = {"bare": [], "console layout": [], "console title": []}
-        cpu: dict[str, list[float]] = {"bare": [], "console title": []}
-        for i in range(args.runs):
-            for kind in ("bare", "console"):
-                code, markers = kinds[kind]
-                found = run_child(code, markers, work)
-                if kind == "bare":
-                    times["bare"].append(found[BARE_MARKER])
-                    cpu["bare"].append(found[BARE_MARKER + "@cpu"])
-                else:
-                    times["console layout"].append(found[LAYOUT_MARKER])
-                    times["console title"].append(found[TITLE])
-                    cpu["console title"].append(found[TITLE + "@cpu"])
-            print(f"  run {i + 1:2d}: bare {fmt_ms(times['bare'][-1])}   console layout "
-                  f"{fmt_ms(times['console layout'][-1])}   console title {fmt_ms(times['console title'][-1])}",
-                  flush=True)
-
-        print(f"\nprocess start -> first frame, {args.runs} runs each, alternating "
-              f"(median / p90 / min / max):")
-        for name, values in times.items():
-            print(f"  {name:15s} {fmt_ms(statistics.median(values))} {fmt_ms(p90(values))} "
-                  f"{fmt_ms(min(values))} {fmt_ms(max(values))}")
-        bare = statistics.median(times["bare"])
-        r_title = statistics.median(times["console title"]) / bare
-        r_layout = statistics.median(times["console layout"]) / bare
-        verdict = "meets" if r_title <= 1.3 else "MISSES"
-        print(f"ratio console/bare (medians): title frame {r_title:.2f}x ({verdict} the <= 1.3x goal), "
-              f"layout frame {r_layout:.2f}x")
-        print(f"  p90 ratio: title {p90(times['console title']) / p90(times['bare']):.2f}x")
-        c_bare, c_title = statistics.median(cpu["bare"]), statistics.median(cpu["console title"])
-        print(f"CPU time of the child up to that frame (all its threads, /proc/<pid>/task/*/schedstat; less "
-              f"sensitive to other load): bare {fmt_ms(c_bare)}, console title {fmt_ms(c_title)}, "
-              f"ratio {c_title / c_bare:.2f}x")
-        print(f"load average at the end of the timed runs {os.getloadavg()[0]:.2f}")
-
-        if args.big:
-            # Built as bench/ui_lag.py builds it (open_journal(create=True), declare, then one
-            # executemany transaction into `entries`); not measured.
-            import asyncio
-
-            sys.path.insert(0, str(Path(__file__).resolve().parent))
-            from ui_lag import BIG_TITLE, build_journal
-
-            big_url = asyncio.run(build_journal(work / "big.db", args.big))
-            big_code = CONSOLE_CODE.format(url=big_url, extra=[])
-            run_child(big_code, [LAYOUT_MARKER, BIG_TITLE], work)  # warm-up
-            big = [run_child(big_code, [LAYOUT_MARKER, BIG_TITLE], work) for _ in range(3)]
-            print(f"\nconsole on a {args.big}-entry incident, 3 runs (after a warm-up): layout frame "
-                  f"{', '.join(fmt_ms(f[LAYOUT_MARKER]).strip() for f in big)}; title frame "
-                  f"{', '.join(fmt_ms(f[BIG_TITLE]).strip() for f in big)} (the header waits for every entry)")
-
-        (work / "kube.toml").write_text(KUBE_CONFIG)
-        (work / "http.toml").write_text(HTTP_CONFIG)
-        if args.what_if:
-            variants = {
-                "as is": console_code,
-                "theme set in __init__": THEME_EARLY_CODE.format(url=url),
-                "config: 1 http check": CONSOLE_CODE.format(url=url, extra=["--config", str(work / "http.toml")]),
-                "config: 1 kubernetes check": CONSOLE_CODE.format(url=url, extra=["--config", str(work / "kube.toml")]),
-            }
-            for code in variants.values():
-                run_child(code, [LAYOUT_MARKER, TITLE], work)  # warm-up
-            got: dict[str, list[dict[str, float | int]]] = {name: [] for name in variants}
-            for _ in range(args.what_if):
-                for name, code in variants.items():
-                    got[name].append(run_child(code, [LAYOUT_MARKER, TITLE], work))
-            print(f"\nwhat-if, {args.what_if} interleaved rounds (medians): layout frame / title frame / CPU at title")
-            for name, runs in got.items():
-                layout = statistics.median(r[LAYOUT_MARKER] for r in runs)
-                title = statistics.median(r[TITLE] for r in runs)
-                cpu_t = statistics.median(r[TITLE + "@cpu"] for r in runs)
-                print(f"  {name:28s} {fmt_ms(layout)} {fmt_ms(title)} {fmt_ms(cpu_t)}")
-
-        kube_code = CONSOLE_CODE.format(url=url, extra=["--config", str(work / "kube.toml")])
-        for label, code, full in (("default config (no checks)", console_code, True),
-                                  ("config with a kubernetes check", kube_code, False)):
-            log = work / "importtime.log"
-            found = run_child(code, [LAYOUT_MARKER, TITLE], work, python_flags=("-X", "importtime"),
-                              stderr_file=log, linger=args.linger)
-            print(f"\n-X importtime console run, {label} (not timed for the ratio): layout "
-                  f"{fmt_ms(found[LAYOUT_MARKER])}, title {fmt_ms(found[TITLE])}; lingered {args.linger:.0f} s")
-            offsets = {"layout": int(found[LAYOUT_MARKER + "@offset"]), "title": int(found[TITLE + "@offset"])}
-            report = import_report(log, offsets)
-            for line in report if full else [report[0]] + report[-2:]:
-                print(line)
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    with common.work_dir("warroom-bench-startup-", keep=args.keep) as work:
+        run(args, work)
     return 0
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
+    url = f"sqlite:///{work / 'journal.db'}"
+    print(f"machine: {common.machine('textual')}; python {PYTHON}")
+    print(f"code: {common.git_state()}; load average at start {common.loadavg()} (other work on this "
+          "machine shows up as noise: compare the alternating pairs)")
+    print(f"journal: {url} (1 incident, declare + IC + 5 log entries); terminal {COLUMNS}x{ROWS}")
+    make_journal(work, url)
+
+    console_code = CONSOLE_CODE.format(url=url, extra=[])
+    kinds = {
+        "bare": (BARE_CODE, [BARE_MARKER]),
+        "console": (console_code, [LAYOUT_MARKER, TITLE]),
+    }
+    for kind, (code, markers) in kinds.items():  # warm-up, not counted
+        run_child(code, markers, work)
+    times: dict[str, list[float]] = {"bare": [], "console layout": [], "console title": []}
+    cpu: dict[str, list[float]] = {"bare": [], "console title": []}
+    for i in range(args.runs):
+        for kind in ("bare", "console"):
+            code, markers = kinds[kind]
+            found = run_child(code, markers, work)
+            if kind == "bare":
+                times["bare"].append(found[BARE_MARKER])
+                cpu["bare"].append(found[BARE_MARKER + "@cpu"])
+            else:
+                times["console layout"].append(found[LAYOUT_MARKER])
+                times["console title"].append(found[TITLE])
+                cpu["console title"].append(found[TITLE + "@cpu"])
+        print(f"  run {i + 1:2d}: bare {fmt_ms(times['bare'][-1])}   console layout "
+              f"{fmt_ms(times['console layout'][-1])}   console title {fmt_ms(times['console title'][-1])}",
+              flush=True)
+
+    print(f"\nprocess start -> first frame, {args.runs} runs each, alternating "
+          f"(median / p90 / min / max):")
+    for name, values in times.items():
+        print(f"  {name:15s} {fmt_ms(statistics.median(values))} {fmt_ms(p90(values))} "
+              f"{fmt_ms(min(values))} {fmt_ms(max(values))}")
+    bare = statistics.median(times["bare"])
+    r_title = statistics.median(times["console title"]) / bare
+    r_layout = statistics.median(times["console layout"]) / bare
+    verdict = "meets" if r_title <= 1.3 else "MISSES"
+    print(f"ratio console/bare (medians): title frame {r_title:.2f}x ({verdict} the <= 1.3x goal), "
+          f"layout frame {r_layout:.2f}x")
+    print(f"  p90 ratio: title {p90(times['console title']) / p90(times['bare']):.2f}x")
+    c_bare, c_title = statistics.median(cpu["bare"]), statistics.median(cpu["console title"])
+    print(f"CPU time of the child up to that frame (all its threads, /proc/<pid>/task/*/schedstat; less "
+          f"sensitive to other load): bare {fmt_ms(c_bare)}, console title {fmt_ms(c_title)}, "
+          f"ratio {c_title / c_bare:.2f}x")
+    print(f"load average at the end of the timed runs {common.loadavg()}")
+
+    if args.big:
+        # Built as bench/ui_lag.py builds it (common.build_big_incident); not measured.
+        big_url = asyncio.run(common.build_big_incident(work / "big.db", args.big))
+        big_code = CONSOLE_CODE.format(url=big_url, extra=[])
+        run_child(big_code, [LAYOUT_MARKER, common.BIG_TITLE], work)  # warm-up
+        big = [run_child(big_code, [LAYOUT_MARKER, common.BIG_TITLE], work) for _ in range(3)]
+        print(f"\nconsole on a {args.big}-entry incident, 3 runs (after a warm-up): layout frame "
+              f"{', '.join(fmt_ms(f[LAYOUT_MARKER]).strip() for f in big)}; title frame "
+              f"{', '.join(fmt_ms(f[common.BIG_TITLE]).strip() for f in big)}")
+
+    (work / "kube.toml").write_text(KUBE_CONFIG)
+    (work / "http.toml").write_text(HTTP_CONFIG)
+    if args.what_if:
+        variants = {
+            "as is": console_code,
+            "themes set in on_mount (before)": THEME_LATE_CODE.format(url=url),
+            "config: 1 http check": CONSOLE_CODE.format(url=url, extra=["--config", str(work / "http.toml")]),
+            "config: 1 kubernetes check": CONSOLE_CODE.format(url=url, extra=["--config", str(work / "kube.toml")]),
+        }
+        for code in variants.values():
+            run_child(code, [LAYOUT_MARKER, TITLE], work)  # warm-up
+        got: dict[str, list[dict[str, float | int]]] = {name: [] for name in variants}
+        for _ in range(args.what_if):
+            for name, code in variants.items():
+                got[name].append(run_child(code, [LAYOUT_MARKER, TITLE], work))
+        print(f"\nwhat-if, {args.what_if} interleaved rounds (medians): layout frame / title frame / CPU at title")
+        for name, runs in got.items():
+            layout = statistics.median(r[LAYOUT_MARKER] for r in runs)
+            title = statistics.median(r[TITLE] for r in runs)
+            cpu_t = statistics.median(r[TITLE + "@cpu"] for r in runs)
+            print(f"  {name:32s} {fmt_ms(layout)} {fmt_ms(title)} {fmt_ms(cpu_t)}")
+
+    kube_code = CONSOLE_CODE.format(url=url, extra=["--config", str(work / "kube.toml")])
+    for label, code, full in (("default config (no checks)", console_code, True),
+                              ("config with a kubernetes check", kube_code, False)):
+        log = work / "importtime.log"
+        found = run_child(code, [LAYOUT_MARKER, TITLE], work, python_flags=("-X", "importtime"),
+                          stderr_file=log, linger=args.linger)
+        print(f"\n-X importtime console run, {label} (not timed for the ratio): layout "
+              f"{fmt_ms(found[LAYOUT_MARKER])}, title {fmt_ms(found[TITLE])}; lingered {args.linger:.0f} s")
+        offsets = {"layout": int(found[LAYOUT_MARKER + "@offset"]), "title": int(found[TITLE + "@offset"])}
+        report = import_report(log, offsets)
+        for line in report if full else [report[0]] + report[-2:]:
+            print(line)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
                                     [--cold-rounds 3] [--variants httpx-aiohttp,httpx,aiohttp,streams]
                                     [--spread 0.1] [--spread-clients httpx-aiohttp]
                                     [--sequential httpx-aiohttp,httpx] [--server process|inline]
+                                    [--console-window 20] [--console-interval 1] [--console-repeat 3]
+                                    [--console-only]
 
 A child process serves ``--checks`` HTTP/1.1 endpoints on 127.0.0.1 (one port each, raw
 asyncio, keep-alive), each answering ``{"status":"ok"}`` ``--delay`` after a request. The
@@ -25,6 +27,18 @@ at once (not what Runner.run_once does: what a runner that staggered its checks 
 and compares with the concurrent warm sweep. Clients are interleaved over --repeat rounds so
 that load from elsewhere on the machine falls on all of them; the load average is printed.
 
+Then the console (skip with --console-window 0; only this with --console-only): the real
+WarroomApp under ``run_test()`` (headless, 120x40, this process's loop, XDG dirs in a temporary
+directory) on a 7-entry incident, configured with ``--checks`` http checks against the same
+endpoints (interval --console-interval, timeout 10 s), which it samples with its own
+``Runner.run_forever`` (first samples staggered, then each check at its own pace) and shows
+in its Health pane and header. A 10 ms ticker in the app's loop measures the lag over
+--console-window seconds, after every check has a first result; the baseline is the same
+console with no checks, in alternating rounds. Also: gen-2 collections, results shown per
+second, the sample latencies the console recorded (inflated by any lag), the wall time of the
+app's HealthResult handler and of its 1 s tick(), and this process's CPU share. The
+target is loop lag p99 < 50 ms.
+
 Only 127.0.0.1 is contacted; the server stops by itself after --max-seconds.
 """
 
@@ -34,15 +48,15 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
-import platform
 import statistics
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  (puts the repo root on sys.path)
+from common import Ticker, loadavg, percentile  # noqa: E402
 
 import aiohttp  # noqa: E402
 
@@ -57,7 +71,6 @@ RESPONSE = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
     b"Content-Length: %d\r\nConnection: keep-alive\r\n\r\n%s" % (len(BODY), BODY)
 )
-TICK = 0.010
 
 
 # -- the endpoints ------------------------------------------------------------------------------
@@ -174,46 +187,9 @@ def factories() -> dict[str, Callable[[HttpCheckConfig], Check]]:
 # -- measuring ------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-class Ticker:
-    """Sleeps 10 ms in a loop and records how late each wake-up was, by phase."""
-
-    def __init__(self) -> None:
-        self.lags: dict[str, list[float]] = {}
-        self.phase = "idle"
-        self.task: asyncio.Task | None = None
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(TICK)
-            self.lags.setdefault(self.phase, []).append(max(0.0, loop.time() - before - TICK))
-
-    def all(self, *phases: str) -> list[float]:
-        return [lag for phase in phases for lag in self.lags.get(phase, [])]
-
-    def __enter__(self) -> Ticker:
-        self.task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def __exit__(self, *exc) -> None:
-        assert self.task is not None
-        self.task.cancel()
-
-
-def configs(ports: list[int]) -> list[HttpCheckConfig]:
+def configs(ports: list[int], interval: str = "15s") -> list[HttpCheckConfig]:
     return [HttpCheckConfig(name=f"svc-{i}", url=f"http://127.0.0.1:{port}/health", timeout="10s",
-                            interval="15s", json_path="status", json_equals="ok")
+                            interval=interval, json_path="status", json_equals="ok")
             for i, port in enumerate(ports)]
 
 
@@ -289,29 +265,25 @@ async def sequential(make: Callable[[HttpCheckConfig], Check], ports: list[int])
     return loop.time() - started
 
 
-def version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 async def run(args: argparse.Namespace, ports: list[int]) -> None:
     tls_context()  # loaded once per process (~25 ms); keep it out of the first variant's figures
+    print(f"machine: {common.machine('httpx', 'httpcore', 'httpx-aiohttp', 'aiohttp', 'textual')}")
+    print(f"code: {common.git_state()}; {len(ports)} endpoints answering after {args.delay * 1000:.0f} ms, "
+          f"server: {args.server}; load average before: {loadavg()}")
+    if args.variants or (args.spread and args.spread_clients) or args.sequential:
+        await clients(args, ports)
+    if args.console_window:
+        await console(args, ports)
+    print(f"load average after: {loadavg()}")
+
+
+async def clients(args: argparse.Namespace, ports: list[int]) -> None:
     makers = factories()
-    print(f"{len(ports)} endpoints answering after {args.delay * 1000:.0f} ms, server: {args.server}; "
-          f"Python {platform.python_version()}, {os.cpu_count()} cores; httpx {version('httpx')}, "
-          f"httpcore {version('httpcore')}, httpx-aiohttp {version('httpx-aiohttp')}, "
-          f"aiohttp {version('aiohttp')}; load average before: {load()}")
-    print(f"{args.repeat} repeats x ({args.cold_rounds} cold + {args.rounds} warm sweeps) per client, "
+    print(f"\nclients: {args.repeat} repeats x ({args.cold_rounds} cold + {args.rounds} warm sweeps) per client, "
           "clients interleaved; medians, loop lag pooled over all sweeps")
     variants = [(name, 0.0) for name in args.variants]
     variants += [(f"{name} spread {ms(spread)}", spread) for name in args.spread_clients for spread in args.spread]
@@ -345,7 +317,128 @@ async def run(args: argparse.Namespace, ports: list[int]) -> None:
         met = f["warm"] <= 1.5 * f["single"] and f["lag_p99"] < 0.050
         print(f"{label}: warm sweep {f['warm'] / f['single']:.2f}x one check (target <= 1.5x), "
               f"loop lag p99 {f['lag_p99'] * 1000:.1f} ms (target < 50 ms): {'met' if met else 'NOT met'}")
-    print(f"load average after: {load()}")
+
+
+# -- the same checks in the console -----------------------------------------------------------------
+
+
+def timed_console_class():
+    """A WarroomApp that times its HealthResult handler and its 1 s tick(), and keeps the
+    latency of every result it shows (imported here: the client runs need no Textual)."""
+    from warroom.tui.app import HealthResult, WarroomApp
+
+    class TimedConsole(WarroomApp):
+        handler: list[float] = []
+        ticks: list[float] = []
+        latencies: list[float] = []
+
+        def on_health_result(self, message: HealthResult) -> None:
+            start = time.perf_counter()
+            WarroomApp.on_health_result(self, message)
+            TimedConsole.handler.append(time.perf_counter() - start)
+            if message.result.latency_ms is not None:
+                TimedConsole.latencies.append(message.result.latency_ms / 1000)
+            message.prevent_default()  # the app's own handler has run
+
+        def tick(self) -> None:
+            start = time.perf_counter()
+            super().tick()
+            TimedConsole.ticks.append(time.perf_counter() - start)
+
+        @classmethod
+        def reset(cls) -> None:
+            cls.handler, cls.ticks, cls.latencies = [], [], []
+
+    return TimedConsole
+
+
+async def console_window(app, checks: int, seconds: float) -> dict[str, list[float] | float]:
+    """Open ``app`` under run_test; once its 7 entries are shown, a TICK ticker in its loop
+    records the start phase (until every check has a first result) and then ``seconds`` of
+    the checks' own pace (Runner.run_forever), with gen-2 collections and the app's work."""
+    cls = type(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await common.until(pilot, lambda: app.service is not None
+                           and app.timeline.entry_count == common.SMALL_ENTRIES, 30)
+        loop = asyncio.get_running_loop()
+        with Ticker("start") as ticker:
+            started = loop.time()
+            if checks:
+                await common.until(pilot, lambda: app.runner is not None and len(app.runner.latest) == checks, 60)
+            first = loop.time() - started
+            cls.reset()
+            ticker.phase = "window"
+            common.GC.install()
+            common.GC.pauses, common.GC.active = [], True
+            cpu = time.process_time()
+            await asyncio.sleep(seconds)
+            cpu = time.process_time() - cpu
+            common.GC.active = False
+        bad = [r for r in (app.runner.latest.values() if app.runner else ()) if r.state is not State.OK]
+        if bad:
+            raise SystemExit(f"{len(bad)} checks not ok in the console, e.g. {bad[0].name}: {bad[0].summary}")
+    return {"start": ticker.all("start"), "window": ticker.all("window"), "first": first, "cpu": cpu / seconds,
+            "gc": list(common.GC.pauses), "handler": list(cls.handler), "ticks": list(cls.ticks),
+            "latencies": list(cls.latencies)}
+
+
+async def console(args: argparse.Namespace, ports: list[int]) -> None:
+    """Loop lag with the console open: the console's own Runner.run_forever sampling
+    len(ports) http checks on --console-interval, against the same console with no checks."""
+    from warroom.config import Config
+    from warroom.tui.app import ConsoleOptions
+
+    cls = timed_console_class()
+    print(f"\nconsole: WarroomApp under run_test (120x40, headless) on a {common.SMALL_ENTRIES}-entry incident; "
+          f"{args.console_repeat} rounds x (no checks, {len(ports)} http checks every "
+          f"{args.console_interval:g} s), {args.console_window:g} s windows, alternating")
+    with common.work_dir("warroom-bench-sweep-", isolate=True) as work:
+        url = await common.build_small_incident(work / "small.db")
+        variants = {"no checks (baseline)": Config(),
+                    f"{len(ports)} http checks": Config(checks=configs(ports, f"{args.console_interval:g}s"))}
+        got: dict[str, list[dict]] = {name: [] for name in variants}
+        for _ in range(args.console_repeat):
+            for name, config in variants.items():
+                app = cls(ConsoleOptions(store_url=url, incident_id=1, config=config, author="ic-bench",
+                                         watch_interval=0.2, output_dir=work))
+                got[name].append(await console_window(app, len(config.checks), args.console_window))
+
+    def pooled(runs: list[dict], key: str) -> list[float]:
+        return [v for r in runs for v in r[key]]
+
+    def pcts(values: list[float]) -> str:
+        if not values:
+            return "- | - | -"
+        return (f"{percentile(values, 0.5) * 1000:.1f} ms | {percentile(values, 0.99) * 1000:.1f} ms "
+                f"| {max(values) * 1000:.1f} ms")
+
+    def p50_max(values: list[float]) -> str:
+        if not values:
+            return "- | -"
+        return f"{percentile(values, 0.5) * 1000:.2f} ms | {max(values) * 1000:.1f} ms"
+
+    print()
+    print("| console | window | ticks | loop lag p50 | p99 | max | gen-2 GCs (longest) | results/s "
+          "| sample latency p50 | p99 | max | HealthResult handler p50 | max | tick() p50 | max | CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, runs in got.items():
+        lags, pauses = pooled(runs, "window"), pooled(runs, "gc")
+        gcs = f"{len(pauses)}" + (f" ({max(pauses) * 1000:.0f} ms)" if pauses else "")
+        results = len(pooled(runs, "latencies")) / (args.console_window * len(runs))
+        handler, ticks = pooled(runs, "handler"), pooled(runs, "ticks")
+        print(f"| {name} | {args.console_window * len(runs):g} s | {len(lags)} | {pcts(lags)} | {gcs} "
+              f"| {results:.0f} | {pcts(pooled(runs, 'latencies'))} "
+              f"| {p50_max(handler)} | {p50_max(ticks)} "
+              f"| {statistics.median(r['cpu'] for r in runs) * 100:.0f}% |")
+    name = f"{len(ports)} http checks"
+    runs = got[name]
+    start = pooled(runs, "start")
+    print(f"start (run_forever's staggered first samples, cold connections, until all {len(ports)} have a "
+          f"result): {statistics.median(r['first'] for r in runs):.2f} s median; loop lag meanwhile {pcts(start)}")
+    base_p99 = percentile(pooled(got["no checks (baseline)"], "window"), 0.99)
+    p99 = percentile(pooled(runs, "window"), 0.99)
+    print(f"console with {len(ports)} http checks: loop lag p99 {p99 * 1000:.1f} ms, {p99 / base_p99:.1f}x the "
+          f"console without checks (target < 50 ms): {'met' if p99 < 0.050 else 'NOT met'}")
 
 
 def main() -> None:
@@ -362,8 +455,18 @@ def main() -> None:
     parser.add_argument("--sequential", default="httpx-aiohttp,httpx", help="'' to skip (~40 s each)")
     parser.add_argument("--server", choices=("process", "inline"), default="process",
                         help="endpoints in a child process (default) or on the client's own loop")
+    parser.add_argument("--console-window", type=float, default=20,
+                        help="seconds of loop lag per console window (0: skip the console)")
+    parser.add_argument("--console-interval", type=float, default=1.0,
+                        help="the console's checks' interval, seconds")
+    parser.add_argument("--console-repeat", type=int, default=3,
+                        help="rounds of (console without checks, console with the checks)")
+    parser.add_argument("--console-only", action="store_true",
+                        help="only the console part (same as --variants '' --spread '' --sequential '')")
     parser.add_argument("--max-seconds", type=float, default=1800, help="the server stops after this")
     args = parser.parse_args()
+    if args.console_only:
+        args.variants = args.spread = args.sequential = ""
     args.variants = [v for v in args.variants.split(",") if v]
     args.sequential = [v for v in args.sequential.split(",") if v]
     args.spread_clients = [v for v in args.spread_clients.split(",") if v]

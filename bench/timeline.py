@@ -43,10 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import multiprocessing as mp
-import os
-import platform
 import random
 import shutil
 import sqlite3
@@ -58,7 +55,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import CHECKS, NOTES, PEOPLE, SERVICES, bulk_insert, compact, machine  # noqa: E402
 
 from warroom.domain.timeline import STATE_KINDS, Draft, Kind  # noqa: E402
 from warroom.service import IncidentService  # noqa: E402
@@ -66,19 +64,6 @@ from warroom.store import open_journal  # noqa: E402
 from warroom.store.sqlite import _SELECT  # noqa: E402
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)  # the 12 h timeline ends in the past
-PEOPLE = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
-SERVICES = ["api", "checkout", "payments", "search", "auth", "cdn"]
-CHECKS = ["api-health", "checkout-p95", "pg-primary", "redis-cache", "tls-api", "k8s-api-deploy"]
-NOTES = [
-    "Error ratio on {svc} jumped to {n}% right after the deploy of v1.2.{n}",
-    "Seeing connection resets from {svc} to the primary; pgbouncer queue at {n}",
-    "Customer support reports {n} tickets about failed checkouts in the last 10 min",
-    "Grafana: p95 latency on {svc} at {n}00 ms, was 180 ms before 09:58",
-    "Paged the {svc} on-call; {person} joining the bridge",
-    "Rollback of {svc} finished; watching error ratio for the next 15 minutes — {n} pods ready",
-    "Cache hit ratio on {svc} dropped from 97% to {n}%; suspect the key-format change in v1.2.{n}",
-    "Löschung der Einträge abgeschlossen; {person} prüft die Replikation ({n} s Verzug)",
-]
 STATUSES = ["investigating", "identified", "mitigating", "monitoring"]
 ROLES = ["ic", "tech-lead", "comms-lead", "scribe", "sme", "exec-liaison"]
 # (kind, weight): about 5% state-changing kinds.
@@ -154,19 +139,14 @@ async def build(path: Path, entries: int, other: int) -> tuple[int, int]:
         made[inc] += 1
         kind, text, data = generate(rng, i, states[inc])
         ts = START + timedelta(seconds=1 + i * 0.4)
-        rows.append((uuid.uuid4().hex, inc, ts.isoformat(), rng.choice(PEOPLE), kind, text,
-                     json.dumps(data, separators=(",", ":"))))
-    conn = sqlite3.connect(path, isolation_level=None)
+        rows.append((uuid.uuid4().hex, inc, ts.isoformat(), rng.choice(PEOPLE), kind, text, compact(data)))
+    bulk_insert(path, rows)
+    conn = sqlite3.connect(path)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO entries (uid, incident_id, ts, author, kind, text, data)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.execute("COMMIT")
         count = conn.execute("SELECT count(*) FROM entries WHERE incident_id = ?", (target,)).fetchone()[0]
-        assert count == entries, count
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
+    assert count == entries, count
     return target, second
 
 
@@ -296,19 +276,6 @@ def measure(what: str, path: Path, incident_id: int, runs: int, use_tracemalloc:
     if "error" in result:
         raise SystemExit(f"{what}: {result['error']}")
     return result
-
-
-def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; "
-            f"SQLite {sqlite3.sqlite_version}")
 
 
 def main() -> None:

@@ -1,14 +1,20 @@
 """Shared fixtures: an isolated environment per test (no developer config, no real data
-dir) and helpers to run the CLI in-process or as a child process."""
+dir), helpers to run the CLI in-process or as a child process, and the local servers and
+ports that the check and mitigation tests use."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 
 from warroom.cli import main
@@ -55,6 +61,13 @@ def cli(capsys: pytest.CaptureFixture[str], store: str):
     return run
 
 
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run `warroom ARGS` in-process as given (no --store added): (exit code, stdout, stderr)."""
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
@@ -65,3 +78,89 @@ def child_env(**extra: str) -> dict[str, str]:
 def spawn(*args: str, **kwargs) -> subprocess.Popen:
     """The CLI as a separate process (for crash and concurrency tests)."""
     return subprocess.Popen([sys.executable, "-m", "warroom", *args], env=child_env(), **kwargs)
+
+
+# --- local servers and ports -------------------------------------------------------------------
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+PG_DSN = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+
+
+def listening(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def free_port() -> int:
+    """A port nothing listens on: bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A TCP port that accepts connections."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+@pytest.fixture
+def require() -> Callable[[bool, str], None]:
+    """``require(available, what)``: a test whose server or program is missing is skipped,
+    except under CI=true, where the machine promises them and the test fails instead."""
+
+    def need(available: bool, what: str) -> None:
+        if available:
+            return
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} (CI=true: this machine must provide it)")
+        pytest.skip(what)
+
+    return need
+
+
+@pytest.fixture
+def postgres_dsn(require) -> str:
+    require(listening(PG_HOST, PG_PORT), f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}")
+    return PG_DSN
+
+
+@pytest.fixture
+def redis_available(require) -> None:
+    require(listening(REDIS_HOST, REDIS_PORT), f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT}")
+
+
+@pytest.fixture
+def redis_url(redis_available) -> str:
+    return REDIS_URL
+
+
+@pytest.fixture
+async def admin(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the test's own, for setting up and inspecting sessions."""
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 10.0) -> Any:
+    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if loop.time() > deadline:
+            pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
+        await asyncio.sleep(0.05)

@@ -72,7 +72,8 @@ async def test_the_chain_in_order_with_evidence_before_execution(svc):
     assert action.calls == ["preview", "evidence", "execute"]
     entries = await svc.journal.entries(1)
     evidence = [e for e in entries if e.kind is Kind.EVIDENCE]
-    assert evidence and evidence[0].id < done.entry.id and "[bold]x[/]" in evidence[0].text
+    assert evidence and evidence[0].id < done.entry.id and "[bold]x[/]" in evidence[0].data["text"]
+    assert evidence[0].text == "rollback-api: evidence: logs of api-7f9c (2 lines)"
     assert done.entry.data["evidence"] == [evidence[0].id]
     assert done.entry.data["result"] == "ok" and done.entry.data["roles"] == ["ic"]
     assert done.entry.data["before"] == {"revision": 7}

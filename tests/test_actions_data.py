@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
@@ -19,62 +17,18 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from tests.conftest import PG_DSN, PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT, eventually, free_port
 from warroom.actions import postgres as pga
 from warroom.actions.base import ActionFailed, Preview
 from warroom.actions.registry import build_action
 from warroom.config import models
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-PG_DSN = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 DELETE_DB, OTHER_DB, FLUSH_DB = 13, 14, 15
 """Redis databases of these tests: patterns are deleted in 13 (keys under a unique prefix),
 15 is flushed (so it must start empty), and 14 holds keys that must survive both."""
 
 
 # --- fixtures --------------------------------------------------------------------------------
-
-
-def _listening(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture
-def require() -> Callable[[bool, str], None]:
-    """``require(available, what)``: skipped when missing, failed under CI=true."""
-
-    def need(available: bool, what: str) -> None:
-        if available:
-            return
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{what} (CI=true: this machine must provide it)")
-        pytest.skip(what)
-
-    return need
-
-
-@pytest.fixture
-def postgres_dsn(require) -> str:
-    require(_listening(PG_HOST, PG_PORT), f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}")
-    return PG_DSN
-
-
-@pytest.fixture
-def redis_available(require) -> None:
-    require(_listening(REDIS_HOST, REDIS_PORT), f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT}")
-
-
-@pytest.fixture
-async def admin(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(postgres_dsn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
@@ -90,25 +44,6 @@ async def actions() -> AsyncIterator[Callable[[Any], Any]]:
     yield build
     for action in built:
         await action.close()
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 10.0) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def unique(prefix: str) -> str:
@@ -453,7 +388,7 @@ async def redis_dbs(redis_available) -> AsyncIterator[RedisDbs]:
             await client.aclose()
 
 
-def redis_url(db: int, host: str = REDIS_HOST, port: int = REDIS_PORT) -> str:
+def redis_db_url(db: int, host: str = REDIS_HOST, port: int = REDIS_PORT) -> str:
     return f"redis://{host}:{port}/{db}"
 
 
@@ -469,7 +404,7 @@ async def test_delete_pattern_deletes_only_matching_keys_in_its_db(redis_dbs, ac
             pipe.set(key, "stay")
         await pipe.execute()
     await other.set(f"{prefix}:session:1", "other db")
-    action = actions(models.RedisDeletePattern(name="drop-sessions", url=redis_url(DELETE_DB), pattern=pattern))
+    action = actions(models.RedisDeletePattern(name="drop-sessions", url=redis_db_url(DELETE_DB), pattern=pattern))
 
     preview = await action.preview()
 
@@ -517,7 +452,7 @@ async def test_delete_pattern_in_batches(redis_dbs, actions):
         for i in range(1204):
             pipe.set(f"{prefix}:cache:{i}", i)
         await pipe.execute()
-    action = actions(models.RedisDeletePattern(name="drop-cache", url=redis_url(DELETE_DB),
+    action = actions(models.RedisDeletePattern(name="drop-cache", url=redis_db_url(DELETE_DB),
                                                pattern=f"{prefix}:cache:*"))
     preview = await action.preview()
     assert preview.summary.startswith("delete 1,204 keys matching ")
@@ -535,7 +470,7 @@ async def test_flushdb_only_flushes_its_db(redis_dbs, actions):
     await db.rpush(f"{prefix}:b", "x")
     await db.set(f"{prefix}:c", "1", ex=60)
     await other.set(f"{prefix}:survivor", "1")
-    action = actions(models.RedisFlushdb(name="flush", url=redis_url(FLUSH_DB), confirm_flushdb=True))
+    action = actions(models.RedisFlushdb(name="flush", url=redis_db_url(FLUSH_DB), confirm_flushdb=True))
 
     preview = await action.preview()
     assert preview.noop is None

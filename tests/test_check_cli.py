@@ -1,33 +1,9 @@
 """`warroom check --once [--json]`: the DESIGN.md contract, against real local services."""
 
 import json
-import socket
 from pathlib import Path
 
-import pytest
-
-from warroom.cli import main
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run(capsys, *args):
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.fixture
-def listener():
-    """A TCP port that accepts connections."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        yield s.getsockname()[1]
+from tests.conftest import free_port, run
 
 
 def config(tmp_path: Path, *tables: str) -> str:

@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis import exceptions as rx
 
+from tests.conftest import PG_DSN, PG_HOST, PG_PORT, REDIS_URL, eventually, free_port, listening
 from warroom.checks import postgres as pg
 from warroom.checks import redis as rd
 from warroom.checks.base import Result, State
@@ -28,58 +28,8 @@ from warroom.checks.registry import build_checks
 from warroom.checks.runner import Runner
 from warroom.config import models
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-PG_DSN = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
-
 
 # --- fixtures --------------------------------------------------------------------------------
-
-
-def _listening(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture
-def require() -> Callable[[bool, str], None]:
-    """``require(available, what)``: a test whose server or program is missing is skipped,
-    except under CI=true, where the machine promises them and the test fails instead."""
-
-    def need(available: bool, what: str) -> None:
-        if available:
-            return
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{what} (CI=true: this machine must provide it)")
-        pytest.skip(what)
-
-    return need
-
-
-@pytest.fixture
-def postgres_dsn(require) -> str:
-    require(_listening(PG_HOST, PG_PORT), f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}")
-    return PG_DSN
-
-
-@pytest.fixture
-def redis_url(require) -> str:
-    require(_listening(REDIS_HOST, REDIS_PORT), f"Redis not reachable at {REDIS_HOST}:{REDIS_PORT}")
-    return REDIS_URL
-
-
-@pytest.fixture
-async def admin(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the test's own, for setting up and inspecting sessions."""
-    conn = await asyncpg.connect(postgres_dsn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
@@ -94,12 +44,6 @@ async def checks() -> AsyncIterator[Callable[..., Any]]:
 
     yield build
     await Runner(built).close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -121,7 +65,7 @@ def redis_server(require, tmp_path: Path) -> Iterator[Callable[..., int]]:
         for _ in range(200):  # up to 10 s
             if proc.poll() is not None:
                 pytest.fail(f"redis-server exited with {proc.returncode}")
-            if _listening("127.0.0.1", port):
+            if listening("127.0.0.1", port):
                 return port
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(0.05)
@@ -137,19 +81,6 @@ def redis_server(require, tmp_path: Path) -> Iterator[Callable[..., int]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 10.0) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def sample(check: Any) -> Result:

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from tests.conftest import free_port
 from warroom.checks import http as http_module
 from warroom.checks import tcp as tcp_module
 from warroom.checks.base import Check, Result, State
@@ -81,13 +82,6 @@ def trust(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
         tcp_module.tls_context.cache_clear()
 
     return trust
-
-
-def free_port() -> int:
-    """A port nothing listens on: bound, then released."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def sample(*checks: Check) -> list[Result]:

@@ -525,7 +525,7 @@ def test_hostile_text_is_shown_inert(cli, inc):
 
 
 def test_demo_walkthrough(cli):
-    out = ok(cli("demo", use_store=False))
+    out = ok(cli("demo", "--walkthrough", use_store=False))
     assert "INC-1" in out
     assert re.search(r"^Timeline \(\d+ entries, UTC\):$", out, re.M)
     assert "Roll back api to v1.2.2" in out

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Label
 
-from tests.conftest import spawn
+from tests.conftest import free_port, spawn
 from tests.console_support import FakeClock, console, sample_incident, until
 from warroom.domain.incident import Status
 from warroom.domain.roles import Role
@@ -306,14 +306,6 @@ async def test_maximise_filter_and_search(store, clock, incident, tmp_path):
         assert view.search == "deploy" and view.row_count == 1
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def check_config(tmp_path: Path, port: int, interval: str = "100ms"):
     from warroom.config import load_config
 
@@ -430,21 +422,11 @@ name = "drain-eu"
 kind = "command"
 argv = {argv}
 risk = "medium"
-key = "D"
+key = "G"
 checks = ["lb"]
 verify_window = "5s"
 ''')
     return load_config(path)
-
-
-@pytest.fixture
-def listener():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        yield s.getsockname()[1]
 
 
 async def test_mitigation_from_the_console_in_order_and_never_by_accident(store, clock, incident, tmp_path, listener):
@@ -457,7 +439,7 @@ async def test_mitigation_from_the_console_in_order_and_never_by_accident(store,
                             and steps.append(m.event.step.value)) as pilot:
         await loaded(pilot)
         # Stray keys: open, Enter on an empty confirmation, a wrong name, Escape.
-        await pilot.press("D")
+        await pilot.press("G")
         await until(pilot, lambda: len(app.screen_stack) == 2)
         await pilot.press("enter", *"drain", "enter", "escape")
         await pilot.press("x", "enter")
@@ -467,7 +449,7 @@ async def test_mitigation_from_the_console_in_order_and_never_by_accident(store,
         assert mitigations() == [] and "confirmed" not in steps
         # Now for real: the target's name typed exactly.
         steps.clear()
-        await pilot.press("D")
+        await pilot.press("G")
         await until(pilot, lambda: len(app.screen_stack) == 2)
         await pilot.press(*"true", "enter")
         await until(pilot, lambda: any(e.data.get("verified") for e in mitigations()), timeout=10)
@@ -485,7 +467,7 @@ async def test_someone_without_the_role_proposes_instead(store, clock, incident,
     app = console(store, clock, tmp_path, config=mitigation_config(tmp_path, listener), author="mallory")
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        await pilot.press("D")
+        await pilot.press("G")
         await until(pilot, lambda: any(e.data.get("proposal") == "drain-eu" for e in app.entries))
         assert len(app.screen_stack) == 1
         assert not [e for e in app.entries if e.kind is Kind.MITIGATION]
@@ -495,10 +477,24 @@ async def test_read_only_console_cannot_mitigate(store, clock, incident, tmp_pat
     app = console(store, clock, tmp_path, read_only=True, config=mitigation_config(tmp_path, listener))
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        await pilot.press("D", "x")
+        await pilot.press("G", "x")
         await pilot.pause(0.2)
         assert len(app.screen_stack) == 1
         assert not [e for e in app.entries if e.kind in (Kind.MITIGATION, Kind.ACTION)]
+
+
+async def test_an_action_key_that_is_the_consoles_own_is_not_taken(store, clock, incident, tmp_path, listener):
+    from warroom.config import load_config
+
+    path = tmp_path / "warroom.toml"
+    path.write_text('[[action]]\nname = "drain"\nkind = "command"\nargv = ["true"]\nkey = "s"\n')
+    app = console(store, clock, tmp_path, config=load_config(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: app.actions is not None)
+        assert any("key 's' is the console's own" in t for t, _ in app.toasts)
+        await pilot.press("s")  # still the severity picker
+        assert "Severity" in str(app.screen.query_one(".dialog-title").content)
 
 
 async def test_a_drill_console_starts_without_an_incident_and_declares_one(store, clock, tmp_path):

@@ -177,9 +177,12 @@ class ActionRunner:
         for item in items:
             text = item.text if len(item.text) <= EVIDENCE_LIMIT else (
                 item.text[:EVIDENCE_LIMIT] + f"\n… cut at {EVIDENCE_LIMIT} characters")
+            # One line on the timeline; the capture itself rides in the entry's data (the
+            # console opens it with Enter, the export and postmortem carry it).
+            lines = text.count("\n") + 1
             entry = await self.service.append_raw(
-                self.incident_id, Kind.EVIDENCE, f"{action.name}: {item.title}\n{text}", self.actor,
-                {"action": action.name, "title": item.title, "data": item.data})
+                self.incident_id, Kind.EVIDENCE, f"{action.name}: evidence: {item.title} ({lines} lines)",
+                self.actor, {"action": action.name, "title": item.title, "text": text, "data": item.data})
             ids.append(entry.id)
         return ids
 

@@ -296,11 +296,20 @@ async def _with_service(ctx: Context, handler: Callable[[Context, IncidentServic
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.command == "demo":
+    if args.command == "demo" and args.walkthrough:
         from warroom.cli.walkthrough import walkthrough
 
         return walkthrough()
+    if args.command == "demo" and args.list:
+        from warroom.cli.demo import list_scenarios
+
+        return list_scenarios()
     ctx = Context(args)
+    if args.command in {"demo", "drill"}:
+        from warroom.cli.demo import run_demo
+
+        return run_demo(args.scenario, speed=args.speed, drill=args.command == "drill",
+                        store=getattr(args, "store", None), author=ctx.author, theme=args.theme)
     if args.command == "declare":
         return asyncio.run(cmd_declare(ctx))
     if args.command == "action":

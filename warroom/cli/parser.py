@@ -170,7 +170,20 @@ def build_parser() -> Parser:
     p.add_argument("incident", metavar="INC")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
-    command("demo", "a guided walk-through on a throwaway journal")
+    for name, help in (("demo", "a live simulated incident on loopback, already declared: mitigate it"),
+                       ("drill", "a game day: the same simulation, nothing declared; scored at the end")):
+        p = command(name, help)
+        p.add_argument("scenario", nargs="?" if name == "demo" else None, metavar="SCENARIO",
+                       help="a shipped scenario (see --list) or a scenario file" +
+                       (" (default: bad-deploy)" if name == "demo" else ""))
+        p.add_argument("--speed", type=float, default=1.0 if name == "drill" else 4.0,
+                       help="how much faster than real time the scenario runs")
+        p.add_argument("--theme", metavar="NAME")
+        if name == "demo":
+            p.add_argument("--list", action="store_true", help="list the scenarios")
+            p.add_argument("--walkthrough", action="store_true",
+                           help="instead: a printed walk-through of the CLI on a throwaway journal")
+        author(p)
     return parser
 
 

@@ -55,6 +55,6 @@ def walkthrough() -> int:
             if code != 0:
                 return code
             print()
-    print("The full-screen console (`warroom open`) builds on this journal.")
+    print("The full-screen console (`warroom open`) builds on this journal; `warroom demo` runs a live one.")
     return 0
 

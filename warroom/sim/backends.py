@@ -76,16 +76,26 @@ class PostgresLoad:
     def long_count(self) -> int:
         return len(self.long)
 
+    async def _connections(self, n: int) -> list[asyncpg.Connection]:
+        # Concurrently, so the sessions start together as a burst of requests would.
+        opened = await asyncio.gather(*(self._connect() for _ in range(n)), return_exceptions=True)
+        failed = [c for c in opened if isinstance(c, BaseException)]
+        for conn in opened:
+            if failed and isinstance(conn, asyncpg.Connection):
+                conn.terminate()
+        if failed:
+            raise failed[0]
+        return list(opened)
+
     async def open_idle(self, n: int) -> None:
-        for _ in range(n):
-            conn = await self._connect()
-            self.idle.append(conn)
+        conns = await self._connections(n)
+        self.idle.extend(conns)
+        for conn in conns:
             await conn.execute("BEGIN")
             await conn.execute(IDLE_QUERY)
 
     async def start_long(self, n: int) -> None:
-        for _ in range(n):
-            conn = await self._connect()
+        for conn in await self._connections(n):
             task = asyncio.create_task(conn.execute(LONG_QUERY), name=f"{self.app}: long query")
             self.long[task] = conn
             task.add_done_callback(self._long_ended)
@@ -139,9 +149,11 @@ class PostgresLoad:
 class RedisCache:
     """Keys the app writes under ``prefix`` in the URL's database."""
 
-    def __init__(self, url: str, prefix: str, value_bytes: int) -> None:
+    def __init__(self, url: str, prefix: str, value_bytes: int, name: str = "warroom-sim") -> None:
         self.url, self.prefix, self.value = url, prefix, b"x" * value_bytes
-        self.client = aioredis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=10)
+        # Named, so CLIENT LIST tells the scenario's connections apart from everyone else's.
+        self.client = aioredis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=10,
+                                              client_name=name)
         self.written = 0
         self.present = 0
 

@@ -3,7 +3,7 @@ controller (a pod template change makes or revives a ReplicaSet with the next re
 then a rolling update within maxSurge/maxUnavailable; a /scale patch resizes), the
 ReplicaSet controller (pods created and removed to match) and a kubelet (pods start after
 ``pod_start``, crash-loop with back-off when their revision crashes, are OOMKilled when a
-leak fills their memory). Everything moves on simulated time (``step(t)``).
+leak fills their memory: it grows at the leak rate, a quarter of it above 85%). Everything moves on simulated time (``step(t)``).
 
 KubeAPI serves what this writes; writes made through the API (the rollback's JSON Patch,
 restart's annotation, scale, pod deletions) reach it through ``KubeAPI.subscribe``.
@@ -12,6 +12,7 @@ restart's annotation, scale, pod deletions) reach it through ``KubeAPI.subscribe
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class Pod:
     last: str | None = None  # last terminated reason
     memory: float = 0.0
     node: str = "node-1"
+    spread: float = 0.5  # 0..1, fixed per pod: pods of one revision do not crash in step
+
 
     @property
     def ready(self) -> bool:
@@ -158,8 +161,9 @@ class Cluster:
     def _pod(self, rs: ReplicaSet, t: float, created: datetime) -> Pod:
         number = next(self._numbers)
         name = f"{rs.name}-{_short_hash(rs.name, number, length=5)}"
+        spread = int(hashlib.sha256(name.encode()).hexdigest()[:4], 16) / 0xFFFF
         pod = Pod(name, rs.name, created, "ContainerCreating", t + self.spec.pod_start.total_seconds(),
-                  node=f"node-{1 + number % 3}")
+                  node=f"node-{1 + number % 3}", spread=spread)
         self.pods[name] = pod
         return pod
 
@@ -191,10 +195,12 @@ class Cluster:
             pod.waiting, pod.started, pod.memory = None, t, self.spec.memory_base
             return
         crash_after = self.behaviour(pod.rs).crash_after
-        if crash_after is not None and t - pod.started >= crash_after.total_seconds():
+        if crash_after is not None and t - pod.started >= crash_after.total_seconds() * (0.6 + 0.8 * pod.spread):
             self._crash(pod, t, "Error")
             return
-        pod.memory += leak * dt
+        # Above 85% the garbage collector reclaims harder (and burns CPU doing it): the
+        # leak slows down, the pod stays sick for a while before the OOM kill.
+        pod.memory += leak * dt * (0.85 + 0.3 * pod.spread) * (0.25 if pod.memory > 0.85 else 1.0)
         if pod.memory >= 1.0:
             self._crash(pod, t, "OOMKilled")
 

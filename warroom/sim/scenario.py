@@ -37,7 +37,7 @@ an ``[[action]]``), ``guide`` (what to look at, for the demo's on-screen help), 
 - ``[[check]]`` / ``[[action]]``: the generated warroom.toml's tables, with placeholders
   ``{http}``, ``{prometheus}``, ``{kube}``, ``{kubeconfig}``, ``{postgres}``, ``{redis}``,
   ``{pg_app}`` (the application_name of the scenario's sessions), ``{redis_prefix}``
-  (``{{``/``}}`` for literal braces). Their ``interval``, ``verify_window``, ``older_than``
+  (only ``{lowercase_name}`` is one: PromQL's ``{service="api"}`` stays as written). Their ``interval``, ``verify_window``, ``older_than``
   and ``long_query`` are simulated time: divided by the speed in the generated config.
 
 Expressions (see ``warroom.sim.expr``) read these state values: ``t`` (simulated seconds),
@@ -72,7 +72,7 @@ STATE = ("t", "load", "replicas", "ready", "pods", "bad_pods", "restarts", "erro
          "idle_sessions", "long_queries", "pool_size", "cache_keys", "cache_bytes")
 PLACEHOLDERS = ("http", "prometheus", "kube", "kubeconfig", "postgres", "redis", "pg_app", "redis_prefix")
 SCALED = ("interval", "verify_window", "older_than", "long_query")
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _DURATION = r"(\d[\dmshdw.\s]*)"
 
@@ -127,10 +127,7 @@ def parse_op(text: str) -> Op:
         number = float(groups[0]) if groups and groups[0] is not None else (10.0 if verb == "leak" else 0.0)
         over = 0.0
         if verb in ("ramp", "fill") and groups[-1] is not None:
-            try:
-                over = parse_duration(groups[-1]).total_seconds()
-            except ValueError as exc:
-                raise ValueError(str(exc)) from None
+            over = parse_duration(groups[-1]).total_seconds()  # ValueError says what is wrong
         return Op(verb, number, over)
     raise ValueError(f"unknown event {show(text)} (expected one of: {'; '.join(VOCABULARY)})")
 
@@ -327,8 +324,6 @@ def fill(value: Any, values: dict[str, str], loc: str = "") -> Any:
         return value
 
     def replace(match: re.Match[str]) -> str:
-        if match[0] in ("{{", "}}"):
-            return match[0][0]
         if match[1] not in values:
             raise KeyError(loc, match[1])
         return values[match[1]]
@@ -390,7 +385,8 @@ def parse_scenario(text: str, name: str) -> Scenario:
     try:
         Config.model_validate(filled)
     except ValidationError as err:
-        raise _config_error(err, filled, name, frozenset()) from None
+        error = _config_error(err, filled, name, frozenset())
+        raise ScenarioError(error.message, error.hint) from None
     return scenario
 
 

@@ -8,6 +8,7 @@ console is exactly where it was. Journal I/O runs in workers that post messages.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,7 @@ from warroom.tui.modals import (AssignScreen, DeclareScreen, HelpScreen, ImpactS
                                 ResolveScreen, TextScreen)
 from warroom.tui.health import HealthPane, evidence_text, health_summary, pod_logs_section
 from warroom.tui.panes import DraftPane, Pane, RolesPane, TimelinePane
+from warroom.tui.timeline_view import TimelineView
 from warroom.tui.quick_entry import parse_quick_entry
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
 
@@ -69,6 +71,8 @@ class ConsoleOptions:
     watch_interval: float = 0.2
     output_dir: Path = field(default_factory=Path.cwd)
     theme_dirs: list[Path] | None = None
+    welcome: str | None = None
+    """Shown once the console is up (the demo's short guide to the keys)."""
 
 
 class EntriesArrived(Message):
@@ -208,7 +212,16 @@ class WarroomApp(App):
             self.say(warning, "warning")
         self.banner.display = False
 
+    async def on_unmount(self) -> None:
+        # Clients of checks and actions hold connections (aiohttp, asyncpg, redis): close
+        # them here, whatever state their workers were cancelled in.
+        for closer in (self.actions, self.runner):
+            if closer is not None:
+                await closer.close()
+
     def on_ready(self) -> None:
+        if self.options.welcome:
+            self.notify(self.options.welcome, title="warroom", timeout=30, markup=False)
         # After the first frame: every pane is composed, and the IC sees the console at once
         # even when a long journal takes a moment to load.
         self.load()
@@ -295,8 +308,12 @@ class WarroomApp(App):
             actor=self.options.author, read_only=self.read_only,
             on_event=lambda event: self.post_message(ActionStep(event)))
         if not self.read_only:
+            taken = {action.keys for action in registry.ACTIONS}
             for a in config.actions:
-                if a.key:
+                if a.key and a.key in taken:
+                    self.say(f"action {a.name}: key {a.key!r} is the console's own; use x to run it",
+                             "warning")
+                elif a.key:
                     self.bind(a.key, f"mitigate('{a.name}')", description=a.name, show=False)
 
     def action_actions(self) -> None:
@@ -584,6 +601,16 @@ class WarroomApp(App):
             self.say(str(exc), "error")
         else:
             self.say(f"Saved {path}")
+
+    def on_timeline_view_selected(self, event: TimelineView.Selected) -> None:
+        """Enter on an entry: the whole of it (an evidence capture, a long note) and its data."""
+        entry = event.entry
+        body = entry.data.get("text") if isinstance(entry.data.get("text"), str) else ""
+        data = {k: v for k, v in entry.data.items() if k != "text"}
+        text = "\n".join(part for part in (
+            entry.text, body, json.dumps(data, indent=2, default=str, ensure_ascii=False) if data else "") if part)
+        title = f"#{entry.id} {entry.kind.value} by {entry.author} at {entry.ts:%Y-%m-%d %H:%M:%S} UTC"
+        self.push_screen(TextScreen(safe_text(title), safe_text(text)))
 
     # -- timeline input -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Static
 
 from warroom.actions.runner import Plan
 from warroom.text import safe_line
@@ -30,10 +30,11 @@ class ConfirmScreen(Modal):
         action, preview = self.plan.action, self.plan.preview
         with Vertical(classes="dialog wide-ish"):
             yield Label(Content(f"{action.name}  ({action.kind}, {action.risk} risk)"), classes="dialog-title")
-            yield Label(Content(safe_line(preview.summary)), id="confirm-summary")
+            # Static wraps long lines (a Label would cut the one line that matters).
+            yield Static(Content(safe_line(preview.summary)), id="confirm-summary")
             for line in preview.lines[:12]:
-                yield Label(Content("  " + safe_line(line)), classes="confirm-line")
-            yield Label(Content("equivalent: " + safe_line(preview.equivalent)), classes="dialog-hint")
+                yield Static(Content("  " + safe_line(line)), classes="confirm-line")
+            yield Static(Content("equivalent: " + safe_line(preview.equivalent)), classes="dialog-hint")
             if self.checks:
                 yield Label(Content("will verify: " + ", ".join(self.checks)), classes="dialog-hint")
             if preview.noop:

@@ -1,0 +1,113 @@
+"""`warroom demo`: the README's main command, for real (a pseudo-terminal, the installed
+entry point) and headless through the same code path with a Pilot mitigating the incident."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.console_support import until
+from warroom.cli import main
+from warroom.cli.demo import _run
+from warroom.domain.timeline import Kind
+
+
+def test_demo_list(capsys):
+    assert main(["demo", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("bad-deploy", "db-pool-exhaustion", "slow-degradation", "cache-pressure"):
+        assert name in out
+
+
+def test_demo_unknown_scenario_is_one_line(capsys):
+    assert main(["demo", "no-such-scenario"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no scenario named" in err
+
+
+def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{needle!r} not shown within {timeout}s")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen
+
+
+def test_the_readme_main_command_runs_in_a_terminal_and_quits_cleanly(tmp_path: Path):
+    """`warroom demo` from the installed entry point, in a real pseudo-terminal: the live
+    incident comes up with its checks red, `q` quits, exit 0, nothing left running."""
+    warroom = Path(sys.executable).parent / "warroom"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the demo, as a person would start it
+        os.chdir(tmp_path)
+        os.environ.update(TERM="xterm-256color", COLUMNS="140", LINES="42", WARROOM_USER="newcomer")
+        os.execv(str(warroom), [str(warroom), "demo", "--speed", "20"])
+    try:
+        read_until(fd, b"api returning 5xx", 60)
+        read_until(fd, b"critical", 60)
+        os.write(fd, b"q")
+        deadline = time.monotonic() + 30
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("the demo did not exit after q")
+            select.select([fd], [], [], 0.1)
+            try:
+                os.read(fd, 65536)
+            except OSError:
+                pass
+        assert os.waitstatus_to_exitcode(status) == 0
+        leftovers = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        assert leftovers == ""
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+
+
+async def test_headless_demo_rollback_recovers_and_shuts_everything_down(tmp_path):
+    seen = {}
+
+    async def pilot_run(pilot):
+        app = pilot.app
+        await until(pilot, lambda: app.runner is not None and app.runner.latest.get("api-5xx") is not None
+                    and app.runner.latest["api-5xx"].state.value == "critical", timeout=60)
+        await pilot.press("x", "enter")  # rollback-api is first in the list
+        await until(pilot, lambda: len(app.screen_stack) == 2 and app.screen.query("#typed"), timeout=20)
+        await pilot.press(*"api", "enter")
+        await until(pilot, lambda: any(e.kind is Kind.MITIGATION and e.data.get("verified") for e in app.entries),
+                    timeout=60)
+        seen["mitigated"] = app.incident.mitigated_at
+        seen["ports"] = [int(u.rsplit(":", 1)[1].split("/")[0]) for u in (
+            app.options.config.check("api-health").url,)]
+        await pilot.press("q")
+
+    assert await _run("bad-deploy", speed=30, drill=False, store=None, author="alice", theme=None,
+                      auto_pilot=pilot_run) == 0
+    assert seen["mitigated"] is not None
+    for port in seen["ports"]:  # the simulator's servers are gone with the console
+        reader = asyncio.open_connection("127.0.0.1", port)
+        try:
+            await asyncio.wait_for(reader, 2)
+        except (ConnectionRefusedError, OSError):
+            continue
+        raise AssertionError(f"port {port} still listening after the demo")

@@ -1,0 +1,368 @@
+"""The simulator: scenario files, the world's reactions, and every shipped scenario run
+headless at high speed against the real checks and the real action path (ActionRunner,
+journal, verification), with real PostgreSQL and Redis where a scenario needs them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import aiohttp
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from warroom.actions.registry import build_action
+from warroom.actions.runner import ActionRunner, Executed
+from warroom.checks.base import State
+from warroom.checks.registry import build_checks
+from warroom.checks.runner import Runner
+from warroom.config import models
+from warroom.config.loader import load_config
+from warroom.domain.severity import PRESETS
+from warroom.domain.timeline import Kind
+from warroom.kube import import_client
+from warroom.service import IncidentService
+from warroom.sim.kubeapi import JSON_PATCH
+from warroom.sim.sample import FixedClock
+from warroom.sim.scenario import ScenarioError, load_scenario, parse_scenario, scenario_dir, shipped
+from warroom.sim.simulation import Endpoints, Simulation, Skipped, config_toml
+from warroom.store import open_journal
+
+SPEED = 60
+NS = "production"
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kubernetes client's aiohttp session honours proxy variables; loopback must not
+    # go through one. No developer kubeconfig either.
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+                "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def require() -> Callable[[bool, str], None]:
+    """Skip when a server is missing, except under CI=true, where it is a failure."""
+
+    def need(available: bool, what: str) -> None:
+        if available:
+            return
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} (CI=true: this machine must provide it)")
+        pytest.skip(what)
+
+    return need
+
+
+async def until(condition: Callable[[], Any], timeout: float, what: str, poll: float = 0.02) -> Any:
+    """Poll ``condition`` (sync or async) until truthy; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        await asyncio.sleep(poll)
+
+
+class Console:
+    """What the console runs, without the TUI: the checks and actions of the generated
+    config, a journal with an incident whose IC is alice, and the ActionRunner."""
+
+    def __init__(self, sim: Simulation, tmp_path: Path) -> None:
+        self.sim, self.tmp_path = sim, tmp_path
+
+    async def __aenter__(self) -> Console:
+        path = self.tmp_path / "warroom.toml"
+        path.write_text(self.sim.config_toml())
+        self.config = load_config(path)  # the generated file is a valid configuration
+        await import_client()  # the kubernetes client's import must not delay the first samples
+        self.runner = Runner(build_checks(self.config.checks))
+        self.task = asyncio.create_task(self.runner.run_forever())
+        self.journal = await open_journal(f"sqlite:///{self.tmp_path / 'journal.db'}", create=True)
+        self.service = IncidentService(self.journal, PRESETS["sev1-4"])
+        entry = await self.service.declare(self.sim.scenario.title, self.sim.scenario.severity, "alice")
+        self.incident = entry.incident_id
+        await self.service.assign(self.incident, "ic", "alice", "alice")
+        actions = {a.name: build_action(a) for a in self.config.actions}
+        self.actions = ActionRunner(self.service, self.incident, actions, actor="alice")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.actions.close()
+        await self.journal.close()
+
+    def state(self, name: str) -> State | None:
+        result = self.runner.latest.get(name)
+        return result.state if result is not None else None
+
+    async def mitigate(self, name: str) -> tuple[Executed, bool | None]:
+        """Request (until the preview has something to do), execute with the confirmation
+        a person would type, verify against the live checks."""
+
+        async def plan():
+            plan = await self.actions.request(name)
+            return None if plan.preview.noop else plan
+
+        planned = await until(plan, 10, f"a preview of {name} with something to do", poll=0.05)
+        executed = await self.actions.execute(planned, yes=True, typed=planned.preview.target)
+        assert executed.outcome.ok, executed.outcome.summary
+
+        async def health():
+            return dict(self.runner.latest)
+
+        return executed, await self.actions.verify(executed, health, poll=0.02)
+
+
+async def assert_clean(sim: Simulation) -> None:
+    """Nothing of the simulation is left: ports, temp dir, sessions, connections, keys."""
+    assert sim.endpoints is not None
+    for port in sim.endpoints.ports:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    assert not sim.endpoints.tempdir.exists()
+    if sim.endpoints.postgres:
+        conn = await asyncpg.connect(sim.endpoints.postgres)
+        try:
+            left = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                                       sim.pg_app)
+        finally:
+            await conn.close()
+        assert left == 0
+    if sim.endpoints.redis:
+        client = aioredis.Redis.from_url(sim.endpoints.redis)
+        try:
+            keys = [k async for k in client.scan_iter(match=f"{sim.redis_prefix}*")]
+            clients = [c for c in await client.client_list() if c.get("name") == sim.pg_app]
+        finally:
+            await client.aclose()
+        assert keys == [] and clients == []
+    assert sim.errors == []
+
+
+# --- (a) the shipped scenarios ------------------------------------------------------------
+
+
+def test_every_shipped_scenario_loads_and_its_config_validates(tmp_path: Path):
+    names = shipped()
+    assert {"bad-deploy", "db-pool-exhaustion", "slow-degradation", "cache-pressure", "memory-leak"} <= set(names)
+    endpoints = Endpoints("http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3",
+                          tmp_path / "kubeconfig", tmp_path, "postgresql://postgres@127.0.0.1:5432/test",
+                          "redis://127.0.0.1:6379/11", "warroom-sim-x", "warroom-sim:x:")
+    (tmp_path / "kubeconfig").write_text("")
+    for name in names:
+        scenario = load_scenario(name)
+        assert scenario.name == name and "\n" not in scenario.description
+        assert scenario.mitigation_action()["checks"], f"{name}: its mitigation is verified by no check"
+        path = tmp_path / f"{name}.toml"
+        path.write_text(config_toml(scenario, endpoints, speed=SPEED))
+        config = load_config(path)
+        assert config.action(scenario.mitigation).checks
+        # Simulated durations are divided by the speed in the generated file.
+        assert all(c.interval <= timedelta(seconds=1) for c in config.checks)
+
+
+# --- (e) broken scenario files ---------------------------------------------------------------
+
+
+BASE = (scenario_dir() / "bad-deploy.toml").read_text()
+
+
+@pytest.mark.parametrize("change, expected", [
+    (('do = "deploy revision 8"', 'do = "explode the database"'),
+     'broken.toml: event[1].do: unknown event "explode the database" (expected one of: deploy revision N;'),
+    (('do = "deploy revision 8"', 'do = "deploy revision 9"'),
+     "broken.toml: event[1].do: revision 9 is not in deployment.revisions"),
+    (('value = "0.002 + 0.998 * error_rate"', 'value = "0.002 + 0.998 * eror_rate"'),
+     "broken.toml: series[0].value: unknown name 'eror_rate' in '0.002 + 0.998 * eror_rate' "
+     "(did you mean \"error_rate\"?)"),
+    (('value = "0.002 + 0.998 * error_rate"', 'value = "__import__(1)"'),
+     "broken.toml: series[0].value: unknown function '__import__'"),
+    (('json_equals = "ok"', 'json_equal = "ok"'),
+     'broken.toml: check[0] (api-health): unknown key "json_equal" (did you mean "json_equals"?)'),
+    (('url = "{http}/health/api"', 'url = "{htp}/health/api"'),
+     "broken.toml: check[0].url: unknown placeholder {htp}"),
+    (('mitigation = "rollback-api"', 'mitigation = "rollback-ap"'),
+     'broken.toml: mitigation: no [[action]] named "rollback-ap" (did you mean "rollback-api"?)'),
+    (("current = 7", "current = 70"), "broken.toml: deployment.current: current revision 70 is not in revisions"),
+    (('at = "1m30s"', 'at = "90"'), 'broken.toml: event[2].at: expected a duration like "500ms"'),
+    (('severity = "SEV2"', 'severity = "SEV2'), "broken.toml: invalid TOML"),
+])
+def test_a_broken_scenario_file_gives_one_clear_line(tmp_path: Path, change: tuple[str, str], expected: str):
+    old, new = change
+    assert old in BASE
+    path = tmp_path / "broken.toml"
+    path.write_text(BASE.replace(old, new, 1))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(str(path)) and expected.split(": ", 1)[1] in message, message
+
+
+def test_an_unknown_scenario_name_suggests_one():
+    with pytest.raises(ScenarioError, match=r'no scenario named "bad-deploi" \(did you mean "bad-deploy"\?\)'):
+        load_scenario("bad-deploi")
+
+
+def test_event_vocabulary_is_documented():
+    import warroom.sim.scenario as module
+    for words in ("deploy revision N", "ramp load to X over", "open N idle-in-transaction sessions",
+                  "start N long queries", "fill cache with N keys", "start leak"):
+        assert words in module.__doc__
+    text = BASE.replace('do = "deploy revision 8"', 'do = "start 3 long queries"', 1)
+    with pytest.raises(ScenarioError, match=r'event\[1\]\.do: "start 3 long queries" needs needs = \["postgres"\]'):
+        parse_scenario(text, "x.toml")
+
+
+# --- the world's reactions, on a clock the test moves ----------------------------------------
+
+
+async def test_rollback_brings_the_error_ratio_down_over_a_simulated_minute():
+    clock = FixedClock()
+    async with Simulation("bad-deploy", clock=clock, autorun=False) as sim:
+        world = sim.world
+
+        def advance(seconds: int) -> None:
+            for _ in range(seconds):
+                clock.advance(seconds=1)
+                sim.tick()
+
+        assert world.values["api_5xx"] == pytest.approx(0.002) and world.health("api")[0] == 200
+        advance(19)
+        assert not [e for e in world.fired if e.op.verb == "deploy"]
+        advance(80)
+        assert [m for _, m in sim.messages][0].startswith("deploy pipeline")
+        assert world.values["api_5xx"] > 0.3
+        assert world.health("api")[0] == 503 or world.state()["ready"] < 4
+        assert world.state()["bad_pods"] == 4 and world.state()["restarts"] >= 4
+
+        config = models.KubernetesRollback(name="rollback-api", namespace=NS, deployment="api",
+                                           kubeconfig=sim.endpoints.kubeconfig)
+        action = build_action(config)
+        try:
+            preview = await action.preview()
+            assert "revision 8 image registry.example/api:v1.8.0 -> revision 7" in preview.summary
+            await action.execute(preview)
+        finally:
+            await action.close()
+        rolled_back = world.t
+        curve: dict[int, float] = {}
+        live = None
+        for second in range(1, 121):
+            advance(1)
+            curve[second] = world.values["api_5xx"]
+            state = world.state()
+            if live is None and state["bad_pods"] == 0 and state["ready"] == 4:
+                live = second
+        assert live is not None and live <= 30, "the good revision's pods are live within half a minute"
+        deployment = sim.kube.get("Deployment", NS, "api")
+        assert deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "9"
+        assert deployment["status"]["conditions"][1]["reason"] == "NewReplicaSetAvailable"
+        assert world.health("api")[0] == 200
+        # Decaying over the minute the 1m window holds the bad seconds, then normal.
+        assert 0.05 < curve[live + 20] < curve[live] and curve[live + 40] < curve[live + 20]
+        assert curve[live + 62] == pytest.approx(0.002, abs=0.002)
+        assert world.t - rolled_back == pytest.approx(120)
+
+
+async def test_prometheus_answers_only_the_scenario_queries_and_health_per_service():
+    async with Simulation("bad-deploy", speed=SPEED) as sim, aiohttp.ClientSession() as http:
+        url = sim.endpoints.prometheus + "/api/v1/query"
+        async with http.get(url, params={"query": 'http_5xx_ratio{service="api"}'}) as response:
+            body = await response.json()
+        assert response.status == 200 and body["status"] == "success"
+        assert body["data"]["resultType"] == "vector"
+        (sample,) = body["data"]["result"]
+        assert sample["metric"] == {"__name__": "http_5xx_ratio", "service": "api"}
+        assert float(sample["value"][1]) == pytest.approx(0.002) and isinstance(sample["value"][0], float)
+        async with http.get(url, params={"query": "up"}) as response:
+            body = await response.json()
+        assert response.status == 400 and body["status"] == "error" and body["errorType"] == "bad_data"
+        async with http.get(sim.endpoints.http + "/health/api") as response:
+            assert response.status == 200 and await response.json() == {"status": "ok", "service": "api"}
+        async with http.get(sim.endpoints.http + "/health/nope") as response:
+            assert response.status == 404
+    await assert_clean(sim)
+
+
+async def test_a_scenario_whose_needs_are_unreachable_is_skipped():
+    sim = Simulation("db-pool-exhaustion", postgres="postgresql://postgres@127.0.0.1:1/test")
+    skipped = await sim.needs()
+    assert isinstance(skipped, Skipped) and "PostgreSQL at 127.0.0.1:1 is not reachable" in skipped.reason
+    with pytest.raises(Skipped):
+        await sim.start()
+    await sim.stop()
+    assert sim.endpoints is None and sim.kube.base_url is None
+
+
+# --- (b) bad deploy, headless: checks, the real rollback, verification -------------------------
+
+
+async def test_bad_deploy_headless_rollback_recovers_and_is_verified(tmp_path: Path):
+    async with Simulation("bad-deploy", speed=SPEED) as sim:
+        async with Console(sim, tmp_path) as console:
+            linked = ("api-5xx", "api-health", "api-deploy")
+            await until(lambda: all(console.state(n) is State.CRITICAL for n in linked), 20,
+                        "the checks to go critical after the bad deploy")
+            executed, verified = await console.mitigate("rollback-api")
+
+            (patch,) = sim.kube.requests_to("PATCH", f"/apis/apps/v1/namespaces/{NS}/deployments/api")
+            assert patch.content_type == JSON_PATCH
+            assert [(op["op"], op["path"]) for op in patch.body] == [("replace", "/spec/template"),
+                                                                     ("replace", "/metadata/annotations")]
+            assert patch.body[0]["value"]["spec"]["containers"][0]["image"] == "registry.example/api:v1.7.3"
+
+            assert verified is True
+            assert all(console.state(n) is State.OK for n in linked)
+            entries = await console.journal.entries(console.incident)
+            check = [e for e in entries if e.kind is Kind.MITIGATION and e.data.get("verified") is True]
+            assert len(check) == 1 and check[0].data["mitigation_entry"] == executed.entry.id
+            # About a simulated minute: the rollout, then the 1m window emptying of bad seconds.
+            assert 20 < check[0].data["after_seconds"] * SPEED < 150
+            incident = (await console.service.load(console.incident)).incident
+            assert incident.mitigated_at is not None and incident.mitigated_at >= executed.at
+    await assert_clean(sim)
+
+
+# --- (c) every other scenario: to the failure, the documented mitigation, recovery ------------
+
+
+@pytest.mark.parametrize("name", ["db-pool-exhaustion", "slow-degradation", "cache-pressure", "memory-leak"])
+async def test_the_documented_mitigation_recovers(name: str, tmp_path: Path, require):
+    sim = Simulation(name, speed=SPEED)
+    skipped = await sim.needs()
+    require(skipped is None, skipped.reason if skipped else "")
+    try:
+        await sim.start()
+        async with Console(sim, tmp_path) as console:
+            linked = sim.scenario.mitigation_action()["checks"]
+            script_end = sim.scenario.events[-1].at.total_seconds() + 30
+            await until(lambda: sim.elapsed >= script_end, 20, "the script to run")
+            await until(lambda: any(console.state(n) is State.CRITICAL for n in linked), 20,
+                        f"{name} to fail ({', '.join(linked)})")
+            executed, verified = await console.mitigate(sim.scenario.mitigation)
+            assert verified is True, [r.summary for r in console.runner.latest.values()]
+            if name == "memory-leak":
+                # A restart clears the leak for a while; it comes back.
+                await until(lambda: console.state("orders-memory") is State.CRITICAL, 20, "the leak to return")
+            if name == "db-pool-exhaustion":
+                assert sim.postgres.long_count == 0
+                await until(lambda: sim.postgres.idle_count == 0, 10, "the app to release its idle sessions")
+            if name == "cache-pressure":
+                assert sim.cache.present == 0
+    finally:
+        await sim.stop()
+    await assert_clean(sim)

@@ -1,0 +1,113 @@
+"""`warroom demo` and `warroom drill`: a simulated production on loopback (warroom.sim), the
+console's real checks and actions pointed at it, a throwaway journal.
+
+demo: the incident is already declared and the IC is you; watch it break, mitigate it.
+drill: nothing is declared; notice, declare, staff, update on cadence, mitigate, resolve;
+at the end a score card is journaled (and goes into the postmortem).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from warroom.config import Config, load_config
+from warroom.errors import WarroomError
+from warroom.service import IncidentService, system_clock
+from warroom.store import open_journal
+from warroom.text import safe_line
+
+GUIDE = ("Demo: {title}. Health checks turn red as it breaks. Keys: x mitigations "
+         "(the fix here is {mitigation}), n note, s severity, a assign, u update (ctrl+o posts it), "
+         "? help, q quit.")
+DRILL_GUIDE = ("Drill: {title}. Nothing is declared: watch Health, press D to declare, then staff "
+               "the roles, post updates on cadence, mitigate (x) and resolve (t). q ends the drill.")
+
+
+def list_scenarios() -> int:
+    from warroom.sim.scenario import list_scenarios as scenarios
+
+    for scenario in scenarios():
+        needs = f"  (needs {', '.join(scenario.needs)})" if scenario.needs else ""
+        print(f"{scenario.name:<20} {safe_line(scenario.description)}{needs}")
+    return 0
+
+
+async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | None, author: str,
+               theme: str | None, auto_pilot=None) -> int:
+    """``auto_pilot`` (tests): drive the console headless with a Pilot instead of a terminal."""
+    from warroom.sim.simulation import Simulation
+    from warroom.tui.app import ConsoleOptions, WarroomApp
+
+    # The simulated production is on loopback: no proxy from the environment may stand
+    # between the console's clients (aiohttp honours HTTP_PROXY) and it.
+    for var in ("NO_PROXY", "no_proxy"):
+        current = os.environ.get(var, "")
+        os.environ[var] = ",".join(filter(None, [current, "127.0.0.1", "localhost"]))
+    with tempfile.TemporaryDirectory(prefix="warroom-demo-") as tmp:
+        directory = Path(tmp)
+        async with Simulation(scenario_name, speed=speed) as sim:
+            scenario = sim.scenario
+            config_path = directory / "warroom.toml"
+            config_path.write_text(sim.config_toml())
+            config = load_config(config_path)
+            store_url = store or f"sqlite:///{directory / 'demo.db'}"
+            started = system_clock()
+            incident_id = None if drill else await _declare(store_url, config, scenario, author)
+            if drill:
+                await (await open_journal(store_url, create=True, make_dirs=False)).close()
+            guide = (DRILL_GUIDE if drill else GUIDE).format(title=scenario.title, mitigation=scenario.mitigation)
+            app = WarroomApp(ConsoleOptions(store_url=store_url, incident_id=incident_id, config=config,
+                                            author=author, theme=theme, welcome=guide,
+                                            output_dir=Path.cwd()))
+            if auto_pilot is None:
+                await app.run_async()
+            else:
+                await app.run_async(headless=True, size=(140, 42), auto_pilot=auto_pilot)
+            if drill and app.options.incident_id is not None:
+                print(await _score(store_url, config, app.options.incident_id, started, sim, author))
+    if app.return_code:
+        return app.return_code
+    return 0
+
+
+async def _declare(store_url: str, config: Config, scenario, author: str) -> int:
+    journal = await open_journal(store_url, create=True)
+    try:
+        service = IncidentService(journal, config.policy, prefix=config.incident.id_prefix)
+        severity = scenario.severity if config.policy.has(scenario.severity) else config.policy.names[0]
+        entry = await service.declare(scenario.title, severity, author, impact="being assessed")
+        await service.assign(entry.incident_id, "ic", author, author)
+        return entry.incident_id
+    finally:
+        await journal.close()
+
+
+async def _score(store_url: str, config: Config, incident_id: int, started: datetime, sim, author: str) -> str:
+    from warroom.domain.drill import as_data, as_text, score_drill
+
+    journal = await open_journal(store_url)
+    try:
+        service = IncidentService(journal, config.policy, prefix=config.incident.id_prefix)
+        loaded = await service.load(incident_id)
+        # The first scripted event is when things start to break (simulated time / speed).
+        events = sim.scenario.events
+        failure = started + events[0].at / sim.speed if events else None
+        score = score_drill(loaded.incident, loaded.entries, level=service.level(loaded.incident),
+                            scenario_started=started, failure_at=failure, now=service.clock())
+        text = as_text(score)
+        await service.record_drill_score(incident_id, as_data(score), text, author)
+        return text
+    finally:
+        await journal.close()
+
+
+def run_demo(scenario: str | None, *, speed: float, drill: bool, store: str | None, author: str,
+             theme: str | None) -> int:
+    if speed <= 0:
+        raise WarroomError(f"--speed must be above 0, got {speed:g}")
+    return asyncio.run(_run(scenario or "bad-deploy", speed=speed, drill=drill, store=store, author=author,
+                            theme=theme))
