@@ -16,6 +16,7 @@ from pathlib import Path
 from tests.console_support import until
 from warroom.cli import main
 from warroom.cli.demo import _run
+from warroom.domain.roles import Role
 from warroom.domain.timeline import Kind
 
 
@@ -111,3 +112,37 @@ async def test_headless_demo_rollback_recovers_and_shuts_everything_down(tmp_pat
         except (ConnectionRefusedError, OSError):
             continue
         raise AssertionError(f"port {port} still listening after the demo")
+
+
+async def test_headless_drill_from_nothing_to_a_score_card(tmp_path, capsys):
+    from warroom.store import open_journal
+
+    store = f"sqlite:///{tmp_path / 'drill.db'}"
+
+    async def pilot_run(pilot):
+        app = pilot.app
+        assert app.options.incident_id is None
+        await until(pilot, lambda: app.runner is not None and app.runner.latest.get("api-5xx") is not None
+                    and app.runner.latest["api-5xx"].state.value == "critical", timeout=60)
+        await pilot.press("D")
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        await pilot.press(*"api 5xx after deploy", "enter", "down", "enter", "enter")  # SEV2
+        await until(pilot, lambda: app.options.incident_id is not None and app.entries, timeout=20)
+        await pilot.press("a", "enter", "enter")  # take IC
+        await until(pilot, lambda: app.incident.holder(Role.IC) == "alice")
+        await until(pilot, lambda: app.actions is not None)
+        await pilot.press("x", "enter")
+        await until(pilot, lambda: len(app.screen_stack) == 2 and app.screen.query("#typed"), timeout=20)
+        await pilot.press(*"api", "enter")
+        await until(pilot, lambda: app.incident.mitigated_at is not None, timeout=60)
+        await pilot.press("q")
+
+    assert await _run("bad-deploy", speed=30, drill=True, store=store, author="alice", theme=None,
+                      auto_pilot=pilot_run) == 0
+    card = capsys.readouterr().out
+    assert "time to declare" in card.lower() and "time to mitigate" in card.lower()
+    journal = await open_journal(store)
+    entries = await journal.entries(1)
+    await journal.close()
+    [drill] = [e for e in entries if e.kind is Kind.DRILL]
+    assert drill.data["times_s"]["mitigate"] is not None and drill.data["times_s"]["declare"] > 0
