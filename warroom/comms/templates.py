@@ -108,6 +108,9 @@ def _mitigation(entry: Entry) -> dict[str, str]:
     return {**_item(entry), "outcome": safe_line(str(outcome)) if outcome is not None else ""}
 
 
+RECENT_LIMIT = 300
+
+
 def since_last_update(entries: Iterable[Entry]) -> tuple[Entry | None, list[Entry]]:
     """The last posted update (if any) and every entry journalled after it."""
     if not isinstance(entries, list):
@@ -133,6 +136,9 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
                   timer: Timer, now: datetime) -> dict[str, Any]:
     """The data every template sees: strings, numbers, booleans, lists and dicts only."""
     last_update, recent = since_last_update(entries)
+    # An update quotes what happened since the last one; past a few hundred entries nobody
+    # reads the list, and building it would cost the console a pass over a huge journal.
+    recent = recent[-RECENT_LIMIT:]
     ic = incident.holder(Role.IC)
     cadence = level.update_every if level is not None else None
     # Posting this draft restarts the update clock, so the next one is due a cadence from now.
