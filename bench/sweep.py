@@ -37,7 +37,10 @@ in its Health pane and header. A 10 ms ticker in the app's loop measures the lag
 console with no checks, in alternating rounds. Also: gen-2 collections, results shown per
 second, the sample latencies the console recorded (inflated by any lag), the wall time of the
 app's HealthResult handler and of its 1 s tick(), and this process's CPU share. The
-target is loop lag p99 < 50 ms.
+target is loop lag p99 < 50 ms. --console-what-if adds two consoles (subclasses, nothing
+under warroom/ changes): "quiet header" redraws the header for a result only when that
+check's state changed and skips header labels whose text is unchanged; "+ gc.freeze()" also
+freezes the collector's generations once every check has a first result.
 
 Only 127.0.0.1 is contacted; the server stops by itself after --max-seconds.
 """
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing as mp
 import os
 import statistics
@@ -325,7 +329,8 @@ async def clients(args: argparse.Namespace, ports: list[int]) -> None:
 def timed_console_class():
     """A WarroomApp that times its HealthResult handler and its 1 s tick(), and keeps the
     latency of every result it shows (imported here: the client runs need no Textual)."""
-    from warroom.tui.app import HealthResult, WarroomApp
+    from warroom.tui.app import WarroomApp
+    from warroom.tui.health_flow import HealthResult
 
     class TimedConsole(WarroomApp):
         handler: list[float] = []
@@ -345,17 +350,56 @@ def timed_console_class():
             super().tick()
             TimedConsole.ticks.append(time.perf_counter() - start)
 
-        @classmethod
-        def reset(cls) -> None:
-            cls.handler, cls.ticks, cls.latencies = [], [], []
+        @staticmethod
+        def reset() -> None:  # on this class: subclasses append to its lists
+            TimedConsole.handler, TimedConsole.ticks, TimedConsole.latencies = [], [], []
 
     return TimedConsole
 
 
-async def console_window(app, checks: int, seconds: float) -> dict[str, list[float] | float]:
+def quiet_header_class(base):
+    """--console-what-if: the header redrawn for a health result only when that check's state
+    changed (the app redraws it for every result), and its labels updated only when their
+    text changed (Label.update() always asks for a full layout pass, same text or not)."""
+
+    class QuietHeader(base):
+        def on_mount(self) -> None:  # runs before WarroomApp.on_mount
+            for label in self.header.labels.values():
+                label.update = skip_unchanged(label.update)
+
+        def on_health_result(self, message) -> None:
+            start = time.perf_counter()
+            result = message.result
+            history = self.runner.history[result.name]
+            self.health_pane.show(result, list(history))
+            if len(history) < 2 or history[-2].state is not result.state:
+                self.refresh_state()
+            base.handler.append(time.perf_counter() - start)
+            if result.latency_ms is not None:
+                base.latencies.append(result.latency_ms / 1000)
+            message.prevent_default()
+
+    return QuietHeader
+
+
+def skip_unchanged(update):
+    shown: list[str | None] = [None]
+
+    def quiet(content="", *, layout: bool = True) -> None:
+        text = getattr(content, "plain", None)
+        text = str(content) if text is None else text
+        if text != shown[0]:
+            shown[0] = text
+            update(content, layout=layout)
+
+    return quiet
+
+
+async def console_window(app, checks: int, seconds: float, freeze: bool = False) -> dict[str, list[float] | float]:
     """Open ``app`` under run_test; once its 7 entries are shown, a TICK ticker in its loop
     records the start phase (until every check has a first result) and then ``seconds`` of
-    the checks' own pace (Runner.run_forever), with gen-2 collections and the app's work."""
+    the checks' own pace (Runner.run_forever), with gen-2 collections and the app's work.
+    ``freeze``: gc.freeze() once every check has a first result (what-if)."""
     cls = type(app)
     async with app.run_test(size=(120, 40)) as pilot:
         await common.until(pilot, lambda: app.service is not None
@@ -366,6 +410,8 @@ async def console_window(app, checks: int, seconds: float) -> dict[str, list[flo
             if checks:
                 await common.until(pilot, lambda: app.runner is not None and len(app.runner.latest) == checks, 60)
             first = loop.time() - started
+            if freeze:
+                gc.freeze()
             cls.reset()
             ticker.phase = "window"
             common.GC.install()
@@ -375,6 +421,7 @@ async def console_window(app, checks: int, seconds: float) -> dict[str, list[flo
             cpu = time.process_time() - cpu
             common.GC.active = False
         bad = [r for r in (app.runner.latest.values() if app.runner else ()) if r.state is not State.OK]
+        gc.unfreeze()
         if bad:
             raise SystemExit(f"{len(bad)} checks not ok in the console, e.g. {bad[0].name}: {bad[0].summary}")
     return {"start": ticker.all("start"), "window": ticker.all("window"), "first": first, "cpu": cpu / seconds,
@@ -382,26 +429,40 @@ async def console_window(app, checks: int, seconds: float) -> dict[str, list[flo
             "latencies": list(cls.latencies)}
 
 
-async def console(args: argparse.Namespace, ports: list[int]) -> None:
-    """Loop lag with the console open: the console's own Runner.run_forever sampling
-    len(ports) http checks on --console-interval, against the same console with no checks."""
+async def console_child(name: str, url: str, work: Path, ports: list[int], interval: float,
+                        window: float) -> dict:
+    """In a fresh process (common.in_child): one console window of the variant ``name``."""
     from warroom.config import Config
     from warroom.tui.app import ConsoleOptions
 
     cls = timed_console_class()
-    print(f"\nconsole: WarroomApp under run_test (120x40, headless) on a {common.SMALL_ENTRIES}-entry incident; "
-          f"{args.console_repeat} rounds x (no checks, {len(ports)} http checks every "
-          f"{args.console_interval:g} s), {args.console_window:g} s windows, alternating")
+    config = Config() if name.startswith("no checks") else Config(checks=configs(ports, f"{interval:g}s"))
+    if name.startswith("what-if"):
+        cls = quiet_header_class(cls)
+    app = cls(ConsoleOptions(store_url=url, incident_id=1, config=config, author="ic-bench",
+                             watch_interval=0.2, output_dir=work))
+    return await console_window(app, len(config.checks), window, freeze="gc.freeze" in name)
+
+
+async def console(args: argparse.Namespace, ports: list[int]) -> None:
+    """Loop lag with the console open: the console's own Runner.run_forever sampling
+    len(ports) http checks on --console-interval, against the same console with no checks."""
+    print(f"\nconsole: WarroomApp under run_test (120x40, headless) on a {common.SMALL_ENTRIES}-entry incident, "
+          f"each in a fresh process; {args.console_repeat} rounds x (no checks, {len(ports)} http checks every "
+          f"{args.console_interval:g} s{', 2 what-ifs' if args.console_what_if else ''}), "
+          f"{args.console_window:g} s windows, alternating")
+    variants = ["no checks (baseline)", f"{len(ports)} http checks"]
+    if args.console_what_if:
+        variants += ["what-if: quiet header", "what-if: quiet header + gc.freeze()"]
+    loop = asyncio.get_running_loop()
     with common.work_dir("warroom-bench-sweep-", isolate=True) as work:
         url = await common.build_small_incident(work / "small.db")
-        variants = {"no checks (baseline)": Config(),
-                    f"{len(ports)} http checks": Config(checks=configs(ports, f"{args.console_interval:g}s"))}
         got: dict[str, list[dict]] = {name: [] for name in variants}
         for _ in range(args.console_repeat):
-            for name, config in variants.items():
-                app = cls(ConsoleOptions(store_url=url, incident_id=1, config=config, author="ic-bench",
-                                         watch_interval=0.2, output_dir=work))
-                got[name].append(await console_window(app, len(config.checks), args.console_window))
+            for name in variants:
+                got[name].append(await loop.run_in_executor(
+                    None, common.in_child, console_child, name, url, work, ports, args.console_interval,
+                    args.console_window))
 
     def pooled(runs: list[dict], key: str) -> list[float]:
         return [v for r in runs for v in r[key]]
@@ -461,6 +522,9 @@ def main() -> None:
                         help="the console's checks' interval, seconds")
     parser.add_argument("--console-repeat", type=int, default=3,
                         help="rounds of (console without checks, console with the checks)")
+    parser.add_argument("--console-what-if", action="store_true",
+                        help="also the console with a quieter header, and with gc.freeze() after the first results "
+                             "(subclasses; nothing under warroom/ changes)")
     parser.add_argument("--console-only", action="store_true",
                         help="only the console part (same as --variants '' --spread '' --sequential '')")
     parser.add_argument("--max-seconds", type=float, default=1800, help="the server stops after this")

@@ -430,7 +430,7 @@ verify_window = "5s"
 
 
 async def test_mitigation_from_the_console_in_order_and_never_by_accident(store, clock, incident, tmp_path, listener):
-    from warroom.tui.app import ActionStep
+    from warroom.tui.mitigation_flow import ActionStep
 
     steps = []
     app = console(store, clock, tmp_path, config=mitigation_config(tmp_path, listener))

@@ -4,7 +4,6 @@ verification). `--yes` replaces the interactive confirmation, never the permissi
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Mapping
 

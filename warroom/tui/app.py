@@ -23,16 +23,12 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from warroom.actions.registry import build_action
-from warroom.actions.runner import ActionRunner, Event, Refused
-from warroom.checks.base import Result, State
-from warroom.checks.registry import build_checks
-from warroom.checks.runner import Hysteresis, Runner, Transition
-from warroom.comms.postmortem import postmortem_markdown, resolve_checklist
+from warroom.actions.runner import ActionRunner
+from warroom.checks.runner import Runner
 from warroom.comms.templates import TEMPLATE_NAMES, build_context, default_user_dir, diff_updates, render
 from warroom.config import Config
 from warroom.domain.cadence import Timer
-from warroom.domain.incident import Incident, Status, fold
+from warroom.domain.incident import Incident, fold
 from warroom.domain.prompts import Prompt, PromptTracker
 from warroom.domain.timeline import Entry, Kind
 from warroom.errors import WarroomError
@@ -41,18 +37,18 @@ from warroom.service import Clock, IncidentService, system_clock
 from warroom.store import open_journal
 from warroom.text import safe_text
 from warroom.tui import registry
-from warroom.tui.confirm import ConfirmScreen
 from warroom.tui.header import IncidentHeader
-from warroom.tui.modals import (AssignScreen, DeclareScreen, HelpScreen, ImpactScreen, InputScreen, PickerScreen,
-                                ResolveScreen, TextScreen)
-from warroom.tui.health import HealthPane, evidence_text, health_summary, pod_logs_section
-from warroom.tui.panes import DraftPane, Pane, RolesPane, TimelinePane
+from warroom.tui.modals import TextScreen
+from warroom.tui.health import HealthPane, health_summary
+from warroom.tui.incident_keys import IncidentKeys
+from warroom.tui.health_flow import HealthFlow
+from warroom.tui.mitigation_flow import MitigationFlow
+from warroom.tui.panes import DraftPane, RolesPane, TimelinePane
 from warroom.tui.timeline_view import TimelineView
 from warroom.tui.quick_entry import parse_quick_entry
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
 
 STYLES = Path(__file__).resolve().parent / "styles"
-PANE_ORDER = ("health-pane", "timeline-pane", "roles-pane", "draft-pane")
 STATE_CHANGES = frozenset({Kind.DECLARE, Kind.SEVERITY, Kind.STATUS, Kind.ROLE, Kind.IMPACT})
 
 
@@ -81,23 +77,6 @@ class EntriesArrived(Message):
     def __init__(self, entries: list[Entry]) -> None:
         super().__init__()
         self.entries = entries
-
-
-class HealthResult(Message):
-    """A check produced a result (the runner runs in a worker on the app's loop)."""
-
-    def __init__(self, result: Result) -> None:
-        super().__init__()
-        self.result = result
-
-
-class ActionStep(Message):
-    """A step of a mitigation: requested, previewed, confirmed, executed, verified (or
-    refused, failed, not recovered), in that order."""
-
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
 
 
 class StateLoaded(Message):
@@ -142,7 +121,7 @@ class ConsoleCommands(Provider):
         return run
 
 
-class WarroomApp(App):
+class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
     CSS_PATH = [STYLES / "base.tcss", STYLES / "app.tcss"]
     BINDINGS = [*registry.bindings(), Binding("tab", "focus_next", "Next pane", show=False, id="next-pane")]
     COMMANDS = App.COMMANDS | {ConsoleCommands}
@@ -296,154 +275,6 @@ class WarroomApp(App):
             # Redrawing the draft costs a pass over the incident: at most once a second
             # (tick), however fast entries arrive.
             self.draft_stale = True
-
-    # -- mitigations ------------------------------------------------------------------------
-
-    def start_actions(self) -> None:
-        config = self.options.config
-        if not config.actions or self.service is None or self.actions is not None:
-            return
-        self.actions = ActionRunner(
-            self.service, self.incident.id, {a.name: build_action(a, config.secrets) for a in config.actions},
-            actor=self.options.author, read_only=self.read_only,
-            on_event=lambda event: self.post_message(ActionStep(event)))
-        if not self.read_only:
-            taken = {action.keys for action in registry.ACTIONS}
-            for a in config.actions:
-                if a.key and a.key in taken:
-                    self.say(f"action {a.name}: key {a.key!r} is the console's own; use x to run it",
-                             "warning")
-                elif a.key:
-                    self.bind(a.key, f"mitigate('{a.name}')", description=a.name, show=False)
-
-    def action_actions(self) -> None:
-        if self.actions is None:
-            self.say("No mitigations configured: add [[action]] tables to warroom.toml")
-            return
-        pending = {e.data.get("proposal"): e.author for e in self.entries
-                   if e.kind is Kind.ACTION and e.data.get("proposal")}
-        last: dict[str, str] = {}
-        for entry in self.incident.mitigations:  # journal order: the latest word wins
-            name = entry.data.get("action")
-            if "verified" in entry.data:
-                last[name] = "recovered" if entry.data["verified"] else "did not recover"
-            elif entry.data.get("result"):
-                last[name] = f"{entry.data['result']} at {entry.ts:%H:%M}"
-        options = []
-        for a in self.options.config.actions:
-            key = f" [{a.key}]" if a.key else ""
-            state = f"  · {last[a.name]}" if a.name in last else ""
-            proposed = f"  (proposed by {pending[a.name]})" if a.name in pending else ""
-            options.append((a.name, f"{a.name}{key}  {a.kind}, {a.risk} risk{state}{proposed}"))
-
-        def chosen(name: str | None) -> None:
-            if name:
-                self.action_mitigate(name)
-
-        self.push_screen(PickerScreen("Mitigations", options), chosen)
-
-    def action_mitigate(self, name: str) -> None:
-        if self.actions is None:
-            return
-        if self.read_only:
-            self.say("This console is read-only: nothing was run", "warning")
-            return
-        self.run_worker(self.mitigate(name), group="mitigation", exclusive=True, exit_on_error=False)
-
-    async def mitigate(self, name: str) -> None:
-        """The whole chain for one action, from this console."""
-        assert self.actions is not None
-        runner = self.actions
-        incident = await runner.service.state(self.incident.id)
-        allowed, reason, _ = runner.allowed(incident, runner.action(name))
-        if not allowed:
-            await runner.propose(name)
-            self.say(f"{reason}. Proposed {name} to the IC instead", "warning")
-            return
-        try:
-            plan = await runner.request(name)
-        except WarroomError as exc:
-            self.say(str(exc), "error")
-            return
-        checks = list(self.options.config.action(name).checks)
-        answer = await self.push_screen_wait(ConfirmScreen(plan, checks))
-        if not answer:
-            self.say(f"{name}: nothing to do ({plan.preview.noop})" if plan.preview.noop
-                     else f"{name}: cancelled, nothing was run")
-            return
-        try:
-            executed = await runner.execute(plan, yes=bool(answer.get("yes")), typed=answer.get("typed"))
-        except Refused as exc:
-            self.say(str(exc), "error")
-            return
-        if not executed.outcome.ok:
-            self.say(f"{name} failed: {executed.outcome.summary}", "error")
-            return
-        self.say(f"{name}: {executed.outcome.summary}")
-        if checks and self.runner is not None:
-            checks_runner = self.runner
-
-            async def health():
-                return checks_runner.latest
-
-            self.run_worker(runner.verify(executed, health), group=f"verify-{name}", exit_on_error=False)
-
-    def on_action_step(self, message: ActionStep) -> None:
-        event = message.event
-        if event.step.value in {"verified", "not-recovered"}:
-            self.say(event.detail, "information" if event.step.value == "verified" else "warning")
-
-    # -- health checks ----------------------------------------------------------------------
-
-    def start_checks(self) -> None:
-        config = self.options.config
-        if not config.checks or self.runner is not None:
-            return
-        # Seed with what the journal last recorded, so a restarted console does not report
-        # old news again; only the IC's console journals transitions (one writer per incident).
-        seen: dict[str, State] = {}
-        for entry in self.entries:
-            if entry.kind is Kind.HEALTH and entry.data.get("to") in State._value2member_map_:
-                seen[str(entry.data.get("check"))] = State(entry.data["to"])
-        self.runner = Runner(build_checks(config.checks, config.secrets), clock=self.clock,
-                             hysteresis=Hysteresis(confirmed=seen),
-                             on_result=lambda r: self.post_message(HealthResult(r)),
-                             on_transition=self.journal_transition)
-        self.run_worker(self.runner.run_forever(), group="checks", exit_on_error=False)
-
-    def on_health_result(self, message: HealthResult) -> None:
-        assert self.runner is not None
-        result = message.result
-        self.health_pane.show(result, list(self.runner.history[result.name]))
-        self.refresh_state()
-
-    async def journal_transition(self, transition: Transition) -> None:
-        if self.options.seat != "ic" or self.read_only or self.service is None:
-            return
-        before = transition.previous.value if transition.previous else "unknown"
-        text = f"{transition.name}: {before} -> {transition.state.value}: {transition.summary}"
-        try:
-            await self.service.append_raw(self.incident.id, Kind.HEALTH, text, "warroom-health", {
-                "check": transition.name, "kind": transition.kind, "service": transition.service,
-                "from": before, "to": transition.state.value, "summary": transition.summary,
-                "at": transition.at.isoformat()})
-        except WarroomError as exc:
-            self.say(f"could not journal a health change: {exc}", "error")
-
-    @on(HealthPane.Inspect)
-    def inspect_check(self, event: HealthPane.Inspect) -> None:
-        if self.runner is not None:
-            self.run_worker(self.show_evidence(event.name), group="evidence", exclusive=True,
-                            exit_on_error=False)
-
-    async def show_evidence(self, name: str) -> None:
-        assert self.runner is not None
-        check = next(c for c in self.runner.checks if c.name == name)
-        latest = self.runner.latest.get(name)
-        extra = await pod_logs_section(check, latest.details) if latest else ""
-        text = evidence_text(latest, list(self.runner.history[name]),
-                             self.options.config.check(name).runbook, extra)
-        self.push_screen(TextScreen(f"Check: {name}", text))
 
     def on_worker_state_changed(self, event) -> None:
         worker = event.worker
@@ -643,164 +474,3 @@ class WarroomApp(App):
         if action == "actions":
             return bool(self.options.config.actions)
         return True
-
-    def action_declare(self) -> None:
-        if self.service is None:
-            return
-        levels = [(lvl.name, f"{lvl.name}  {lvl.title}: {lvl.description}") for lvl in self.service.policy.levels]
-
-        def chosen(answer: tuple[str, str, str] | None) -> None:
-            if answer:
-                self.run_worker(self.declare(*answer), group="declare", exclusive=True, exit_on_error=False)
-
-        self.push_screen(DeclareScreen(levels), chosen)
-
-    async def declare(self, title: str, severity: str, impact: str) -> None:
-        assert self.service is not None
-        try:
-            entry = await self.service.declare(title, severity, self.options.author, impact=impact)
-        except WarroomError as exc:
-            self.say(str(exc), "error")
-            return
-        self.options.incident_id = entry.incident_id
-        self.incident = Incident(id=entry.incident_id)
-        self.say(f"Declared {self.service.key(entry.incident_id)}")
-        self.load()
-
-    def action_add_entry(self) -> None:
-        self.timeline_pane.input.focus()
-
-    def action_severity(self) -> None:
-        if self.service is None:
-            return
-        policy = self.service.policy
-        options = [(lvl.name, f"{lvl.name}  {lvl.title}: {lvl.description}") for lvl in policy.levels]
-
-        def chosen(name: str | None) -> None:
-            if name and name != self.incident.severity:
-                self.write(lambda s: s.set_severity(self.incident.id, name, self.options.author))
-
-        self.push_screen(PickerScreen(f"Severity ({policy.name})", options, self.incident.severity), chosen)
-
-    def action_status(self) -> None:
-        options = [(s.value, s.value) for s in Status]
-
-        def chosen(status: str | None) -> None:
-            if not status or status == self.incident.status.value:
-                return
-            if status == Status.RESOLVED.value:
-                self.confirm_resolve()
-            else:
-                self.write(lambda s: s.set_status(self.incident.id, status, self.options.author,
-                                                  reopen=True))
-
-        self.push_screen(PickerScreen("Status", options, self.incident.status.value), chosen)
-
-    def confirm_resolve(self) -> None:
-        level = self.service.level(self.incident) if self.service else None
-
-        def chosen(ticked: dict[str, bool] | None) -> None:
-            if ticked is None:
-                return
-            self.write(lambda s: s.set_status(self.incident.id, Status.RESOLVED.value, self.options.author,
-                                              checklist=ticked),
-                       done="Resolved. The resolution notice is in the Update pane")
-            self.draft_pane.select_template("resolution")
-
-        self.push_screen(ResolveScreen(resolve_checklist(level)), chosen)
-
-    def action_assign(self) -> None:
-        def chosen(answer: tuple[str, str, bool] | None) -> None:
-            if answer:
-                role, person, remove = answer
-                self.write(lambda s: s.assign(self.incident.id, role, person, self.options.author,
-                                              remove=remove))
-
-        self.push_screen(AssignScreen(self.options.author), chosen)
-
-    def action_impact(self) -> None:
-        def chosen(answer: tuple[str, list[str]] | None) -> None:
-            if answer:
-                impact, services = answer
-                self.write(lambda s: s.set_impact(self.incident.id, self.options.author,
-                                                  impact=impact or None, services=services))
-
-        self.push_screen(ImpactScreen(self.incident.impact, self.incident.services), chosen)
-
-    def action_draft(self) -> None:
-        self.draft_pane.editor.focus()
-
-    def action_snooze(self) -> None:
-        if self.timer().update_due is None:
-            self.say("No update cadence at this severity: nothing to snooze")
-            return
-
-        def chosen(minutes: str | None) -> None:
-            if minutes:
-                self.write(lambda s: s.snooze(self.incident.id, int(minutes), self.options.author),
-                           done=f"Update reminder snoozed {minutes} min")
-
-        self.push_screen(PickerScreen("Snooze the update reminder", [("5", "5 minutes"), ("10", "10 minutes")]),
-                         chosen)
-
-    def action_ack_escalation(self) -> None:
-        self.write(lambda s: s.acknowledge_escalation(self.incident.id, self.options.author),
-                   done="Escalation acknowledged")
-
-    def action_postmortem(self) -> None:
-        if self.service is None:
-            return
-        key = self.service.key(self.incident)
-        text = postmortem_markdown(self.incident, self.entries, key=key,
-                                   level=self.service.level(self.incident), now=self.now())
-        path = self.options.output_dir / f"{key}-postmortem.md"
-
-        def saved(target: Path | None) -> None:
-            if target is not None:
-                self.save_file(target, text)
-
-        self.push_screen(TextScreen(f"Postmortem draft: {key}", text, save_path=path), saved)
-
-    def action_filter(self) -> None:
-        options = [("all", "all kinds")] + [(k.value, k.value) for k in Kind]
-
-        def chosen(kind: str | None) -> None:
-            view = self.timeline
-            if kind == "all":
-                view.filter_kinds = None
-            elif kind:
-                view.filter_kinds = frozenset({Kind(kind)})
-
-        self.push_screen(PickerScreen("Show only", options), chosen)
-
-    def action_search(self) -> None:
-        view = self.timeline
-
-        def chosen(term: str | None) -> None:
-            if term is not None:
-                view.search = term
-
-        self.push_screen(InputScreen("Search the timeline (empty clears)", view.search), chosen)
-
-    def action_focus_pane(self, index: int) -> None:
-        pane = self.part(f"#{PANE_ORDER[index]}", Pane)
-        for widget in pane.query("*"):
-            if widget.focusable:
-                widget.focus()
-                return
-
-    def action_maximize(self) -> None:
-        if self.screen.maximized is not None:
-            self.screen.minimize()
-            return
-        node = self.focused
-        while node is not None and not isinstance(node, Pane):
-            node = node.parent
-        if node is not None:
-            self.screen.maximize(node, container=False)
-
-    def action_help(self) -> None:
-        extra = [("ctrl+o", "Mark the draft posted (restarts the timer)"), ("ctrl+r", "Refill from the template"),
-                 ("ctrl+l", "Diff against the last posted update"), ("ctrl+b", "Copy (OSC 52, works over SSH)"),
-                 ("ctrl+s", "Save the draft to a file"), ("escape", "Leave the editor (also leaves the note input)")]
-        self.push_screen(HelpScreen(self.read_only, extra))
