@@ -5,7 +5,6 @@ journal, verification), with real PostgreSQL and Redis where a scenario needs th
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -44,20 +43,6 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
                 "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
         monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def require() -> Callable[[bool, str], None]:
-    """Skip when a server is missing, except under CI=true, where it is a failure."""
-
-    def need(available: bool, what: str) -> None:
-        if available:
-            return
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{what} (CI=true: this machine must provide it)")
-        pytest.skip(what)
-
-    return need
 
 
 async def until(condition: Callable[[], Any], timeout: float, what: str, poll: float = 0.02) -> Any:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
 from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any, AsyncIterator, Iterable
@@ -22,8 +20,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
-from warroom.checks.base import describe_error
-from warroom.checks.postgres import age, dsn_passwords, dsn_target, first_line
+from warroom.checks.postgres import age, dsn_passwords, dsn_target, explain_postgres_error, first_line
 from warroom.config.render import mask_text
 
 
@@ -179,20 +176,10 @@ class _PostgresAction(Mitigation):
 
 
 def explain(exc: BaseException, target: str) -> str:
-    """A PostgreSQL or connection failure as one line naming host:port, never the DSN."""
+    """A failure as one line naming host:port, never the DSN."""
     if isinstance(exc, ActionFailed):
         return exc.summary
-    if isinstance(exc, asyncpg.PostgresError):
-        # The server's own words are the clearest ('permission denied to terminate process').
-        return f"{first_line(str(exc), 200) or type(exc).__name__} ({target})"
-    if isinstance(exc, OSError) and exc.errno is None:
-        found = re.search(r"\[Errno (\d+)\]", str(exc))  # several addresses failed
-        if found:
-            code = int(found[1])
-            return describe_error(OSError(code, os.strerror(code)), target)
-    if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
-        return f"connection to {target} lost"
-    return describe_error(exc, target)
+    return explain_postgres_error(exc, target)
 
 
 # --- cancel / terminate ----------------------------------------------------------------------

@@ -259,20 +259,25 @@ class PostgresCheck(Check):
         return mask_text(self._explain(exc), self.secrets)
 
     def _explain(self, exc: BaseException) -> str:
-        target = self.target()
-        if isinstance(exc, asyncpg.TooManyConnectionsError):
-            return f"no connection slot free at {target}: {first_line(str(exc), 200)}"
-        if isinstance(exc, asyncpg.PostgresError):
-            # The server's own words are the clearest: 'password authentication failed for
-            # user "x"', 'database "x" does not exist', 'role "x" does not exist'.
-            return f"{first_line(str(exc), 200) or type(exc).__name__} ({target})"
-        if isinstance(exc, OSError) and exc.errno is None:
-            # Several addresses (localhost: ::1 and 127.0.0.1) failed: "Multiple exceptions:
-            # [Errno 111] ..., [Errno 111] ...". Report the first reason.
-            found = re.search(r"\[Errno (\d+)\]", str(exc))
-            if found:
-                code = int(found[1])
-                return describe_error(OSError(code, os.strerror(code)), target)
-        if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
-            return f"connection to {target} lost"
-        return describe_error(exc, target)
+        return explain_postgres_error(exc, self.target())
+
+
+def explain_postgres_error(exc: BaseException, target: str) -> str:
+    """A PostgreSQL or connection failure as one line naming host:port, never the DSN
+    (shared by the check and the PostgreSQL mitigations)."""
+    if isinstance(exc, asyncpg.TooManyConnectionsError):
+        return f"no connection slot free at {target}: {first_line(str(exc), 200)}"
+    if isinstance(exc, asyncpg.PostgresError):
+        # The server's own words are the clearest: 'password authentication failed for
+        # user "x"', 'database "x" does not exist', 'permission denied to terminate process'.
+        return f"{first_line(str(exc), 200) or type(exc).__name__} ({target})"
+    if isinstance(exc, OSError) and exc.errno is None:
+        # Several addresses (localhost: ::1 and 127.0.0.1) failed: "Multiple exceptions:
+        # [Errno 111] ..., [Errno 111] ...". Report the first reason.
+        found = re.search(r"\[Errno (\d+)\]", str(exc))
+        if found:
+            code = int(found[1])
+            return describe_error(OSError(code, os.strerror(code)), target)
+    if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+        return f"connection to {target} lost"
+    return describe_error(exc, target)
