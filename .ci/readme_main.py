@@ -1,5 +1,6 @@
-"""Run the README's main set-up command literally, in a pseudo-terminal, as a newcomer would:
-wait for the live incident to be on screen with a red check, press q, expect exit 0."""
+"""Run the README's main set-up command literally, in a pseudo-terminal, as a newcomer would,
+in a fresh clone (so a fresh virtualenv, installed from the package registry): wait for the
+live incident to be on screen with a red check, press q, expect exit 0."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import os
 import pty
 import re
 import select
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,11 +26,20 @@ def main_command() -> str:
 
 
 def main() -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="warroom-readme-"))
+    try:
+        return run(workdir / "warroom")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(fresh: Path) -> int:
     command = main_command()
     print(f"README main command: {command}", flush=True)
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(fresh)], check=True)
     pid, fd = pty.fork()
     if pid == 0:
-        os.chdir(ROOT)
+        os.chdir(fresh)
         os.environ.update(TERM="xterm-256color", COLUMNS="140", LINES="42")
         os.execv("/bin/bash", ["bash", "-c", command])
     seen = b""
