@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing as mp
 import os
 import platform
 import random
@@ -130,6 +131,35 @@ def work_dir(prefix: str, *, keep: bool = False, isolate: bool = False) -> Itera
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _child_main(func: Callable, args: tuple, queue) -> None:
+    try:
+        result = func(*args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        queue.put(("ok", result))
+    except BaseException as exc:  # report, don't leave the parent waiting
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def in_child(func: Callable, *args, timeout: float = 600):
+    """``func(*args)`` in a fresh interpreter (multiprocessing, spawn; a coroutine it returns
+    is run with asyncio.run) and its result, which must pickle; RuntimeError if it failed.
+    For figures that must not depend on what ran before in this process: its memory, or
+    its garbage collections (a Textual app stays referenced after run_test() returns, so
+    every app run in one process makes the next one's gen-2 collections longer)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child_main, args=(func, args, queue))
+    proc.start()
+    try:
+        status, value = queue.get(timeout=timeout)
+    finally:
+        proc.join(timeout=60)
+    if status == "error":
+        raise RuntimeError(f"{func.__name__} in a child process: {value}")
+    return value
 
 
 def child_env(work: Path, **extra: str) -> dict[str, str]:

@@ -12,15 +12,17 @@ dominate; about 5% are state-changing: status, severity, role, impact, update, t
 milestone, follow-up). A second incident's entries (--other) are interleaved so the reads
 must go through the index, as in a journal that holds several incidents.
 
-Measured, each in a fresh child process (multiprocessing, spawn) so that its memory figure
-is its own:
+Measured, each in a fresh child process (common.in_child: multiprocessing, spawn) so that
+its memory figure is its own:
 
   raw SELECT all     the journal's SELECT of every row of the incident, fetchall() into tuples
                      (the baseline: what SQLite + the sqlite3 module cost)
   load()             IncidentService.load(): every entry as an Entry (datetime, Kind, JSON
                      data) plus the fold, through the journal's executor thread
   raw SELECT state   the same SELECT restricted to the state-changing kinds, into tuples
-  state()            IncidentService.state(): those entries as Entry objects, folded
+  state()            IncidentService.state() on a fresh service: those entries as Entry
+                     objects, folded (a service keeps its fold and later calls read only
+                     newer entries: that cost is printed separately, "state() again")
   one more entry     journal.append() and IncidentService.log() on the big incident, median
                      of 21 each (run last, as it writes)
 
@@ -43,7 +45,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import multiprocessing as mp
 import random
 import shutil
 import sqlite3
@@ -56,7 +57,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CHECKS, NOTES, PEOPLE, SERVICES, bulk_insert, compact, machine  # noqa: E402
+from common import CHECKS, NOTES, PEOPLE, SERVICES, bulk_insert, compact, in_child, machine  # noqa: E402
 
 from warroom.domain.timeline import STATE_KINDS, Draft, Kind  # noqa: E402
 from warroom.service import IncidentService  # noqa: E402
@@ -169,13 +170,6 @@ def reset_peak() -> bool:
         return False
 
 
-def _measure(what: str, path: str, incident_id: int, runs: int, use_tracemalloc: bool, queue) -> None:
-    try:
-        queue.put(asyncio.run(_measure_async(what, Path(path), incident_id, runs, use_tracemalloc)))
-    except BaseException as exc:
-        queue.put({"error": f"{type(exc).__name__}: {exc}"})
-
-
 async def _appends(path: Path, incident_id: int, runs: int) -> dict:
     """What one more entry costs on this incident: the journal alone, and `warroom log`'s
     path (IncidentService.log folds the state-changing entries before appending)."""
@@ -223,7 +217,12 @@ async def _measure_async(what: str, path: Path, incident_id: int, runs: int, use
             return len(result)
     else:
         svc = IncidentService(await open_journal(f"sqlite:///{path}"))
-        call = (lambda: svc.load(incident_id)) if what == "load" else (lambda: svc.state(incident_id))
+        if what == "load":
+            call = lambda: svc.load(incident_id)  # noqa: E731
+        else:
+            # state() keeps the folded incident and reads only newer entries from its second
+            # call on: a fresh service (same open journal) per call folds from scratch.
+            call = lambda: IncidentService(svc.journal).state(incident_id)  # noqa: E731
 
         def size(result) -> int:
             return len(result.entries) if what == "load" else result.entry_count
@@ -256,6 +255,12 @@ async def _measure_async(what: str, path: Path, incident_id: int, runs: int, use
         result = await call()
         times.append(time.perf_counter() - t0)
         del result
+    again = None
+    if what == "state":  # the same service again: incremental, only entries newer than its fold
+        await svc.state(incident_id)
+        t0 = time.perf_counter()
+        await svc.state(incident_id)
+        again = time.perf_counter() - t0
     if conn is not None:
         conn.close()
     if svc is not None:
@@ -263,19 +268,14 @@ async def _measure_async(what: str, path: Path, incident_id: int, runs: int, use
     times.sort()
     return {"what": what, "count": count, "first_s": first, "median_s": times[len(times) // 2] if times else None,
             "peak_delta_kib": peak_after - rss_before, "rss_delta_kib": rss_after - rss_before,
-            "peak_reset": peak_reset, "retained_bytes": retained, "summary": summary}
+            "peak_reset": peak_reset, "retained_bytes": retained, "summary": summary, "again_s": again}
 
 
 def measure(what: str, path: Path, incident_id: int, runs: int, use_tracemalloc: bool = False) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_measure, args=(what, str(path), incident_id, runs, use_tracemalloc, queue))
-    proc.start()
-    result = queue.get(timeout=300)
-    proc.join(timeout=60)
-    if "error" in result:
-        raise SystemExit(f"{what}: {result['error']}")
-    return result
+    try:
+        return in_child(_measure_async, what, path, incident_id, runs, use_tracemalloc, timeout=300)
+    except RuntimeError as exc:
+        raise SystemExit(f"{what}: {exc}") from None
 
 
 def main() -> None:
@@ -331,9 +331,10 @@ def main() -> None:
           f"retained x{retained['load'] / retained['raw-all']:.2f}")
     print(f"ratio state() / raw SELECT state: time x{state['median_s'] / raw_state['median_s']:.2f}")
     print(f"ratio state() / load(): time x{state['median_s'] / load['median_s']:.3f}")
+    print(f"state() again on the same service (incremental: nothing newer to fold): {state['again_s'] * 1000:.2f} ms")
     print(f"one more entry on this incident (median of 21): journal.append {appends['journal.append'] * 1000:.2f} ms, "
           f"service.log {appends['service.log'] * 1000:.1f} ms "
-          f"(x{appends['service.log'] / appends['journal.append']:.0f}: log() folds the state first)")
+          f"(x{appends['service.log'] / appends['journal.append']:.1f}: log() also folds the incident's state)")
 
 
 if __name__ == "__main__":

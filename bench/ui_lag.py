@@ -60,9 +60,12 @@ warroom.tui.panes.TimelineView at the subclass, so the app composes it unchanged
               the entries appended (ids printed by `warroom log`, each only once durable);
               they must be equal. And per appended entry, the time from its id being printed
               to the entry reaching the timeline (display latency).
-  --what-if   the append window again, on fresh consoles (subclasses, nothing under
-              warroom/ is changed): FrozenGc (gc.freeze() once loaded), NoRefill (the
-              draft never re-rendered after the load, not even by tick()), and both.
+  --what-if   the append window again, each on a fresh console in a fresh process
+              (common.in_child: a Textual app stays referenced after run_test(), so
+              consoles run one after another in one process make each other's gen-2
+              collections longer): the console as is (TimedConsole), and subclasses,
+              nothing under warroom/ changed: FrozenGc (gc.freeze() once loaded), NoRefill
+              (the draft never re-rendered after the load, not even by tick()), and both.
 """
 
 from __future__ import annotations
@@ -377,20 +380,28 @@ async def run(args: argparse.Namespace, work: Path) -> int:
         print(f"  durable (id printed) -> in the timeline: p50 {ms(pct(latencies, 50))}  "
               f"p99 {ms(pct(latencies, 99))}  max {ms(max(latencies))}  (watch_interval 200 ms)")
     if args.what_if:
-        print("\nwhat-if (same journal, now larger by the entries appended above), append window only:")
-        for cls in (FrozenGc, NoRefill, FrozenNoRefill):
-            gc.collect()
-            app = console_app(url, work, cls)
-            async with app.run_test(size=SIZE) as pilot:
-                view = app.part(TimelineView)
-                await until(pilot, lambda: app.service is not None and view.entry_count >= args.entries, 120)
-                await pilot.press("end")
-                await pilot.pause(0.5)
-                _, lags, pauses, handler, ticks = await append_window(pilot, url, work, args)
-            gc.unfreeze()
+        print("\nwhat-if (same journal, larger by the entries appended in each window before), append window "
+              "only, each console in a fresh process:")
+        for cls in (TimedConsole, FrozenGc, NoRefill, FrozenNoRefill):
+            lags, pauses, handler, ticks = await asyncio.get_running_loop().run_in_executor(
+                None, common.in_child, what_if_window, cls.__name__, url, work, args)
             print(lag_line(f"{cls.__name__:14s}", lags, pauses) + "; " + handler_line(handler, ticks))
     print(f"load average at end {common.loadavg()}")
     return 0 if ok else 1
+
+
+async def what_if_window(name: str, url: str, work: Path, args: argparse.Namespace):
+    """In a child process (common.in_child): the append window on a fresh console of class
+    ``name``; returns (lags, gen-2 GC pauses, handler seconds, tick seconds)."""
+    cls = {c.__name__: c for c in (TimedConsole, FrozenGc, NoRefill, FrozenNoRefill)}[name]
+    app = console_app(url, work, cls)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.part(TimelineView)
+        await until(pilot, lambda: app.service is not None and view.entry_count >= args.entries, 120)
+        await pilot.press("end")
+        await pilot.pause(0.5)
+        _, lags, pauses, handler, ticks = await append_window(pilot, url, work, args)
+    return lags, pauses, handler, ticks
 
 
 def main() -> int:
