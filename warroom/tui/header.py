@@ -52,6 +52,7 @@ class IncidentHeader(Vertical):
         super().__init__()
         # Kept by id, so show() works whenever it is called (even while unmounting).
         self.labels = {name: Label(id=name) for name in self.TOP + self.BOTTOM}
+        self.shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="header-top"):
@@ -61,6 +62,7 @@ class IncidentHeader(Vertical):
 
     def undeclared(self, health: str, health_state: str) -> None:
         """Before an incident exists (a drill): only the health summary and what to do."""
+        self.shown.clear()
         for name, label in self.labels.items():
             label.update(Content(""))
             label.set_classes("")
@@ -72,7 +74,9 @@ class IncidentHeader(Vertical):
              now: datetime, console: str, health: str = "", health_state: str = "none") -> None:
         def put(label_id: str, text: str, state: str | None = None, prefix: str = "") -> None:
             label = self.labels[label_id]
-            label.update(Content(text))
+            if self.shown.get(label_id) != text:  # an update forces a layout pass
+                self.shown[label_id] = text
+                label.update(Content(text))
             if state is not None:
                 label.set_classes(f"{prefix}{state}")
 
