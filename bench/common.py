@@ -165,8 +165,11 @@ def in_child(func: Callable, *args, timeout: float = 600):
 def child_env(work: Path, **extra: str) -> dict[str, str]:
     """This environment without the user's warroom settings, XDG dirs inside ``work``, and
     PYTHONPATH=ROOT: a child imports the same warroom as this process (this tree, not
-    whichever one the venv has installed)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("WARROOM_CONFIG", "WARROOM_STORE", "PYTHONPATH")}
+    whichever one the venv has installed). PYTHONDONTWRITEBYTECODE is dropped too: an
+    installed warroom runs from cached bytecode (as the site-packages it is compared with
+    do), and recompiling its modules in every child added ~0.2 s to each start-up."""
+    dropped = ("WARROOM_CONFIG", "WARROOM_STORE", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(XDG_CONFIG_HOME=str(work / "config"), XDG_DATA_HOME=str(work / "data"), PYTHONPATH=str(ROOT),
                **extra)
     return env

@@ -1,5 +1,6 @@
 """The one sanitiser for text from outside (entries typed by others, HTTP bodies, log
 lines, SQL): control and escape bytes become visible, so nothing reaches the terminal raw.
+And the one masker of secrets in text that is shown or journaled.
 
 Markup is not this function's business: the console displays text through objects that
 never parse markup (``textual.content.Content``, ``rich.text.Text``); see ``tui/``.
@@ -8,6 +9,7 @@ never parse markup (``textual.content.Content``, ``rich.text.Text``); see ``tui/
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # C0 controls except tab and newline, DEL, C1 controls, and the bidirectional overrides
 # that can make text read differently from what it is ("Trojan Source").
@@ -31,3 +33,19 @@ def safe_text(text: str) -> str:
 def safe_line(text: str) -> str:
     """One display line: newlines and tabs shown as spaces, then sanitised."""
     return safe_text(text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
+
+
+MASK = "****"
+
+# Greedy up to the token's last "@": a raw "@" in a password must not leak its tail.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)[^\s]*@")
+_KEYWORD_PASSWORD = re.compile(r"(?i)(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)")
+
+
+def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each secret and each inline URL/DSN password replaced by ``****``."""
+    # Longest first, so a secret containing another is masked whole.
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
+    return _KEYWORD_PASSWORD.sub(lambda m: f"{m['head']}{MASK}", text)

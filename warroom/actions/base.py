@@ -11,7 +11,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from warroom.config.render import mask_text
+from warroom.text import mask_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
 from warroom.checks.kubernetes import FAILING, controller_uid, pod_facts
-from warroom.config.render import mask_text
+from warroom.text import mask_text
 from warroom.kube import (
     KubeClient,
     KubeUnavailable,

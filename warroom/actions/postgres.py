@@ -21,7 +21,7 @@ import asyncpg
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
 from warroom.checks.postgres import age, dsn_passwords, dsn_target, explain_postgres_error, first_line
-from warroom.config.render import mask_text
+from warroom.text import mask_text
 
 
 def _load(name: str) -> str:

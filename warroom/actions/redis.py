@@ -18,7 +18,7 @@ from redis.asyncio.connection import parse_url
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
 from warroom.checks.base import describe_error, one_line
 from warroom.checks.redis import url_passwords, url_target
-from warroom.config.render import mask_text
+from warroom.text import mask_text
 
 SCAN_COUNT = 1000
 """SCAN's COUNT hint: keys the server looks at per call (it stays responsive in between)."""

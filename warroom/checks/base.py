@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Iterable
 
-from warroom.config.render import mask_text
+from warroom.text import mask_text
 
 
 class State(StrEnum):

@@ -21,7 +21,8 @@ import httpx
 import warroom
 from warroom.checks.base import Check, CheckFailed, Probe, State
 from warroom.checks.tcp import describe_network_error, format_ms, host_port, tls_context
-from warroom.config.render import format_duration, mask_text
+from warroom.config.render import format_duration
+from warroom.text import mask_text
 
 try:
     # Imported with this module (when a check is built), not on the first sample, where its

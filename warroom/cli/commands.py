@@ -10,11 +10,12 @@ import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Awaitable, Callable, TypeVar
+from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
 
 from warroom.cli import render
 from warroom.comms.export import export_json, export_markdown
-from warroom.config import Config, find_config, load_config, render_config
+from warroom.config.startup import StartupSettings, find_config, quick_settings, settings_of
+from warroom.domain.incident import Incident
 from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
 from warroom.errors import WarroomError
 from warroom.files import atomic_write
@@ -22,30 +23,47 @@ from warroom.service import IncidentService
 from warroom.store import open_journal, resolve_url
 from warroom.text import safe_line
 
+if TYPE_CHECKING:
+    from warroom.config import Config
+
 T = TypeVar("T")
 
 
 class Context:
-    """What every command needs: the config, the journal URL, the author."""
+    """What every command needs: the config, the journal URL, the author.
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    Every command validates the whole config before it does anything, except the console,
+    which starts from ``quick_settings`` when it can and validates after its first frame."""
+
+    def __init__(self, args: argparse.Namespace, *, validate: bool = True) -> None:
         self.args = args
         self.config_path = find_config(getattr(args, "config", None))
-        self.config: Config = load_config(self.config_path)
         self.store_url, self.store_is_default = resolve_url(getattr(args, "store", None))
+        self.validated: Config | None = None
+        """The validated configuration, once something has asked for it."""
+        quick = None if validate else quick_settings(self.config_path)
+        self.settings: StartupSettings = quick or settings_of(self.config)
+
+    @property
+    def config(self) -> Config:
+        """The validated configuration (pydantic: imported on first use)."""
+        if self.validated is None:
+            from warroom.config.loader import load_config
+
+            self.validated = load_config(self.config_path)
+        return self.validated
 
     @property
     def author(self) -> str:
         explicit = getattr(self.args, "author", None)
         if explicit:
             return explicit
-        return (os.environ.get("WARROOM_USER") or self.config.incident.user
-                or getpass.getuser())
+        return os.environ.get("WARROOM_USER") or self.settings.user or getpass.getuser()
 
     async def service(self, *, create: bool = False) -> IncidentService:
         journal = await open_journal(self.store_url, create=create,
                                      make_dirs=create and self.store_is_default)
-        return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix)
+        return IncidentService(journal, self.settings.policy, prefix=self.settings.id_prefix)
 
 
 def parse_time(text: str | None, option: str) -> datetime | None:
@@ -77,7 +95,7 @@ def out(line: str = "") -> None:
 async def cmd_declare(ctx: Context) -> int:
     a = ctx.args
     # Validate before opening: a refused declare must not leave a new, empty journal behind.
-    draft = IncidentService(None, ctx.config.policy).declare_draft(
+    draft = IncidentService(None, ctx.settings.policy).declare_draft(
         a.title, a.severity, ctx.author, impact=a.impact, services=a.service,
         started=parse_time(a.started, "--started"), detected=parse_time(a.detected, "--detected"))
     svc = await ctx.service(create=True)
@@ -252,30 +270,36 @@ async def cmd_action_run(ctx: Context, svc: IncidentService) -> int:
                             dry_run=a.dry_run, yes=a.yes)
 
 
-async def console_target(ctx: Context, svc: IncidentService) -> int:
-    """The incident a console opens: the one named, else the only open one."""
+async def console_target(ctx: Context, svc: IncidentService) -> Incident:
+    """The state of the incident a console opens: the one named, else the only open one."""
     if ctx.args.incident:
-        return await svc.resolve(ctx.args.incident)
+        return await svc.state(await svc.resolve(ctx.args.incident))
     open_ones = await svc.incidents()
     if not open_ones:
         raise WarroomError("no open incident", "declare one with `warroom declare`, or name one")
     if len(open_ones) > 1:
         keys = ", ".join(svc.key(i) for i in open_ones)
         raise WarroomError(f"{len(open_ones)} incidents are open ({keys})", "name the one to open")
-    return open_ones[0].id
+    return open_ones[0]
 
 
 def run_console(ctx: Context) -> int:
-    incident_id = asyncio.run(_with_service(ctx, console_target))
+    """The console's first frame shows the incident read here; the config is validated
+    right after that frame (see warroom.config.startup) unless it was already."""
+    initial = asyncio.run(_with_service(ctx, console_target))
     from warroom.tui.app import ConsoleOptions, WarroomApp
 
+    settings = ctx.settings
     options = ConsoleOptions(
-        store_url=ctx.store_url, incident_id=incident_id, config=ctx.config, author=ctx.author,
+        store_url=ctx.store_url, incident_id=initial.id, config=ctx.validated, author=ctx.author,
         seat="scribe" if ctx.args.command == "scribe" else "ic",
-        read_only=ctx.args.read_only or ctx.config.console.read_only, theme=ctx.args.theme,
-        watch_interval=ctx.config.console.watch_interval.total_seconds())
+        read_only=ctx.args.read_only or settings.read_only, theme=ctx.args.theme,
+        watch_interval=settings.watch_interval.total_seconds(),
+        settings=settings, load_config=lambda: ctx.config, initial=initial)
     app = WarroomApp(options)
     app.run()
+    if app.failure is not None:
+        raise app.failure
     return app.return_code or 0
 
 
@@ -304,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
         from warroom.cli.demo import list_scenarios
 
         return list_scenarios()
-    ctx = Context(args)
+    ctx = Context(args, validate=args.command not in {"open", "scribe"})
     if args.command in {"demo", "drill"}:
         from warroom.cli.demo import run_demo
 
@@ -327,6 +351,8 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "config":
         source = str(ctx.config_path) if ctx.config_path else "built-in defaults (no config file found)"
         out(f"# {source}: ok")
+        from warroom.config.render import render_config
+
         out(render_config(ctx.config))
         return 0
     return asyncio.run(_with_service(ctx, COMMANDS[args.command]))

@@ -19,6 +19,7 @@ import jinja2
 import platformdirs
 from jinja2.sandbox import SandboxedEnvironment
 
+from warroom.comms import TEMPLATE_NAMES
 from warroom.domain.cadence import Timer
 from warroom.domain.durations import format_duration
 from warroom.domain.incident import Incident, Status
@@ -28,10 +29,6 @@ from warroom.domain.timeline import Entry, Kind, utc
 from warroom.errors import WarroomError
 from warroom.text import safe_line, safe_text
 
-TEMPLATE_NAMES: tuple[str, ...] = (
-    "internal-update", "initial-alert", "resolution", "status-investigating",
-    "status-identified", "status-monitoring", "status-resolved", "customer-email",
-)
 SUFFIX = ".md.j2"
 BUILT_IN = "built-in"
 POSTMORTEM_DUE = timedelta(hours=48)

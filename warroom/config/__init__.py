@@ -1,50 +1,39 @@
-"""Configuration: find, load and validate warroom.toml, and show it with secrets masked."""
+"""Configuration: find, load and validate warroom.toml, and show it with secrets masked.
 
-from warroom.config.loader import ENV_VAR, find_config, load_config, resolve_config, user_config_file
-from warroom.config.models import (
-    ACTION_KINDS,
-    CHECK_KINDS,
-    Action,
-    ActionBase,
-    Check,
-    CheckBase,
-    CommandAction,
-    Config,
-    ConsoleConfig,
-    HttpCheck,
-    IncidentConfig,
-    KubernetesCheck,
-    KubernetesDeletePod,
-    KubernetesPause,
-    KubernetesRestart,
-    KubernetesResume,
-    KubernetesRollback,
-    KubernetesScale,
-    KubernetesSetEnv,
-    LevelConfig,
-    NotifyConfig,
-    PostgresCancel,
-    PostgresCheck,
-    PostgresFeatureFlag,
-    PostgresTerminate,
-    PrometheusCheck,
-    RedisCheck,
-    RedisDeletePattern,
-    RedisFlushdb,
-    SeverityConfig,
-    TcpCheck,
-    TlsCheck,
-)
-from warroom.config.render import format_duration, mask_text, render_config
+The names below are imported on first use (PEP 562): validating needs pydantic and the
+models (~0.2 s), and a console's first frame needs only ``warroom.config.startup``.
+"""
 
-__all__ = [
-    "ACTION_KINDS", "CHECK_KINDS", "ENV_VAR",
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_LOADER = ("ENV_VAR", "find_config", "load_config", "resolve_config", "user_config_file")
+_RENDER = ("format_duration", "mask_text", "render_config")
+_MODELS = (
+    "ACTION_KINDS", "CHECK_KINDS",
     "Action", "ActionBase", "Check", "CheckBase", "CommandAction", "Config", "ConsoleConfig",
     "HttpCheck", "IncidentConfig", "KubernetesCheck", "KubernetesDeletePod", "KubernetesPause",
     "KubernetesRestart", "KubernetesResume", "KubernetesRollback", "KubernetesScale",
     "KubernetesSetEnv", "LevelConfig", "NotifyConfig", "PostgresCancel", "PostgresCheck",
     "PostgresFeatureFlag", "PostgresTerminate", "PrometheusCheck", "RedisCheck",
     "RedisDeletePattern", "RedisFlushdb", "SeverityConfig", "TcpCheck", "TlsCheck",
-    "find_config", "format_duration", "load_config", "mask_text", "render_config",
-    "resolve_config", "user_config_file",
-]
+)
+_WHERE = {**dict.fromkeys(_LOADER, "loader"), **dict.fromkeys(_RENDER, "render"),
+          **dict.fromkeys(_MODELS, "models")}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -10,14 +10,12 @@ import typing
 from collections.abc import Mapping
 from pathlib import Path
 
-import platformdirs
 from pydantic import BaseModel, ValidationError
 
 from warroom.config.models import ACTION_KINDS, CHECK_KINDS, Config, did_you_mean, show
-from warroom.config.render import mask_text
+from warroom.text import mask_text
+from warroom.config.startup import ENV_VAR, find_config, user_config_file  # noqa: F401 (re-exported)
 from warroom.errors import ConfigError
-
-ENV_VAR = "WARROOM_CONFIG"
 
 # "$${" first so the escape wins over a reference starting at the same "$".
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
@@ -25,26 +23,6 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TAGS = set(CHECK_KINDS) | set(ACTION_KINDS)
 _NAMED_TABLES = {"check", "action", "levels"}
-
-
-def user_config_file() -> Path:
-    """``$XDG_CONFIG_HOME/warroom/config.toml`` (or the platform's equivalent)."""
-    return platformdirs.user_config_path("warroom") / "config.toml"
-
-
-def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """--config, else $WARROOM_CONFIG, else ./warroom.toml, else the user config file."""
-    for source, value in (("--config", explicit), (ENV_VAR, os.environ.get(ENV_VAR))):
-        if value:
-            path = Path(value).expanduser()
-            if not path.exists():
-                raise ConfigError(f"{value}: no such config file (from {source})")
-            return path
-    local = Path("warroom.toml")
-    if local.is_file():
-        return local.absolute()
-    user = user_config_file()
-    return user if user.is_file() else None
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:

@@ -11,22 +11,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from warroom.config.models import Config
+from warroom.text import mask_text
 
-MASK = "****"
-
-# Greedy up to the token's last "@": a raw "@" in a password must not leak its tail.
-_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)[^\s]*@")
-_KEYWORD_PASSWORD = re.compile(r"(?i)(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with each secret and each inline URL/DSN password replaced by ``****``."""
-    # Longest first, so a secret containing another is masked whole.
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
-    return _KEYWORD_PASSWORD.sub(lambda m: f"{m['head']}{MASK}", text)
 
 
 def format_duration(delta: timedelta) -> str:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -23,10 +23,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from warroom.actions.runner import ActionRunner
-from warroom.checks.runner import Runner
-from warroom.comms.templates import TEMPLATE_NAMES, build_context, default_user_dir, diff_updates, render
-from warroom.config import Config
+from warroom import lazy
+from warroom.comms import TEMPLATE_NAMES
+from warroom.config.startup import StartupSettings, settings_of
 from warroom.domain.cadence import Timer
 from warroom.domain.incident import Incident, fold
 from warroom.domain.prompts import Prompt, PromptTracker
@@ -38,7 +37,6 @@ from warroom.store import open_journal
 from warroom.text import safe_text
 from warroom.tui import registry
 from warroom.tui.header import IncidentHeader
-from warroom.tui.modals import TextScreen
 from warroom.tui.health import HealthPane, health_summary
 from warroom.tui.incident_keys import IncidentKeys
 from warroom.tui.health_flow import HealthFlow
@@ -47,6 +45,15 @@ from warroom.tui.panes import DraftPane, RolesPane, TimelinePane
 from warroom.tui.timeline_view import TimelineView
 from warroom.tui.quick_entry import parse_quick_entry
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
+
+if TYPE_CHECKING:
+    from warroom.actions.runner import ActionRunner
+    from warroom.checks.runner import Runner
+    from warroom.config import Config
+
+# Needed only after the first frame (jinja2, the dialogs): imported on first use.
+templates = lazy.module("warroom.comms.templates")
+modals = lazy.module("warroom.tui.modals")
 
 STYLES = Path(__file__).resolve().parent / "styles"
 STATE_CHANGES = frozenset({Kind.DECLARE, Kind.SEVERITY, Kind.STATUS, Kind.ROLE, Kind.IMPACT})
@@ -57,7 +64,9 @@ class ConsoleOptions:
     store_url: str
     incident_id: int | None
     """None: no incident yet (a drill): the console watches health until one is declared."""
-    config: Config
+    config: Config | None
+    """The validated configuration; None: ``load_config`` validates it straight after the
+    first frame (the first frame needs only ``settings``)."""
     author: str
     seat: str = "ic"
     """"ic" gets the timer prompts; "scribe" starts in the timeline input."""
@@ -69,6 +78,12 @@ class ConsoleOptions:
     theme_dirs: list[Path] | None = None
     welcome: str | None = None
     """Shown once the console is up (the demo's short guide to the keys)."""
+    settings: StartupSettings | None = None
+    """What the first frame needs (warroom.config.startup); from ``config`` when None."""
+    load_config: Callable[[], Config] | None = None
+    """Validates the configuration when ``config`` is None; a WarroomError ends the console."""
+    initial: Incident | None = None
+    """The incident's state as read before start, so the first frame already shows it."""
 
 
 class EntriesArrived(Message):
@@ -87,10 +102,11 @@ class StateLoaded(Message):
 
 
 class Loaded(Message):
-    def __init__(self, service: IncidentService, entries: list[Entry]) -> None:
+    def __init__(self, service: IncidentService, entries: list[Entry], config: Config) -> None:
         super().__init__()
         self.service = service
         self.entries = entries
+        self.config = config
 
 
 class ConsoleCommands(Provider):
@@ -130,10 +146,20 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
     def __init__(self, options: ConsoleOptions) -> None:
         super().__init__()
         self.options = options
+        self.config = options.config
+        """None until validated (after the first frame); checks and actions wait for it."""
+        self.settings = options.settings or settings_of(options.config)
         self.read_only = options.read_only
         self.clock = options.clock
         self.service: IncidentService | None = None
-        self.incident = Incident(id=options.incident_id or 0)
+        """The journal's service, once the console has opened it."""
+        # The policy and the key format, without a journal: the header of the first frame.
+        self.rules = IncidentService(None, self.settings.policy, clock=self.clock,
+                                     prefix=self.settings.id_prefix)
+        self.incident = options.initial or Incident(id=options.incident_id or 0)
+        self.state_known = options.initial is not None
+        self.failure: BaseException | None = None
+        """Why the console ended itself (the CLI reports it as one line)."""
         self.entries: list[Entry] = []
         self.prompts = PromptTracker()
         self.theme_warnings: list[str] = []
@@ -161,8 +187,7 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         self.banner = Static(id="banner")
         self.timeline_pane = TimelinePane(read_only=self.read_only, id="timeline-pane")
         self.timeline = self.timeline_pane.view
-        self.health_pane = HealthPane([(c.name, c.kind, c.service) for c in self.options.config.checks],
-                                      id="health-pane")
+        self.health_pane = HealthPane(self.settings.checks, id="health-pane")
         self.roles_pane = RolesPane(id="roles-pane")
         self.draft_pane = DraftPane(TEMPLATE_NAMES, read_only=self.read_only, id="draft-pane")
         with Vertical(id="top"):
@@ -180,7 +205,7 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         themes, self.theme_warnings = discover(self.options.theme_dirs)
         for theme in themes:
             self.register_theme(theme)
-        wanted = self.options.theme or self.options.config.console.theme or DEFAULT_THEME
+        wanted = self.options.theme or self.settings.theme or DEFAULT_THEME
         if wanted not in self.available_themes:
             self.theme_warnings.append(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
             wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
@@ -190,6 +215,7 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         for warning in self.theme_warnings:
             self.say(warning, "warning")
         self.banner.display = False
+        self.refresh_state(roles=True)  # the state read before start, if any
 
     async def on_unmount(self) -> None:
         # Clients of checks and actions hold connections (aiohttp, asyncpg, redis): close
@@ -210,24 +236,29 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self) -> None:
+        config = self.config
+        if config is None:
+            assert self.options.load_config is not None
+            # pydantic and the models: ~0.2 s, after the first frame (see ConsoleOptions).
+            config = self.options.load_config()
         journal = await open_journal(self.options.store_url)
-        config = self.options.config
-        service = IncidentService(journal, config.policy, clock=self.clock,
-                                  prefix=config.incident.id_prefix)
+        service = IncidentService(journal, self.settings.policy, clock=self.clock,
+                                  prefix=self.settings.id_prefix)
         if self.options.incident_id is None:
-            self.post_message(Loaded(service, []))
+            self.post_message(Loaded(service, [], config))
             return
         # The header first (state entries only: fast at any size), then the whole timeline.
         state = copy.deepcopy(await service.state(self.options.incident_id))
         self.post_message(StateLoaded(service, state))
         entries = await journal.entries(self.options.incident_id)
-        self.post_message(Loaded(service, entries))
+        self.post_message(Loaded(service, entries, config))
 
     def on_state_loaded(self, message: StateLoaded) -> None:
         if self.entries:
             return  # the full load won the race
         self.service = message.service
         self.incident = message.incident
+        self.state_known = True
         self.refresh_state(roles=True)
 
     @work(exclusive=True, group="watch", exit_on_error=False)
@@ -239,6 +270,8 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
 
     def on_loaded(self, message: Loaded) -> None:
         self.service = message.service
+        self.config = message.config
+        self.state_known = True
         if self.options.incident_id is None:
             self.refresh_state()
             self.call_after_refresh(self.start_checks)
@@ -279,7 +312,9 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
     def on_worker_state_changed(self, event) -> None:
         worker = event.worker
         if worker.error is not None and worker.group in {"load", "watch"}:
-            self.exit(message=f"warroom: {worker.error}", return_code=2)
+            # Reported by the CLI once the terminal is restored: one line, never markup.
+            self.failure = worker.error
+            self.exit(return_code=2)
 
     def write(self, operation: Callable[[IncidentService], Awaitable[object]], done: str | None = None) -> None:
         """Run a journal write in a worker; the watcher brings the result back."""
@@ -312,24 +347,25 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         return self.clock()
 
     def timer(self) -> Timer:
-        if self.service is None:
+        if not self.state_known:
             return Timer(now=self.now(), update_due=None, escalation_due=None)
-        return self.service.timer(self.incident, self.now())
+        return self.rules.timer(self.incident, self.now())
 
     def refresh_state(self, *, roles: bool = False) -> None:
-        if self.service is None or not self.screen_stack or not self.screen_stack[0].is_attached:
+        if not self.state_known or not self.screen_stack or not self.screen_stack[0].is_attached:
             return  # not loaded yet, or shutting down
         now = self.now()
         if self.options.incident_id is None:
             health, worst = health_summary(self.runner.latest.values() if self.runner else ())
             self.header.undeclared(health, worst.value if worst else "none")
             return
-        timer = self.service.timer(self.incident, now)
-        level = self.service.level(self.incident)
+        rules = self.rules
+        timer = rules.timer(self.incident, now)
+        level = rules.level(self.incident)
         seat = self.options.seat.upper() + (" · READ-ONLY" if self.read_only else "")
         health, worst = health_summary(self.runner.latest.values() if self.runner else ())
-        self.header.show(self.incident, self.service.key(self.incident), level,
-                                       timer, now, seat, health, worst.value if worst else "none")
+        self.header.show(self.incident, rules.key(self.incident), level,
+                         timer, now, seat, health, worst.value if worst else "none")
         self.show_banner(timer)
         if roles:
             self.roles_pane.show(self.incident, level.required_roles if level else ())
@@ -384,8 +420,8 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
     def template_context(self) -> dict:
         assert self.service is not None
         now = self.now()
-        return build_context(self.incident, self.entries, key=self.service.key(self.incident),
-                             level=self.service.level(self.incident), timer=self.timer(), now=now)
+        return templates.build_context(self.incident, self.entries, key=self.service.key(self.incident),
+                                       level=self.service.level(self.incident), timer=self.timer(), now=now)
 
     def refill_draft(self, *, force: bool = False) -> None:
         if self.service is None:
@@ -393,7 +429,8 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         draft = self.draft_pane
         if draft.edited and not force:
             return
-        rendered = render(draft.template, self.template_context(), user_dir=default_user_dir())
+        rendered = templates.render(draft.template, self.template_context(),
+                                    user_dir=templates.default_user_dir())
         draft.fill(rendered.text, force=force)
         number = self.incident.updates_posted
         draft.set_status(f"{draft.template} · {number} posted" + (
@@ -417,7 +454,8 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
                        done="Update marked posted: the timer restarts")
         elif event.what == "diff":
             previous = next((e.text for e in reversed(self.entries) if e.kind is Kind.UPDATE), None)
-            self.push_screen(TextScreen("Draft against the last posted update", diff_updates(previous, event.text)))
+            self.push_screen(modals.TextScreen("Draft against the last posted update",
+                                                templates.diff_updates(previous, event.text)))
         elif event.what == "copy":
             self.copy_to_clipboard(event.text)
             self.say("Draft copied to the clipboard (OSC 52)")
@@ -441,7 +479,7 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         text = "\n".join(part for part in (
             entry.text, body, json.dumps(data, indent=2, default=str, ensure_ascii=False) if data else "") if part)
         title = f"#{entry.id} {entry.kind.value} by {entry.author} at {entry.ts:%Y-%m-%d %H:%M:%S} UTC"
-        self.push_screen(TextScreen(safe_text(title), safe_text(text)))
+        self.push_screen(modals.TextScreen(safe_text(title), safe_text(text)))
 
     # -- timeline input -------------------------------------------------------------------
 
@@ -472,5 +510,5 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         if action == "ack_escalation":
             return self.timer().escalation_overdue_by is not None
         if action == "actions":
-            return bool(self.options.config.actions)
+            return self.settings.has_actions
         return True

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from warroom import lazy
 from warroom.checks.base import Result, State
 from warroom.checks.registry import build_checks
 from warroom.checks.runner import Hysteresis, Runner, Transition
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.tui.health import HealthPane, evidence_text, pod_logs_section
-from warroom.tui.modals import TextScreen
+
+modals = lazy.module("warroom.tui.modals")  # imported on first use, after the first frame
 
 
 class HealthResult(Message):
@@ -26,8 +28,8 @@ class HealthFlow:
     """Methods of WarroomApp for health checks (see the module docstring)."""
 
     def start_checks(self) -> None:
-        config = self.options.config
-        if not config.checks or self.runner is not None:
+        config = self.config
+        if config is None or not config.checks or self.runner is not None:
             return
         # Seed with what the journal last recorded, so a restarted console does not report
         # old news again; only the IC's console journals transitions (one writer per incident).
@@ -76,6 +78,6 @@ class HealthFlow:
         latest = self.runner.latest.get(name)
         extra = await pod_logs_section(check, latest.details) if latest else ""
         text = evidence_text(latest, list(self.runner.history[name]),
-                             self.options.config.check(name).runbook, extra)
-        self.push_screen(TextScreen(f"Check: {name}", text))
+                             self.config.check(name).runbook, extra)
+        self.push_screen(modals.TextScreen(f"Check: {name}", text))
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from warroom.comms.postmortem import postmortem_markdown, resolve_checklist
+from warroom import lazy
 from warroom.domain.incident import Incident, Status
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
-from warroom.tui.modals import (AssignScreen, DeclareScreen, HelpScreen, ImpactScreen, InputScreen,
-                                PickerScreen, ResolveScreen, TextScreen)
 from warroom.tui.panes import Pane
+
+# Imported on first use, after the first frame (the dialogs; jinja2 under the postmortem).
+modals = lazy.module("warroom.tui.modals")
+postmortem = lazy.module("warroom.comms.postmortem")
 
 PANE_ORDER = ("health-pane", "timeline-pane", "roles-pane", "draft-pane")
 
@@ -30,7 +32,7 @@ class IncidentKeys:
             if answer:
                 self.run_worker(self.declare(*answer), group="declare", exclusive=True, exit_on_error=False)
 
-        self.push_screen(DeclareScreen(levels), chosen)
+        self.push_screen(modals.DeclareScreen(levels), chosen)
 
     async def declare(self, title: str, severity: str, impact: str) -> None:
         assert self.service is not None
@@ -57,7 +59,8 @@ class IncidentKeys:
             if name and name != self.incident.severity:
                 self.write(lambda s: s.set_severity(self.incident.id, name, self.options.author))
 
-        self.push_screen(PickerScreen(f"Severity ({policy.name})", options, self.incident.severity), chosen)
+        self.push_screen(modals.PickerScreen(f"Severity ({policy.name})", options, self.incident.severity),
+                         chosen)
 
     def action_status(self) -> None:
         options = [(s.value, s.value) for s in Status]
@@ -71,7 +74,7 @@ class IncidentKeys:
                 self.write(lambda s: s.set_status(self.incident.id, status, self.options.author,
                                                   reopen=True))
 
-        self.push_screen(PickerScreen("Status", options, self.incident.status.value), chosen)
+        self.push_screen(modals.PickerScreen("Status", options, self.incident.status.value), chosen)
 
     def confirm_resolve(self) -> None:
         level = self.service.level(self.incident) if self.service else None
@@ -84,7 +87,7 @@ class IncidentKeys:
                        done="Resolved. The resolution notice is in the Update pane")
             self.draft_pane.select_template("resolution")
 
-        self.push_screen(ResolveScreen(resolve_checklist(level)), chosen)
+        self.push_screen(modals.ResolveScreen(postmortem.resolve_checklist(level)), chosen)
 
     def action_assign(self) -> None:
         def chosen(answer: tuple[str, str, bool] | None) -> None:
@@ -93,7 +96,7 @@ class IncidentKeys:
                 self.write(lambda s: s.assign(self.incident.id, role, person, self.options.author,
                                               remove=remove))
 
-        self.push_screen(AssignScreen(self.options.author), chosen)
+        self.push_screen(modals.AssignScreen(self.options.author), chosen)
 
     def action_impact(self) -> None:
         def chosen(answer: tuple[str, list[str]] | None) -> None:
@@ -102,7 +105,7 @@ class IncidentKeys:
                 self.write(lambda s: s.set_impact(self.incident.id, self.options.author,
                                                   impact=impact or None, services=services))
 
-        self.push_screen(ImpactScreen(self.incident.impact, self.incident.services), chosen)
+        self.push_screen(modals.ImpactScreen(self.incident.impact, self.incident.services), chosen)
 
     def action_draft(self) -> None:
         self.draft_pane.editor.focus()
@@ -117,8 +120,8 @@ class IncidentKeys:
                 self.write(lambda s: s.snooze(self.incident.id, int(minutes), self.options.author),
                            done=f"Update reminder snoozed {minutes} min")
 
-        self.push_screen(PickerScreen("Snooze the update reminder", [("5", "5 minutes"), ("10", "10 minutes")]),
-                         chosen)
+        choices = [("5", "5 minutes"), ("10", "10 minutes")]
+        self.push_screen(modals.PickerScreen("Snooze the update reminder", choices), chosen)
 
     def action_ack_escalation(self) -> None:
         self.write(lambda s: s.acknowledge_escalation(self.incident.id, self.options.author),
@@ -128,15 +131,15 @@ class IncidentKeys:
         if self.service is None:
             return
         key = self.service.key(self.incident)
-        text = postmortem_markdown(self.incident, self.entries, key=key,
-                                   level=self.service.level(self.incident), now=self.now())
+        text = postmortem.postmortem_markdown(self.incident, self.entries, key=key,
+                                              level=self.service.level(self.incident), now=self.now())
         path = self.options.output_dir / f"{key}-postmortem.md"
 
         def saved(target: Path | None) -> None:
             if target is not None:
                 self.save_file(target, text)
 
-        self.push_screen(TextScreen(f"Postmortem draft: {key}", text, save_path=path), saved)
+        self.push_screen(modals.TextScreen(f"Postmortem draft: {key}", text, save_path=path), saved)
 
     def action_filter(self) -> None:
         options = [("all", "all kinds")] + [(k.value, k.value) for k in Kind]
@@ -148,7 +151,7 @@ class IncidentKeys:
             elif kind:
                 view.filter_kinds = frozenset({Kind(kind)})
 
-        self.push_screen(PickerScreen("Show only", options), chosen)
+        self.push_screen(modals.PickerScreen("Show only", options), chosen)
 
     def action_search(self) -> None:
         view = self.timeline
@@ -157,7 +160,7 @@ class IncidentKeys:
             if term is not None:
                 view.search = term
 
-        self.push_screen(InputScreen("Search the timeline (empty clears)", view.search), chosen)
+        self.push_screen(modals.InputScreen("Search the timeline (empty clears)", view.search), chosen)
 
     def action_focus_pane(self, index: int) -> None:
         pane = self.part(f"#{PANE_ORDER[index]}", Pane)
@@ -180,4 +183,4 @@ class IncidentKeys:
         extra = [("ctrl+o", "Mark the draft posted (restarts the timer)"), ("ctrl+r", "Refill from the template"),
                  ("ctrl+l", "Diff against the last posted update"), ("ctrl+b", "Copy (OSC 52, works over SSH)"),
                  ("ctrl+s", "Save the draft to a file"), ("escape", "Leave the editor (also leaves the note input)")]
-        self.push_screen(HelpScreen(self.read_only, extra))
+        self.push_screen(modals.HelpScreen(self.read_only, extra))

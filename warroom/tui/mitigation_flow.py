@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from warroom import lazy
 from warroom.actions.registry import build_action
 from warroom.actions.runner import ActionRunner, Event, Refused
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.tui import registry
-from warroom.tui.confirm import ConfirmScreen
-from warroom.tui.modals import PickerScreen
+
+# The dialogs are imported on first use, after the first frame.
+confirm = lazy.module("warroom.tui.confirm")
+modals = lazy.module("warroom.tui.modals")
 
 
 class ActionStep(Message):
@@ -28,8 +31,8 @@ class MitigationFlow:
     """Methods of WarroomApp for mitigations (see the module docstring)."""
 
     def start_actions(self) -> None:
-        config = self.options.config
-        if not config.actions or self.service is None or self.actions is not None:
+        config = self.config
+        if config is None or not config.actions or self.service is None or self.actions is not None:
             return
         self.actions = ActionRunner(
             self.service, self.incident.id, {a.name: build_action(a, config.secrets) for a in config.actions},
@@ -58,7 +61,7 @@ class MitigationFlow:
             elif entry.data.get("result"):
                 last[name] = f"{entry.data['result']} at {entry.ts:%H:%M}"
         options = []
-        for a in self.options.config.actions:
+        for a in self.config.actions:
             key = f" [{a.key}]" if a.key else ""
             state = f"  · {last[a.name]}" if a.name in last else ""
             proposed = f"  (proposed by {pending[a.name]})" if a.name in pending else ""
@@ -68,7 +71,7 @@ class MitigationFlow:
             if name:
                 self.action_mitigate(name)
 
-        self.push_screen(PickerScreen("Mitigations", options), chosen)
+        self.push_screen(modals.PickerScreen("Mitigations", options), chosen)
 
     def action_mitigate(self, name: str) -> None:
         if self.actions is None:
@@ -93,8 +96,8 @@ class MitigationFlow:
         except WarroomError as exc:
             self.say(str(exc), "error")
             return
-        checks = list(self.options.config.action(name).checks)
-        answer = await self.push_screen_wait(ConfirmScreen(plan, checks))
+        checks = list(self.config.action(name).checks)
+        answer = await self.push_screen_wait(confirm.ConfirmScreen(plan, checks))
         if not answer:
             self.say(f"{name}: nothing to do ({plan.preview.noop})" if plan.preview.noop
                      else f"{name}: cancelled, nothing was run")

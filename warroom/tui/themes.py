@@ -7,7 +7,6 @@ import tomllib
 from pathlib import Path
 
 from platformdirs import user_config_path
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
@@ -22,63 +21,56 @@ REQUIRED_VARIABLES = {
 }
 
 
-class ThemeFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+COLOURS = ("primary", "secondary", "accent", "warning", "error", "success", "foreground",
+           "background", "surface", "panel", "boost")
+NUMBERS = {"luminosity_spread": 0.15, "text_alpha": 0.95}
 
-    name: str
-    dark: bool = True
-    primary: str
-    secondary: str | None = None
-    accent: str | None = None
-    warning: str | None = None
-    error: str | None = None
-    success: str | None = None
-    foreground: str | None = None
-    background: str | None = None
-    surface: str | None = None
-    panel: str | None = None
-    boost: str | None = None
-    luminosity_spread: float = 0.15
-    text_alpha: float = 0.95
-    variables: dict[str, str] = {}
 
-    @field_validator("primary", "secondary", "accent", "warning", "error", "success",
-                     "foreground", "background", "surface", "panel", "boost")
-    @classmethod
-    def _colour(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                Color.parse(value)
-            except ColorParseError:
-                raise ValueError(f"{value!r} is not a colour") from None
-        return value
-
-    @field_validator("variables")
-    @classmethod
-    def _variable_colours(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in REQUIRED_VARIABLES.keys() & value.keys():
-            try:
-                Color.parse(value[key])
-            except ColorParseError:
-                raise ValueError(f"{key}: {value[key]!r} is not a colour") from None
-        return value
+def _spec(raw: dict) -> dict:
+    """The Theme keyword arguments of a theme file; ValueError names the first bad key.
+    (A flat table of 16 keys, checked by hand: pydantic would cost its ~70 ms import before
+    the console's first frame.)"""
+    unknown = sorted(raw.keys() - {"name", "dark", "variables", *COLOURS, *NUMBERS})
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown key")
+    for key in ("name", "primary"):
+        if key not in raw:
+            raise ValueError(f"{key}: missing")
+    if not isinstance(raw["name"], str) or not raw["name"].strip():
+        raise ValueError("name: expected a non-empty string")
+    if not isinstance(raw.get("dark", True), bool):
+        raise ValueError("dark: expected true or false")
+    for key in NUMBERS:
+        value = raw.get(key, NUMBERS[key])
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{key}: expected a number")
+    variables = raw.get("variables", {})
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+        raise ValueError("variables: expected a table of strings")
+    colours = [(key, raw[key]) for key in COLOURS if key in raw]
+    colours += [(f"variables.{key}", variables[key]) for key in REQUIRED_VARIABLES.keys() & variables.keys()]
+    for where, value in colours:
+        if not isinstance(value, str):
+            raise ValueError(f"{where}: expected a colour string")
+        try:
+            Color.parse(value)
+        except ColorParseError:
+            raise ValueError(f"{where}: {value!r} is not a colour") from None
+    spec = {key: value for key, value in raw.items() if key != "variables"}
+    return {**spec, "variables": {**REQUIRED_VARIABLES, **variables}}
 
 
 def load_theme(path: Path) -> Theme:
     """One theme file; ValueError with a one-line reason naming the file."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        spec = ThemeFile.model_validate(raw)
+        spec = _spec(tomllib.loads(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise ValueError(f"theme {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"theme {path}: invalid TOML ({exc})") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "file"
-        raise ValueError(f"theme {path}: {where}: {first['msg']}") from None
-    fields = spec.model_dump(exclude={"variables"})
-    return Theme(**fields, variables={**REQUIRED_VARIABLES, **spec.variables})
+    except ValueError as exc:
+        raise ValueError(f"theme {path}: {exc}") from None
+    return Theme(**spec)
 
 
 def user_theme_dir() -> Path:
