@@ -4,6 +4,9 @@ its toasts and bells."""
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import time
 from pathlib import Path
 
 from warroom.config import Config
@@ -60,3 +63,19 @@ async def until(pilot, condition, timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await pilot.pause(0.02)
+
+
+def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"{needle!r} not shown within {timeout}s")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen

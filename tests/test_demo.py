@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.console_support import until
+from tests.console_support import read_until, until
 from warroom.cli import main
 from warroom.cli.demo import _run
 from warroom.domain.roles import Role
@@ -31,22 +31,6 @@ def test_demo_unknown_scenario_is_one_line(capsys):
     assert main(["demo", "no-such-scenario"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no scenario named" in err
-
-
-def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while needle not in seen:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"{needle!r} not shown within {timeout}s")
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            try:
-                seen += os.read(fd, 65536)
-            except OSError:
-                break
-    return seen
 
 
 def test_the_readme_main_command_runs_in_a_terminal_and_quits_cleanly(tmp_path: Path):

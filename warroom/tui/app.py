@@ -7,6 +7,7 @@ console is exactly where it was. Journal I/O runs in workers that post messages.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from dataclasses import dataclass, field
@@ -239,8 +240,9 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         config = self.config
         if config is None:
             assert self.options.load_config is not None
-            # pydantic and the models: ~0.2 s, after the first frame (see ConsoleOptions).
-            config = self.options.load_config()
+            # pydantic and the models, ~0.2 s: after the first frame, in a thread, so keys
+            # pressed meanwhile are handled (see ConsoleOptions).
+            config = await asyncio.to_thread(self.options.load_config)
         journal = await open_journal(self.options.store_url)
         service = IncidentService(journal, self.settings.policy, clock=self.clock,
                                   prefix=self.settings.id_prefix)

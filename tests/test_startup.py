@@ -1,0 +1,217 @@
+"""The console's start-up path: its first frame shows the incident from settings read
+straight from warroom.toml (no pydantic, no jinja2), the whole file is validated right
+after, and a file that fails then ends the console with the same one line as any command."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import signal
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.console_support import FakeClock, console, read_until, sample_incident, until
+from warroom.config import CHECK_KINDS, load_config
+from warroom.config.startup import CHECK_KIND_NAMES, StartupSettings, quick_settings, settings_of
+from warroom.domain.severity import PRESETS
+from warroom.errors import ConfigError
+
+TITLE = "Checkout API returning 500s"
+
+# Read by quick_settings exactly as the validation reads them.
+AGREEING = {
+    "empty": "",
+    "incident": '[incident]\nid_prefix = "OPS"\nuser = "  alice  "\n',
+    "preset": '[severity]\nscheme = " p0-3 "\n',
+    "console": '[console]\ntheme = "warroom-light"\nread_only = true\nwatch_interval = "750ms"\n',
+    "checks and actions": """
+[[check]]
+name = " api-health "
+kind = "http"
+url = "https://api.example.com/health"
+service = "api"
+headers = { Authorization = "Bearer ${TOKEN}" }
+
+[[check]]
+name = "db"
+kind = "postgres"
+dsn = "postgresql://db/prod"
+
+[[action]]
+name = "rollback-api"
+kind = "kubernetes.rollback"
+namespace = "prod"
+deployment = "api"
+checks = ["api-health"]
+""",
+}
+
+# quick_settings leaves these to the validation (before the first frame).
+UNSURE = {
+    "custom levels": '[severity]\nscheme = "ours"\n[[severity.levels]]\nname = "BAD"\n',
+    "unknown preset": '[severity]\nscheme = "sev9"\n',
+    "env in a read value": '[console]\ntheme = "${THEME}"\n',
+    "number for a duration": "[console]\nwatch_interval = 5\n",
+    "zero duration": '[console]\nwatch_interval = "0s"\n',
+    "unknown table": "[consol]\n",
+    "unknown key": '[console]\ntheme = "warroom-dark"\nthemes = 1\n',
+    "check table, not array": '[check]\nname = "x"\n',
+    "unknown check kind": '[[check]]\nname = "x"\nkind = "htp"\n',
+    "empty check name": '[[check]]\nname = " "\nkind = "tcp"\n',
+    "bad prefix": '[incident]\nid_prefix = "inc"\n',
+    "not TOML": "[console\n",
+}
+
+
+@pytest.mark.parametrize("name", AGREEING)
+def test_quick_settings_agree_with_the_whole_validation(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("TOKEN", "s3cret")
+    path = tmp_path / "warroom.toml"
+    path.write_text(AGREEING[name])
+    quick = quick_settings(path)
+    assert quick is not None
+    assert quick == settings_of(load_config(path))
+
+
+@pytest.mark.parametrize("name", UNSURE)
+def test_quick_settings_leave_what_they_cannot_read_exactly_to_the_validation(tmp_path, name):
+    path = tmp_path / "warroom.toml"
+    path.write_text(UNSURE[name])
+    assert quick_settings(path) is None
+
+
+def test_startup_settings_match_the_models():
+    assert quick_settings(None) == StartupSettings() == settings_of(load_config(None))
+    assert CHECK_KIND_NAMES == tuple(CHECK_KINDS)
+    assert StartupSettings().policy is PRESETS["sev1-4"]
+
+
+def test_quick_settings_of_a_full_file(tmp_path):
+    path = tmp_path / "warroom.toml"
+    path.write_text(AGREEING["console"] + AGREEING["checks and actions"])
+    got = quick_settings(path)
+    assert got is not None
+    assert (got.theme, got.read_only, got.watch_interval) == ("warroom-light", True, timedelta(milliseconds=750))
+    assert got.checks == (("api-health", "http", "api"), ("db", "postgres", None))
+    assert got.has_actions
+
+
+async def test_a_config_that_fails_after_the_first_frame_ends_the_console(store, tmp_path):
+    clock = FakeClock()
+    await sample_incident(store, clock)
+    app = console(store, clock, tmp_path)
+
+    def invalid():
+        raise ConfigError("warroom.toml: check[0] (api).url: expected a http:// or https:// URL")
+
+    app.options.config, app.config, app.options.load_config = None, None, invalid
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.failure is not None)
+        await pilot.pause()
+    assert isinstance(app.failure, ConfigError) and app.return_code == 2
+    assert app.service is None and app.runner is None and app.actions is None
+
+
+# -- the real thing, in a pseudo-terminal -----------------------------------------------------
+
+# The console as its script runs it, with a look at sys.modules when the first frame is done.
+FIRST_FRAME_PROBE = """
+import json, sys
+import warroom.tui.app as console_app
+
+class Probe(console_app.WarroomApp):
+    def on_ready(self):
+        with open({out!r}, "w") as f:
+            json.dump(sorted(m for m in sys.modules if "." not in m), f)
+        super().on_ready()
+
+console_app.WarroomApp = Probe
+sys.argv = ["warroom", *{argv!r}]
+from warroom.cli import entry_point
+entry_point()
+"""
+
+
+def in_terminal(code: str, cwd: Path, *, until_text: bytes | None, then_key: bytes | None = None,
+                timeout: float = 30) -> tuple[int, bytes]:
+    """``python -c code`` on a pseudo-terminal; read until ``until_text`` (then type
+    ``then_key``) and until the child exits: (exit code, everything it wrote)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.environ.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+        os.execv(sys.executable, [sys.executable, "-c", code])
+    try:
+        seen = read_until(fd, until_text, timeout) if until_text else b""
+        if then_key:
+            os.write(fd, then_key)
+        deadline = time.monotonic() + timeout
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status), seen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the console did not exit; it wrote {seen[-500:]!r}")
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(fd, 65536)
+                except OSError:
+                    pass
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+
+
+# A check and an action (nothing answers on port 9; the action is never run).
+LOOPBACK_CONFIG = """
+[[check]]
+name = "api-health"
+kind = "http"
+url = "http://127.0.0.1:9/health"
+
+[[action]]
+name = "restart-api"
+kind = "command"
+argv = ["true"]
+"""
+
+
+def declare(cli) -> None:
+    assert cli("declare", "-s", "SEV1", "-t", TITLE, "--ic", "alice").code == 0
+
+
+def test_the_first_frame_shows_the_incident_before_pydantic_or_jinja2_is_imported(cli, store, tmp_path):
+    declare(cli)
+    (tmp_path / "warroom.toml").write_text(LOOPBACK_CONFIG)
+    modules = tmp_path / "modules.json"
+    code = FIRST_FRAME_PROBE.format(out=str(modules), argv=["open", "--store", store])
+    status, seen = in_terminal(code, tmp_path, until_text=TITLE.encode(), then_key=b"q")
+    assert status == 0
+    first = set(json.loads(modules.read_text()))
+    assert "textual" in first and "warroom" in first
+    assert not first & {"pydantic", "pydantic_core", "jinja2", "httpx", "aiohttp", "kubernetes", "asyncpg"}
+
+
+def test_a_bad_config_found_after_the_first_frame_is_one_line_and_exit_2(cli, store, tmp_path):
+    declare(cli)
+    entries_before = cli("export", "INC-1", "--format", "json").out
+    (tmp_path / "warroom.toml").write_text('[[check]]\nname = "api"\nkind = "http"\nurl = "ftp://api"\n')
+    code = FIRST_FRAME_PROBE.format(out=str(tmp_path / "modules.json"), argv=["open", "--store", store])
+    status, seen = in_terminal(code, tmp_path, until_text=None)
+    assert status == 2
+    assert TITLE.encode() in seen  # the first frame came before the validation
+    # What follows the last escape sequence: written after the terminal was restored.
+    tail = re.split(r"\x1b\[[0-9;?]*[A-Za-z]", seen.decode(errors="replace"))[-1]
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    assert lines == ['warroom: warroom.toml: check[0].url: expected a http:// or https:// URL, got "ftp://api"']
+    assert cli("export", "INC-1", "--format", "json").out == entries_before  # nothing written
