@@ -19,10 +19,6 @@ HOSTILE = ("[bold]x[/] [/] [$accent] [@click=app.quit]boom[/] [link=http://evil]
            "\x1b]8;;http://evil\x1b\\osc8\x1b]8;;\x1b\\ \x1b[2J \x9b31m \x1b]0;title\x07")
 
 
-def label(app, selector: str) -> str:
-    return str(app.part(selector, Label).content)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -60,7 +56,7 @@ async def test_assign_records_a_handoff(store, clock, incident, tmp_path):
         await until(pilot, lambda: app.incident.holder(Role.IC) == "frank")
         change = app.incident.role_history[-1]
         assert (change.previous, change.person) == ("alice", "frank")
-        assert label(app, "#hdr-ic") == "IC frank"
+        assert app.header.text("ic") == "IC frank"
 
 
 async def test_severity_change_rederives_cadence_and_required_roles(store, clock, incident, tmp_path):
@@ -69,15 +65,15 @@ async def test_severity_change_rederives_cadence_and_required_roles(store, clock
         await loaded(pilot)
         app.tick()
         # SEV2: 30-minute cadence from the declaration, 4 minutes ago
-        assert label(app, "#hdr-timer") == "next update in 26:00"
+        assert app.header.text("timer") == "next update in 26:00"
         roles_text = " ".join(str(w.content) for w in app.part("#roles-list").query(Label))
         assert "Scribe: —" in roles_text
         await pilot.press("s")
         await pilot.press("home", "enter")  # SEV1
         await until(pilot, lambda: app.incident.severity == "SEV1")
         app.tick()
-        assert label(app, "#hdr-timer") == "next update in 15:00"
-        assert "sev-0" in app.part("#hdr-severity").classes
+        assert app.header.text("timer") == "next update in 15:00"
+        assert app.header.state("severity") == "sev-0"
         roles_text = " ".join(str(w.content) for w in app.part("#roles-list").query(Label))
         assert "Scribe: UNFILLED (required)" in roles_text
         assert "Communications Lead: UNFILLED (required)" in roles_text
@@ -90,15 +86,15 @@ async def test_timer_prompts_in_fake_time_and_mark_posted(store, clock, incident
         clock.advance(minutes=24)  # 2 minutes before the 30-minute deadline
         app.tick()
         assert any("due in 2 minutes" in t for t, _ in app.toasts) and app.bells == 0
-        assert label(app, "#hdr-timer") == "next update in 2:00"
-        assert "timer-soon" in app.part("#hdr-timer").classes
+        assert app.header.text("timer") == "next update in 2:00"
+        assert app.header.state("timer") == "timer-soon"
         clock.advance(minutes=2, seconds=5)
         app.tick()
         assert app.bells == 1
         assert any("due now" in t for t, sev in app.toasts if sev == "warning")
         assert app.part("#banner").display
         assert "OVERDUE" in str(app.part("#banner").content)
-        assert label(app, "#hdr-timer") == "update OVERDUE 0:05"
+        assert app.header.text("timer") == "update OVERDUE 0:05"
         await pilot.pause()
         assert app.focused is not app.part("#draft-text"), "the prompt must not steal the keyboard"
         assert "-due" in app.part("#draft-pane").classes
@@ -110,7 +106,7 @@ async def test_timer_prompts_in_fake_time_and_mark_posted(store, clock, incident
         await until(pilot, lambda: app.incident.updates_posted == 1)
         assert app.entries[-1].kind is Kind.UPDATE and app.entries[-1].text == draft
         app.tick()
-        assert label(app, "#hdr-timer") == "next update in 30:00"
+        assert app.header.text("timer") == "next update in 30:00"
         assert not app.part("#banner").display
         assert "-due" not in app.part("#draft-pane").classes
 
@@ -125,7 +121,7 @@ async def test_snooze_is_journaled(store, clock, incident, tmp_path):
         await until(pilot, lambda: app.entries[-1].kind is Kind.TIMER)
         assert app.entries[-1].data["action"] == "snooze" and app.entries[-1].data["minutes"] == 10
         app.tick()
-        assert label(app, "#hdr-timer") == "next update in 10:00 (snoozed)"
+        assert app.header.text("timer") == "next update in 10:00 (snoozed)"
 
 
 async def test_escalation_prompt_and_acknowledgement(store, clock, tmp_path):
@@ -180,8 +176,10 @@ async def test_hostile_text_is_shown_literally_and_the_app_stays_up(store, clock
     async with app.run_test(size=(250, 40)) as pilot:
         await loaded(pilot)
         await pilot.pause(0.1)
-        title = label(app, "#hdr-title")
+        title = app.header.text("title")
         assert "[@click=app.quit]boom[/]" in title and "\x1b" not in title and "\x9b" not in title
+        drawn = app.header.top.render_line(0).text  # what reaches the terminal, literally
+        assert "[@click=app.quit]boom[/]" in drawn and "[bold]x[/]" in drawn and "\x1b" not in drawn
         view = app.part(TimelineView)
         rows = "".join(view.render_line(y).text for y in range(view.size.height))
         assert "[bold]x[/]" in rows and "[link=http://evil]" in rows
@@ -337,7 +335,7 @@ async def test_health_pane_and_transitions_journaled_once(store, clock, incident
         assert entry.data["to"] == "critical" and "connection refused" in entry.text
         table = app.part("#health-table")
         assert "CRITICAL" in str(table.get_cell("cache-down", "state"))
-        assert "critical" in label(app, "#hdr-health")
+        assert "critical" in app.header.text("health")
         await pilot.press("1", "enter")
         evidence = app.screen.query_one("#text-view").text
         assert "runbook: https://runbooks.example/cache" in evidence and "history" in evidence
@@ -505,7 +503,7 @@ async def test_a_drill_console_starts_without_an_incident_and_declares_one(store
     app = console(store, clock, tmp_path, incident_id=None, config=check_config(tmp_path, free_port(), "2s"))
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.service is not None)
-        assert "No incident declared" in label(app, "#hdr-title")
+        assert "No incident declared" in app.header.text("title")
         await until(pilot, lambda: app.runner is not None and app.runner.latest)  # health is live
         for key in ("n", "s", "a", "z"):
             await pilot.press(key)
@@ -514,6 +512,6 @@ async def test_a_drill_console_starts_without_an_incident_and_declares_one(store
         await until(pilot, lambda: len(app.screen_stack) == 2)
         await pilot.press(*"checkout down", "enter", "enter", *"all checkouts", "enter")
         await until(pilot, lambda: app.incident.title == "checkout down" and app.entries)
-        assert label(app, "#hdr-key") == "INC-1" and app.incident.severity == "SEV1"
+        assert app.header.text("key") == "INC-1" and app.incident.severity == "SEV1"
         await pilot.press("n", *"first note", "enter")
         await until(pilot, lambda: app.entries[-1].text == "first note")

@@ -123,14 +123,18 @@ async def test_a_config_that_fails_after_the_first_frame_ends_the_console(store,
 
 # The console as its script runs it, with a look at sys.modules when the first frame is done.
 FIRST_FRAME_PROBE = """
-import json, sys
+import gc, json, sys
 import warroom.tui.app as console_app
 
 class Probe(console_app.WarroomApp):
-    def on_ready(self):
-        with open({out!r}, "w") as f:
-            json.dump(sorted(m for m in sys.modules if "." not in m), f)
-        super().on_ready()
+    def on_ready(self):  # Textual calls this, then WarroomApp.on_ready, then what call_later asked
+        seen = dict(modules=sorted(m for m in sys.modules if "." not in m), gc_during_start=gc.isenabled())
+
+        def after():
+            with open({out!r}, "w") as f:
+                json.dump(dict(seen, gc_after_first_frame=gc.isenabled()), f)
+
+        self.call_later(after)
 
 console_app.WarroomApp = Probe
 sys.argv = ["warroom", *{argv!r}]
@@ -197,8 +201,11 @@ def test_the_first_frame_shows_the_incident_before_pydantic_or_jinja2_is_importe
     code = FIRST_FRAME_PROBE.format(out=str(modules), argv=["open", "--store", store])
     status, seen = in_terminal(code, tmp_path, until_text=TITLE.encode(), then_key=b"q")
     assert status == 0
-    first = set(json.loads(modules.read_text()))
+    seen = json.loads(modules.read_text())
+    first = set(seen["modules"])
     assert "textual" in first and "warroom" in first
+    # The cyclic collector is off for the start-up and on again once the frame is drawn.
+    assert seen["gc_during_start"] is False and seen["gc_after_first_frame"] is True
     assert not first & {"pydantic", "pydantic_core", "jinja2", "httpx", "aiohttp", "kubernetes", "asyncpg"}
 
 
@@ -215,3 +222,31 @@ def test_a_bad_config_found_after_the_first_frame_is_one_line_and_exit_2(cli, st
     lines = [line.strip() for line in tail.splitlines() if line.strip()]
     assert lines == ['warroom: warroom.toml: check[0].url: expected a http:// or https:// URL, got "ftp://api"']
     assert cli("export", "INC-1", "--format", "json").out == entries_before  # nothing written
+
+
+def test_the_xdg_directories_are_platformdirs_own_on_linux(monkeypatch, tmp_path):
+    import platformdirs
+
+    from warroom import paths
+
+    for config, data in ((str(tmp_path / "c"), str(tmp_path / "d")), ("", "")):
+        monkeypatch.setenv("XDG_CONFIG_HOME", config)
+        monkeypatch.setenv("XDG_DATA_HOME", data)
+        assert paths.config_dir() == platformdirs.user_config_path("warroom")
+        assert paths.data_dir() == platformdirs.user_data_path("warroom")
+
+
+ARGVS = [
+    ["open"], ["open", "INC-2", "--read-only", "--theme", "warroom-light"], ["--store", "sqlite:x", "scribe", "INC-1"],
+    ["declare", "-s", "SEV1", "-t", "x", "--ic", "a", "--service", "api"], ["log", "INC-1", "--stdin", "--as", "bob"],
+    ["config", "--config", "f.toml", "check"], ["action", "run", "rollback", "-i", "INC-1", "--dry-run"],
+    ["demo", "--speed", "20"], ["drill", "bad-deploy"], ["check", "--once", "--json"], ["export", "INC-1", "-f", "json"],
+]
+
+
+@pytest.mark.parametrize("argv", ARGVS, ids=" ".join)
+def test_parsing_with_only_the_named_subcommand_is_parsing_with_all_of_them(argv):
+    from warroom.cli.parser import _command_word, build_parser, parse
+
+    word = _command_word(argv)
+    assert build_parser(only=word).parse_args(argv) == build_parser().parse_args(argv) == parse(argv)

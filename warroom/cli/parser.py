@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Callable, NoReturn
 
 from warroom.domain.incident import Milestone, Status
 from warroom.domain.roles import Role
@@ -40,23 +40,31 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> Parser:
-    common = _common()
-    parser = Parser(prog="warroom", parents=[common],
-                    description="A terminal console for a production incident's war room.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+Builder = Callable[[Parser, argparse.ArgumentParser], None]
+COMMANDS: dict[str, tuple[str, Builder]] = {}
+"""Each subcommand: its help line and what adds its arguments (given it and the common options)."""
 
-    def command(name: str, help: str) -> Parser:
-        return sub.add_parser(name, help=help, description=help, parents=[common])
 
-    def author(p: Parser) -> None:
-        p.add_argument("--author", "--as", dest="author", metavar="NAME",
-                       help="who is writing (default: $WARROOM_USER, config user, login name)")
+def command(*names_and_helps: tuple[str, str]) -> Callable[[Builder], Builder]:
+    def register(builder: Builder) -> Builder:
+        for name, help in names_and_helps:
+            COMMANDS[name] = (help, builder)
+        return builder
 
-    def reopen(p: Parser) -> None:
-        p.add_argument("--reopen", action="store_true", help="reopen a resolved incident to do this")
+    return register
 
-    p = command("declare", "declare a new incident and print its id")
+
+def author(p: Parser) -> None:
+    p.add_argument("--author", "--as", dest="author", metavar="NAME",
+                   help="who is writing (default: $WARROOM_USER, config user, login name)")
+
+
+def reopen(p: Parser) -> None:
+    p.add_argument("--reopen", action="store_true", help="reopen a resolved incident to do this")
+
+
+@command(("declare", "declare a new incident and print its id"))
+def _declare(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("--severity", "-s", required=True, help="a level of the configured scheme, e.g. SEV1")
     p.add_argument("--title", "-t", required=True)
     p.add_argument("--impact", default="", help="who or what is affected")
@@ -66,15 +74,21 @@ def build_parser() -> Parser:
     p.add_argument("--ic", metavar="NAME", help="assign the Incident Commander at once")
     author(p)
 
-    p = command("list", "list open incidents")
+
+@command(("list", "list open incidents"))
+def _list(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="include resolved incidents")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = command("show", "show an incident's state and timeline")
+
+@command(("show", "show an incident's state and timeline"))
+def _show(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("--last", type=positive_int, metavar="N", help="only the last N timeline entries")
 
-    p = command("log", "append an entry to the timeline")
+
+@command(("log", "append an entry to the timeline"))
+def _log(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("text", nargs="?", help="the entry (omit with --stdin)")
     p.add_argument("--kind", "-k", default="note",
@@ -84,19 +98,25 @@ def build_parser() -> Parser:
     author(p)
     reopen(p)
 
-    p = command("severity", "change an incident's severity")
+
+@command(("severity", "change an incident's severity"))
+def _severity(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("severity")
     author(p)
     reopen(p)
 
-    p = command("status", "change an incident's status")
+
+@command(("status", "change an incident's status"))
+def _status(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("status", help="one of: " + ", ".join(s.value for s in Status))
     author(p)
     reopen(p)
 
-    p = command("assign", "assign (or with --remove, stand down) a role")
+
+@command(("assign", "assign (or with --remove, stand down) a role"))
+def _assign(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("role", help="one of: " + ", ".join(r.value for r in Role))
     p.add_argument("person")
@@ -104,57 +124,75 @@ def build_parser() -> Parser:
     author(p)
     reopen(p)
 
-    p = command("impact", "change the stated impact or affected services")
+
+@command(("impact", "change the stated impact or affected services"))
+def _impact(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("--impact", help="who or what is affected now")
     p.add_argument("--service", action="append", metavar="NAME", help="affected service (repeatable; replaces the list)")
     author(p)
     reopen(p)
 
-    p = command("followup", "record a follow-up action with an owner and due date")
+
+@command(("followup", "record a follow-up action with an owner and due date"))
+def _followup(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("text")
     p.add_argument("--owner", required=True)
     p.add_argument("--due", metavar="DATE", help="YYYY-MM-DD")
     author(p)
 
-    p = command("milestone", "set a lifecycle time explicitly")
+
+@command(("milestone", "set a lifecycle time explicitly"))
+def _milestone(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("milestone", help="one of: " + ", ".join(m.value for m in Milestone))
     p.add_argument("--at", metavar="TIME", help="ISO 8601 (default: now)")
     author(p)
 
-    p = command("update", "mark a status update as posted (restarts the update timer)")
+
+@command(("update", "mark a status update as posted (restarts the update timer)"))
+def _update(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("text", nargs="?", help="the update as posted (omit to read it from stdin)")
     author(p)
 
-    p = command("export", "the whole incident as Markdown or JSON")
+
+@command(("export", "the whole incident as Markdown or JSON"))
+def _export(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("--format", "-f", choices=["md", "json"], default="md")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
-    p = command("config", "configuration")
+
+@command(("config", "configuration"))
+def _config(p: Parser, common: argparse.ArgumentParser) -> None:
     config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", parser_class=Parser)
     config_sub.required = True
     config_sub.add_parser("check", help="validate the config and print it resolved, secrets masked",
                           parents=[common])
 
-    for name, help in (("open", "open the Incident Commander's console"),
-                       ("scribe", "open a scribe's console (starts in the timeline input)")):
-        p = command(name, help)
-        p.add_argument("incident", metavar="INC", nargs="?" if name == "open" else None,
-                       help="the incident (default: the one open incident)" if name == "open" else None)
-        p.add_argument("--read-only", action="store_true", help="observe only: every change is refused")
-        p.add_argument("--theme", metavar="NAME", help="warroom-dark, warroom-light, warroom-projector, or a user theme")
-        author(p)
 
-    p = command("check", "run the health checks once (--once) or refreshing in place")
+@command(("open", "open the Incident Commander's console"),
+         ("scribe", "open a scribe's console (starts in the timeline input)"))
+def _console(p: Parser, common: argparse.ArgumentParser) -> None:
+    ic = p.prog.endswith(" open")
+    p.add_argument("incident", metavar="INC", nargs="?" if ic else None,
+                   help="the incident (default: the one open incident)" if ic else None)
+    p.add_argument("--read-only", action="store_true", help="observe only: every change is refused")
+    p.add_argument("--theme", metavar="NAME", help="warroom-dark, warroom-light, warroom-projector, or a user theme")
+    author(p)
+
+
+@command(("check", "run the health checks once (--once) or refreshing in place"))
+def _check(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="one sweep, then exit 0 ok / 1 warn / 2 critical")
     p.add_argument("--json", action="store_true",
                    help="print a JSON array (name, kind, state, summary, latency_ms, details)")
 
-    p = command("action", "mitigations: list them, or run one with preview, confirmation and audit")
+
+@command(("action", "mitigations: list them, or run one with preview, confirmation and audit"))
+def _action(p: Parser, common: argparse.ArgumentParser) -> None:
     action_sub = p.add_subparsers(dest="action_command", metavar="SUBCOMMAND", parser_class=Parser)
     action_sub.required = True
     action_sub.add_parser("list", help="the configured actions", parents=[common])
@@ -166,31 +204,60 @@ def build_parser() -> Parser:
                      help="skip the interactive confirmation (never the permission check)")
     author(run)
 
-    p = command("postmortem", "write the postmortem draft from the journal (Markdown)")
+
+@command(("postmortem", "write the postmortem draft from the journal (Markdown)"))
+def _postmortem(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
-    for name, help in (("demo", "a live simulated incident on loopback, already declared: mitigate it"),
-                       ("drill", "a game day: the same simulation, nothing declared; scored at the end")):
-        p = command(name, help)
-        p.add_argument("scenario", nargs="?" if name == "demo" else None, metavar="SCENARIO",
-                       help="a shipped scenario (see --list) or a scenario file" +
-                       (" (default: bad-deploy)" if name == "demo" else ""))
-        p.add_argument("--speed", type=float, default=1.0 if name == "drill" else 4.0,
-                       help="how much faster than real time the scenario runs")
-        p.add_argument("--theme", metavar="NAME")
-        if name == "demo":
-            p.add_argument("--list", action="store_true", help="list the scenarios")
-            p.add_argument("--walkthrough", action="store_true",
-                           help="instead: a printed walk-through of the CLI on a throwaway journal")
-        author(p)
+
+@command(("demo", "a live simulated incident on loopback, already declared: mitigate it"),
+         ("drill", "a game day: the same simulation, nothing declared; scored at the end"))
+def _simulation(p: Parser, common: argparse.ArgumentParser) -> None:
+    demo = p.prog.endswith(" demo")
+    p.add_argument("scenario", nargs="?" if demo else None, metavar="SCENARIO",
+                   help="a shipped scenario (see --list) or a scenario file" +
+                   (" (default: bad-deploy)" if demo else ""))
+    p.add_argument("--speed", type=float, default=4.0 if demo else 1.0,
+                   help="how much faster than real time the scenario runs")
+    p.add_argument("--theme", metavar="NAME")
+    if demo:
+        p.add_argument("--list", action="store_true", help="list the scenarios")
+        p.add_argument("--walkthrough", action="store_true",
+                       help="instead: a printed walk-through of the CLI on a throwaway journal")
+    author(p)
+
+
+def build_parser(only: str | None = None) -> Parser:
+    """The whole command line, or with ``only`` (a command's name) just that subcommand
+    under the top level: what parsing needs once the command is known, without the ~5 ms
+    that building every subcommand costs each start-up."""
+    common = _common()
+    parser = Parser(prog="warroom", parents=[common],
+                    description="A terminal console for a production incident's war room.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, (help, builder) in COMMANDS.items():
+        if only is None or name == only:
+            builder(sub.add_parser(name, help=help, description=help, parents=[common]), common)
     return parser
 
 
+def _command_word(argv: list[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is no option or option value)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--store", "--config"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    word = _command_word(argv)
+    if word is None and not {"-h", "--help"} & set(argv):
         # Plain `warroom`: the console on the one open incident.
-        return parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "open"])
-    return args
+        return build_parser(only="open").parse_args([*argv, "open"])
+    # An unknown word (or --help) gets the whole parser: its error names every command.
+    return build_parser(only=word if word in COMMANDS else None).parse_args(argv)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import jinja2
-import platformdirs
 from jinja2.sandbox import SandboxedEnvironment
 
 from warroom.comms import TEMPLATE_NAMES
@@ -27,6 +26,7 @@ from warroom.domain.roles import Role
 from warroom.domain.severity import Level
 from warroom.domain.timeline import Entry, Kind, utc
 from warroom.errors import WarroomError
+from warroom.paths import config_dir
 from warroom.text import safe_line, safe_text
 
 SUFFIX = ".md.j2"
@@ -56,7 +56,7 @@ class Rendered:
 
 def default_user_dir() -> Path:
     """Where user template overrides live: ``$XDG_CONFIG_HOME/warroom/templates``."""
-    return platformdirs.user_config_path("warroom") / "templates"
+    return config_dir() / "templates"
 
 
 def template_for_status(status: Status | str) -> str:

@@ -18,11 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import platformdirs
-
 from warroom.domain.durations import parse_duration
 from warroom.domain.severity import PRESETS, Policy
 from warroom.errors import ConfigError
+from warroom.paths import config_dir
 
 if TYPE_CHECKING:
     from warroom.config.models import Config
@@ -62,7 +61,7 @@ def settings_of(config: Config) -> StartupSettings:
 
 def user_config_file() -> Path:
     """``$XDG_CONFIG_HOME/warroom/config.toml`` (or the platform's equivalent)."""
-    return platformdirs.user_config_path("warroom") / "config.toml"
+    return config_dir() / "config.toml"
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:

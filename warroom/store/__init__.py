@@ -9,16 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_data_path
-
 from warroom.errors import StoreError
+from warroom.paths import data_dir
 from warroom.store.base import Journal
 
 __all__ = ["Journal", "default_url", "open_journal", "resolve_url"]
 
 
 def default_url() -> str:
-    return f"sqlite:///{user_data_path('warroom') / 'warroom.db'}"
+    return f"sqlite:///{data_dir() / 'warroom.db'}"
 
 
 def resolve_url(explicit: str | None) -> tuple[str, bool]:

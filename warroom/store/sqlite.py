@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +47,11 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SELECT = "SELECT id, incident_id, ts, author, kind, text, data, uid FROM entries"
+
+
+def new_uid() -> str:
+    """A fresh entry uid: 128 random bits as 32 hex digits (the shape uuid4().hex had)."""
+    return os.urandom(16).hex()
 
 
 def _row_to_entry(row: tuple[Any, ...]) -> Entry:
@@ -165,7 +170,7 @@ class SqliteJournal(Journal):
         try:
             cur = conn.execute("INSERT INTO incidents (created_at) VALUES (?)",
                                (utc(draft.ts).isoformat(),))
-            entry = self._insert(conn, cur.lastrowid, draft, uuid.uuid4().hex)
+            entry = self._insert(conn, cur.lastrowid, draft, new_uid())
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -194,7 +199,7 @@ class SqliteJournal(Journal):
         return await self._run(self._declare_sync, draft)
 
     async def append(self, incident_id: int, draft: Draft, *, uid: str | None = None) -> Entry:
-        return await self._run(self._append_sync, incident_id, draft, uid or uuid.uuid4().hex)
+        return await self._run(self._append_sync, incident_id, draft, uid or new_uid())
 
     # -- reading ----------------------------------------------------------------------
 

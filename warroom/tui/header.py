@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Label
+from textual.widget import Widget
 
 from warroom.domain.cadence import Timer
 from warroom.domain.durations import format_clock, format_duration
-from warroom.domain.incident import Incident
+from warroom.domain.incident import Incident, Status
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level
 from warroom.text import safe_line
@@ -38,66 +38,122 @@ def escalation_text(timer: Timer) -> tuple[str, str]:
     return f"escalate in {format_clock(timer.escalation_due - timer.now)}", "ok"
 
 
+# The style of each field state: theme variables, so every theme colours the header.
+STYLES = {
+    **{f"sev-{rank}": f"bold $background on $severity-{rank}" for rank in range(4)},
+    "timer-ok": "$timer-ok", "timer-soon": "bold $timer-soon",
+    "timer-overdue": "bold $background on $timer-overdue", "timer-none": "$text-muted",
+    "ic-ok": "", "ic-unfilled": "bold $error",
+    **{f"status-{s.value}": "bold" for s in Status if s is not Status.RESOLVED},
+    "status-resolved": "bold $success",
+    "health-none": "", "health-ok": "$timer-ok", "health-warn": "bold $timer-soon",
+    "health-critical": "bold $background on $timer-overdue",
+    "key": "bold", "title": "bold", "console": "$text-muted",
+}
+
+
+class HeaderRow(Widget):
+    """One line of the header: fields left to right, each padded by a space, with the
+    ``stretch`` field taking the room the others leave (cut with an ellipsis if short)."""
+
+    DEFAULT_CSS = "HeaderRow { height: 1; }"
+
+    def __init__(self, names: tuple[str, ...], stretch: str, *, right: bool = False) -> None:
+        super().__init__()
+        self.names = names
+        self.stretch = stretch
+        self.right = right
+        self.fields: dict[str, tuple[str, str]] = {}
+
+    def put(self, name: str, text: str, style: str) -> bool:
+        """Set a field; True when it changed (then the row is redrawn, not re-laid out)."""
+        if self.fields.get(name) == (text, style):
+            return False
+        self.fields[name] = (text, style)
+        self.refresh()
+        return True
+
+    def render(self) -> Content:
+        split = self.names.index(self.stretch)
+        before: list[Content] = []
+        after: list[Content] = []
+        for index, name in enumerate(self.names):
+            text, style = self.fields.get(name, ("", ""))
+            if index != split and text:
+                (before if index < split else after).append(Content.styled(f" {text} ", style))
+        room = max(0, self.size.width - sum(piece.cell_length for piece in before + after))
+        text, style = self.fields.get(self.stretch, ("", ""))
+        middle = Content.styled(f" {text} ", style).truncate(room, ellipsis=True) if text else Content("")
+        gap = room - middle.cell_length
+        middle = middle.pad_left(gap) if self.right else middle.pad_right(gap)
+        return Content("").join([*before, middle, *after])
+
+
 class IncidentHeader(Vertical):
+    """Two rendered rows rather than a label per field: the header is in the console's
+    first frame, and ten fewer widgets make that frame sooner."""
+
     DEFAULT_CSS = """
     IncidentHeader { height: 2; background: $panel; }
-    IncidentHeader Horizontal { height: 1; }
-    IncidentHeader Label { padding: 0 1; }
     """
 
-    TOP = ("hdr-key", "hdr-severity", "hdr-status", "hdr-title", "hdr-console")
-    BOTTOM = ("hdr-elapsed", "hdr-ic", "hdr-timer", "hdr-escalation", "hdr-health")
+    TOP = ("key", "severity", "status", "title", "console")
+    BOTTOM = ("elapsed", "ic", "timer", "escalation", "health")
 
     def __init__(self) -> None:
         super().__init__()
-        # Kept by id, so show() works whenever it is called (even while unmounting).
-        self.labels = {name: Label(id=name) for name in self.TOP + self.BOTTOM}
-        self.shown: dict[str, str] = {}
+        # Kept as attributes, so show() works whenever it is called (even while unmounting).
+        self.top = HeaderRow(self.TOP, "title")
+        self.bottom = HeaderRow(self.BOTTOM, "health", right=True)
+        self.rows = {name: self.top for name in self.TOP} | {name: self.bottom for name in self.BOTTOM}
+        self.states: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="header-top"):
-            yield from (self.labels[name] for name in self.TOP)
-        with Horizontal(id="header-bottom"):
-            yield from (self.labels[name] for name in self.BOTTOM)
+        yield self.top
+        yield self.bottom
+
+    def text(self, name: str) -> str:
+        """What a field shows now (tests and screen readers ask by name)."""
+        return self.rows[name].fields.get(name, ("", ""))[0]
+
+    def state(self, name: str) -> str:
+        """A field's state, e.g. "sev-0", "timer-overdue", "ic-unfilled"."""
+        return self.states.get(name, "")
+
+    def _put(self, name: str, text: str, state: str | None = None) -> None:
+        if state is not None:
+            self.states[name] = state
+        style = STYLES.get(state or name, "")
+        self.rows[name].put(name, text, style)
 
     def undeclared(self, health: str, health_state: str) -> None:
         """Before an incident exists (a drill): only the health summary and what to do."""
-        self.shown.clear()
-        for name, label in self.labels.items():
-            label.update(Content(""))
-            label.set_classes("")
-        self.labels["hdr-title"].update(Content("No incident declared: press D to declare one"))
-        self.labels["hdr-health"].update(Content(health))
-        self.labels["hdr-health"].set_classes(f"health-{health_state}")
+        for name in self.TOP + self.BOTTOM:
+            self._put(name, "", "")
+        self._put("title", "No incident declared: press D to declare one")
+        self._put("health", health, f"health-{health_state}")
 
     def show(self, incident: Incident, key: str, level: Level | None, timer: Timer,
              now: datetime, console: str, health: str = "", health_state: str = "none") -> None:
-        def put(label_id: str, text: str, state: str | None = None, prefix: str = "") -> None:
-            label = self.labels[label_id]
-            if self.shown.get(label_id) != text:  # an update forces a layout pass
-                self.shown[label_id] = text
-                label.update(Content(text))
-            if state is not None:
-                label.set_classes(f"{prefix}{state}")
-
-        put("hdr-key", key)
+        put = self._put
+        put("key", key)
         rank = min(level.rank, 3) if level else 3
-        put("hdr-severity", safe_line(incident.severity) or "?", str(rank), "sev-")
-        put("hdr-status", incident.status.value.upper(), incident.status.value, "status-")
-        put("hdr-title", safe_line(incident.title))
-        put("hdr-console", console)
+        put("severity", safe_line(incident.severity) or "?", f"sev-{rank}")
+        put("status", incident.status.value.upper(), f"status-{incident.status.value}")
+        put("title", safe_line(incident.title))
+        put("console", console)
         if incident.started_at is not None:
             end = incident.resolved_at or now
-            put("hdr-elapsed", f"elapsed {format_duration(end - incident.started_at)}")
+            put("elapsed", f"elapsed {format_duration(end - incident.started_at)}")
         ic = incident.holder(Role.IC)
-        put("hdr-ic", f"IC {safe_line(ic)}" if ic else "IC UNFILLED", "ok" if ic else "unfilled", "ic-")
+        put("ic", f"IC {safe_line(ic)}" if ic else "IC UNFILLED", "ic-ok" if ic else "ic-unfilled")
         if incident.open:
             text, state = timer_text(timer)
-            put("hdr-timer", text, state, "timer-")
+            put("timer", text, f"timer-{state}")
             text, state = escalation_text(timer)
-            put("hdr-escalation", text, state, "timer-")
+            put("escalation", text, f"timer-{state}")
         else:
-            put("hdr-timer", f"resolved {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else "resolved",
-                "none", "timer-")
-            put("hdr-escalation", "", "none", "timer-")
-        put("hdr-health", health, health_state, "health-")
+            put("timer", f"resolved {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else "resolved",
+                "timer-none")
+            put("escalation", "", "timer-none")
+        put("health", health, f"health-{health_state}")

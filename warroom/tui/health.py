@@ -9,11 +9,10 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widget import Widget
+from textual.widgets import Static
 
 from warroom.checks.base import Result, State
 from warroom.domain.durations import format_duration
@@ -63,16 +62,19 @@ class HealthPane(Pane):
         super().__init__(**kwargs)
         # Grouped by service (unnamed last); sorted() is stable, so config order within one.
         self.checks = sorted(checks, key=lambda c: c[2] or "~")
-        self.table = DataTable(id="health-table", cursor_type="row", zebra_stripes=False)
 
-    def compose(self) -> ComposeResult:
+    def contents(self) -> list[Widget]:
         if not self.checks:
-            yield Static(Content(EMPTY), id="health-empty", classes="empty")
-        else:
-            yield self.table
+            return [Static(Content(EMPTY), id="health-empty", classes="empty")]
+        from textual.widgets import DataTable
+
+        self.table = DataTable(id="health-table", cursor_type="row", zebra_stripes=False)
+        return [self.table]
 
     def on_mount(self) -> None:
         self.border_title = "Health"
+
+    def on_populated(self) -> None:
         if not self.checks:
             return
         table = self.table
@@ -100,8 +102,7 @@ class HealthPane(Pane):
         for name, result in latest.items():
             table.update_cell(name, "age", Text(format_duration(now - result.at), style="dim"))
 
-    @on(DataTable.RowSelected, "#health-table")
-    def _selected(self, event: DataTable.RowSelected) -> None:
+    def on_data_table_row_selected(self, event) -> None:  # by name: see contents()
         event.stop()
         self.post_message(self.Inspect(str(event.row_key.value)))
 

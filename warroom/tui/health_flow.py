@@ -3,17 +3,24 @@ pane, confirmed transitions into the journal, and the evidence view. Mixed into 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
 from warroom import lazy
 from warroom.checks.base import Result, State
-from warroom.checks.registry import build_checks
-from warroom.checks.runner import Hysteresis, Runner, Transition
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.tui.health import HealthPane, evidence_text, pod_logs_section
 
-modals = lazy.module("warroom.tui.modals")  # imported on first use, after the first frame
+if TYPE_CHECKING:
+    from warroom.checks.runner import Transition
+
+# Imported on first use, after the first frame: the runner once the config is validated,
+# the dialogs when a key opens one.
+check_runner = lazy.module("warroom.checks.runner")
+check_kinds = lazy.module("warroom.checks.registry")
+modals = lazy.module("warroom.tui.modals")
 
 
 class HealthResult(Message):
@@ -37,10 +44,11 @@ class HealthFlow:
         for entry in self.entries:
             if entry.kind is Kind.HEALTH and entry.data.get("to") in State._value2member_map_:
                 seen[str(entry.data.get("check"))] = State(entry.data["to"])
-        self.runner = Runner(build_checks(config.checks, config.secrets), clock=self.clock,
-                             hysteresis=Hysteresis(confirmed=seen),
-                             on_result=lambda r: self.post_message(HealthResult(r)),
-                             on_transition=self.journal_transition)
+        checks = check_kinds.build_checks(config.checks, config.secrets)
+        self.runner = check_runner.Runner(checks, clock=self.clock,
+                                          hysteresis=check_runner.Hysteresis(confirmed=seen),
+                                          on_result=lambda r: self.post_message(HealthResult(r)),
+                                          on_transition=self.journal_transition)
         self.run_worker(self.runner.run_forever(), group="checks", exit_on_error=False)
 
     def on_health_result(self, message: HealthResult) -> None:

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from typing import TYPE_CHECKING
+
 from warroom import lazy
-from warroom.actions.registry import build_action
-from warroom.actions.runner import ActionRunner, Event, Refused
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.tui import registry
 
-# The dialogs are imported on first use, after the first frame.
+if TYPE_CHECKING:
+    from warroom.actions.runner import Event
+
+# Imported on first use, after the first frame: the runner once the config is validated,
+# the dialogs when a key opens one.
+action_runner = lazy.module("warroom.actions.runner")
+action_kinds = lazy.module("warroom.actions.registry")
 confirm = lazy.module("warroom.tui.confirm")
 modals = lazy.module("warroom.tui.modals")
 
@@ -34,8 +40,9 @@ class MitigationFlow:
         config = self.config
         if config is None or not config.actions or self.service is None or self.actions is not None:
             return
-        self.actions = ActionRunner(
-            self.service, self.incident.id, {a.name: build_action(a, config.secrets) for a in config.actions},
+        built = {a.name: action_kinds.build_action(a, config.secrets) for a in config.actions}
+        self.actions = action_runner.ActionRunner(
+            self.service, self.incident.id, built,
             actor=self.options.author, read_only=self.read_only,
             on_event=lambda event: self.post_message(ActionStep(event)))
         if not self.read_only:
@@ -104,7 +111,7 @@ class MitigationFlow:
             return
         try:
             executed = await runner.execute(plan, yes=bool(answer.get("yes")), typed=answer.get("typed"))
-        except Refused as exc:
+        except action_runner.Refused as exc:
             self.say(str(exc), "error")
             return
         if not executed.outcome.ok:

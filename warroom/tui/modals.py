@@ -19,6 +19,23 @@ from warroom.tui.registry import ACTIONS, key_label
 
 
 class Modal(ModalScreen):
+    """Every dialog: centred, framed; its styles are parsed with the first dialog opened,
+    not before the console's first frame."""
+
+    DEFAULT_CSS = """
+    Modal { align: center middle; }
+    .dialog {
+        width: 70; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $primary; background: $surface; padding: 1 2;
+    }
+    .dialog.wide { width: 110; height: 90%; }
+    .dialog-title { text-style: bold; margin-bottom: 1; }
+    .dialog-hint { color: $text-muted; }
+    .dialog OptionList { height: auto; max-height: 16; }
+    .dialog .buttons { height: auto; margin-top: 1; }
+    .dialog .buttons Button { margin-right: 2; }
+    .dialog TextArea { height: 1fr; }
+    """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal-cancel")]
 
     def action_cancel(self) -> None:

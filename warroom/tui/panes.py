@@ -7,12 +7,12 @@ them touches the journal.
 from __future__ import annotations
 
 from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, Select, TextArea
+from textual.widget import Widget
+from textual.widgets import Input, Label
 
 from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
@@ -22,23 +22,48 @@ from warroom.tui.timeline_view import TimelineView
 
 
 class Pane(Vertical, can_focus=False):
-    """A titled, focusable-within region that can be maximised."""
+    """A titled, focusable-within region that can be maximised.
+
+    Its contents are mounted by ``populate()``, which the console awaits right after its first
+    frame: that frame shows the header and the panes' frames at once, without first styling
+    every widget inside them (an editor, a picker, the timeline and its input)."""
 
     ALLOW_MAXIMIZE = True
+    populated = False
+
+    def contents(self) -> list[Widget]:
+        """The widgets inside, made when they are mounted (so are their classes' imports)."""
+        return []
+
+    async def populate(self) -> None:
+        await self.mount_all(self.contents())
+        self.populated = True
+        self.on_populated()
+
+    def on_populated(self) -> None:
+        """The contents are mounted."""
 
 
 class RolesPane(Pane):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.rows = VerticalScroll(id="roles-list", can_focus=True)
+        self.shown: tuple[Incident, tuple[Role, ...]] | None = None
 
-    def compose(self) -> ComposeResult:
-        yield self.rows
+    def contents(self) -> list[Widget]:
+        return [self.rows]
 
     def on_mount(self) -> None:
         self.border_title = "Roles"
 
+    def on_populated(self) -> None:
+        if self.shown is not None:
+            self.show(*self.shown)
+
     def show(self, incident: Incident, required: tuple[Role, ...]) -> None:
+        self.shown = (incident, required)
+        if not self.populated:
+            return  # drawn by on_populated
         rows = self.rows
         rows.remove_children()
         labels = []
@@ -69,9 +94,8 @@ class TimelinePane(Pane):
         self.input = Input(placeholder=HINT, id="entry-input", disabled=read_only,
                            select_on_focus=False, compact=True)
 
-    def compose(self) -> ComposeResult:
-        yield self.view
-        yield self.input
+    def contents(self) -> list[Widget]:
+        return [self.view, self.input]
 
     def on_mount(self) -> None:
         self.border_title = "Timeline"
@@ -113,16 +137,16 @@ class DraftPane(Pane):
         self.read_only = read_only
         self.edited = False
         self._filling = False
-        self.selector = Select([(name, name) for name in templates], value=templates[0],
-                               allow_blank=False, id="draft-template", compact=True)
-        self.editor = TextArea(id="draft-text", soft_wrap=True, read_only=read_only,
-                               show_line_numbers=False)
         self.status = Label(id="draft-status")
 
-    def compose(self) -> ComposeResult:
-        yield self.selector
-        yield self.editor
-        yield self.status
+    def contents(self) -> list[Widget]:
+        from textual.widgets import Select, TextArea
+
+        self.selector = Select([(name, name) for name in self.templates], value=self.templates[0],
+                               allow_blank=False, id="draft-template", compact=True)
+        self.editor = TextArea(id="draft-text", soft_wrap=True, read_only=self.read_only,
+                               show_line_numbers=False)
+        return [self.selector, self.editor, self.status]
 
     def on_mount(self) -> None:
         self.border_title = "Update draft"
@@ -150,15 +174,14 @@ class DraftPane(Pane):
         if name in self.templates:
             self.selector.value = name
 
-    @on(TextArea.Changed, "#draft-text")
-    def _changed(self) -> None:
+    # Handlers by name: TextArea and Select are imported in contents().
+    def on_text_area_changed(self, event) -> None:
         if self._filling:
             self._filling = False
         else:
             self.edited = True
 
-    @on(Select.Changed, "#draft-template")
-    def _template(self) -> None:
+    def on_select_changed(self, event) -> None:
         self.edited = False
         self.post_message(self.Requested("refill", self.text, self.template))
 

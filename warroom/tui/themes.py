@@ -6,9 +6,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from platformdirs import user_config_path
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
+
+from warroom.paths import config_dir
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "themes"
 DEFAULT_THEME = "warroom-dark"
@@ -74,7 +75,7 @@ def load_theme(path: Path) -> Theme:
 
 
 def user_theme_dir() -> Path:
-    return user_config_path("warroom") / "themes"
+    return config_dir() / "themes"
 
 
 def discover(dirs: list[Path] | None = None) -> tuple[list[Theme], list[str]]:
