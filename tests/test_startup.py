@@ -119,6 +119,31 @@ async def test_a_config_that_fails_after_the_first_frame_ends_the_console(store,
     assert app.service is None and app.runner is None and app.actions is None
 
 
+async def test_a_config_validated_after_the_first_frame_starts_the_checks(store, tmp_path):
+    from tests.conftest import free_port
+
+    clock = FakeClock()
+    await sample_incident(store, clock)
+    path = tmp_path / "warroom.toml"
+    path.write_text(f'[[check]]\nname = "cache-down"\nkind = "tcp"\nhost = "127.0.0.1"\nport = {free_port()}\n'
+                    'interval = "100ms"\ntimeout = "1s"\n')
+    settings = quick_settings(path)
+    assert settings is not None and settings.checks == (("cache-down", "tcp", None),)
+    app = console(store, clock, tmp_path)
+    validated = []
+
+    def validate():
+        validated.append(load_config(path))
+        return validated[-1]
+
+    app.options.config, app.config, app.options.load_config = None, None, validate
+    app.settings = settings
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.runner is not None and app.runner.latest.get("cache-down") is not None)
+        assert app.config is validated[0] and len(validated) == 1
+        assert "CRITICAL" in str(app.part("#health-table").get_cell("cache-down", "state"))
+
+
 # -- the real thing, in a pseudo-terminal -----------------------------------------------------
 
 # The console as its script runs it, with a look at sys.modules when the first frame is done.
