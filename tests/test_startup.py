@@ -116,7 +116,7 @@ async def test_a_config_that_fails_after_the_first_frame_ends_the_console(store,
         await until(pilot, lambda: app.failure is not None)
         await pilot.pause()
     assert isinstance(app.failure, ConfigError) and app.return_code == 2
-    assert app.service is None and app.runner is None and app.actions is None
+    assert app.config is None and app.runner is None and app.actions is None  # nothing started
 
 
 async def test_a_config_validated_after_the_first_frame_starts_the_checks(store, tmp_path):

@@ -104,10 +104,17 @@ class StateLoaded(Message):
 
 
 class Loaded(Message):
-    def __init__(self, service: IncidentService, entries: list[Entry], config: Config) -> None:
+    def __init__(self, service: IncidentService, entries: list[Entry]) -> None:
         super().__init__()
         self.service = service
         self.entries = entries
+
+
+class ConfigReady(Message):
+    """The whole configuration is validated: the checks and actions can start."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__()
         self.config = config
 
 
@@ -244,23 +251,23 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def load(self) -> None:
-        config = self.config
-        if config is None:
-            assert self.options.load_config is not None
-            # pydantic and the models, ~0.2 s: after the first frame, in a thread, so keys
-            # pressed meanwhile are handled (see ConsoleOptions).
-            config = await asyncio.to_thread(self.options.load_config)
         journal = await open_journal(self.options.store_url)
         service = IncidentService(journal, self.settings.policy, clock=self.clock,
                                   prefix=self.settings.id_prefix)
         if self.options.incident_id is None:
-            self.post_message(Loaded(service, [], config))
-            return
-        # The header first (state entries only: fast at any size), then the whole timeline.
-        state = copy.deepcopy(await service.state(self.options.incident_id))
-        self.post_message(StateLoaded(service, state))
-        entries = await journal.entries(self.options.incident_id)
-        self.post_message(Loaded(service, entries, config))
+            self.post_message(Loaded(service, []))
+        else:
+            # The header first (state entries only: fast at any size), then the timeline.
+            state = copy.deepcopy(await service.state(self.options.incident_id))
+            self.post_message(StateLoaded(service, state))
+            self.post_message(Loaded(service, await journal.entries(self.options.incident_id)))
+        config = self.config
+        if config is None:
+            assert self.options.load_config is not None
+            # pydantic and the models, ~0.2 s: once the timeline is on its way, in a thread,
+            # so keys pressed meanwhile are handled (see ConsoleOptions).
+            config = await asyncio.to_thread(self.options.load_config)
+        self.post_message(ConfigReady(config))
 
     def on_state_loaded(self, message: StateLoaded) -> None:
         if self.entries:
@@ -279,11 +286,9 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
 
     def on_loaded(self, message: Loaded) -> None:
         self.service = message.service
-        self.config = message.config
         self.state_known = True
         if self.options.incident_id is None:
             self.refresh_state()
-            self.call_after_refresh(self.start_checks)
             self.say("No incident declared yet: watch the Health pane, and press D to declare one")
             return
         self.entries = list(message.entries)
@@ -295,13 +300,16 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         self.refresh_state(roles=True)
         self.refill_draft()
         self.watch_journal(self.incident.last_entry_id)
-        # Checks and actions import their client libraries: after this frame is drawn.
-        self.call_after_refresh(self.start_checks)
-        self.call_after_refresh(self.start_actions)
         if self.options.seat == "scribe" and not self.read_only:
             self.timeline_pane.input.focus()
         else:
             self.timeline.focus()
+
+    def on_config_ready(self, message: ConfigReady) -> None:
+        self.config = message.config
+        # Checks and actions import their client libraries: after this frame is drawn.
+        self.call_after_refresh(self.start_checks)
+        self.call_after_refresh(self.start_actions)
 
     def on_entries_arrived(self, message: EntriesArrived) -> None:
         fresh = [e for e in message.entries if e.id > self.incident.last_entry_id]

@@ -38,7 +38,8 @@ class MitigationFlow:
 
     def start_actions(self) -> None:
         config = self.config
-        if config is None or not config.actions or self.service is None or self.actions is not None:
+        if (config is None or not config.actions or self.service is None or self.actions is not None
+                or self.options.incident_id is None):  # a drill before its declaration
             return
         built = {a.name: action_kinds.build_action(a, config.secrets) for a in config.actions}
         self.actions = action_runner.ActionRunner(
