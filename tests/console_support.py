@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
 import select
+import signal
 import time
 from pathlib import Path
 
@@ -79,3 +81,37 @@ def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
             except OSError:
                 break
     return seen
+
+
+def in_terminal(argv: list[str], cwd: Path, *, env: dict[str, str] | None = None, wait_for=(),
+                then_key: bytes | None = None, timeout: float = 30) -> tuple[int, bytes, int]:
+    """``argv`` on a pseudo-terminal of its own (120x40 unless ``env`` says otherwise), as a
+    person would start it: read until each of ``wait_for`` has been shown, type ``then_key``,
+    read until it exits. (exit code, everything it wrote, its pid)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.environ.update({"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", **(env or {})})
+        os.execv(argv[0], argv)
+    try:
+        seen = b"".join(read_until(fd, needle, timeout) for needle in wait_for)
+        if then_key:
+            os.write(fd, then_key)
+        deadline = time.monotonic() + timeout
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status), seen, pid
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{argv[0]} did not exit; it wrote {seen[-500:]!r}")
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(fd, 65536)
+                except OSError:
+                    pass
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(fd)

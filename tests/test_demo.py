@@ -4,16 +4,11 @@ entry point) and headless through the same code path with a Pilot mitigating the
 from __future__ import annotations
 
 import asyncio
-import os
-import pty
-import select
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.console_support import read_until, until
+from tests.console_support import in_terminal, until
 from warroom.cli import main
 from warroom.cli.demo import _run
 from warroom.domain.roles import Role
@@ -37,36 +32,12 @@ def test_the_readme_main_command_runs_in_a_terminal_and_quits_cleanly(tmp_path: 
     """`warroom demo` from the installed entry point, in a real pseudo-terminal: the live
     incident comes up with its checks red, `q` quits, exit 0, nothing left running."""
     warroom = Path(sys.executable).parent / "warroom"
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the demo, as a person would start it
-        os.chdir(tmp_path)
-        os.environ.update(TERM="xterm-256color", COLUMNS="140", LINES="42", WARROOM_USER="newcomer")
-        os.execv(str(warroom), [str(warroom), "demo", "--speed", "20"])
-    try:
-        read_until(fd, b"api returning 5xx", 60)
-        read_until(fd, b"critical", 60)
-        os.write(fd, b"q")
-        deadline = time.monotonic() + 30
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError("the demo did not exit after q")
-            select.select([fd], [], [], 0.1)
-            try:
-                os.read(fd, 65536)
-            except OSError:
-                pass
-        assert os.waitstatus_to_exitcode(status) == 0
-        leftovers = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-        assert leftovers == ""
-    finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.close(fd)
+    status, _, pid = in_terminal([str(warroom), "demo", "--speed", "20"], tmp_path, timeout=60,
+                                 env={"COLUMNS": "140", "LINES": "42", "WARROOM_USER": "newcomer"},
+                                 wait_for=[b"api returning 5xx", b"critical"], then_key=b"q")
+    assert status == 0
+    leftovers = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    assert leftovers == ""
 
 
 async def test_headless_demo_rollback_recovers_and_shuts_everything_down(tmp_path):

@@ -5,19 +5,14 @@ after, and a file that fails then ends the console with the same one line as any
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import select
-import signal
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.console_support import FakeClock, console, read_until, sample_incident, until
+from tests.console_support import FakeClock, console, in_terminal, sample_incident, until
 from warroom.config import CHECK_KINDS, load_config
 from warroom.config.startup import CHECK_KIND_NAMES, StartupSettings, quick_settings, settings_of
 from warroom.domain.severity import PRESETS
@@ -168,39 +163,6 @@ entry_point()
 """
 
 
-def in_terminal(code: str, cwd: Path, *, until_text: bytes | None, then_key: bytes | None = None,
-                timeout: float = 30) -> tuple[int, bytes]:
-    """``python -c code`` on a pseudo-terminal; read until ``until_text`` (then type
-    ``then_key``) and until the child exits: (exit code, everything it wrote)."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(cwd)
-        os.environ.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
-        os.execv(sys.executable, [sys.executable, "-c", code])
-    try:
-        seen = read_until(fd, until_text, timeout) if until_text else b""
-        if then_key:
-            os.write(fd, then_key)
-        deadline = time.monotonic() + timeout
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status), seen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the console did not exit; it wrote {seen[-500:]!r}")
-            if select.select([fd], [], [], 0.1)[0]:
-                try:
-                    seen += os.read(fd, 65536)
-                except OSError:
-                    pass
-    finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.close(fd)
-
-
 # A check and an action (nothing answers on port 9; the action is never run).
 LOOPBACK_CONFIG = """
 [[check]]
@@ -224,7 +186,7 @@ def test_the_first_frame_shows_the_incident_before_pydantic_or_jinja2_is_importe
     (tmp_path / "warroom.toml").write_text(LOOPBACK_CONFIG)
     modules = tmp_path / "modules.json"
     code = FIRST_FRAME_PROBE.format(out=str(modules), argv=["open", "--store", store])
-    status, seen = in_terminal(code, tmp_path, until_text=TITLE.encode(), then_key=b"q")
+    status, seen, _ = in_terminal([sys.executable, "-c", code], tmp_path, wait_for=[TITLE.encode()], then_key=b"q")
     assert status == 0
     seen = json.loads(modules.read_text())
     first = set(seen["modules"])
@@ -239,7 +201,7 @@ def test_a_bad_config_found_after_the_first_frame_is_one_line_and_exit_2(cli, st
     entries_before = cli("export", "INC-1", "--format", "json").out
     (tmp_path / "warroom.toml").write_text('[[check]]\nname = "api"\nkind = "http"\nurl = "ftp://api"\n')
     code = FIRST_FRAME_PROBE.format(out=str(tmp_path / "modules.json"), argv=["open", "--store", store])
-    status, seen = in_terminal(code, tmp_path, until_text=None)
+    status, seen, _ = in_terminal([sys.executable, "-c", code], tmp_path)
     assert status == 2
     assert TITLE.encode() in seen  # the first frame came before the validation
     # What follows the last escape sequence: written after the terminal was restored.

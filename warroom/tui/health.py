@@ -74,7 +74,7 @@ class HealthPane(Pane):
     def on_mount(self) -> None:
         self.border_title = "Health"
 
-    def on_populated(self) -> None:
+    def after_populate(self) -> None:
         if not self.checks:
             return
         table = self.table

@@ -38,9 +38,9 @@ class Pane(Vertical, can_focus=False):
     async def populate(self) -> None:
         await self.mount_all(self.contents())
         self.populated = True
-        self.on_populated()
+        self.after_populate()
 
-    def on_populated(self) -> None:
+    def after_populate(self) -> None:
         """The contents are mounted."""
 
 
@@ -56,14 +56,14 @@ class RolesPane(Pane):
     def on_mount(self) -> None:
         self.border_title = "Roles"
 
-    def on_populated(self) -> None:
+    def after_populate(self) -> None:
         if self.shown is not None:
             self.show(*self.shown)
 
     def show(self, incident: Incident, required: tuple[Role, ...]) -> None:
         self.shown = (incident, required)
         if not self.populated:
-            return  # drawn by on_populated
+            return  # drawn by after_populate
         rows = self.rows
         rows.remove_children()
         labels = []
