@@ -237,3 +237,16 @@ def test_parsing_with_only_the_named_subcommand_is_parsing_with_all_of_them(argv
 
     word = _command_word(argv)
     assert build_parser(only=word).parse_args(argv) == build_parser().parse_args(argv) == parse(argv)
+
+
+def test_the_console_validates_the_bytes_its_first_frame_was_drawn_from(tmp_path):
+    from warroom.cli.commands import Context
+    from warroom.cli.parser import parse
+
+    path = tmp_path / "warroom.toml"
+    path.write_text('[console]\ntheme = "warroom-light"\n')
+    ctx = Context(parse(["open", "--config", str(path)]), validate=False)
+    path.write_text('[console]\ntheme = "warroom-projector"\n')  # edited before the validation
+    assert ctx.validated is None and ctx.settings.theme == "warroom-light"
+    assert ctx.config.console.theme == "warroom-light"
+    assert settings_of(ctx.config) == ctx.settings

@@ -41,7 +41,16 @@ class Context:
         self.store_url, self.store_is_default = resolve_url(getattr(args, "store", None))
         self.validated: Config | None = None
         """The validated configuration, once something has asked for it."""
-        quick = None if validate else quick_settings(self.config_path)
+        self.content: bytes | None = None
+        """The config file's bytes when the console read them for its first frame: the
+        validation after it reads the same bytes, whatever happens to the file meanwhile."""
+        quick = None
+        if not validate:
+            try:
+                self.content = self.config_path.read_bytes() if self.config_path else None
+            except OSError:
+                pass  # quick_settings declines; the validation says what is wrong
+            quick = quick_settings(self.config_path, self.content)
         self.settings: StartupSettings = quick or settings_of(self.config)
 
     @property
@@ -50,7 +59,7 @@ class Context:
         if self.validated is None:
             from warroom.config.loader import load_config
 
-            self.validated = load_config(self.config_path)
+            self.validated = load_config(self.config_path, self.content)
         return self.validated
 
     @property

@@ -25,13 +25,15 @@ _TAGS = set(CHECK_KINDS) | set(ACTION_KINDS)
 _NAMED_TABLES = {"check", "action", "levels"}
 
 
-def load_config(path: str | os.PathLike[str] | None) -> Config:
-    """The validated configuration in ``path``; the defaults when ``path`` is None."""
+def load_config(path: str | os.PathLike[str] | None, content: bytes | None = None) -> Config:
+    """The validated configuration in ``path``; the defaults when ``path`` is None.
+    ``content``: the file's bytes as already read (the console reads the file once for its
+    first frame and for this, so an edit in between cannot make the two disagree)."""
     if path is None:
         return Config()
     path = Path(path)
     name = _display(path)
-    data = _parse(_read(path, name), name)
+    data = _parse(_read(path, name, content), name)
     secrets: set[str] = set()
     data = _substitute(data, (), name, secrets)
     try:
@@ -58,9 +60,9 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _read(path: Path, name: str) -> str:
+def _read(path: Path, name: str, raw: bytes | None = None) -> str:
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if raw is None else raw
     except OSError as err:
         raise ConfigError(f"{name}: cannot read the config file ({err.strerror or err})") from None
     try:

@@ -83,13 +83,15 @@ class _Unsure(Exception):
     """A value quick_settings will not read: the full validation decides."""
 
 
-def quick_settings(path: Path | None) -> StartupSettings | None:
-    """The startup settings read straight from the TOML, or None when any value they come
-    from is not plainly what the validation accepts (then validate first)."""
+def quick_settings(path: Path | None, content: bytes | None = None) -> StartupSettings | None:
+    """The startup settings read straight from the TOML (``content``: its bytes, if already
+    read), or None when any value they come from is not plainly what the validation accepts
+    (then validate first)."""
     if path is None:
         return StartupSettings()
     try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+        raw = path.read_bytes() if content is None else content
+        data = tomllib.loads(raw.decode("utf-8-sig"))
         return _read(data)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, _Unsure):
         return None
