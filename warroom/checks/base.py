@@ -10,27 +10,10 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Iterable
 
+from warroom.checks.state import State  # noqa: F401 (the check kinds import it from here)
 from warroom.text import mask_text
-
-
-class State(StrEnum):
-    OK = "ok"
-    WARN = "warn"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    @classmethod
-    def worst(cls, states: Iterable["State"]) -> "State":
-        return max(states, key=lambda s: s.rank, default=cls.OK)
-
-
-_RANK = {State.OK: 0, State.WARN: 1, State.CRITICAL: 2}
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,6 @@ from warroom.tui.health_flow import HealthFlow
 from warroom.tui.mitigation_flow import MitigationFlow
 from warroom.tui.panes import DraftPane, RolesPane, TimelinePane
 from warroom.tui.timeline_view import TimelineView
-from warroom.tui.quick_entry import parse_quick_entry
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
 
 if TYPE_CHECKING:
@@ -53,9 +52,10 @@ if TYPE_CHECKING:
     from warroom.checks.runner import Runner
     from warroom.config import Config
 
-# Needed only after the first frame (jinja2, the dialogs): imported on first use.
+# Needed only after the first frame (jinja2, the dialogs, the entry syntax): imported on first use.
 templates = lazy.module("warroom.comms.templates")
 modals = lazy.module("warroom.tui.modals")
+quick_entry = lazy.module("warroom.tui.quick_entry")
 
 STYLES = Path(__file__).resolve().parent / "styles"
 STATE_CHANGES = frozenset({Kind.DECLARE, Kind.SEVERITY, Kind.STATUS, Kind.ROLE, Kind.IMPACT})
@@ -169,6 +169,8 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         self.state_known = options.initial is not None
         self.failure: BaseException | None = None
         """Why the console ended itself (the CLI reports it as one line)."""
+        self.timeline_drawn = asyncio.Event()
+        """Set once the loaded timeline is on screen: the config's validation waits for it."""
         self.entries: list[Entry] = []
         self.prompts = PromptTracker()
         self.theme_warnings: list[str] = []
@@ -264,8 +266,9 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         config = self.config
         if config is None:
             assert self.options.load_config is not None
-            # pydantic and the models, ~0.2 s: once the timeline is on its way, in a thread,
-            # so keys pressed meanwhile are handled (see ConsoleOptions).
+            # pydantic and the models, ~0.2 s: once the timeline is drawn (not competing with
+            # it), in a thread, so keys pressed meanwhile are handled (see ConsoleOptions).
+            await self.timeline_drawn.wait()
             config = await asyncio.to_thread(self.options.load_config)
         self.post_message(ConfigReady(config))
 
@@ -287,6 +290,7 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
     def on_loaded(self, message: Loaded) -> None:
         self.service = message.service
         self.state_known = True
+        self.call_after_refresh(self.timeline_drawn.set)
         if self.options.incident_id is None:
             self.refresh_state()
             self.say("No incident declared yet: watch the Health pane, and press D to declare one")
@@ -506,7 +510,7 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
     @on(TimelinePane.Submitted)
     def add_line(self, event: TimelinePane.Submitted) -> None:
         try:
-            quick = parse_quick_entry(event.line)
+            quick = quick_entry.parse_quick_entry(event.line)
         except ValueError as exc:
             self.say(str(exc), "warning")
             return

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from rich.text import Text
 from textual.content import Content
@@ -14,11 +14,14 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from warroom.checks.base import Result, State
+from warroom.checks.state import State
 from warroom.domain.durations import format_duration
 from warroom.errors import WarroomError
 from warroom.text import safe_line, safe_text
 from warroom.tui.panes import Pane
+
+if TYPE_CHECKING:
+    from warroom.checks.base import Result
 
 BARS = "▁▂▃▄▅▆▇█"
 STATE_STYLE = {State.OK: "bold green", State.WARN: "bold yellow", State.CRITICAL: "bold white on red"}

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from warroom import lazy
-from warroom.checks.base import Result, State
+from warroom.checks.state import State
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.tui.health import HealthPane, evidence_text, pod_logs_section
 
 if TYPE_CHECKING:
+    from warroom.checks.base import Result
     from warroom.checks.runner import Transition
 
 # Imported on first use, after the first frame: the runner once the config is validated,

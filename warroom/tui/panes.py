@@ -17,7 +17,6 @@ from textual.widgets import Input, Label
 from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
 from warroom.text import safe_line
-from warroom.tui.quick_entry import HINT
 from warroom.tui.timeline_view import TimelineView
 
 
@@ -91,16 +90,17 @@ class TimelinePane(Pane):
         super().__init__(**kwargs)
         self.read_only = read_only
         self.view = TimelineView(id="timeline")
-        self.input = Input(placeholder=HINT, id="entry-input", disabled=read_only,
-                           select_on_focus=False, compact=True)
 
     def contents(self) -> list[Widget]:
+        from warroom.tui.quick_entry import HINT
+
+        self.input = Input(placeholder=HINT, id="entry-input", disabled=self.read_only,
+                           select_on_focus=False, compact=True)
+        self.input.display = not self.read_only
         return [self.view, self.input]
 
     def on_mount(self) -> None:
         self.border_title = "Timeline"
-        if self.read_only:
-            self.input.display = False
 
     def action_leave(self) -> None:
         self.view.focus()
