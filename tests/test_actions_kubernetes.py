@@ -17,7 +17,8 @@ from warroom.actions import kubernetes as actions
 from warroom.actions.base import ActionFailed
 from warroom.actions.registry import build_action
 from warroom.config import models
-from warroom.sim.kubeapi import KubeAPI, make_deployment, make_pod, make_replicaset, write_kubeconfig
+from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
+from warroom.sim.kubeobjects import make_deployment, make_pod, make_replicaset
 
 NS = "production"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)

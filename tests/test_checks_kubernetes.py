@@ -17,14 +17,8 @@ from warroom.checks.registry import build_check
 from warroom.checks.runner import Runner
 from warroom.config.models import KubernetesCheck as KubernetesCheckConfig
 from warroom.errors import WarroomError
-from warroom.sim.kubeapi import (
-    KubeAPI,
-    make_deployment,
-    make_pod,
-    make_replicaset,
-    parse_selector,
-    write_kubeconfig,
-)
+from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
+from warroom.sim.kubeobjects import make_deployment, make_pod, make_replicaset, parse_selector
 
 NS = "production"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)

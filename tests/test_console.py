@@ -350,7 +350,8 @@ async def test_health_pane_and_transitions_journaled_once(store, clock, incident
 
 async def test_kubernetes_evidence_shows_the_crashing_pods_logs(store, clock, incident, tmp_path, monkeypatch):
     from warroom.config import load_config
-    from warroom.sim.kubeapi import KubeAPI, make_deployment, make_pod, make_replicaset, write_kubeconfig
+    from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
+    from warroom.sim.kubeobjects import make_deployment, make_pod, make_replicaset
 
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "KUBECONFIG"):
         monkeypatch.delenv(var, raising=False)

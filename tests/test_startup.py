@@ -8,7 +8,6 @@ import json
 import re
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_LOADER = ("ENV_VAR", "find_config", "load_config", "resolve_config", "user_config_file")
+_LOADER = ("load_config", "resolve_config")
+_STARTUP = ("ENV_VAR", "find_config", "user_config_file")
 _RENDER = ("format_duration", "mask_text", "render_config")
 _MODELS = (
     "ACTION_KINDS", "CHECK_KINDS",
@@ -20,8 +21,8 @@ _MODELS = (
     "PostgresFeatureFlag", "PostgresTerminate", "PrometheusCheck", "RedisCheck",
     "RedisDeletePattern", "RedisFlushdb", "SeverityConfig", "TcpCheck", "TlsCheck",
 )
-_WHERE = {**dict.fromkeys(_LOADER, "loader"), **dict.fromkeys(_RENDER, "render"),
-          **dict.fromkeys(_MODELS, "models")}
+_WHERE = {**dict.fromkeys(_LOADER, "loader"), **dict.fromkeys(_STARTUP, "startup"),
+          **dict.fromkeys(_RENDER, "render"), **dict.fromkeys(_MODELS, "models")}
 
 __all__ = sorted(_WHERE)
 

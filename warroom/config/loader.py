@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from warroom.config.models import ACTION_KINDS, CHECK_KINDS, Config, did_you_mean, show
 from warroom.text import mask_text
-from warroom.config.startup import ENV_VAR, find_config, user_config_file  # noqa: F401 (re-exported)
+from warroom.config.startup import find_config
 from warroom.errors import ConfigError
 
 # "$${" first so the escape wins over a reference starting at the same "$".

@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from warroom.kube import SKIPPED_ANNOTATIONS, digest, same_template, without_hash
-from warroom.sim.kubeapi import (
-    REVISION, TEMPLATE_HASH, KubeAPI, Obj, _condition, _owner, _short_hash, _uid, make_deployment,
-    make_pod, timestamp,
+from warroom.sim.kubeapi import KubeAPI
+from warroom.sim.kubeobjects import (
+    REVISION, TEMPLATE_HASH, Obj, _condition, _owner, _short_hash, _uid, make_deployment, make_pod,
+    timestamp,
 )
 from warroom.sim.scenario import Deployment, Revision
 
