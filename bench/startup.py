@@ -6,7 +6,9 @@ Setup (not measured): a fresh temporary directory holds the journal, made with t
 `warroom declare --store sqlite:///<tmp>/journal.db -s SEV1 -t TITLE --ic alice ...` and five
 `warroom log INC-1 ... --store ...` calls. Every child runs with that directory as its working
 directory and XDG_CONFIG_HOME / XDG_DATA_HOME inside it, WARROOM_CONFIG / WARROOM_STORE unset
-(so: built-in default config, no user themes), TERM=xterm-256color, no COLUMNS/LINES.
+(so: built-in default config, no user themes), TERM=xterm-256color, no COLUMNS/LINES, and
+without PYTHONDONTWRITEBYTECODE, so warroom runs from cached bytecode as an installed copy does
+(the warm-up writes it).
 
 What is measured, from this (parent) process: the time from just before `pty.fork()` to the
 moment a distinctive string of the first frame arrives on the pseudo-terminal's master side.
