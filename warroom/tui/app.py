@@ -259,9 +259,12 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         if self.options.incident_id is None:
             self.post_message(Loaded(service, []))
         else:
-            # The header first (state entries only: fast at any size), then the timeline.
-            state = copy.deepcopy(await service.state(self.options.incident_id))
-            self.post_message(StateLoaded(service, state))
+            initial = self.options.initial
+            if initial is None or initial.id != self.options.incident_id:
+                # The header first (state entries only: fast at any size), then the timeline;
+                # a console started by the CLI already has the state (options.initial).
+                state = copy.deepcopy(await service.state(self.options.incident_id))
+                self.post_message(StateLoaded(service, state))
             self.post_message(Loaded(service, await journal.entries(self.options.incident_id)))
         config = self.config
         if config is None:
