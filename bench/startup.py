@@ -1,6 +1,6 @@
 """Start-up time of the console (`warroom open`) to its first frame, against a bare Textual app.
 
-    .venv/bin/python bench/startup.py [--runs 10] [--linger 3] [--big 100000] [--what-if RUNS] [--keep]
+    .venv/bin/python bench/startup.py [--runs 20] [--linger 3] [--big 100000] [--what-if RUNS] [--keep]
 
 Setup (not measured): a fresh temporary directory holds the journal, made with the real CLI:
 `warroom declare --store sqlite:///<tmp>/journal.db -s SEV1 -t TITLE --ic alice ...` and five
@@ -350,7 +350,7 @@ def import_report(log: Path, offsets: dict[str, int], top: int = 15) -> list[str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--linger", type=float, default=3.0,
                         help="seconds the -X importtime child keeps running after its first frame")
     parser.add_argument("--big", type=int, default=100_000,
