@@ -249,3 +249,12 @@ def test_the_console_validates_the_bytes_its_first_frame_was_drawn_from(tmp_path
     assert ctx.validated is None and ctx.settings.theme == "warroom-light"
     assert ctx.config.console.theme == "warroom-light"
     assert settings_of(ctx.config) == ctx.settings
+
+
+def test_plain_warroom_is_the_console_on_the_one_open_incident():
+    from warroom.cli.parser import parse
+
+    for argv in ([], ["--store", "sqlite:x"], ["--config", "f.toml", "--store", "sqlite:x"]):
+        args = parse(argv)
+        assert args.command == "open" and args.incident is None and not args.read_only
+    assert parse(["--store", "sqlite:x"]).store == "sqlite:x"
