@@ -22,11 +22,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from warroom.checks.base import describe_error
+from warroom.errors import WarroomError
 
 IN_CLUSTER_HOST = "KUBERNETES_SERVICE_HOST"
 
 
-class KubeUnavailable(Exception):
+class KubeUnavailable(WarroomError):
     """No usable kubeconfig, context or in-cluster credentials; ``summary`` is the line."""
 
     def __init__(self, summary: str) -> None:

@@ -11,6 +11,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from warroom.errors import WarroomError
 from warroom.text import mask_text
 
 
@@ -53,7 +54,7 @@ class Outcome:
     after: dict[str, Any] = field(default_factory=dict)
 
 
-class ActionFailed(Exception):
+class ActionFailed(WarroomError):
     """The action could not be previewed or executed; ``summary`` is the one line."""
 
     def __init__(self, summary: str) -> None:

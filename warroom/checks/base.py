@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from warroom.checks.state import State  # noqa: F401 (the check kinds import it from here)
+from warroom.errors import WarroomError
 from warroom.text import mask_text
 
 
@@ -46,9 +47,10 @@ class Result:
         return data
 
 
-class CheckFailed(Exception):
+class CheckFailed(WarroomError):
     """A probe that got an answer it judges bad, or could not get one: ``summary`` is
-    the one line to show; ``state`` how bad it is."""
+    the one line to show; ``state`` how bad it is. Inside a probe the runner turns it into
+    a result; anywhere else (a detail view's logs) it is the user's one-line error."""
 
     def __init__(self, summary: str, state: State = State.CRITICAL, **details: Any) -> None:
         super().__init__(summary)
@@ -100,8 +102,8 @@ class Check(abc.ABC):
 
 
 def describe_error(exc: BaseException, target: str) -> str:
-    if isinstance(exc, CheckFailed):
-        return exc.summary
+    if isinstance(exc, WarroomError):  # CheckFailed and kin: already the line to show
+        return str(exc)
     if isinstance(exc, socket.gaierror):
         return f"DNS lookup failed for {target}"
     if isinstance(exc, ConnectionRefusedError):

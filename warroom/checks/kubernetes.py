@@ -278,8 +278,8 @@ class KubernetesCheck(Check):
             _, core = await self._api()
             return await core.read_namespaced_pod_log(pod, self.namespace, container=container,
                                                       tail_lines=tail, previous=previous)
-        except CheckFailed as exc:
-            raise WarroomError(exc.summary) from None
+        except WarroomError:  # already the one line (no kubeconfig, say)
+            raise
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise
         except Exception as exc:  # shown as one line in the detail view
