@@ -46,6 +46,10 @@ class Scripted(Check):
         self.running = 0
         self.max_running = 0
         self.calls = 0
+        self.closed = False
+
+    async def close(self) -> None:
+        self.closed = True
 
     async def probe(self) -> Probe:
         self.calls += 1
@@ -58,6 +62,8 @@ class Scripted(Check):
                 raise CheckFailed("HTTP 503 from http://x/health")
             if self.behaviour == "crash":
                 raise RuntimeError("boom\nsecond line")
+            if self.behaviour == "flap" and self.calls % 2:
+                raise CheckFailed("down")
             await asyncio.sleep(0)
             return Probe(State.OK, "fine", value=1.0)
         finally:
@@ -87,3 +93,74 @@ async def test_a_check_never_overlaps_itself_and_history_is_bounded():
     await asyncio.gather(task, return_exceptions=True)
     assert check.max_running == 1
     assert len(runner.history["api"]) == 5
+
+
+async def run_until(runner: Runner, done: asyncio.Event) -> None:
+    """Run the runner's loops until ``done`` is set, then cancel them as the console does."""
+    task = asyncio.create_task(runner.run_forever())
+    try:
+        await asyncio.wait_for(done.wait(), 5)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()
+
+
+async def test_a_failing_transition_hook_stops_neither_the_other_checks_nor_its_own():
+    flapping, steady, other = Scripted("flapping", "flap"), Scripted("steady", "ok"), Scripted("other", "ok")
+    errors: list[tuple[str, BaseException]] = []
+    results: list[str] = []
+    first_error: int | None = None  # how many results there were when the first hook failed
+    done = asyncio.Event()
+
+    def since_first_error(name: str) -> int:
+        return 0 if first_error is None else results[first_error:].count(name)
+
+    def on_transition(transition) -> None:
+        if transition.name == "flapping":
+            raise RuntimeError("journal write failed")
+
+    def on_result(result: Result) -> None:
+        results.append(result.name)
+        if len(errors) >= 3 and since_first_error("steady") >= 3 and since_first_error("other") >= 3:
+            done.set()
+
+    def on_error(name: str, exc: BaseException) -> None:
+        nonlocal first_error
+        errors.append((name, exc))
+        first_error = len(results) if first_error is None else first_error
+
+    runner = Runner([flapping, steady, other], hysteresis=Hysteresis(confirm=1), on_result=on_result,
+                    on_transition=on_transition, on_error=on_error)
+    await run_until(runner, done)
+    # Every flap is a transition whose hook raised: each reached on_error, and the flapping
+    # check went on sampling after the first one.
+    assert {name for name, _ in errors} == {"flapping"}
+    assert all(isinstance(exc, RuntimeError) and str(exc) == "journal write failed" for _, exc in errors)
+    assert flapping.calls >= 3
+    # The others kept producing results after the first failure; cancelling closed all.
+    assert since_first_error("steady") >= 3 and since_first_error("other") >= 3
+    assert flapping.closed and steady.closed and other.closed
+
+
+async def test_a_failing_result_hook_loses_no_sample_nor_transition():
+    check = Scripted("api", "fail")
+    errors: list[str] = []
+    transitions = []
+    done = asyncio.Event()
+
+    def on_result(result: Result) -> None:
+        raise ValueError(f"cannot draw {result.name}")
+
+    def on_error(name: str, exc: BaseException) -> None:
+        errors.append(f"{name}: {exc}")
+        if len(errors) >= 5:
+            done.set()
+
+    runner = Runner([check], hysteresis=Hysteresis(confirm=2), on_result=on_result,
+                    on_transition=transitions.append, on_error=on_error)
+    await run_until(runner, done)
+    assert errors[:5] == ["api: cannot draw api"] * 5
+    assert check.calls >= 5 and len(runner.history["api"]) >= 5
+    # The hook raised on every sample, yet hysteresis saw each one: the change was reported.
+    assert [(t.previous, t.state) for t in transitions] == [(None, State.CRITICAL)]

@@ -3,11 +3,14 @@
 A check never overlaps itself: its next sample is scheduled only after the previous one
 finished. A slow or hung target costs only its own timeout. Results keep a bounded history
 for sparklines; confirmed state changes (with hysteresis) are reported as transitions.
+Each check's loop stands alone: a failing hook is reported through ``on_error`` and that
+check samples again at its next interval, the others never noticing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +18,8 @@ from typing import Awaitable, Callable, Iterable
 
 from warroom.checks.base import Check, CheckFailed, Result, State, one_line
 from warroom.service import Clock, system_clock
+
+log = logging.getLogger(__name__)
 
 HISTORY = 60
 STAGGER = 0.5  # seconds over which run_forever spreads the checks' first samples
@@ -67,13 +72,16 @@ class Hysteresis:
 
 ResultHook = Callable[[Result], None]
 TransitionHook = Callable[[Transition], Awaitable[None] | None]
+ErrorHook = Callable[[str, BaseException], None]
+"""Called with the check's name and the exception a hook (or the runner itself) raised."""
 
 
 class Runner:
     def __init__(self, checks: Iterable[Check], *, clock: Clock = system_clock,
                  history: int = HISTORY, hysteresis: Hysteresis | None = None,
                  on_result: ResultHook | None = None,
-                 on_transition: TransitionHook | None = None) -> None:
+                 on_transition: TransitionHook | None = None,
+                 on_error: ErrorHook | None = None) -> None:
         self.checks = list(checks)
         self.clock = clock
         self.history: dict[str, deque[Result]] = {c.name: deque(maxlen=history) for c in self.checks}
@@ -81,6 +89,7 @@ class Runner:
         self.hysteresis = hysteresis or Hysteresis()
         self.on_result = on_result
         self.on_transition = on_transition
+        self.on_error = on_error
         self._prepared: set[str] = set()
 
     async def sample(self, check: Check) -> Result:
@@ -111,15 +120,33 @@ class Runner:
         return result(probe.state, probe.summary, value=probe.value, details=probe.details)
 
     async def record(self, result: Result) -> None:
+        """Keep the result and tell the hooks. A hook that raises is reported through
+        ``on_error``; it neither stops the other hook nor loses the transition."""
         self.history[result.name].append(result)
         self.latest[result.name] = result
-        if self.on_result is not None:
-            self.on_result(result)
         transition = self.hysteresis.observe(result)
+        if self.on_result is not None:
+            try:
+                self.on_result(result)
+            except Exception as exc:
+                self.report(result.name, exc)
         if transition is not None and self.on_transition is not None:
-            outcome = self.on_transition(transition)
-            if asyncio.iscoroutine(outcome):
-                await outcome
+            try:
+                outcome = self.on_transition(transition)
+                if asyncio.iscoroutine(outcome):
+                    await outcome
+            except Exception as exc:
+                self.report(result.name, exc)
+
+    def report(self, name: str, exc: BaseException) -> None:
+        """An unexpected failure in check ``name``'s loop, to ``on_error`` (else the log)."""
+        if self.on_error is not None:
+            try:
+                self.on_error(name, exc)
+                return
+            except Exception:  # a broken error hook must not end the loop either
+                log.exception("on_error failed for check %s", name)
+        log.error("check %s: %s", name, exc, exc_info=exc)
 
     async def prepare(self, check: Check) -> None:
         if check.name in self._prepared:
@@ -142,7 +169,10 @@ class Runner:
         await self.prepare(check)
         await asyncio.sleep(delay)
         while True:
-            await self.record(await self.sample(check))
+            try:
+                await self.record(await self.sample(check))
+            except Exception as exc:  # a bug in this loop: said, and this check goes on
+                self.report(check.name, exc)
             await asyncio.sleep(check.interval)
 
     async def run_forever(self) -> None:
@@ -152,6 +182,8 @@ class Runner:
             # instant burst ~100 ms of CPU, a stall the console's event loop would show
             # (bench/sweep.py). Later samples stay spread because each keeps its own pace.
             spread = min(STAGGER, min((c.interval for c in self.checks), default=STAGGER))
+            # No loop raises an Exception (each reports its own), so the group ends only
+            # on cancellation (or KeyboardInterrupt/SystemExit), which ends every check.
             async with asyncio.TaskGroup() as group:
                 for n, check in enumerate(self.checks):
                     delay = spread * n / len(self.checks)
