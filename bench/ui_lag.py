@@ -89,7 +89,8 @@ from textual.widgets import Footer, Header, Static  # noqa: E402
 
 import warroom.tui.panes as panes  # noqa: E402
 from warroom.config import Config  # noqa: E402
-from warroom.tui.app import ConsoleOptions, EntriesArrived, WarroomApp  # noqa: E402
+from warroom.tui.app import ConsoleOptions, WarroomApp  # noqa: E402
+from warroom.tui.messages import EntriesArrived  # noqa: E402
 from warroom.tui.timeline_view import TimelineView  # noqa: E402
 
 SIZE = (120, 40)
@@ -314,8 +315,8 @@ async def run(args: argparse.Namespace, work: Path) -> int:
     app = console_app(url, work)
     t_open = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
-        view = app.part(TimelineView)
-        await until(pilot, lambda: app.service is not None and app.incident.title == common.BIG_TITLE, 120)
+        view = app.timeline
+        await until(pilot, lambda: app.incident_flow.service is not None and app.incident_flow.incident.title == common.BIG_TITLE, 120)
         header_s = time.perf_counter() - t_open
         await until(pilot, lambda: view.entry_count == args.entries, 120)
         load_s = time.perf_counter() - t_open
@@ -339,7 +340,7 @@ async def run(args: argparse.Namespace, work: Path) -> int:
             pass
         await pilot.pause(0.5)  # anything more would be a duplicate or a stray writer
         shown = view.entry_count
-        shown_ids = {e.id for e in app.entries}
+        shown_ids = {e.id for e in app.incident_flow.entries}
         missing = [i for i, _ in writer.ids if i not in shown_ids]
         latencies = [CountingTimelineView.arrived[i] - at for i, at in writer.ids
                      if i in CountingTimelineView.arrived]
@@ -396,8 +397,8 @@ async def what_if_window(name: str, url: str, work: Path, args: argparse.Namespa
     cls = {c.__name__: c for c in (TimedConsole, FrozenGc, NoRefill, FrozenNoRefill)}[name]
     app = console_app(url, work, cls)
     async with app.run_test(size=SIZE) as pilot:
-        view = app.part(TimelineView)
-        await until(pilot, lambda: app.service is not None and view.entry_count >= args.entries, 120)
+        view = app.timeline
+        await until(pilot, lambda: app.incident_flow.service is not None and view.entry_count >= args.entries, 120)
         await pilot.press("end")
         await pilot.pause(0.5)
         _, lags, pauses, handler, ticks = await append_window(pilot, url, work, args)

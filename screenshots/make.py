@@ -41,8 +41,8 @@ async def demo() -> None:
                     raise SystemExit("the demo did not get there in time")
                 await pilot.pause(0.1)
 
-        await until(lambda: app.runner is not None and len(app.runner.latest) == 4
-                    and sum(r.state.value == "critical" for r in app.runner.latest.values()) >= 3)
+        await until(lambda: app.health_flow.runner is not None and len(app.health_flow.runner.latest) == 4
+                    and sum(r.state.value == "critical" for r in app.health_flow.runner.latest.values()) >= 3)
         await pilot.pause(1.0)
         app.save_screenshot(filename="demo-broken.svg", path=str(HERE))
         await pilot.press("x", "enter")
@@ -50,7 +50,7 @@ async def demo() -> None:
         await pilot.press(*"api")
         app.save_screenshot(filename="demo-confirm.svg", path=str(HERE))
         await pilot.press("enter")
-        await until(lambda: app.incident.mitigated_at is not None)
+        await until(lambda: app.incident_flow.incident.mitigated_at is not None)
         await pilot.pause(1.0)
         app.save_screenshot(filename="demo-recovered.svg", path=str(HERE))
         await pilot.press("q")

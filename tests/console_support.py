@@ -57,11 +57,19 @@ def console(store_url: str, clock: FakeClock, tmp_path: Path, *, read_only: bool
         theme_dirs=theme_dirs))
 
 
+def part(app: WarroomApp, selector, expect_type=None):
+    """A widget of the console's own screen, even while a modal screen is on top."""
+    base = app.screen_stack[0]
+    return base.query_one(selector, expect_type) if expect_type else base.query_one(selector)
+
+
 async def until(pilot, condition, timeout: float = 5.0) -> None:
-    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds. A
+    console's flows exist once its first frame is drawn: conditions are asked after that."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not condition():
+    wired = lambda: not isinstance(pilot.app, WarroomApp) or pilot.app.wired  # noqa: E731
+    while not (wired() and condition()):
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await pilot.pause(0.02)

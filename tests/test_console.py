@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Label
 
 from tests.conftest import free_port, spawn
-from tests.console_support import FakeClock, console, sample_incident, until
+from tests.console_support import FakeClock, console, part, sample_incident, until
 from warroom.domain.incident import Status
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Kind
@@ -30,21 +30,21 @@ async def incident(store: str, clock: FakeClock) -> int:
 
 
 async def loaded(pilot) -> None:
-    await until(pilot, lambda: pilot.app.service is not None and pilot.app.entries)
+    await until(pilot, lambda: pilot.app.incident_flow.loaded and pilot.app.config is not None)
 
 
 async def test_append_from_the_timeline_input(store, clock, incident, tmp_path):
     app = console(store, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        before = len(app.entries)
+        before = len(app.incident_flow.entries)
         await pilot.press("n", *"db pool at 100%", "enter")
-        await until(pilot, lambda: len(app.entries) == before + 1)
-        assert (app.entries[-1].kind, app.entries[-1].text) == (Kind.NOTE, "db pool at 100%")
+        await until(pilot, lambda: len(app.incident_flow.entries) == before + 1)
+        assert (app.incident_flow.entries[-1].kind, app.incident_flow.entries[-1].text) == (Kind.NOTE, "db pool at 100%")
         await pilot.press(*"!fail over to replica", "enter")
-        await until(pilot, lambda: app.entries[-1].text == "fail over to replica")
-        assert app.entries[-1].kind is Kind.DECISION
-        assert app.part(TimelineView).entry_count == len(app.entries)
+        await until(pilot, lambda: app.incident_flow.entries[-1].text == "fail over to replica")
+        assert app.incident_flow.entries[-1].kind is Kind.DECISION
+        assert part(app, TimelineView).entry_count == len(app.incident_flow.entries)
 
 
 async def test_assign_records_a_handoff(store, clock, incident, tmp_path):
@@ -53,8 +53,8 @@ async def test_assign_records_a_handoff(store, clock, incident, tmp_path):
         await loaded(pilot)
         await pilot.press("a", "enter")  # first role: Incident Commander
         await pilot.press(*["backspace"] * 10, *"frank", "enter")
-        await until(pilot, lambda: app.incident.holder(Role.IC) == "frank")
-        change = app.incident.role_history[-1]
+        await until(pilot, lambda: app.incident_flow.incident.holder(Role.IC) == "frank")
+        change = app.incident_flow.incident.role_history[-1]
         assert (change.previous, change.person) == ("alice", "frank")
         assert app.header.text("ic") == "IC frank"
 
@@ -63,18 +63,18 @@ async def test_severity_change_rederives_cadence_and_required_roles(store, clock
     app = console(store, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        app.tick()
+        app.every_second()
         # SEV2: 30-minute cadence from the declaration, 4 minutes ago
         assert app.header.text("timer") == "next update in 26:00"
-        roles_text = " ".join(str(w.content) for w in app.part("#roles-list").query(Label))
+        roles_text = " ".join(str(w.content) for w in part(app, "#roles-list").query(Label))
         assert "Scribe: —" in roles_text
         await pilot.press("s")
         await pilot.press("home", "enter")  # SEV1
-        await until(pilot, lambda: app.incident.severity == "SEV1")
-        app.tick()
+        await until(pilot, lambda: app.incident_flow.incident.severity == "SEV1")
+        app.every_second()
         assert app.header.text("timer") == "next update in 15:00"
         assert app.header.state("severity") == "sev-0"
-        roles_text = " ".join(str(w.content) for w in app.part("#roles-list").query(Label))
+        roles_text = " ".join(str(w.content) for w in part(app, "#roles-list").query(Label))
         assert "Scribe: UNFILLED (required)" in roles_text
         assert "Communications Lead: UNFILLED (required)" in roles_text
 
@@ -84,31 +84,31 @@ async def test_timer_prompts_in_fake_time_and_mark_posted(store, clock, incident
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         clock.advance(minutes=24)  # 2 minutes before the 30-minute deadline
-        app.tick()
+        app.every_second()
         assert any("due in 2 minutes" in t for t, _ in app.toasts) and app.bells == 0
         assert app.header.text("timer") == "next update in 2:00"
         assert app.header.state("timer") == "timer-soon"
         clock.advance(minutes=2, seconds=5)
-        app.tick()
+        app.every_second()
         assert app.bells == 1
         assert any("due now" in t for t, sev in app.toasts if sev == "warning")
-        assert app.part("#banner").display
-        assert "OVERDUE" in str(app.part("#banner").content)
+        assert part(app, "#banner").display
+        assert "OVERDUE" in str(part(app, "#banner").content)
         assert app.header.text("timer") == "update OVERDUE 0:05"
         await pilot.pause()
-        assert app.focused is not app.part("#draft-text"), "the prompt must not steal the keyboard"
-        assert "-due" in app.part("#draft-pane").classes
-        draft = app.part("#draft-text").text
+        assert app.focused is not part(app, "#draft-text"), "the prompt must not steal the keyboard"
+        assert "-due" in part(app, "#draft-pane").classes
+        draft = part(app, "#draft-text").text
         assert "#1" in draft and "API returning 500s" in draft
-        app.tick()
+        app.every_second()
         assert app.bells == 1, "a prompt fires once per deadline"
         await pilot.press("u", "ctrl+o")
-        await until(pilot, lambda: app.incident.updates_posted == 1)
-        assert app.entries[-1].kind is Kind.UPDATE and app.entries[-1].text == draft
-        app.tick()
+        await until(pilot, lambda: app.incident_flow.incident.updates_posted == 1)
+        assert app.incident_flow.entries[-1].kind is Kind.UPDATE and app.incident_flow.entries[-1].text == draft
+        app.every_second()
         assert app.header.text("timer") == "next update in 30:00"
-        assert not app.part("#banner").display
-        assert "-due" not in app.part("#draft-pane").classes
+        assert not part(app, "#banner").display
+        assert "-due" not in part(app, "#draft-pane").classes
 
 
 async def test_snooze_is_journaled(store, clock, incident, tmp_path):
@@ -116,11 +116,11 @@ async def test_snooze_is_journaled(store, clock, incident, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         clock.advance(minutes=27)
-        app.tick()
+        app.every_second()
         await pilot.press("z", "down", "enter")  # 10 minutes
-        await until(pilot, lambda: app.entries[-1].kind is Kind.TIMER)
-        assert app.entries[-1].data["action"] == "snooze" and app.entries[-1].data["minutes"] == 10
-        app.tick()
+        await until(pilot, lambda: app.incident_flow.entries[-1].kind is Kind.TIMER)
+        assert app.incident_flow.entries[-1].data["action"] == "snooze" and app.incident_flow.entries[-1].data["minutes"] == 10
+        app.every_second()
         assert app.header.text("timer") == "next update in 10:00 (snoozed)"
 
 
@@ -130,13 +130,13 @@ async def test_escalation_prompt_and_acknowledgement(store, clock, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         clock.advance(minutes=27)  # declared 4 min ago + 27 = 31 min: escalate-after is 30
-        app.tick()
+        app.every_second()
         assert any(sev == "error" for _, sev in app.toasts)
-        assert "ESCALATE" in str(app.part("#banner").content)
+        assert "ESCALATE" in str(part(app, "#banner").content)
         await pilot.press("e")
-        await until(pilot, lambda: app.incident.escalation_acked_at is not None)
-        app.tick()
-        assert "ESCALATE" not in str(app.part("#banner").content)
+        await until(pilot, lambda: app.incident_flow.incident.escalation_acked_at is not None)
+        app.every_second()
+        assert "ESCALATE" not in str(part(app, "#banner").content)
 
 
 async def test_resolve_through_the_checklist(store, clock, incident, tmp_path):
@@ -146,27 +146,27 @@ async def test_resolve_through_the_checklist(store, clock, incident, tmp_path):
         await pilot.press("t", "end", "enter")  # resolved -> the checklist
         await pilot.press("space")  # tick the first item
         await pilot.click("#ok")
-        await until(pilot, lambda: app.incident.status is Status.RESOLVED)
-        data = app.entries[-1].data
+        await until(pilot, lambda: app.incident_flow.incident.status is Status.RESOLVED)
+        data = app.incident_flow.entries[-1].data
         assert list(data["checklist"].values())[0] is True
-        assert app.part("#draft-template").value == "resolution"
+        assert part(app, "#draft-template").value == "resolution"
 
 
 async def test_read_only_console_refuses_every_change(store, clock, incident, tmp_path):
     app = console(store, clock, tmp_path, read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        before = len(app.entries)
-        assert not app.part("#entry-input").display
+        before = len(app.incident_flow.entries)
+        assert not part(app, "#entry-input").display
         for key in ("n", "s", "t", "a", "i", "z"):
             await pilot.press(key)
             assert len(app.screen_stack) == 1, f"{key} opened a dialog in a read-only console"
         await pilot.press("u", "ctrl+o")
         footer_keys = {b.binding.key for b in app.active_bindings.values() if b.enabled}
         assert not {"s", "t", "a", "n"} & footer_keys
-        app.write(lambda s: s.log(1, "sneaky", "mallory"))
+        app.incident_flow.write(lambda s: s.log(1, "sneaky", "mallory"))
         await pilot.pause(0.2)
-        assert len(app.entries) == before
+        assert len(app.incident_flow.entries) == before
         assert any("read-only" in t for t, _ in app.toasts)
 
 
@@ -180,14 +180,14 @@ async def test_hostile_text_is_shown_literally_and_the_app_stays_up(store, clock
         assert "[@click=app.quit]boom[/]" in title and "\x1b" not in title and "\x9b" not in title
         drawn = app.header.top.render_line(0).text  # what reaches the terminal, literally
         assert "[@click=app.quit]boom[/]" in drawn and "[bold]x[/]" in drawn and "\x1b" not in drawn
-        view = app.part(TimelineView)
+        view = part(app, TimelineView)
         rows = "".join(view.render_line(y).text for y in range(view.size.height))
         assert "[bold]x[/]" in rows and "[link=http://evil]" in rows
         assert "\x1b" not in rows and "\x07" not in rows and "\x9b" not in rows
         await pilot.click("#timeline", offset=(60, 5))
         assert app.is_running
         await pilot.press("u")
-        assert "\x1b" not in app.part("#draft-text").text
+        assert "\x1b" not in part(app, "#draft-text").text
 
 
 async def test_another_process_appends_and_the_console_shows_it_within_a_second(store, clock, incident, tmp_path):
@@ -200,9 +200,9 @@ async def test_another_process_appends_and_the_console_shows_it_within_a_second(
         assert writer.returncode == 0, err
         loop = __import__("asyncio").get_running_loop()
         acknowledged = loop.time()
-        await until(pilot, lambda: any(e.id == int(out) for e in app.entries), timeout=1.0)
+        await until(pilot, lambda: any(e.id == int(out) for e in app.incident_flow.entries), timeout=1.0)
         assert loop.time() - acknowledged < 1.0
-        assert app.part(TimelineView).entry_count == len(app.entries)
+        assert part(app, TimelineView).entry_count == len(app.incident_flow.entries)
 
 
 async def test_help_and_palette_come_from_the_registry(store, clock, incident, tmp_path):
@@ -265,23 +265,23 @@ async def test_draft_diff_copy_save_and_template_switch(store, clock, incident, 
         await pilot.press("u", "ctrl+l")
         assert "No update has been posted yet" in app.screen.query_one("#text-view").text
         await pilot.press("escape", "ctrl+o")
-        await until(pilot, lambda: app.incident.updates_posted == 1)
+        await until(pilot, lambda: app.incident_flow.incident.updates_posted == 1)
         await pilot.press("escape")  # leave the editor: letters are keys again
-        assert app.focused is app.part(TimelineView)
+        assert app.focused is part(app, TimelineView)
         await pilot.press("n", *"checkout errors back under 1%", "enter")
-        await until(pilot, lambda: app.entries[-1].text == "checkout errors back under 1%")
-        app.tick()  # the draft follows new entries once a second
+        await until(pilot, lambda: app.incident_flow.entries[-1].text == "checkout errors back under 1%")
+        app.every_second()  # the draft follows new entries once a second
         await pilot.press("escape", "u", "ctrl+l")
         diff = app.screen.query_one("#text-view").text
         assert "--- last posted update" in diff and "+" in diff and "checkout errors back under 1%" in diff
         await pilot.press("escape", "ctrl+b")
-        assert app.clipboard == app.part("#draft-text").text
+        assert app.clipboard == part(app, "#draft-text").text
         await pilot.press("ctrl+s")
         saved = tmp_path / "INC-1-update-2.md"
-        assert saved.read_text() == app.part("#draft-text").text
-        app.part("#draft-template").value = "status-investigating"
-        await until(pilot, lambda: "alice" not in app.part("#draft-text").text
-                    and "investigating" in app.part("#draft-text").text.lower())
+        assert saved.read_text() == part(app, "#draft-text").text
+        part(app, "#draft-template").value = "status-investigating"
+        await until(pilot, lambda: "alice" not in part(app, "#draft-text").text
+                    and "investigating" in part(app, "#draft-text").text.lower())
 
 
 async def test_maximise_filter_and_search(store, clock, incident, tmp_path):
@@ -289,10 +289,10 @@ async def test_maximise_filter_and_search(store, clock, incident, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         await pilot.press("3", "m")
-        assert app.screen.maximized is app.part("#roles-pane")
+        assert app.screen.maximized is part(app, "#roles-pane")
         await pilot.press("m")
         assert app.screen.maximized is None
-        view = app.part(TimelineView)
+        view = part(app, TimelineView)
         await pilot.press("2", "f")
         options = app.screen.query_one("#picker")
         kinds = [options.get_option_at_index(i).id for i in range(options.option_count)]
@@ -325,15 +325,15 @@ runbook = "https://runbooks.example/cache"
 async def test_health_pane_and_transitions_journaled_once(store, clock, incident, tmp_path):
     config = check_config(tmp_path, free_port())
     app = console(store, clock, tmp_path, config=config)
-    health = lambda a: [e for e in a.entries if e.kind is Kind.HEALTH]  # noqa: E731
+    health = lambda a: [e for e in a.incident_flow.entries if e.kind is Kind.HEALTH]  # noqa: E731
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         await until(pilot, lambda: len(health(app)) == 1)
-        await until(pilot, lambda: len(app.runner.history["cache-down"]) >= 5)
+        await until(pilot, lambda: len(app.health_flow.runner.history["cache-down"]) >= 5)
         assert len(health(app)) == 1, "one entry per real change, not per sample"
         entry = health(app)[0]
         assert entry.data["to"] == "critical" and "connection refused" in entry.text
-        table = app.part("#health-table")
+        table = part(app, "#health-table")
         assert "CRITICAL" in str(table.get_cell("cache-down", "state"))
         assert "critical" in app.header.text("health")
         await pilot.press("1", "enter")
@@ -343,8 +343,8 @@ async def test_health_pane_and_transitions_journaled_once(store, clock, incident
     again = console(store, clock, tmp_path, config=config)
     async with again.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        await until(pilot, lambda: again.runner is not None
-                    and len(again.runner.history["cache-down"]) >= 4)
+        await until(pilot, lambda: again.health_flow.runner is not None
+                    and len(again.health_flow.runner.history["cache-down"]) >= 4)
         assert len(health(again)) == 1
 
 
@@ -370,9 +370,9 @@ async def test_kubernetes_evidence_shows_the_crashing_pods_logs(store, clock, in
         app = console(store, clock, tmp_path, config=load_config(path))
         async with app.run_test(size=(120, 40)) as pilot:
             await loaded(pilot)
-            await until(pilot, lambda: app.runner is not None and "api-deploy" in app.runner.latest,
+            await until(pilot, lambda: app.health_flow.runner is not None and "api-deploy" in app.health_flow.runner.latest,
                         timeout=10)
-            assert app.runner.latest["api-deploy"].state.value == "critical"
+            assert app.health_flow.runner.latest["api-deploy"].state.value == "critical"
             await pilot.press("1", "enter")
             await until(pilot, lambda: len(app.screen_stack) == 2, timeout=10)
             text = app.screen.query_one("#text-view").text
@@ -390,16 +390,16 @@ async def test_hostile_entries_from_warroom_log_are_literal_in_a_live_console(st
         out, err = writer.communicate("\n".join([HOSTILE, "[/]", "x [/] y", "[$accent]"]) + "\n", timeout=30)
         assert writer.returncode == 0, err
         ids = [int(x) for x in out.split()]
-        await until(pilot, lambda: app.incident.last_entry_id >= ids[-1])
+        await until(pilot, lambda: app.incident_flow.incident.last_entry_id >= ids[-1])
         await pilot.pause()
-        view = app.part(TimelineView)
+        view = part(app, TimelineView)
         rows = "".join(view.render_line(y).text for y in range(view.size.height))
         for needle in ("[@click=app.quit]boom[/]", "[link=http://evil]", "x [/] y", "[$accent]", "[red]mallory"):
             assert needle in rows, needle
         assert not any(c in rows for c in "\x1b\x07\x9b")
-        app.tick()
+        app.every_second()
         await pilot.press("u")  # the draft quotes the new entries: literal there too
-        draft = app.part("#draft-text").text
+        draft = part(app, "#draft-text").text
         assert "[@click=app.quit]boom[/]" in draft and "\x1b" not in draft
         assert app.is_running
 
@@ -429,11 +429,11 @@ verify_window = "5s"
 
 
 async def test_mitigation_from_the_console_in_order_and_never_by_accident(store, clock, incident, tmp_path, listener):
-    from warroom.tui.mitigation_flow import ActionStep
+    from warroom.tui.messages import ActionStep
 
     steps = []
     app = console(store, clock, tmp_path, config=mitigation_config(tmp_path, listener))
-    mitigations = lambda: [e for e in app.entries if e.kind is Kind.MITIGATION]  # noqa: E731
+    mitigations = lambda: [e for e in app.incident_flow.entries if e.kind is Kind.MITIGATION]  # noqa: E731
     async with app.run_test(size=(120, 40), message_hook=lambda m: isinstance(m, ActionStep)
                             and steps.append(m.event.step.value)) as pilot:
         await loaded(pilot)
@@ -455,7 +455,7 @@ async def test_mitigation_from_the_console_in_order_and_never_by_accident(store,
         assert steps == ["requested", "previewed", "confirmed", "executed", "verified"]
         ran = mitigations()[0]
         assert ran.data["result"] == "ok" and ran.data["actor"] == "alice" and ran.data["roles"] == ["ic"]
-        assert app.incident.mitigated_at is not None
+        assert app.incident_flow.incident.mitigated_at is not None
         await pilot.press("x")  # the Actions view shows each action's state
         await until(pilot, lambda: len(app.screen_stack) == 2)
         picker = app.screen.query_one("#picker")
@@ -467,9 +467,9 @@ async def test_someone_without_the_role_proposes_instead(store, clock, incident,
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         await pilot.press("G")
-        await until(pilot, lambda: any(e.data.get("proposal") == "drain-eu" for e in app.entries))
+        await until(pilot, lambda: any(e.data.get("proposal") == "drain-eu" for e in app.incident_flow.entries))
         assert len(app.screen_stack) == 1
-        assert not [e for e in app.entries if e.kind is Kind.MITIGATION]
+        assert not [e for e in app.incident_flow.entries if e.kind is Kind.MITIGATION]
 
 
 async def test_read_only_console_cannot_mitigate(store, clock, incident, tmp_path, listener):
@@ -479,7 +479,7 @@ async def test_read_only_console_cannot_mitigate(store, clock, incident, tmp_pat
         await pilot.press("G", "x")
         await pilot.pause(0.2)
         assert len(app.screen_stack) == 1
-        assert not [e for e in app.entries if e.kind in (Kind.MITIGATION, Kind.ACTION)]
+        assert not [e for e in app.incident_flow.entries if e.kind in (Kind.MITIGATION, Kind.ACTION)]
 
 
 async def test_an_action_key_that_is_the_consoles_own_is_not_taken(store, clock, incident, tmp_path, listener):
@@ -490,7 +490,7 @@ async def test_an_action_key_that_is_the_consoles_own_is_not_taken(store, clock,
     app = console(store, clock, tmp_path, config=load_config(path))
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        await until(pilot, lambda: app.actions is not None)
+        await until(pilot, lambda: app.mitigation_flow.runner is not None)
         assert any("key 's' is the console's own" in t for t, _ in app.toasts)
         await pilot.press("s")  # still the severity picker
         assert "Severity" in str(app.screen.query_one(".dialog-title").content)
@@ -503,16 +503,16 @@ async def test_a_drill_console_starts_without_an_incident_and_declares_one(store
     await (await open_journal(store, create=True)).close()  # an empty journal
     app = console(store, clock, tmp_path, incident_id=None, config=check_config(tmp_path, free_port(), "2s"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.service is not None)
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
         assert "No incident declared" in app.header.text("title")
-        await until(pilot, lambda: app.runner is not None and app.runner.latest)  # health is live
+        await until(pilot, lambda: app.health_flow.runner is not None and app.health_flow.runner.latest)  # health is live
         for key in ("n", "s", "a", "z"):
             await pilot.press(key)
             assert len(app.screen_stack) == 1, f"{key} acted before any incident existed"
         await pilot.press("D")
         await until(pilot, lambda: len(app.screen_stack) == 2)
         await pilot.press(*"checkout down", "enter", "enter", *"all checkouts", "enter")
-        await until(pilot, lambda: app.incident.title == "checkout down" and app.entries)
-        assert app.header.text("key") == "INC-1" and app.incident.severity == "SEV1"
+        await until(pilot, lambda: app.incident_flow.incident.title == "checkout down" and app.incident_flow.entries)
+        assert app.header.text("key") == "INC-1" and app.incident_flow.incident.severity == "SEV1"
         await pilot.press("n", *"first note", "enter")
-        await until(pilot, lambda: app.entries[-1].text == "first note")
+        await until(pilot, lambda: app.incident_flow.entries[-1].text == "first note")

@@ -45,14 +45,14 @@ async def test_headless_demo_rollback_recovers_and_shuts_everything_down(tmp_pat
 
     async def pilot_run(pilot):
         app = pilot.app
-        await until(pilot, lambda: app.runner is not None and app.runner.latest.get("api-5xx") is not None
-                    and app.runner.latest["api-5xx"].state.value == "critical", timeout=60)
+        await until(pilot, lambda: app.health_flow.runner is not None and app.health_flow.runner.latest.get("api-5xx") is not None
+                    and app.health_flow.runner.latest["api-5xx"].state.value == "critical", timeout=60)
         await pilot.press("x", "enter")  # rollback-api is first in the list
         await until(pilot, lambda: len(app.screen_stack) == 2 and app.screen.query("#typed"), timeout=20)
         await pilot.press(*"api", "enter")
-        await until(pilot, lambda: any(e.kind is Kind.MITIGATION and e.data.get("verified") for e in app.entries),
+        await until(pilot, lambda: any(e.kind is Kind.MITIGATION and e.data.get("verified") for e in app.incident_flow.entries),
                     timeout=60)
-        seen["mitigated"] = app.incident.mitigated_at
+        seen["mitigated"] = app.incident_flow.incident.mitigated_at
         seen["ports"] = [int(u.rsplit(":", 1)[1].split("/")[0]) for u in (
             app.options.config.check("api-health").url,)]
         await pilot.press("q")
@@ -77,19 +77,19 @@ async def test_headless_drill_from_nothing_to_a_score_card(tmp_path, capsys):
     async def pilot_run(pilot):
         app = pilot.app
         assert app.options.incident_id is None
-        await until(pilot, lambda: app.runner is not None and app.runner.latest.get("api-5xx") is not None
-                    and app.runner.latest["api-5xx"].state.value == "critical", timeout=60)
+        await until(pilot, lambda: app.health_flow.runner is not None and app.health_flow.runner.latest.get("api-5xx") is not None
+                    and app.health_flow.runner.latest["api-5xx"].state.value == "critical", timeout=60)
         await pilot.press("D")
         await until(pilot, lambda: len(app.screen_stack) == 2)
         await pilot.press(*"api 5xx after deploy", "enter", "down", "enter", "enter")  # SEV2
-        await until(pilot, lambda: app.options.incident_id is not None and app.entries, timeout=20)
+        await until(pilot, lambda: app.options.incident_id is not None and app.incident_flow.entries, timeout=20)
         await pilot.press("a", "enter", "enter")  # take IC
-        await until(pilot, lambda: app.incident.holder(Role.IC) == "alice")
-        await until(pilot, lambda: app.actions is not None)
+        await until(pilot, lambda: app.incident_flow.incident.holder(Role.IC) == "alice")
+        await until(pilot, lambda: app.mitigation_flow.runner is not None)
         await pilot.press("x", "enter")
         await until(pilot, lambda: len(app.screen_stack) == 2 and app.screen.query("#typed"), timeout=20)
         await pilot.press(*"api", "enter")
-        await until(pilot, lambda: app.incident.mitigated_at is not None, timeout=60)
+        await until(pilot, lambda: app.incident_flow.incident.mitigated_at is not None, timeout=60)
         await pilot.press("q")
 
     assert await _run("bad-deploy", speed=30, drill=True, store=store, author="alice", theme=None,

@@ -1,100 +1,21 @@
-"""The console's start-up path: its first frame shows the incident from settings read
-straight from warroom.toml (no pydantic, no jinja2), the whole file is validated right
-after, and a file that fails then ends the console with the same one line as any command."""
+"""The console's start-up path: its first frame shows the incident as the journal has it
+(no configuration needed: no pydantic, no jinja2), what it did not need is imported right
+after it, the one config parser validates the file then, and a file that fails ends the
+console with the same one line as any command."""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
-from datetime import timedelta
 
 import pytest
 
 from tests.console_support import FakeClock, console, in_terminal, sample_incident, until
-from warroom.config import CHECK_KINDS, load_config
-from warroom.config.startup import CHECK_KIND_NAMES, StartupSettings, quick_settings, settings_of
-from warroom.domain.severity import PRESETS
+from warroom.config import load_config
 from warroom.errors import ConfigError
 
 TITLE = "Checkout API returning 500s"
-
-# Read by quick_settings exactly as the validation reads them.
-AGREEING = {
-    "empty": "",
-    "incident": '[incident]\nid_prefix = "OPS"\nuser = "  alice  "\n',
-    "preset": '[severity]\nscheme = " p0-3 "\n',
-    "console": '[console]\ntheme = "warroom-light"\nread_only = true\nwatch_interval = "750ms"\n',
-    "checks and actions": """
-[[check]]
-name = " api-health "
-kind = "http"
-url = "https://api.example.com/health"
-service = "api"
-headers = { Authorization = "Bearer ${TOKEN}" }
-
-[[check]]
-name = "db"
-kind = "postgres"
-dsn = "postgresql://db/prod"
-
-[[action]]
-name = "rollback-api"
-kind = "kubernetes.rollback"
-namespace = "prod"
-deployment = "api"
-checks = ["api-health"]
-""",
-}
-
-# quick_settings leaves these to the validation (before the first frame).
-UNSURE = {
-    "custom levels": '[severity]\nscheme = "ours"\n[[severity.levels]]\nname = "BAD"\n',
-    "unknown preset": '[severity]\nscheme = "sev9"\n',
-    "env in a read value": '[console]\ntheme = "${THEME}"\n',
-    "number for a duration": "[console]\nwatch_interval = 5\n",
-    "zero duration": '[console]\nwatch_interval = "0s"\n',
-    "unknown table": "[consol]\n",
-    "unknown key": '[console]\ntheme = "warroom-dark"\nthemes = 1\n',
-    "check table, not array": '[check]\nname = "x"\n',
-    "unknown check kind": '[[check]]\nname = "x"\nkind = "htp"\n',
-    "empty check name": '[[check]]\nname = " "\nkind = "tcp"\n',
-    "bad prefix": '[incident]\nid_prefix = "inc"\n',
-    "not TOML": "[console\n",
-}
-
-
-@pytest.mark.parametrize("name", AGREEING)
-def test_quick_settings_agree_with_the_whole_validation(tmp_path, monkeypatch, name):
-    monkeypatch.setenv("TOKEN", "s3cret")
-    path = tmp_path / "warroom.toml"
-    path.write_text(AGREEING[name])
-    quick = quick_settings(path)
-    assert quick is not None
-    assert quick == settings_of(load_config(path))
-
-
-@pytest.mark.parametrize("name", UNSURE)
-def test_quick_settings_leave_what_they_cannot_read_exactly_to_the_validation(tmp_path, name):
-    path = tmp_path / "warroom.toml"
-    path.write_text(UNSURE[name])
-    assert quick_settings(path) is None
-
-
-def test_startup_settings_match_the_models():
-    assert quick_settings(None) == StartupSettings() == settings_of(load_config(None))
-    assert CHECK_KIND_NAMES == tuple(CHECK_KINDS)
-    assert StartupSettings().policy is PRESETS["sev1-4"]
-
-
-def test_quick_settings_of_a_full_file(tmp_path):
-    path = tmp_path / "warroom.toml"
-    path.write_text(AGREEING["console"] + AGREEING["checks and actions"])
-    got = quick_settings(path)
-    assert got is not None
-    assert (got.theme, got.read_only, got.watch_interval) == ("warroom-light", True, timedelta(milliseconds=750))
-    assert got.checks == (("api-health", "http", "api"), ("db", "postgres", None))
-    assert got.has_actions
 
 
 async def test_a_config_that_fails_after_the_first_frame_ends_the_console(store, tmp_path):
@@ -110,7 +31,8 @@ async def test_a_config_that_fails_after_the_first_frame_ends_the_console(store,
         await until(pilot, lambda: app.failure is not None)
         await pilot.pause()
     assert isinstance(app.failure, ConfigError) and app.return_code == 2
-    assert app.config is None and app.runner is None and app.actions is None  # nothing started
+    assert app.config is None and app.health_flow.runner is None and app.mitigation_flow.runner is None
+    assert app.incident_flow.service is None  # nothing could have been written
 
 
 async def test_a_config_validated_after_the_first_frame_starts_the_checks(store, tmp_path):
@@ -121,8 +43,6 @@ async def test_a_config_validated_after_the_first_frame_starts_the_checks(store,
     path = tmp_path / "warroom.toml"
     path.write_text(f'[[check]]\nname = "cache-down"\nkind = "tcp"\nhost = "127.0.0.1"\nport = {free_port()}\n'
                     'interval = "100ms"\ntimeout = "1s"\n')
-    settings = quick_settings(path)
-    assert settings is not None and settings.checks == (("cache-down", "tcp", None),)
     app = console(store, clock, tmp_path)
     validated = []
 
@@ -131,27 +51,29 @@ async def test_a_config_validated_after_the_first_frame_starts_the_checks(store,
         return validated[-1]
 
     app.options.config, app.config, app.options.load_config = None, None, validate
-    app.settings = settings
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.runner is not None and app.runner.latest.get("cache-down") is not None)
+        def shown() -> str:
+            table = app.health_pane.query("#health-table")
+            return str(table.first().get_cell("cache-down", "state")) if table and app.health_pane.rows_ready else ""
+
+        await until(pilot, lambda: "CRITICAL" in shown())
         assert app.config is validated[0] and len(validated) == 1
-        assert "CRITICAL" in str(app.part("#health-table").get_cell("cache-down", "state"))
 
 
 # -- the real thing, in a pseudo-terminal -----------------------------------------------------
 
 # The console as its script runs it, with a look at sys.modules when the first frame is done.
 FIRST_FRAME_PROBE = """
-import gc, json, sys
+import json, sys
 import warroom.tui.app as console_app
 
 class Probe(console_app.WarroomApp):
     def on_ready(self):  # Textual calls this, then WarroomApp.on_ready, then what call_later asked
-        seen = dict(modules=sorted(m for m in sys.modules if "." not in m), gc_during_start=gc.isenabled())
+        seen = dict(modules=sorted(m for m in sys.modules if "." not in m))
 
         def after():
             with open({out!r}, "w") as f:
-                json.dump(dict(seen, gc_after_first_frame=gc.isenabled()), f)
+                json.dump(dict(seen, after=sorted(m for m in sys.modules if m.startswith("warroom."))), f)
 
         self.call_later(after)
 
@@ -190,9 +112,13 @@ def test_the_first_frame_shows_the_incident_before_pydantic_or_jinja2_is_importe
     seen = json.loads(modules.read_text())
     first = set(seen["modules"])
     assert "textual" in first and "warroom" in first
-    # The cyclic collector is off for the start-up and on again once the frame is drawn.
-    assert seen["gc_during_start"] is False and seen["gc_after_first_frame"] is True
     assert not first & {"pydantic", "pydantic_core", "jinja2", "httpx", "aiohttp", "kubernetes", "asyncpg"}
+    # Right after the first frame, eagerly: the flows, the dialogs, the templates (an import
+    # error shows at start, never when the IC first presses a key).
+    after = set(seen["after"])
+    assert {"warroom.tui.dialogs", "warroom.tui.modals", "warroom.tui.confirm", "warroom.comms.templates",
+            "warroom.tui.controllers.incident", "warroom.tui.controllers.health",
+            "warroom.tui.controllers.mitigation"} <= after
 
 
 def test_a_bad_config_found_after_the_first_frame_is_one_line_and_exit_2(cli, store, tmp_path):
@@ -238,17 +164,10 @@ def test_parsing_with_only_the_named_subcommand_is_parsing_with_all_of_them(argv
     assert build_parser(only=word).parse_args(argv) == build_parser().parse_args(argv) == parse(argv)
 
 
-def test_the_console_validates_the_bytes_its_first_frame_was_drawn_from(tmp_path):
-    from warroom.cli.commands import Context
-    from warroom.cli.parser import parse
+def test_there_is_one_config_parser():
+    import importlib.util
 
-    path = tmp_path / "warroom.toml"
-    path.write_text('[console]\ntheme = "warroom-light"\n')
-    ctx = Context(parse(["open", "--config", str(path)]), validate=False)
-    path.write_text('[console]\ntheme = "warroom-projector"\n')  # edited before the validation
-    assert ctx.validated is None and ctx.settings.theme == "warroom-light"
-    assert ctx.config.console.theme == "warroom-light"
-    assert settings_of(ctx.config) == ctx.settings
+    assert importlib.util.find_spec("warroom.config.startup") is None
 
 
 def test_plain_warroom_is_the_console_on_the_one_open_incident():

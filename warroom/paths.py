@@ -35,3 +35,12 @@ def data_dir() -> Path:
     import platformdirs
 
     return platformdirs.user_data_path(APP)
+
+
+def state_dir() -> Path:
+    """``$XDG_STATE_HOME/warroom`` (default ``~/.local/state/warroom``): the console's log."""
+    if sys.platform.startswith("linux"):
+        return _xdg("XDG_STATE_HOME", "~/.local/state")
+    import platformdirs
+
+    return platformdirs.user_state_path(APP)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import traceback
@@ -15,12 +14,6 @@ from warroom.text import safe_line
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse(argv)
-        if args.command in {"open", "scribe"}:
-            # What start-up makes lives as long as the console (modules, classes, styles),
-            # yet the cyclic collector would walk it over and over before the first frame:
-            # ~18 ms of the ~0.3 s (bench/startup.py). Off until that frame, when the console
-            # freezes those objects and turns it back on (and in any case once it has run).
-            gc.disable()
         from warroom.cli.commands import run
 
         return run(args)
@@ -42,8 +35,6 @@ def main(argv: list[str] | None = None) -> int:
         print(safe_line(f"warroom: internal error: {type(exc).__name__}: {exc} "
                         "(set WARROOM_DEBUG=1 for the traceback)"), file=sys.stderr)
         return 70
-    finally:
-        gc.enable()
 
 
 def entry_point() -> None:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
 
 from warroom.cli import render
 from warroom.comms.export import export_json, export_markdown
-from warroom.config.startup import StartupSettings, find_config, quick_settings, settings_of
-from warroom.domain.incident import Incident
+from warroom.config.discovery import find_config
+from warroom.domain.incident import Incident, format_key
 from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
-from warroom.errors import WarroomError
+from warroom.errors import NotFound, WarroomError
 from warroom.files import atomic_write
 from warroom.service import IncidentService
 from warroom.store import open_journal, resolve_url
@@ -33,7 +33,7 @@ class Context:
     """What every command needs: the config, the journal URL, the author.
 
     Every command validates the whole config before it does anything, except the console,
-    which starts from ``quick_settings`` when it can and validates after its first frame."""
+    which draws its first frame from the journal and validates right after it."""
 
     def __init__(self, args: argparse.Namespace, *, validate: bool = True) -> None:
         self.args = args
@@ -41,17 +41,8 @@ class Context:
         self.store_url, self.store_is_default = resolve_url(getattr(args, "store", None))
         self.validated: Config | None = None
         """The validated configuration, once something has asked for it."""
-        self.content: bytes | None = None
-        """The config file's bytes when the console read them for its first frame: the
-        validation after it reads the same bytes, whatever happens to the file meanwhile."""
-        quick = None
-        if not validate:
-            try:
-                self.content = self.config_path.read_bytes() if self.config_path else None
-            except OSError:
-                pass  # quick_settings declines; the validation says what is wrong
-            quick = quick_settings(self.config_path, self.content)
-        self.settings: StartupSettings = quick or settings_of(self.config)
+        if validate:
+            _ = self.config  # a bad file is reported before anything is done
 
     @property
     def config(self) -> Config:
@@ -59,20 +50,24 @@ class Context:
         if self.validated is None:
             from warroom.config.loader import load_config
 
-            self.validated = load_config(self.config_path, self.content)
+            self.validated = load_config(self.config_path)
         return self.validated
 
     @property
+    def explicit_author(self) -> str | None:
+        """--author, else $WARROOM_USER: what the person asked to be called."""
+        return getattr(self.args, "author", None) or os.environ.get("WARROOM_USER") or None
+
+    @property
     def author(self) -> str:
-        explicit = getattr(self.args, "author", None)
-        if explicit:
-            return explicit
-        return os.environ.get("WARROOM_USER") or self.settings.user or getpass.getuser()
+        return self.explicit_author or self.config.incident.user or getpass.getuser()
 
     async def service(self, *, create: bool = False) -> IncidentService:
         journal = await open_journal(self.store_url, create=create,
                                      make_dirs=create and self.store_is_default)
-        return IncidentService(journal, self.settings.policy, prefix=self.settings.id_prefix)
+        if self.validated is None:  # the console, before its first frame: reads only
+            return IncidentService(journal)
+        return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix)
 
 
 def parse_time(text: str | None, option: str) -> datetime | None:
@@ -104,7 +99,7 @@ def out(line: str = "") -> None:
 async def cmd_declare(ctx: Context) -> int:
     a = ctx.args
     # Validate before opening: a refused declare must not leave a new, empty journal behind.
-    draft = IncidentService(None, ctx.settings.policy).declare_draft(
+    draft = IncidentService(None, ctx.config.policy).declare_draft(
         a.title, a.severity, ctx.author, impact=a.impact, services=a.service,
         started=parse_time(a.started, "--started"), detected=parse_time(a.detected, "--detected"))
     svc = await ctx.service(create=True)
@@ -282,33 +277,39 @@ async def cmd_action_run(ctx: Context, svc: IncidentService) -> int:
 async def console_target(ctx: Context, svc: IncidentService) -> Incident:
     """The state of the incident a console opens: the one named, else the only open one."""
     if ctx.args.incident:
-        return await svc.state(await svc.resolve(ctx.args.incident))
+        try:
+            number = await svc.resolve(ctx.args.incident)
+        except NotFound:
+            svc.prefix = ctx.config.incident.id_prefix  # validated only now, to name it right
+            number = await svc.resolve(ctx.args.incident)
+        return await svc.state(number)
     open_ones = await svc.incidents()
     if not open_ones:
         raise WarroomError("no open incident", "declare one with `warroom declare`, or name one")
     if len(open_ones) > 1:
-        keys = ", ".join(svc.key(i) for i in open_ones)
+        prefix = ctx.config.incident.id_prefix  # validated here only to name them right
+        keys = ", ".join(format_key(prefix, i.id) for i in open_ones)
         raise WarroomError(f"{len(open_ones)} incidents are open ({keys})", "name the one to open")
     return open_ones[0]
 
 
 def run_console(ctx: Context) -> int:
-    """The console's first frame shows the incident read here; the config is validated
-    right after that frame (see warroom.config.startup) unless it was already."""
+    """The console's first frame shows the incident read here from the journal; the
+    configuration is validated right after that frame (a bad one ends it with one line)."""
     initial = asyncio.run(_with_service(ctx, console_target))
     from warroom.tui.app import ConsoleOptions, WarroomApp
 
-    settings = ctx.settings
     options = ConsoleOptions(
-        store_url=ctx.store_url, incident_id=initial.id, config=ctx.validated, author=ctx.author,
-        seat="scribe" if ctx.args.command == "scribe" else "ic",
-        read_only=ctx.args.read_only or settings.read_only, theme=ctx.args.theme,
-        watch_interval=settings.watch_interval.total_seconds(),
-        settings=settings, load_config=lambda: ctx.config, initial=initial)
+        store_url=ctx.store_url, incident_id=initial.id, load_config=lambda: ctx.config,
+        author=ctx.explicit_author, seat="scribe" if ctx.args.command == "scribe" else "ic",
+        read_only=ctx.args.read_only, theme=ctx.args.theme, initial=initial)
     app = WarroomApp(options)
     app.run()
     if app.failure is not None:
         raise app.failure
+    if app.return_code == 1:  # Textual ended the app on an unexpected error
+        raise WarroomError("the console stopped on an unexpected error",
+                           f"the traceback is in {app.failures.path}")
     return app.return_code or 0
 
 

@@ -1,7 +1,7 @@
 """Configuration: find, load and validate warroom.toml, and show it with secrets masked.
 
 The names below are imported on first use (PEP 562): validating needs pydantic and the
-models (~0.2 s), and a console's first frame needs only ``warroom.config.startup``.
+models (~0.2 s): the console validates right after its first frame, which needs none of it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from importlib import import_module
 from typing import Any
 
 _LOADER = ("load_config", "resolve_config")
-_STARTUP = ("ENV_VAR", "find_config", "user_config_file")
+_DISCOVERY = ("ENV_VAR", "find_config", "user_config_file")
 _RENDER = ("format_duration", "mask_text", "render_config")
 _MODELS = (
     "ACTION_KINDS", "CHECK_KINDS",
@@ -21,7 +21,7 @@ _MODELS = (
     "PostgresFeatureFlag", "PostgresTerminate", "PrometheusCheck", "RedisCheck",
     "RedisDeletePattern", "RedisFlushdb", "SeverityConfig", "TcpCheck", "TlsCheck",
 )
-_WHERE = {**dict.fromkeys(_LOADER, "loader"), **dict.fromkeys(_STARTUP, "startup"),
+_WHERE = {**dict.fromkeys(_LOADER, "loader"), **dict.fromkeys(_DISCOVERY, "discovery"),
           **dict.fromkeys(_RENDER, "render"), **dict.fromkeys(_MODELS, "models")}
 
 __all__ = sorted(_WHERE)

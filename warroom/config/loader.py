@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from warroom.config.models import ACTION_KINDS, CHECK_KINDS, Config, did_you_mean, show
 from warroom.text import mask_text
-from warroom.config.startup import find_config
+from warroom.config.discovery import find_config
 from warroom.errors import ConfigError
 
 # "$${" first so the escape wins over a reference starting at the same "$".
@@ -25,15 +25,13 @@ _TAGS = set(CHECK_KINDS) | set(ACTION_KINDS)
 _NAMED_TABLES = {"check", "action", "levels"}
 
 
-def load_config(path: str | os.PathLike[str] | None, content: bytes | None = None) -> Config:
-    """The validated configuration in ``path``; the defaults when ``path`` is None.
-    ``content``: the file's bytes as already read (the console reads the file once for its
-    first frame and for this, so an edit in between cannot make the two disagree)."""
+def load_config(path: str | os.PathLike[str] | None) -> Config:
+    """The validated configuration in ``path``; the defaults when ``path`` is None."""
     if path is None:
         return Config()
     path = Path(path)
     name = _display(path)
-    data = _parse(_read(path, name, content), name)
+    data = _parse(_read(path, name), name)
     secrets: set[str] = set()
     data = _substitute(data, (), name, secrets)
     try:
@@ -60,9 +58,9 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _read(path: Path, name: str, raw: bytes | None = None) -> str:
+def _read(path: Path, name: str) -> str:
     try:
-        raw = path.read_bytes() if raw is None else raw
+        raw = path.read_bytes()
     except OSError as err:
         raise ConfigError(f"{name}: cannot read the config file ({err.strerror or err})") from None
     try:

@@ -1,64 +1,74 @@
 """The war-room console: the IC's (or a scribe's) full-screen view of one incident.
 
-Everything it changes goes through the journal; everything it shows is derived from the
-journal plus the clock, so two consoles agree within the watcher's delay and a restarted
-console is exactly where it was. Journal I/O runs in workers that post messages.
+The app is wiring. It mounts the panes, owns the flows (incident, health, mitigation: one
+controller each, in warroom.tui.controllers), routes their messages to the panes and the
+keys to them, and reports every failure the same way: one line on screen, the traceback in
+the log file (warroom.tui.failures). Everything it shows is derived from the journal plus
+the clock, so two consoles agree within the watcher's delay and a restarted console is
+exactly where it was.
+
+Start-up: the first frame shows the incident's state as the CLI read it from the journal;
+right after it, what that frame did not need is imported (so an import error shows at
+start, not when a key is pressed), the journal is loaded and the configuration validated.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
+import functools
 import gc
+import getpass
+import io
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
-from textual import on, work
+from rich.console import Console
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Grid, Vertical
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
-from warroom import lazy
 from warroom.comms import TEMPLATE_NAMES
-from warroom.config.startup import StartupSettings, settings_of
-from warroom.domain.cadence import Timer
-from warroom.domain.incident import Incident, fold
-from warroom.domain.prompts import Prompt, PromptTracker
-from warroom.domain.timeline import Entry, Kind
+from warroom.domain.incident import Incident
+from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
-from warroom.files import atomic_write
-from warroom.service import Clock, IncidentService, system_clock
-from warroom.store import open_journal
+from warroom.service import Clock, system_clock
 from warroom.text import safe_text
 from warroom.tui import registry
+from warroom.tui.failures import FailureLog
 from warroom.tui.header import IncidentHeader
 from warroom.tui.health import HealthPane, health_summary
-from warroom.tui.incident_keys import IncidentKeys
-from warroom.tui.health_flow import HealthFlow
-from warroom.tui.mitigation_flow import MitigationFlow
-from warroom.tui.panes import DraftPane, RolesPane, TimelinePane
-from warroom.tui.timeline_view import TimelineView
+from warroom.tui.messages import (ActionStep, ConfigReady, EntriesArrived, EvidenceReady, Failure,
+                                  HealthResult, IncidentLoaded, JournalWatch, MitigationPreviewed, Notice)
+from warroom.tui.panes import DraftPane, Pane, RolesPane, TimelinePane
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
+from warroom.tui.timeline_view import TimelineView
 
 if TYPE_CHECKING:
-    from warroom.actions.runner import ActionRunner
-    from warroom.checks.runner import Runner
     from warroom.config import Config
-
-# Needed only after the first frame (jinja2, the dialogs, the entry syntax): imported on first use.
-templates = lazy.module("warroom.comms.templates")
-modals = lazy.module("warroom.tui.modals")
-quick_entry = lazy.module("warroom.tui.quick_entry")
+    from warroom.domain.prompts import Prompt
+    from warroom.tui.controllers.health import HealthController
+    from warroom.tui.controllers.incident import IncidentController
+    from warroom.tui.controllers.mitigation import MitigationController
+    from warroom.tui.dialogs import IncidentDialogs
 
 STYLES = Path(__file__).resolve().parent / "styles"
-STATE_CHANGES = frozenset({Kind.DECLARE, Kind.SEVERITY, Kind.STATUS, Kind.ROLE, Kind.IMPACT})
+ROLES_CHANGE_WITH = frozenset({Kind.DECLARE, Kind.SEVERITY, Kind.ROLE})
+"""Entries after which the Roles pane is redrawn (holders, or the level's required roles)."""
+PANE_ORDER = ("health-pane", "timeline-pane", "roles-pane", "draft-pane")
+FATAL_GROUPS = frozenset({"load", "config"})
+"""Workers without which the console cannot go on: their failure ends it with one line."""
+WHAT_FAILED = {
+    "load": "reading the journal", "config": "the configuration", "write": "writing to the journal",
+    "declare": "declaring", "mitigation": "the mitigation", "checks": "the health checks",
+    "evidence": "gathering the evidence", "save": "saving",
+}
 
 
 @dataclass
@@ -66,56 +76,27 @@ class ConsoleOptions:
     store_url: str
     incident_id: int | None
     """None: no incident yet (a drill): the console watches health until one is declared."""
-    config: Config | None
-    """The validated configuration; None: ``load_config`` validates it straight after the
-    first frame (the first frame needs only ``settings``)."""
-    author: str
+    config: Config | None = None
+    """The validated configuration; None: ``load_config`` validates it after the first frame."""
+    load_config: Callable[[], Config] | None = None
+    author: str | None = None
+    """Who writes from this console; None: the config's ``[incident] user``, else the login."""
     seat: str = "ic"
     """"ic" gets the timer prompts; "scribe" starts in the timeline input."""
     read_only: bool = False
+    """Also read-only when the configuration says so."""
     theme: str | None = None
     clock: Clock = system_clock
-    watch_interval: float = 0.2
+    watch_interval: float | None = None
+    """Seconds between the watcher's looks at the journal; None: the configuration's."""
     output_dir: Path = field(default_factory=Path.cwd)
     theme_dirs: list[Path] | None = None
     welcome: str | None = None
     """Shown once the console is up (the demo's short guide to the keys)."""
-    settings: StartupSettings | None = None
-    """What the first frame needs (warroom.config.startup); from ``config`` when None."""
-    load_config: Callable[[], Config] | None = None
-    """Validates the configuration when ``config`` is None; a WarroomError ends the console."""
     initial: Incident | None = None
     """The incident's state as read before start, so the first frame already shows it."""
-
-
-class EntriesArrived(Message):
-    """New journal entries (from this console or any other writer), in journal order."""
-
-    def __init__(self, entries: list[Entry]) -> None:
-        super().__init__()
-        self.entries = entries
-
-
-class StateLoaded(Message):
-    def __init__(self, service: IncidentService, incident: Incident) -> None:
-        super().__init__()
-        self.service = service
-        self.incident = incident
-
-
-class Loaded(Message):
-    def __init__(self, service: IncidentService, entries: list[Entry]) -> None:
-        super().__init__()
-        self.service = service
-        self.entries = entries
-
-
-class ConfigReady(Message):
-    """The whole configuration is validated: the checks and actions can start."""
-
-    def __init__(self, config: Config) -> None:
-        super().__init__()
-        self.config = config
+    log_path: Path | None = None
+    """Where failures' tracebacks go; None: ``<state dir>/warroom/console.log``."""
 
 
 class ConsoleCommands(Provider):
@@ -146,7 +127,25 @@ class ConsoleCommands(Provider):
         return run
 
 
-class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
+def guarded(what: str):
+    """A handler whose unexpected failure is reported (one line, traceback logged) and the
+    console goes on, instead of Textual ending the app with a traceback on the IC's screen."""
+
+    def decorate(handler):
+        @functools.wraps(handler)
+        def run(self: WarroomApp, *args, **kwargs):
+            try:
+                return handler(self, *args, **kwargs)
+            except Exception as error:
+                self.report_failure(what, error)
+                return None
+
+        return run
+
+    return decorate
+
+
+class WarroomApp(App):
     CSS_PATH = [STYLES / "app.tcss"]
     BINDINGS = [*registry.bindings(), Binding("tab", "focus_next", "Next pane", show=False, id="next-pane")]
     COMMANDS = App.COMMANDS | {ConsoleCommands}
@@ -155,34 +154,21 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
     def __init__(self, options: ConsoleOptions) -> None:
         super().__init__()
         self.options = options
-        self.config = options.config
-        """None until validated (after the first frame); checks and actions wait for it."""
-        self.settings = options.settings or settings_of(options.config)
         self.read_only = options.read_only
-        self.clock = options.clock
-        self.service: IncidentService | None = None
-        """The journal's service, once the console has opened it."""
-        # The policy and the key format, without a journal: the header of the first frame.
-        self.rules = IncidentService(None, self.settings.policy, clock=self.clock,
-                                     prefix=self.settings.id_prefix)
-        self.incident = options.initial or Incident(id=options.incident_id or 0)
-        self.state_known = options.initial is not None
+        self.config: Config | None = None
+        """None until validated (right after the first frame)."""
         self.failure: BaseException | None = None
         """Why the console ended itself (the CLI reports it as one line)."""
-        self.timeline_drawn = asyncio.Event()
-        """Set once the loaded timeline is on screen: the config's validation waits for it."""
-        self.entries: list[Entry] = []
-        self.prompts = PromptTracker()
+        self.failures = FailureLog(options.log_path)
+        # Textual prints an unexpected error's traceback here when it ends the app: into the
+        # log file, never onto the IC's terminal (the CLI then prints one line).
+        self.error_console = Console(file=_LogFile(self.failures), markup=False, highlight=False)
         self.theme_warnings: list[str] = []
-        self.runner: Runner | None = None
-        self.actions: ActionRunner | None = None
+        self.wired = False
+        """The flows exist (right after the first frame); keys before that are ignored."""
+        self.timeline_drawn = asyncio.Event()
         self.draft_stale = False
         self.register_themes()
-
-    def part(self, selector, expect_type=None):
-        """A widget of the console's own screen, even while a modal screen is on top."""
-        base = self.screen_stack[0]
-        return base.query_one(selector, expect_type) if expect_type else base.query_one(selector)
 
     def get_css_variables(self) -> dict[str, str]:
         # Our stylesheet uses $severity-N and $timer-*: give every theme (Textual's own
@@ -198,7 +184,7 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         self.banner = Static(id="banner")
         self.timeline_pane = TimelinePane(read_only=self.read_only, id="timeline-pane")
         self.timeline = self.timeline_pane.view
-        self.health_pane = HealthPane(self.settings.checks, id="health-pane")
+        self.health_pane = HealthPane((), id="health-pane")
         self.roles_pane = RolesPane(id="roles-pane")
         self.draft_pane = DraftPane(TEMPLATE_NAMES, read_only=self.read_only, id="draft-pane")
         with Vertical(id="top"):
@@ -216,216 +202,254 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         themes, self.theme_warnings = discover(self.options.theme_dirs)
         for theme in themes:
             self.register_theme(theme)
-        wanted = self.options.theme or self.settings.theme or DEFAULT_THEME
+        self.theme = self._available_theme(self.options.theme or DEFAULT_THEME)
+
+    def _available_theme(self, wanted: str) -> str:
         if wanted not in self.available_themes:
             self.theme_warnings.append(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
             wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
-        self.theme = wanted
+        return wanted
 
     def on_mount(self) -> None:
-        for warning in self.theme_warnings:
-            self.say(warning, "warning")
+        self.failures.start()
         self.banner.display = False
-        self.refresh_state(roles=True)  # the state read before start, if any
-
-    async def on_unmount(self) -> None:
-        gc.unfreeze()  # an app run inside a longer process (tests, the demo) leaves nothing pinned
-        # Clients of checks and actions hold connections (aiohttp, asyncpg, redis): close
-        # them here, whatever state their workers were cancelled in.
-        for closer in (self.actions, self.runner):
-            if closer is not None:
-                await closer.close()
+        initial = self.options.initial
+        if initial is not None:  # the state the CLI read: the first frame shows it
+            self.header.show(initial, f"#{initial.id}", None, None, system_clock(), self.seat_label())
 
     async def on_ready(self) -> None:
-        # The first frame (the header, the panes' frames) is on the terminal: now what is
-        # inside the panes, then the journal, so the IC sees the incident at once even when
-        # a long journal takes a moment to load.
-        gc.freeze()  # start-up's objects live as long as the console: out of the collector's way
-        gc.enable()  # (the CLI turns it off until this first frame)
+        # The first frame (the header, the panes' frames) is on the terminal. Now what it did
+        # not need, imported here at once (an import error shows now, not at a key press).
+        import warroom.files  # noqa: F401  (saving: eagerly, like the dialogs)
+        import warroom.tui.confirm  # noqa: F401
+        import warroom.tui.quick_entry  # noqa: F401
+        from warroom.tui.controllers.health import HealthController
+        from warroom.tui.controllers.incident import IncidentController
+        from warroom.tui.controllers.mitigation import MitigationController
+        from warroom.tui.dialogs import IncidentDialogs
+
+        options = self.options
+        self.incident_flow: IncidentController = IncidentController(
+            self, store_url=options.store_url, incident_id=options.incident_id, clock=options.clock,
+            seat=options.seat, read_only=self.read_only, initial=options.initial)
+        self.health_flow: HealthController = HealthController(
+            self, clock=options.clock, on_transition=self.incident_flow.journal_health)
+        self.mitigation_flow: MitigationController = MitigationController(
+            self, read_only=self.read_only, health=lambda: self.health_flow.latest)
+        self.dialogs: IncidentDialogs = IncidentDialogs(self)
+        self.wired = True
+        for warning in self.theme_warnings:
+            self.say(warning, "warning")
         for pane in (self.timeline_pane, self.health_pane, self.roles_pane, self.draft_pane):
             await pane.populate()
-        if self.options.welcome:
-            self.notify(self.options.welcome, title="warroom", timeout=30, markup=False)
-        self.load()
-        self.set_interval(1.0, self.tick)
+        if options.welcome:
+            self.notify(options.welcome, title="warroom", timeout=30, markup=False)
+        self.incident_flow.load()
+        self.run_worker(self._validate_config(), group="config", exclusive=True, exit_on_error=False)
+        self.set_interval(1.0, self.every_second)
 
-    # -- talking to the journal -----------------------------------------------------------
-
-    @work(exclusive=True, group="load", exit_on_error=False)
-    async def load(self) -> None:
-        journal = await open_journal(self.options.store_url)
-        service = IncidentService(journal, self.settings.policy, clock=self.clock,
-                                  prefix=self.settings.id_prefix)
-        if self.options.incident_id is None:
-            self.post_message(Loaded(service, []))
-        else:
-            initial = self.options.initial
-            if initial is None or initial.id != self.options.incident_id:
-                # The header first (state entries only: fast at any size), then the timeline;
-                # a console started by the CLI already has the state (options.initial).
-                state = copy.deepcopy(await service.state(self.options.incident_id))
-                self.post_message(StateLoaded(service, state))
-            self.post_message(Loaded(service, await journal.entries(self.options.incident_id)))
-        config = self.config
+    async def _validate_config(self) -> None:
+        config = self.options.config
         if config is None:
             assert self.options.load_config is not None
-            # pydantic and the models, ~0.2 s: once the timeline is drawn (not competing with
-            # it), in a thread, so keys pressed meanwhile are handled (see ConsoleOptions).
+            # pydantic and the models, ~0.2 s: once the timeline is drawn (not competing
+            # with it), in a thread, so keys pressed meanwhile are handled.
             await self.timeline_drawn.wait()
             config = await asyncio.to_thread(self.options.load_config)
         self.post_message(ConfigReady(config))
 
-    def on_state_loaded(self, message: StateLoaded) -> None:
-        if self.entries:
-            return  # the full load won the race
-        self.service = message.service
-        self.incident = message.incident
-        self.state_known = True
-        self.refresh_state(roles=True)
+    async def on_unmount(self) -> None:
+        gc.unfreeze()  # an app run inside a longer process (tests, the demo) leaves nothing pinned
+        self.workers.cancel_all()
+        if self.wired:
+            # Clients hold connections (aiohttp, asyncpg, redis) and the journal a thread:
+            # closed here, whatever state their workers were cancelled in.
+            for flow in (self.mitigation_flow, self.health_flow, self.incident_flow):
+                try:
+                    await flow.close()
+                except Exception as error:
+                    self.failures.record("closing", error)
+        self.failures.stop()
 
-    @work(exclusive=True, group="watch", exit_on_error=False)
-    async def watch_journal(self, after_id: int) -> None:
-        assert self.service is not None
-        async for batch in self.service.journal.watch(self.options.incident_id, after_id=after_id,
-                                                      interval=self.options.watch_interval):
-            self.post_message(EntriesArrived(batch))
+    # -- failures: one path for every worker and handler -----------------------------------
 
-    def on_loaded(self, message: Loaded) -> None:
-        self.service = message.service
-        self.state_known = True
-        self.call_after_refresh(self.timeline_drawn.set)
-        if self.options.incident_id is None:
-            self.refresh_state()
-            self.say("No incident declared yet: watch the Health pane, and press D to declare one")
-            return
-        self.entries = list(message.entries)
-        self.incident = fold(self.options.incident_id, self.entries)
-        self.timeline.set_entries(self.entries)
-        # The timeline's entries live as long as the console: a gen-2 collection walking
-        # 100,000 of them took 130-210 ms of loop time (bench/ui_lag.py); frozen, under 8 ms.
-        gc.freeze()
-        self.refresh_state(roles=True)
-        self.refill_draft()
-        self.watch_journal(self.incident.last_entry_id)
-        if self.options.seat == "scribe" and not self.read_only:
-            self.timeline_pane.input.focus()
-        else:
-            self.timeline.focus()
+    def report_failure(self, what: str, error: BaseException) -> None:
+        line = self.failures.record(what, error)
+        if not isinstance(error, WarroomError):
+            line += f" (details in {self.failures.path})"
+        self.notify(line, severity="error", timeout=20, markup=False)
 
-    def on_config_ready(self, message: ConfigReady) -> None:
-        self.config = message.config
-        # Checks and actions import their client libraries: after this frame is drawn.
-        self.call_after_refresh(self.start_checks)
-        self.call_after_refresh(self.start_actions)
-
-    def on_entries_arrived(self, message: EntriesArrived) -> None:
-        fresh = [e for e in message.entries if e.id > self.incident.last_entry_id]
-        if not fresh:
-            return
-        for entry in fresh:
-            self.incident.apply(entry)
-        self.entries.extend(fresh)
-        self.timeline.add_entries(fresh)
-        changed = any(e.kind in STATE_CHANGES for e in fresh)
-        self.refresh_state(roles=changed)
-        if any(e.kind is Kind.UPDATE for e in fresh):
-            self.draft_pane.edited = False
-            self.refill_draft()
-        else:
-            # Redrawing the draft costs a pass over the incident: at most once a second
-            # (tick), however fast entries arrive.
-            self.draft_stale = True
-
-    def on_worker_state_changed(self, event) -> None:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.error is not None and worker.group in {"load", "watch"}:
+        if event.state is not WorkerState.ERROR or worker.error is None:
+            return
+        group = worker.group
+        if group in FATAL_GROUPS:
             # Reported by the CLI once the terminal is restored: one line, never markup.
+            self.failures.record(WHAT_FAILED[group], worker.error)
             self.failure = worker.error
             self.exit(return_code=2)
-
-    def write(self, operation: Callable[[IncidentService], Awaitable[object]], done: str | None = None) -> None:
-        """Run a journal write in a worker; the watcher brings the result back."""
-        if self.read_only:
-            self.say("This console is read-only: nothing was changed", "warning")
             return
-        if self.service is None:
-            self.say("Still loading the journal; try again in a moment", "warning")
-            return
-        service = self.service
+        what = WHAT_FAILED.get(group) or ("verifying " + group.removeprefix("verify-")
+                                          if group.startswith("verify-") else group)
+        self.report_failure(what, worker.error)
 
-        async def run() -> None:
-            try:
-                await operation(service)
-            except WarroomError as exc:
-                self.say(str(exc), "error")
-            else:
-                if done:
-                    self.say(done)
+    def on_failure(self, message: Failure) -> None:
+        self.report_failure(message.what, message.error)
 
-        self.run_worker(run(), group="write", exit_on_error=False)
-
-    # -- derived display ------------------------------------------------------------------
+    def on_notice(self, message: Notice) -> None:
+        self.say(message.text, message.severity)
 
     def say(self, text: str, severity: str = "information") -> None:
         """A toast with untrusted text shown literally."""
         self.notify(safe_text(text), severity=severity, markup=False)
 
-    def now(self) -> datetime:
-        return self.clock()
+    # -- the incident -------------------------------------------------------------------
 
-    def timer(self) -> Timer:
-        if not self.state_known:
-            return Timer(now=self.now(), update_due=None, escalation_due=None)
-        return self.rules.timer(self.incident, self.now())
+    @guarded("showing the journal")
+    def on_incident_loaded(self, message: IncidentLoaded) -> None:
+        flow = self.incident_flow
+        flow.loaded_with(message)
+        self.call_after_refresh(self.timeline_drawn.set)
+        if flow.incident_id is None:
+            self.refresh_state()
+            self.say("No incident declared yet: watch the Health pane, and press D to declare one")
+            self.start_flows()
+            return
+        self.timeline.set_entries(flow.entries)
+        # The timeline's entries live as long as the console: a gen-2 collection walking
+        # 100,000 of them took 130-210 ms of loop time (bench/ui_lag.py); frozen, under 8 ms.
+        gc.freeze()
+        self.refresh_state(roles=True)
+        self.refill_draft()
+        self.start_flows()
+        if self.options.seat == "scribe" and not self.read_only:
+            self.timeline_pane.input.focus()
+        else:
+            self.timeline.focus()
+
+    @guarded("applying the configuration")
+    def on_config_ready(self, message: ConfigReady) -> None:
+        config = self.config = message.config
+        if config.console.read_only and not self.read_only:
+            self.become_read_only()
+        if self.options.theme is None and config.console.theme != self.theme:
+            self.theme = self._available_theme(config.console.theme)
+            for warning in self.theme_warnings[-1:]:
+                self.say(warning, "warning")
+        author = self.options.author or config.incident.user or getpass.getuser()
+        flow = self.incident_flow
+        flow.configure(config, author)
+        self.health_pane.set_checks([(c.name, c.kind, c.service) for c in config.checks])
+        self.start_flows()
+        self.bind_mitigation_keys(config)
+        self.refresh_state(roles=True)
+        self.refill_draft()
+        self.refresh_bindings()
+
+    def start_flows(self) -> None:
+        """Once the journal is read and the configuration validated (in either order): the
+        watcher, the checks (seeded with the journal's last health states) and the actions."""
+        flow, config = self.incident_flow, self.config
+        if config is None or not flow.loaded:
+            return
+        interval = self.options.watch_interval
+        if interval is None:
+            interval = config.console.watch_interval.total_seconds()
+        flow.watch(interval)
+        self.health_flow.start(config, flow.entries)
+        if flow.incident_id is not None:
+            self.mitigation_flow.start(config, flow.service, flow.incident_id, flow.author)
+
+    def become_read_only(self) -> None:
+        self.read_only = self.incident_flow.read_only = self.mitigation_flow.read_only = True
+        self.timeline_pane.read_only = self.draft_pane.read_only = True
+        if self.timeline_pane.populated:
+            self.timeline_pane.input.disabled = True
+            self.timeline_pane.input.display = False
+            self.draft_pane.editor.read_only = True
+
+    def bind_mitigation_keys(self, config: Config) -> None:
+        if self.read_only:
+            return
+        taken = {action.keys for action in registry.ACTIONS}
+        for a in config.actions:
+            if a.key and a.key in taken:
+                self.say(f"action {a.name}: key {a.key!r} is the console's own; use x to run it", "warning")
+            elif a.key:
+                self.bind(a.key, f"mitigate('{a.name}')", description=a.name, show=False)
+
+    @guarded("showing new entries")
+    def on_entries_arrived(self, message: EntriesArrived) -> None:
+        fresh = self.incident_flow.arrived(message.entries)
+        if not fresh:
+            return
+        self.timeline.add_entries(fresh)
+        self.refresh_state(roles=any(e.kind in ROLES_CHANGE_WITH for e in fresh))
+        if any(e.kind is Kind.UPDATE for e in fresh):
+            self.draft_pane.edited = False
+            self.refill_draft()
+        else:
+            # Redrawing the draft costs a pass over the incident: at most once a second.
+            self.draft_stale = True
+
+    def on_journal_watch(self, message: JournalWatch) -> None:
+        if message.error is not None:
+            line = self.failures.record("watching the journal", message.error)
+            self.show_banner(extra=f"JOURNAL UNREACHABLE: {line}. Retrying; nothing typed here is lost")
+        else:
+            self.say("Journal reachable again: caught up")
+            self.show_banner()
+
+    def seat_label(self) -> str:
+        return self.options.seat.upper() + (" · READ-ONLY" if self.read_only else "")
 
     def refresh_state(self, *, roles: bool = False) -> None:
-        if not self.state_known or not self.screen_stack or not self.screen_stack[0].is_attached:
+        if not self.wired or not self.incident_flow.known or not self.screen_stack[0].is_attached:
             return  # not loaded yet, or shutting down
-        now = self.now()
-        if self.options.incident_id is None:
-            health, worst = health_summary(self.runner.latest.values() if self.runner else ())
-            self.header.undeclared(health, worst.value if worst else "none")
+        flow = self.incident_flow
+        health, worst = health_summary(self.health_flow.latest.values())
+        worst_name = worst.value if worst else "none"
+        if flow.incident_id is None:
+            self.header.undeclared(health, worst_name)
             return
-        rules = self.rules
-        timer = rules.timer(self.incident, now)
-        level = rules.level(self.incident)
-        seat = self.options.seat.upper() + (" · READ-ONLY" if self.read_only else "")
-        health, worst = health_summary(self.runner.latest.values() if self.runner else ())
-        self.header.show(self.incident, rules.key(self.incident), level,
-                         timer, now, seat, health, worst.value if worst else "none")
-        self.show_banner(timer)
+        level = flow.level()
+        self.header.show(flow.incident, flow.key(), level, flow.timer(), flow.now(), self.seat_label(),
+                         health, worst_name)
+        self.show_banner()
         if roles:
-            self.roles_pane.show(self.incident, level.required_roles if level else ())
+            self.roles_pane.show(flow.incident, level.required_roles if level else ())
 
-    def show_banner(self, timer: Timer) -> None:
-        lines = []
-        overdue = timer.update_overdue_by
-        if self.incident.open and overdue is not None:
+    def show_banner(self, extra: str | None = None) -> None:
+        flow = self.incident_flow
+        timer = flow.timer()
+        lines = [extra] if extra else []
+        overdue = timer.update_overdue_by if timer else None
+        if flow.incident.open and overdue is not None:
             lines.append(f"STATUS UPDATE OVERDUE by {int(overdue.total_seconds() // 60)} min: "
                          "post it (u, then ctrl+o) or snooze (z)")
-        if self.incident.open and timer.escalation_overdue_by is not None:
+        if flow.incident.open and timer is not None and timer.escalation_overdue_by is not None:
             lines.append("ESCALATE: not mitigated within the severity's window. Acknowledge with e")
-        banner = self.banner
-        banner.display = bool(lines)
-        self.draft_pane.set_class(self.incident.open and overdue is not None, "-due")
-        banner.update(Content("\n".join(lines)))
+        self.banner.display = bool(lines)
+        self.draft_pane.set_class(flow.incident.open and overdue is not None, "-due")
+        self.banner.update(Content("\n".join(lines)))
 
-    def tick(self) -> None:
-        """Every second: the header clock, the banner, check ages and the timer prompts."""
-        if self.service is None:
+    @guarded("the one-second tick")
+    def every_second(self) -> None:
+        """The header clock, the banner, check ages and the timer prompts."""
+        if not self.wired or not self.incident_flow.loaded:
             return
         self.refresh_state()
         if self.draft_stale:
             self.draft_stale = False
             self.refill_draft()
-        if self.runner is not None:
-            self.health_pane.show_ages(self.runner.latest, self.now())
-        if self.options.seat != "ic" or self.read_only or not self.incident.open:
-            return
-        for prompt, detail in self.prompts.due(self.timer()):
+        self.health_pane.show_ages(self.health_flow.latest, self.incident_flow.now())
+        for prompt, detail in self.incident_flow.due_prompts():
             self.raise_prompt(prompt, detail)
 
     def raise_prompt(self, prompt: Prompt, detail: str) -> None:
+        from warroom.domain.prompts import Prompt
+
         if prompt is Prompt.UPDATE_SOON:
             self.notify("Status update due in 2 minutes", title="Update", timeout=8, markup=False)
         elif prompt is Prompt.UPDATE_DUE:
@@ -434,8 +458,7 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
                         title="Update due", severity="warning", timeout=15, markup=False)
             # The draft is filled and flagged, but the keyboard stays where it was: letters
             # typed for another purpose must never land in the update.
-            draft = self.draft_pane
-            draft.select_template("internal-update")
+            self.draft_pane.select_template("internal-update")
             self.refill_draft()
         elif prompt is Prompt.ESCALATION_DUE:
             self.bell()
@@ -444,98 +467,221 @@ class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
         elif prompt is Prompt.NOTIFY_DUE:
             self.notify(f"Time to notify {detail}", title="Notify", severity="warning", markup=False)
 
-    def template_context(self) -> dict:
-        assert self.service is not None
-        now = self.now()
-        return templates.build_context(self.incident, self.entries, key=self.service.key(self.incident),
-                                       level=self.service.level(self.incident), timer=self.timer(), now=now)
-
     def refill_draft(self, *, force: bool = False) -> None:
-        if self.service is None:
-            return
+        flow = self.incident_flow
         draft = self.draft_pane
-        if draft.edited and not force:
+        if not flow.loaded or flow.incident_id is None or not draft.populated or (draft.edited and not force):
             return
-        rendered = templates.render(draft.template, self.template_context(),
-                                    user_dir=templates.default_user_dir())
+        rendered = flow.draft(draft.template)
         draft.fill(rendered.text, force=force)
-        number = self.incident.updates_posted
-        draft.set_status(f"{draft.template} · {number} posted" + (
-            f" · last {self.incident.last_update_at:%H:%M} UTC" if self.incident.last_update_at else ""))
+        draft.set_status(flow.draft_status(draft.template))
         if rendered.warning:
             self.say(rendered.warning, "warning")
 
     # -- the draft pane -------------------------------------------------------------------
 
     @on(DraftPane.Requested)
+    @guarded("the draft")
     def draft_request(self, event: DraftPane.Requested) -> None:
-        key = self.service.key(self.incident) if self.service else "incident"
+        flow = self.incident_flow
         if event.what == "refill":
             self.refill_draft(force=True)
         elif event.what == "leave":
             self.timeline.focus()
         elif event.what == "post":
-            text = event.text
-            self.write(lambda s: s.post_update(self.incident.id, text, self.options.author,
-                                               template=event.template),
+            text, template, incident_id = event.text, event.template, flow.incident.id
+            flow.write(lambda s: s.post_update(incident_id, text, flow.author, template=template),
                        done="Update marked posted: the timer restarts")
         elif event.what == "diff":
-            previous = next((e.text for e in reversed(self.entries) if e.kind is Kind.UPDATE), None)
-            self.push_screen(modals.TextScreen("Draft against the last posted update",
-                                                templates.diff_updates(previous, event.text)))
+            from warroom.comms.templates import diff_updates
+            from warroom.tui.modals import TextScreen
+
+            self.push_screen(TextScreen("Draft against the last posted update",
+                                        diff_updates(flow.last_posted_update(), event.text)))
         elif event.what == "copy":
             self.copy_to_clipboard(event.text)
             self.say("Draft copied to the clipboard (OSC 52)")
         elif event.what == "save":
-            path = self.options.output_dir / f"{key}-update-{self.incident.updates_posted + 1}.md"
+            path = self.options.output_dir / f"{flow.key()}-update-{flow.incident.updates_posted + 1}.md"
             self.save_file(path, event.text)
 
     def save_file(self, path: Path, text: str) -> None:
-        try:
-            atomic_write(path, text)
-        except WarroomError as exc:
-            self.say(str(exc), "error")
-        else:
+        """Written atomically (two fsyncs) in a thread, never on the event loop."""
+        from warroom.files import atomic_write
+
+        async def save() -> None:
+            await asyncio.to_thread(atomic_write, path, text)
             self.say(f"Saved {path}")
 
+        self.run_worker(save(), group="save", exit_on_error=False)
+
+    @guarded("opening the entry")
     def on_timeline_view_selected(self, event: TimelineView.Selected) -> None:
         """Enter on an entry: the whole of it (an evidence capture, a long note) and its data."""
+        from warroom.tui.modals import TextScreen
+
         entry = event.entry
         body = entry.data.get("text") if isinstance(entry.data.get("text"), str) else ""
         data = {k: v for k, v in entry.data.items() if k != "text"}
         text = "\n".join(part for part in (
             entry.text, body, json.dumps(data, indent=2, default=str, ensure_ascii=False) if data else "") if part)
         title = f"#{entry.id} {entry.kind.value} by {entry.author} at {entry.ts:%Y-%m-%d %H:%M:%S} UTC"
-        self.push_screen(modals.TextScreen(safe_text(title), safe_text(text)))
-
-    # -- timeline input -------------------------------------------------------------------
+        self.push_screen(TextScreen(safe_text(title), safe_text(text)))
 
     @on(TimelinePane.Submitted)
+    @guarded("the timeline entry")
     def add_line(self, event: TimelinePane.Submitted) -> None:
+        from warroom.tui.quick_entry import parse_quick_entry
+
         try:
-            quick = quick_entry.parse_quick_entry(event.line)
+            quick = parse_quick_entry(event.line)
         except ValueError as exc:
             self.say(str(exc), "warning")
             return
         self.timeline_pane.input.value = ""
-        author = self.options.author
-        incident_id = self.incident.id
+        flow = self.incident_flow
+        author, incident_id = flow.author, flow.incident.id
         if quick.kind is Kind.FOLLOWUP:
-            self.write(lambda s: s.followup(incident_id, quick.text, quick.owner or author, quick.due, author))
+            flow.write(lambda s: s.followup(incident_id, quick.text, quick.owner or author, quick.due, author))
         else:
-            self.write(lambda s: s.log(incident_id, quick.text, author, kind=quick.kind))
+            flow.write(lambda s: s.log(incident_id, quick.text, author, kind=quick.kind))
 
-    # -- actions --------------------------------------------------------------------------
+    # -- health and mitigations -------------------------------------------------------------
+
+    @guarded("showing a check's result")
+    def on_health_result(self, message: HealthResult) -> None:
+        result = message.result
+        self.health_pane.show(result, self.health_flow.history(result.name))
+        # The header only says how many checks are in which state: redraw it when a state
+        # changed, not for each of 200 results a second (bench/sweep.py).
+        if self.health_flow.changed_state(result):
+            self.refresh_state()
+
+    def on_health_pane_inspect(self, event: HealthPane.Inspect) -> None:
+        self.health_flow.inspect(event.name)
+
+    def on_evidence_ready(self, message: EvidenceReady) -> None:
+        from warroom.tui.modals import TextScreen
+
+        self.push_screen(TextScreen(message.title, message.text))
+
+    def on_mitigation_previewed(self, message: MitigationPreviewed) -> None:
+        from warroom.tui.confirm import ConfirmScreen
+
+        plan, checks = message.plan, message.checks
+        self.push_screen(ConfirmScreen(plan, checks),
+                         lambda answer: self.mitigation_flow.confirmed(plan, checks, answer))
+
+    def on_action_step(self, message: ActionStep) -> None:
+        event = message.event
+        if event.step.value in {"verified", "not-recovered"}:
+            self.say(event.detail, "information" if event.step.value == "verified" else "warning")
+
+    # -- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in registry.MUTATING and self.read_only:
-            return False
+        mutating = action in registry.MUTATING or action == "mitigate"
+        if mutating and (self.read_only or self.config is None or not self.wired):
+            return False  # nothing changes before the configuration (and its policy) is in
         if action == "declare":
-            return self.options.incident_id is None
-        if self.options.incident_id is None and action in registry.MUTATING:
+            return self.options.incident_id is None and self.incident_flow.incident_id is None
+        if mutating and self.incident_flow.incident_id is None:
             return False  # nothing to change before an incident exists
         if action == "ack_escalation":
-            return self.timer().escalation_overdue_by is not None
+            timer = self.incident_flow.timer()
+            return timer is not None and timer.escalation_overdue_by is not None
         if action == "actions":
-            return self.settings.has_actions
+            return bool(self.config.actions)
         return True
+
+    def action_declare(self) -> None:
+        self.dialogs.declare()
+
+    def action_add_entry(self) -> None:
+        self.timeline_pane.input.focus()
+
+    def action_severity(self) -> None:
+        self.dialogs.severity()
+
+    def action_status(self) -> None:
+        self.dialogs.status()
+
+    def action_assign(self) -> None:
+        self.dialogs.assign()
+
+    def action_impact(self) -> None:
+        self.dialogs.impact()
+
+    def action_draft(self) -> None:
+        self.draft_pane.editor.focus()
+
+    def action_snooze(self) -> None:
+        self.dialogs.snooze()
+
+    def action_ack_escalation(self) -> None:
+        flow = self.incident_flow
+        incident_id = flow.incident.id
+        flow.write(lambda s: s.acknowledge_escalation(incident_id, flow.author), done="Escalation acknowledged")
+
+    def action_postmortem(self) -> None:
+        if self.config is not None:
+            self.dialogs.postmortem()
+
+    def action_actions(self) -> None:
+        self.dialogs.mitigations()
+
+    def action_mitigate(self, name: str) -> None:
+        self.mitigation_flow.request(name)
+
+    def action_filter(self) -> None:
+        self.dialogs.filter()
+
+    def action_search(self) -> None:
+        self.dialogs.search()
+
+    def action_focus_pane(self, index: int) -> None:
+        pane = self.screen_stack[0].query_one(f"#{PANE_ORDER[index]}", Pane)
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def action_maximize(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        node = self.focused
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent
+        if node is not None:
+            self.screen.maximize(node, container=False)
+
+    def action_help(self) -> None:
+        from warroom.tui.modals import HelpScreen
+
+        extra = [("ctrl+o", "Mark the draft posted (restarts the timer)"), ("ctrl+r", "Refill from the template"),
+                 ("ctrl+l", "Diff against the last posted update"), ("ctrl+b", "Copy (OSC 52, works over SSH)"),
+                 ("ctrl+s", "Save the draft to a file"), ("escape", "Leave the editor (also leaves the note input)")]
+        self.push_screen(HelpScreen(self.read_only, extra))
+
+
+class _LogFile(io.TextIOBase):
+    """A text stream into the failure log: what Textual would print on the terminal when an
+    unexpected error ends the app (a rich traceback) goes to the log file instead. Textual
+    prints it after the app has stopped (the event loop is done): written directly."""
+
+    def __init__(self, log: FailureLog) -> None:
+        self.log = log
+
+    def write(self, text: str) -> int:
+        try:
+            self.log.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log.path, "a", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError:
+            pass  # no state directory: the CLI's one line still says the console stopped
+        return len(text)
+
+    def isatty(self) -> bool:
+        return False
+

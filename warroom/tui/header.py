@@ -133,8 +133,10 @@ class IncidentHeader(Vertical):
         self._put("title", "No incident declared: press D to declare one")
         self._put("health", health, f"health-{health_state}")
 
-    def show(self, incident: Incident, key: str, level: Level | None, timer: Timer,
+    def show(self, incident: Incident, key: str, level: Level | None, timer: Timer | None,
              now: datetime, console: str, health: str = "", health_state: str = "none") -> None:
+        """``timer`` None: the severity policy is not known yet (the configuration is being
+        validated right after the first frame)."""
         put = self._put
         put("key", key)
         rank = min(level.rank, 3) if level else 3
@@ -147,7 +149,10 @@ class IncidentHeader(Vertical):
             put("elapsed", f"elapsed {format_duration(end - incident.started_at)}")
         ic = incident.holder(Role.IC)
         put("ic", f"IC {safe_line(ic)}" if ic else "IC UNFILLED", "ic-ok" if ic else "ic-unfilled")
-        if incident.open:
+        if incident.open and timer is None:
+            put("timer", "update timer …", "timer-none")
+            put("escalation", "", "timer-none")
+        elif incident.open:
             text, state = timer_text(timer)
             put("timer", text, f"timer-{state}")
             text, state = escalation_text(timer)

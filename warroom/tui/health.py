@@ -60,13 +60,37 @@ class HealthPane(Pane):
             super().__init__()
             self.name = name
 
-    def __init__(self, checks: Sequence[tuple[str, str, str | None]], **kwargs) -> None:
-        """``checks``: (name, kind, service) in configuration order."""
+    def __init__(self, checks: Sequence[tuple[str, str, str | None]] | None = None, **kwargs) -> None:
+        """``checks``: (name, kind, service) in configuration order; None: not known yet."""
         super().__init__(**kwargs)
+        self.checks = None if checks is None else self._grouped(checks)
+        self.rows_ready = False
+        """The table has a row per check; results that come before wait in ``_early``."""
+        self._early: dict[str, tuple[Result, Sequence[Result]]] = {}
+
+    @staticmethod
+    def _grouped(checks: Sequence[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
         # Grouped by service (unnamed last); sorted() is stable, so config order within one.
-        self.checks = sorted(checks, key=lambda c: c[2] or "~")
+        return sorted(checks, key=lambda c: c[2] or "~")
+
+    def set_checks(self, checks: Sequence[tuple[str, str, str | None]]) -> None:
+        """The configured checks, known once the configuration is validated."""
+        grouped = self._grouped(checks)
+        if grouped == self.checks:
+            return
+        self.checks = grouped
+        self.rows_ready = False
+        if self.populated:
+            self.call_later(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        await self.remove_children()
+        await self.mount_all(self.contents())
+        self.after_populate()
 
     def contents(self) -> list[Widget]:
+        if self.checks is None:
+            return [Static(Content("Reading the configuration…"), id="health-empty", classes="empty")]
         if not self.checks:
             return [Static(Content(EMPTY), id="health-empty", classes="empty")]
         from textual.widgets import DataTable
@@ -80,6 +104,7 @@ class HealthPane(Pane):
     def after_populate(self) -> None:
         if not self.checks:
             return
+        self.rows_ready = True
         table = self.table
         for key, label in (("state", "state"), ("service", "service"), ("name", "check"),
                            ("summary", "now"), ("trend", "trend"), ("age", "age")):
@@ -88,9 +113,13 @@ class HealthPane(Pane):
             table.add_row(Text("…", style="dim"), Text(safe_line(service or "")), Text(safe_line(name)),
                           Text(f"{kind}: waiting for the first result", style="dim"), Text(""), Text(""),
                           key=name)
+        early, self._early = self._early, {}
+        for result, history in early.values():
+            self.show(result, history)
 
     def show(self, result: Result, history: Sequence[Result]) -> None:
-        if not self.checks:
+        if not self.rows_ready:
+            self._early[result.name] = (result, history)
             return
         table = self.table
         table.update_cell(result.name, "state", Text(f" {result.state.value.upper()} ",
@@ -99,7 +128,7 @@ class HealthPane(Pane):
         table.update_cell(result.name, "trend", Text(sparkline([r.value for r in history])))
 
     def show_ages(self, latest: dict[str, Result], now: datetime) -> None:
-        if not self.checks:
+        if not self.rows_ready:
             return
         table = self.table
         for name, result in latest.items():

@@ -61,10 +61,10 @@ async def settle(pilot: Pilot, scene: Scene) -> None:
     every cursor blinking so the picture is the same each time."""
     app = pilot.app
     for _ in range(500):
-        if app.service is not None and app.entries:
+        if app.wired and app.incident_flow.service is not None and app.incident_flow.entries:
             break
         await pilot.pause(0.01)
-    app.tick()
+    app.every_second()
     await pilot.pause()
     if scene.keys:
         await pilot.press(*scene.keys)

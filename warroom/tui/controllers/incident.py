@@ -1,0 +1,223 @@
+"""The incident flow: the journal (opened once, closed once), the incident's one state (the
+fold of its entries), the watcher that brings other writers' entries, writes, declaring,
+the update timer's prompts and the draft's text. No widgets: it posts messages."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from warroom.comms import templates
+from warroom.domain.cadence import Timer
+from warroom.domain.incident import Incident, fold
+from warroom.domain.prompts import Prompt, PromptTracker
+from warroom.domain.severity import Level
+from warroom.domain.timeline import Entry, Kind
+from warroom.service import Clock, IncidentService
+from warroom.store import open_journal
+from warroom.tui.controllers.host import Host
+from warroom.tui.messages import EntriesArrived, IncidentLoaded, JournalWatch, Notice
+
+if TYPE_CHECKING:
+    from warroom.checks.runner import Transition
+    from warroom.config import Config
+    from warroom.store.base import Journal
+
+WATCH_BACKOFF = (0.5, 10.0)  # first and longest wait before the watcher reopens its source
+
+Operation = Callable[[IncidentService], Awaitable[object]]
+
+
+class IncidentController:
+    """One incident's state and journal for one console (see the module docstring)."""
+
+    def __init__(self, host: Host, *, store_url: str, incident_id: int | None, clock: Clock,
+                 seat: str, read_only: bool, initial: Incident | None = None) -> None:
+        self.host = host
+        self.store_url = store_url
+        self.incident_id = incident_id
+        """None: no incident yet (a drill) until one is declared here."""
+        self.clock = clock
+        self.seat = seat
+        self.read_only = read_only
+        self.journal: Journal | None = None
+        self.config: Config | None = None
+        self.author = ""
+        """Who writes from this console; set with the configuration."""
+        self.incident = initial or Incident(id=incident_id or 0)
+        self.entries: list[Entry] = []
+        self.known = initial is not None
+        """The incident's state has been read (the header can show it)."""
+        self.loaded = False
+        """Every entry has been read: the timeline and the draft can show them."""
+        self.prompts = PromptTracker()
+        self.service: IncidentService | None = None
+        """Reads and writes with the severity policy: once the journal and the config are in."""
+
+    # -- naming and rules (the policy arrives with the configuration) -----------------------
+
+    @property
+    def rules(self) -> IncidentService | None:
+        if self.config is None:
+            return None
+        return self.service or IncidentService(None, self.config.policy, clock=self.clock,
+                                               prefix=self.config.incident.id_prefix)
+
+    def key(self) -> str:
+        rules = self.rules
+        return rules.key(self.incident) if rules else f"#{self.incident.id}"
+
+    def level(self) -> Level | None:
+        rules = self.rules
+        return rules.level(self.incident) if rules else None
+
+    def timer(self) -> Timer | None:
+        """None until the policy is known."""
+        rules = self.rules
+        if rules is None or not self.known:
+            return None
+        return rules.timer(self.incident, self.clock())
+
+    def due_prompts(self) -> list[tuple[Prompt, str]]:
+        """The timer prompts that fall due now: the IC's console only."""
+        timer = self.timer()
+        if timer is None or self.seat != "ic" or self.read_only or not self.incident.open:
+            return []
+        return self.prompts.due(timer)
+
+    # -- the journal --------------------------------------------------------------------
+
+    def configure(self, config: Config, author: str) -> None:
+        self.config = config
+        self.author = author
+        self._make_service()
+
+    def _make_service(self) -> None:
+        if self.journal is not None and self.config is not None and self.service is None:
+            self.service = IncidentService(self.journal, self.config.policy, clock=self.clock,
+                                           prefix=self.config.incident.id_prefix)
+
+    def load(self) -> None:
+        self.host.run_worker(self._load(), group="load", exclusive=True, exit_on_error=False)
+
+    async def _load(self) -> None:
+        if self.journal is None:
+            self.journal = await open_journal(self.store_url)
+            self._make_service()
+        if self.incident_id is None:
+            self.host.post_message(IncidentLoaded(self.incident, []))
+            return
+        entries = await self.journal.entries(self.incident_id)
+        # 100,000 entries fold in ~70 ms: off the event loop.
+        incident = await asyncio.to_thread(fold, self.incident_id, entries)
+        self.host.post_message(IncidentLoaded(incident, entries))
+
+    def loaded_with(self, message: IncidentLoaded) -> None:
+        self.incident = message.incident
+        self.entries = list(message.entries)
+        self.known = self.loaded = True
+
+    def watch(self, interval: float) -> None:
+        """Bring other writers' entries, from the last one this console has."""
+        if self.incident_id is None:
+            return
+        self.host.run_worker(self._watch(interval, self.incident.last_entry_id), group="watch",
+                             exclusive=True, exit_on_error=False)
+
+    async def _watch(self, interval: float, after_id: int) -> None:
+        assert self.journal is not None
+        wait, longest = WATCH_BACKOFF
+        lost = False
+        while True:
+            try:
+                async for batch in self.journal.watch(self.incident_id, after_id=after_id,
+                                                      interval=interval):
+                    after_id = batch[-1].id
+                    if lost:
+                        lost, wait = False, WATCH_BACKOFF[0]
+                        self.host.post_message(JournalWatch(None))
+                    self.host.post_message(EntriesArrived(batch))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the source went away: say so, reopen, catch up
+                if not lost:
+                    lost = True
+                    self.host.post_message(JournalWatch(error))
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, longest)
+
+    def arrived(self, entries: list[Entry]) -> list[Entry]:
+        """Fold what is new (a batch may repeat what this console already has)."""
+        fresh = [e for e in entries if e.id > self.incident.last_entry_id]
+        for entry in fresh:
+            self.incident.apply(entry)
+        self.entries.extend(fresh)
+        return fresh
+
+    def write(self, operation: Operation, done: str | None = None) -> None:
+        """A journal write in a worker; its entry comes back through the watcher, its
+        failure through the app's one worker-error path."""
+        if self.read_only:
+            self.host.post_message(Notice("This console is read-only: nothing was changed", "warning"))
+            return
+        service = self.service
+        if service is None:
+            self.host.post_message(Notice("Still loading the journal; try again in a moment", "warning"))
+            return
+
+        async def run() -> None:
+            await operation(service)
+            if done:
+                self.host.post_message(Notice(done))
+
+        self.host.run_worker(run(), group="write", exit_on_error=False)
+
+    def declare(self, title: str, severity: str, impact: str) -> None:
+        self.host.run_worker(self._declare(title, severity, impact), group="declare",
+                             exclusive=True, exit_on_error=False)
+
+    async def _declare(self, title: str, severity: str, impact: str) -> None:
+        assert self.service is not None
+        entry = await self.service.declare(title, severity, self.author, impact=impact)
+        self.incident_id = entry.incident_id
+        self.incident = Incident(id=entry.incident_id)
+        self.host.post_message(Notice(f"Declared {self.service.key(entry.incident_id)}"))
+        await self._load()
+
+    async def journal_health(self, transition: Transition) -> None:
+        """A confirmed health change, journaled by the IC's console only."""
+        if self.seat != "ic" or self.read_only or self.service is None or self.incident_id is None:
+            return
+        before = transition.previous.value if transition.previous else "unknown"
+        text = f"{transition.name}: {before} -> {transition.state.value}: {transition.summary}"
+        await self.service.append_raw(self.incident_id, Kind.HEALTH, text, "warroom-health", {
+            "check": transition.name, "kind": transition.kind, "service": transition.service,
+            "from": before, "to": transition.state.value, "summary": transition.summary,
+            "at": transition.at.isoformat()})
+
+    def last_posted_update(self) -> str | None:
+        return next((e.text for e in reversed(self.entries) if e.kind is Kind.UPDATE), None)
+
+    # -- the draft ----------------------------------------------------------------------
+
+    def draft(self, template: str) -> templates.Rendered:
+        """The next update from ``template``, filled from the incident's state."""
+        timer = self.timer() or Timer(now=self.clock(), update_due=None, escalation_due=None)
+        context = templates.build_context(self.incident, self.entries, key=self.key(),
+                                          level=self.level(), timer=timer, now=self.clock())
+        return templates.render(template, context, user_dir=templates.default_user_dir())
+
+    def draft_status(self, template: str) -> str:
+        last = self.incident.last_update_at
+        return f"{template} · {self.incident.updates_posted} posted" + (
+            f" · last {last:%H:%M} UTC" if last else "")
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def close(self) -> None:
+        if self.journal is not None:
+            journal, self.journal, self.service = self.journal, None, None
+            await journal.close()

@@ -1,0 +1,160 @@
+"""The dialogs behind the console's keys: each opens a modal screen and hands the answer to
+the incident flow as a journal write. They show and ask; they keep no state of their own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from warroom.comms import postmortem
+from warroom.domain.incident import Status
+from warroom.domain.timeline import Kind
+from warroom.tui import modals
+
+if TYPE_CHECKING:
+    from warroom.tui.app import WarroomApp
+
+
+class IncidentDialogs:
+    def __init__(self, app: WarroomApp) -> None:
+        self.app = app
+        self.flow = app.incident_flow
+
+    def _levels(self) -> list[tuple[str, str]]:
+        assert self.flow.config is not None
+        return [(lvl.name, f"{lvl.name}  {lvl.title}: {lvl.description}")
+                for lvl in self.flow.config.policy.levels]
+
+    def declare(self) -> None:
+        def chosen(answer: tuple[str, str, str] | None) -> None:
+            if answer:
+                self.flow.declare(*answer)
+
+        self.app.push_screen(modals.DeclareScreen(self._levels()), chosen)
+
+    def severity(self) -> None:
+        flow = self.flow
+        assert flow.config is not None
+
+        def chosen(name: str | None) -> None:
+            if name and name != flow.incident.severity:
+                incident_id = flow.incident.id
+                flow.write(lambda s: s.set_severity(incident_id, name, flow.author))
+
+        self.app.push_screen(modals.PickerScreen(f"Severity ({flow.config.policy.name})", self._levels(),
+                                                 flow.incident.severity), chosen)
+
+    def status(self) -> None:
+        flow = self.flow
+        options = [(s.value, s.value) for s in Status]
+
+        def chosen(status: str | None) -> None:
+            if not status or status == flow.incident.status.value:
+                return
+            if status == Status.RESOLVED.value:
+                self.resolve()
+            else:
+                incident_id = flow.incident.id
+                flow.write(lambda s: s.set_status(incident_id, status, flow.author, reopen=True))
+
+        self.app.push_screen(modals.PickerScreen("Status", options, flow.incident.status.value), chosen)
+
+    def resolve(self) -> None:
+        flow = self.flow
+
+        def chosen(ticked: dict[str, bool] | None) -> None:
+            if ticked is None:
+                return
+            incident_id = flow.incident.id
+            flow.write(lambda s: s.set_status(incident_id, Status.RESOLVED.value, flow.author, checklist=ticked),
+                       done="Resolved. The resolution notice is in the Update pane")
+            self.app.draft_pane.select_template("resolution")
+
+        self.app.push_screen(modals.ResolveScreen(postmortem.resolve_checklist(flow.level())), chosen)
+
+    def assign(self) -> None:
+        flow = self.flow
+
+        def chosen(answer: tuple[str, str, bool] | None) -> None:
+            if answer:
+                role, person, remove = answer
+                incident_id = flow.incident.id
+                flow.write(lambda s: s.assign(incident_id, role, person, flow.author, remove=remove))
+
+        self.app.push_screen(modals.AssignScreen(flow.author), chosen)
+
+    def impact(self) -> None:
+        flow = self.flow
+
+        def chosen(answer: tuple[str, list[str]] | None) -> None:
+            if answer:
+                impact, services = answer
+                incident_id = flow.incident.id
+                flow.write(lambda s: s.set_impact(incident_id, flow.author, impact=impact or None,
+                                                  services=services))
+
+        self.app.push_screen(modals.ImpactScreen(flow.incident.impact, flow.incident.services), chosen)
+
+    def snooze(self) -> None:
+        flow = self.flow
+        timer = flow.timer()
+        if timer is None or timer.update_due is None:
+            self.app.say("No update cadence at this severity: nothing to snooze")
+            return
+
+        def chosen(minutes: str | None) -> None:
+            if minutes:
+                incident_id = flow.incident.id
+                flow.write(lambda s: s.snooze(incident_id, int(minutes), flow.author),
+                           done=f"Update reminder snoozed {minutes} min")
+
+        choices = [("5", "5 minutes"), ("10", "10 minutes")]
+        self.app.push_screen(modals.PickerScreen("Snooze the update reminder", choices), chosen)
+
+    def postmortem(self) -> None:
+        flow = self.flow
+        key = flow.key()
+        text = postmortem.postmortem_markdown(flow.incident, flow.entries, key=key, level=flow.level(),
+                                              now=flow.now())
+        path = self.app.options.output_dir / f"{key}-postmortem.md"
+
+        def saved(target: Path | None) -> None:
+            if target is not None:
+                self.app.save_file(target, text)
+
+        self.app.push_screen(modals.TextScreen(f"Postmortem draft: {key}", text, save_path=path), saved)
+
+    def filter(self) -> None:
+        view = self.app.timeline
+        options = [("all", "all kinds")] + [(k.value, k.value) for k in Kind]
+
+        def chosen(kind: str | None) -> None:
+            if kind == "all":
+                view.filter_kinds = None
+            elif kind:
+                view.filter_kinds = frozenset({Kind(kind)})
+
+        self.app.push_screen(modals.PickerScreen("Show only", options), chosen)
+
+    def search(self) -> None:
+        view = self.app.timeline
+
+        def chosen(term: str | None) -> None:
+            if term is not None:
+                view.search = term
+
+        self.app.push_screen(modals.InputScreen("Search the timeline (empty clears)", view.search), chosen)
+
+    def mitigations(self) -> None:
+        app = self.app
+        flow = app.mitigation_flow
+        if flow.runner is None:
+            app.say("No mitigations configured: add [[action]] tables to warroom.toml")
+            return
+
+        def chosen(name: str | None) -> None:
+            if name:
+                flow.request(name)
+
+        app.push_screen(modals.PickerScreen("Mitigations", flow.menu(self.flow.incident, self.flow.entries)),
+                        chosen)
