@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Grid, Vertical
 from textual.content import Content
@@ -41,6 +40,7 @@ from warroom.tui import registry
 from warroom.tui.header import IncidentHeader
 from warroom.tui.health import HealthPane, health_summary
 from warroom.tui.incident_keys import IncidentKeys
+from warroom.tui.keymap import load as load_keymap
 from warroom.tui.health_flow import HealthFlow
 from warroom.tui.mitigation_flow import MitigationFlow
 from warroom.tui.panes import DraftPane, RolesPane, TimelinePane
@@ -86,6 +86,8 @@ class ConsoleOptions:
     """Validates the configuration when ``config`` is None; a WarroomError ends the console."""
     initial: Incident | None = None
     """The incident's state as read before start, so the first frame already shows it."""
+    keymap_file: Path | None = None
+    """The keymap (binding id -> keys); None: keymap.toml in the config directory."""
 
 
 class EntriesArrived(Message):
@@ -148,13 +150,15 @@ class ConsoleCommands(Provider):
 
 class WarroomApp(IncidentKeys, HealthFlow, MitigationFlow, App):
     CSS_PATH = [STYLES / "app.tcss"]
-    BINDINGS = [*registry.bindings(), Binding("tab", "focus_next", "Next pane", show=False, id="next-pane")]
+    BINDINGS = registry.bindings()
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     TITLE = "warroom"
 
     def __init__(self, options: ConsoleOptions) -> None:
         super().__init__()
         self.options = options
+        self.keymap = load_keymap(options.keymap_file)  # a bad file: ConfigError, before any frame
+        self.set_keymap(self.keymap)
         self.config = options.config
         """None until validated (after the first frame); checks and actions wait for it."""
         self.settings = options.settings or settings_of(options.config)

@@ -180,7 +180,4 @@ class IncidentKeys:
             self.screen.maximize(node, container=False)
 
     def action_help(self) -> None:
-        extra = [("ctrl+o", "Mark the draft posted (restarts the timer)"), ("ctrl+r", "Refill from the template"),
-                 ("ctrl+l", "Diff against the last posted update"), ("ctrl+b", "Copy (OSC 52, works over SSH)"),
-                 ("ctrl+s", "Save the draft to a file"), ("escape", "Leave the editor (also leaves the note input)")]
-        self.push_screen(modals.HelpScreen(self.read_only, extra))
+        self.push_screen(modals.HelpScreen(self.read_only, self.keymap))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from warroom import lazy
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
-from warroom.tui import registry
+from warroom.tui import keymap
 
 if TYPE_CHECKING:
     from warroom.actions.runner import Event
@@ -47,9 +47,9 @@ class MitigationFlow:
             actor=self.options.author, read_only=self.read_only,
             on_event=lambda event: self.post_message(ActionStep(event)))
         if not self.read_only:
-            taken = {action.keys for action in registry.ACTIONS}
+            taken = keymap.console_keys(self.keymap)
             for a in config.actions:
-                if a.key and a.key in taken:
+                if a.key and keymap.normalize(a.key) in taken:
                     self.say(f"action {a.name}: key {a.key!r} is the console's own; use x to run it",
                              "warning")
                 elif a.key:
