@@ -75,6 +75,16 @@ def _flat(table: Mapping[str, object], prefix: str = "") -> Iterable[tuple[str, 
             yield f"{prefix}{name}", value
 
 
+def _editor_keys(scope: str) -> dict[str, str]:
+    """The keys the focused editor of a typing scope takes before its pane sees them.
+    (Imported only when such a scope is remapped: the editors are not first-frame work.)"""
+    from textual.binding import Binding
+    from textual.widgets import Input, TextArea
+
+    editor = TextArea if scope == "draft" else Input
+    return {b.key: f"the {scope} editor's {b.action}" for b in Binding.make_bindings(editor.BINDINGS)}
+
+
 def check(keymap: Mapping[str, object], source: str,
           scopes: Mapping[str, Iterable[registry.ConsoleAction]] = registry.SCOPES,
           reserved: Mapping[str, str] = registry.RESERVED) -> dict[str, str]:
@@ -108,13 +118,18 @@ def check(keymap: Mapping[str, object], source: str,
             if key in everywhere:
                 raise clash(everywhere[key], action, key)
             everywhere[key] = f'"{action.binding_id}"'
-    for scope in scopes.values():
-        holders: dict[str, str] = {}
+    for name, scope in scopes.items():
+        scope = list(scope)
+        typing = name in registry.TYPING and any(a.binding_id in result for a in scope)
+        holders: dict[str, str] = _editor_keys(name) if typing else {}
         for action in scope:
             for key in keys_of(action):
                 holder = holders.get(key) or (None if action.priority else everywhere.get(key))
                 if holder:
                     raise clash(holder, action, key)
+                if typing and "+" not in key and (_character(key) or "\0").isprintable():
+                    raise ConfigError(f'{source}: "{action.binding_id}" on {key}, which the '
+                                      f"{name} editor types", "use a key with ctrl or alt")
                 holders[key] = f'"{action.binding_id}"'
     return result
 

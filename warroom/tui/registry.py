@@ -100,12 +100,16 @@ DIALOG: tuple[ConsoleAction, ...] = (
 
 SCOPES: dict[str, tuple[ConsoleAction, ...]] = {
     "app": ACTIONS + APP_EXTRA,
-    "timeline": TIMELINE + TIMELINE_PANE,
+    "timeline": TIMELINE,
+    "note": TIMELINE_PANE,
     "draft": DRAFT,
     "dialog": DIALOG,
 }
-"""Bindings active together: a key may serve once per scope. (The timeline's list and its
-pane are one scope: the pane's keys reach the list's when the list is focused.)"""
+"""Bindings active together: a key may serve once per scope. ("note" is the timeline pane's
+own, active while its note input has the focus.)"""
+TYPING = frozenset({"note", "draft"})
+"""Scopes whose focus is in an input or editor: printable keys are typed, and the editor's
+own keys come before the pane's."""
 
 RESERVED: dict[str, str] = {"ctrl+q": "Textual's quit", "ctrl+c": "Textual's quit hint"}
 """App-level keys Textual binds without an id: not remappable, not to be taken."""
