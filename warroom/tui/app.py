@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from rich.console import Console
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Grid, Vertical
 from textual.content import Content
@@ -47,6 +46,7 @@ from warroom.tui.health import HealthPane, health_summary
 from warroom.tui.messages import (ActionStep, ConfigReady, EntriesArrived, EvidenceReady, Failure,
                                   HealthResult, IncidentLoaded, JournalWatch, MitigationPreviewed, Notice)
 from warroom.tui.panes import DraftPane, Pane, RolesPane, TimelinePane
+from warroom.tui import keymap
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
 from warroom.tui.timeline_view import TimelineView
 
@@ -97,6 +97,8 @@ class ConsoleOptions:
     """The incident's state as read before start, so the first frame already shows it."""
     log_path: Path | None = None
     """Where failures' tracebacks go; None: ``<state dir>/warroom/console.log``."""
+    keymap_file: Path | None = None
+    """The keymap (binding id -> keys); None: keymap.toml in the config directory."""
 
 
 class ConsoleCommands(Provider):
@@ -147,13 +149,15 @@ def guarded(what: str):
 
 class WarroomApp(App):
     CSS_PATH = [STYLES / "app.tcss"]
-    BINDINGS = [*registry.bindings(), Binding("tab", "focus_next", "Next pane", show=False, id="next-pane")]
+    BINDINGS = registry.bindings()
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     TITLE = "warroom"
 
     def __init__(self, options: ConsoleOptions) -> None:
         super().__init__()
         self.options = options
+        self.keymap = keymap.load(options.keymap_file)  # a bad file: ConfigError, before any frame
+        self.set_keymap(self.keymap)
         self.read_only = options.read_only
         self.config: Config | None = None
         """None until validated (right after the first frame)."""
@@ -372,9 +376,9 @@ class WarroomApp(App):
     def bind_mitigation_keys(self, config: Config) -> None:
         if self.read_only:
             return
-        taken = {action.keys for action in registry.ACTIONS}
+        taken = keymap.console_keys(self.keymap)
         for a in config.actions:
-            if a.key and a.key in taken:
+            if a.key and keymap.normalize(a.key) in taken:
                 self.say(f"action {a.name}: key {a.key!r} is the console's own; use x to run it", "warning")
             elif a.key:
                 self.bind(a.key, f"mitigate('{a.name}')", description=a.name, show=False)
@@ -659,10 +663,7 @@ class WarroomApp(App):
     def action_help(self) -> None:
         from warroom.tui.modals import HelpScreen
 
-        extra = [("ctrl+o", "Mark the draft posted (restarts the timer)"), ("ctrl+r", "Refill from the template"),
-                 ("ctrl+l", "Diff against the last posted update"), ("ctrl+b", "Copy (OSC 52, works over SSH)"),
-                 ("ctrl+s", "Save the draft to a file"), ("escape", "Leave the editor (also leaves the note input)")]
-        self.push_screen(HelpScreen(self.read_only, extra))
+        self.push_screen(HelpScreen(self.read_only, self.keymap))
 
 
 class _LogFile(io.TextIOBase):

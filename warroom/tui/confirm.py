@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
 from warroom.actions.runner import Plan
 from warroom.text import safe_line
+from warroom.tui import registry
 from warroom.tui.modals import Modal
 
 
 class ConfirmScreen(Modal):
-    BINDINGS = [Binding("y", "yes", "Yes", id="confirm-yes", show=False)]
+    BINDINGS = [registry.binding("dialog.yes")]
 
     def __init__(self, plan: Plan, checks: list[str]) -> None:
         super().__init__()

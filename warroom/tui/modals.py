@@ -3,6 +3,7 @@ and the help screen. Each returns its answer through ``dismiss``; Escape always 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from textual import on
@@ -10,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
 from warroom.domain.roles import Role
-from warroom.tui.registry import ACTIONS, key_label
+from warroom.tui import registry
 
 
 class Modal(ModalScreen):
@@ -36,7 +38,7 @@ class Modal(ModalScreen):
     .dialog .buttons Button { margin-right: 2; }
     .dialog TextArea { height: 1fr; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal-cancel")]
+    BINDINGS = [registry.binding("dialog.cancel")]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -170,7 +172,7 @@ class ResolveScreen(Modal):
 class TextScreen(Modal):
     """Literal text (a diff, the postmortem) in a read-only viewer; ctrl+s saves it."""
 
-    BINDINGS = [Binding("ctrl+s", "save", "Save", id="text-save")]
+    BINDINGS = [registry.binding("dialog.save")]
 
     def __init__(self, title: str, text: str, save_path: Path | None = None) -> None:
         super().__init__()
@@ -193,31 +195,37 @@ class TextScreen(Modal):
 
 
 class HelpScreen(Modal):
-    """Generated from the action registry, so it never disagrees with the keys."""
+    """Generated from the binding registry with the user's keymap applied, so it never
+    disagrees with the keys. The help key closes it again (the same binding id)."""
 
-    BINDINGS = [Binding("question_mark", "cancel", "Close", id="help-close")]
+    # Textual's keymap remaps this binding with the app's, by their shared id.
+    BINDINGS = [Binding(registry.BY_ID["view.help"].keys, "cancel", "Close", show=False, id="view.help")]
 
-    def __init__(self, read_only: bool, extra: list[tuple[str, str]]) -> None:
+    def __init__(self, read_only: bool, keymap: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.read_only = read_only
-        self.extra = extra
+        self.keymap = dict(keymap or {})
 
     def compose(self) -> ComposeResult:
-        lines = []
-        for group in ("Incident", "Timeline", "View"):
-            lines.append(group)
-            for action in ACTIONS:
-                if action.group != group:
-                    continue
-                note = "  (not in a read-only console)" if action.mutating and self.read_only else ""
-                lines.append(f"  {key_label(action):<8} {action.help}{note}")
-            lines.append("")
-        lines.append("Update draft pane")
-        lines += [f"  {key:<8} {text}" for key, text in self.extra]
-        lines += ["", "  ctrl+p   Command palette: every action by name", "  tab      Next pane"]
         with Vertical(classes="dialog wide"):
             yield Label("Keys", classes="dialog-title")
-            yield TextArea("\n".join(lines), read_only=True, id="help-text")
+            yield TextArea(help_text(self.read_only, self.keymap), read_only=True, id="help-text")
+
+
+def help_text(read_only: bool, keymap: Mapping[str, str]) -> str:
+    """Every binding by section, with its current keys, help and id (for keymap.toml)."""
+    lines = []
+    for group in registry.HELP_GROUPS:
+        lines.append(group)
+        for action in registry.BY_ID.values():
+            if action.group != group:
+                continue
+            keys = ", ".join(format_key(key) for key in registry.current_keys(action, keymap))
+            note = "  (not in a read-only console)" if action.mutating and read_only else ""
+            lines.append(f"  {keys:<10} {action.binding_id:<24} {action.help}{note}")
+        lines.append("")
+    lines.append("Remap keys by their id in keymap.toml in warroom's config directory.")
+    return "\n".join(lines)
 
 
 class InputScreen(Modal):

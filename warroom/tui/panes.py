@@ -7,7 +7,6 @@ them touches the journal.
 from __future__ import annotations
 
 from textual import on
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -17,6 +16,7 @@ from textual.widgets import Input, Label
 from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
 from warroom.text import safe_line
+from warroom.tui import registry
 from warroom.tui.timeline_view import TimelineView
 
 
@@ -79,7 +79,7 @@ class RolesPane(Pane):
 
 
 class TimelinePane(Pane):
-    BINDINGS = [Binding("escape", "leave", "Leave input", id="timeline-leave-input", show=False)]
+    BINDINGS = registry.bindings(*registry.TIMELINE_PANE)
 
     class Submitted(Message):
         def __init__(self, line: str) -> None:
@@ -113,14 +113,7 @@ class TimelinePane(Pane):
 
 
 class DraftPane(Pane):
-    BINDINGS = [
-        Binding("ctrl+o", "post", "Mark posted", id="draft-post"),
-        Binding("ctrl+r", "refill", "Refill", id="draft-refill"),
-        Binding("ctrl+l", "diff", "Diff", id="draft-diff"),
-        Binding("ctrl+b", "copy", "Copy", id="draft-copy"),
-        Binding("ctrl+s", "save", "Save", id="draft-save"),
-        Binding("escape", "leave", "Leave editor", id="draft-leave", show=False),
-    ]
+    BINDINGS = registry.bindings(*registry.DRAFT)
 
     class Requested(Message):
         """The user asked the app to do something with the draft."""

@@ -1,9 +1,14 @@
-"""The console's actions, declared once: they feed the key bindings, the footer, the help
-screen and the command palette, and say which ones change the journal (hidden and refused
-in a read-only console)."""
+"""Every key binding of the console, declared once: they feed the app's and the widgets'
+BINDINGS, the footer, the help screen and the command palette, and say which actions change
+the journal (hidden and refused in a read-only console).
+
+Each binding has a stable dotted id (``incident.declare``, ``draft.post``): the keymap file
+(warroom.tui.keymap) remaps keys by these ids, so they never change once released.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from textual.binding import Binding
@@ -11,38 +16,106 @@ from textual.binding import Binding
 
 @dataclass(frozen=True, slots=True)
 class ConsoleAction:
+    binding_id: str
+    """Stable name for the keymap file, ``<scope-ish group>.<what>``."""
     id: str
+    """The Textual action it runs, e.g. ``declare`` or ``focus_pane(0)``."""
     keys: str
+    """Default keys, in Textual's syntax (comma separated)."""
     description: str
+    """Short, for the footer and the command palette."""
     help: str
+    """One line for the help screen and the command palette."""
     mutating: bool = False
     show: bool = True
     group: str = "Incident"
+    """The help screen's section."""
+    priority: bool = False
 
 
+A = ConsoleAction
+
+# The app's own actions: also the command palette's entries.
 ACTIONS: tuple[ConsoleAction, ...] = (
-    ConsoleAction("declare", "D", "Declare", "Declare an incident (when none is open: a drill)", True),
-    ConsoleAction("add_entry", "n", "Note", "Write a timeline entry (! decision, /action, /followup …)", True),
-    ConsoleAction("severity", "s", "Severity", "Change the severity: the cadence and required roles follow", True),
-    ConsoleAction("status", "t", "Status", "Change the status; resolving shows the resolve checklist", True),
-    ConsoleAction("assign", "a", "Assign", "Assign, hand off or stand down a role", True),
-    ConsoleAction("impact", "i", "Impact", "Restate the impact and affected services", True),
-    ConsoleAction("draft", "u", "Update", "Edit the next status update (ctrl+o marks it posted)", False),
-    ConsoleAction("snooze", "z", "Snooze", "Snooze the update reminder 5 or 10 minutes (journaled)", True),
-    ConsoleAction("ack_escalation", "e", "Ack escalation", "Acknowledge the escalation prompt (journaled)", True, show=False),
-    ConsoleAction("actions", "x", "Mitigate", "Mitigations: preview, confirm, run (evidence and audit first)", True),
-    ConsoleAction("postmortem", "P", "Postmortem", "Preview and save the postmortem drafted from the journal", False, show=False),
-    ConsoleAction("filter", "f", "Filter", "Show only some kinds of timeline entries", False, show=False, group="Timeline"),
-    ConsoleAction("search", "slash", "Search", "Search the timeline", False, show=False, group="Timeline"),
-    ConsoleAction("focus_pane(0)", "1", "Health", "Focus the Health pane", False, show=False, group="View"),
-    ConsoleAction("focus_pane(1)", "2", "Timeline", "Focus the Timeline pane", False, show=False, group="View"),
-    ConsoleAction("focus_pane(2)", "3", "Roles", "Focus the Roles pane", False, show=False, group="View"),
-    ConsoleAction("focus_pane(3)", "4", "Draft", "Focus the Update draft pane", False, show=False, group="View"),
-    ConsoleAction("maximize", "m", "Maximise", "Maximise the focused pane (again or escape to restore)", False, group="View"),
-    ConsoleAction("help", "question_mark", "Help", "This screen", False, group="View"),
-    ConsoleAction("quit", "q", "Quit", "Leave the console (nothing is lost: the journal has it all)", False, group="View"),
+    A("incident.declare", "declare", "D", "Declare", "Declare an incident (when none is open: a drill)", True),
+    A("incident.note", "add_entry", "n", "Note", "Write a timeline entry (! decision, /action, /followup …)", True),
+    A("incident.severity", "severity", "s", "Severity", "Change the severity: the cadence and required roles follow", True),
+    A("incident.status", "status", "t", "Status", "Change the status; resolving shows the resolve checklist", True),
+    A("incident.assign", "assign", "a", "Assign", "Assign, hand off or stand down a role", True),
+    A("incident.impact", "impact", "i", "Impact", "Restate the impact and affected services", True),
+    A("incident.update", "draft", "u", "Update", "Edit the next status update in the Update draft pane", False),
+    A("incident.snooze", "snooze", "z", "Snooze", "Snooze the update reminder 5 or 10 minutes (journaled)", True),
+    A("incident.ack_escalation", "ack_escalation", "e", "Ack escalation", "Acknowledge the escalation prompt (journaled)", True, show=False),
+    A("incident.mitigate", "actions", "x", "Mitigate", "Mitigations: preview, confirm, run (evidence and audit first)", True),
+    A("incident.postmortem", "postmortem", "P", "Postmortem", "Preview and save the postmortem drafted from the journal", False, show=False),
+    A("timeline.filter", "filter", "f", "Filter", "Show only some kinds of timeline entries", False, show=False, group="Timeline"),
+    A("timeline.search", "search", "slash", "Search", "Search the timeline", False, show=False, group="Timeline"),
+    A("view.health", "focus_pane(0)", "1", "Health", "Focus the Health pane", False, show=False, group="View"),
+    A("view.timeline", "focus_pane(1)", "2", "Timeline", "Focus the Timeline pane", False, show=False, group="View"),
+    A("view.roles", "focus_pane(2)", "3", "Roles", "Focus the Roles pane", False, show=False, group="View"),
+    A("view.draft", "focus_pane(3)", "4", "Draft", "Focus the Update draft pane", False, show=False, group="View"),
+    A("view.maximize", "maximize", "m", "Maximise", "Maximise the focused pane (again or escape to restore)", False, group="View"),
+    A("view.help", "help", "question_mark", "Help", "This screen (the same key closes it)", False, group="View"),
+    A("view.quit", "quit", "q", "Quit", "Leave the console (nothing is lost: the journal has it all)", False, group="View"),
 )
 
+# App-level keys that are not palette entries.
+APP_EXTRA: tuple[ConsoleAction, ...] = (
+    A("view.next_pane", "focus_next", "tab", "Next pane", "Next pane", show=False, group="View"),
+    # Declaring Textual's command palette binding ourselves gives it an id (so it can be
+    # remapped); Textual then adds no second one.
+    A("view.palette", "command_palette", "ctrl+p", "palette", "Command palette: every action by name",
+      show=False, group="View", priority=True),
+)
+
+# The timeline's list (TimelineView) and its pane (the note input's escape).
+TIMELINE: tuple[ConsoleAction, ...] = (
+    A("timeline.up", "cursor_up", "up", "Previous entry", "Previous entry", show=False, group="Timeline"),
+    A("timeline.down", "cursor_down", "down", "Next entry", "Next entry", show=False, group="Timeline"),
+    A("timeline.page_up", "page_up", "pageup", "Page up", "A page of older entries", show=False, group="Timeline"),
+    A("timeline.page_down", "page_down", "pagedown", "Page down", "A page of newer entries", show=False, group="Timeline"),
+    A("timeline.oldest", "first", "home", "Oldest entry", "The oldest entry", show=False, group="Timeline"),
+    A("timeline.newest", "last", "end", "Newest entry", "The newest entry (and follow new ones)", group="Timeline"),
+    A("timeline.open", "select", "enter", "Open entry", "Open the entry under the cursor", group="Timeline"),
+)
+TIMELINE_PANE: tuple[ConsoleAction, ...] = (
+    A("timeline.leave_input", "leave", "escape", "Leave input", "Leave the note input", show=False, group="Timeline"),
+)
+
+DRAFT: tuple[ConsoleAction, ...] = (
+    A("draft.post", "post", "ctrl+o", "Mark posted", "Mark the draft posted (restarts the timer)", True, group="Update draft pane"),
+    A("draft.refill", "refill", "ctrl+r", "Refill", "Refill from the template", group="Update draft pane"),
+    A("draft.diff", "diff", "ctrl+l", "Diff", "Diff against the last posted update", group="Update draft pane"),
+    A("draft.copy", "copy", "ctrl+b", "Copy", "Copy (OSC 52, works over SSH)", group="Update draft pane"),
+    A("draft.save", "save", "ctrl+s", "Save", "Save the draft to a file", group="Update draft pane"),
+    A("draft.leave", "leave", "escape", "Leave editor", "Leave the editor", show=False, group="Update draft pane"),
+)
+
+# Dialogs: every one cancels; the text viewer saves; a low-risk confirmation takes y.
+DIALOG: tuple[ConsoleAction, ...] = (
+    A("dialog.cancel", "cancel", "escape", "Cancel", "Cancel or close a dialog", group="Dialogs"),
+    A("dialog.save", "save", "ctrl+s", "Save", "Save what the text viewer shows (postmortem, diff)", group="Dialogs"),
+    A("dialog.yes", "yes", "y", "Yes", "Run a low-risk mitigation at its confirmation", show=False, group="Dialogs"),
+)
+
+SCOPES: dict[str, tuple[ConsoleAction, ...]] = {
+    "app": ACTIONS + APP_EXTRA,
+    "timeline": TIMELINE,
+    "note": TIMELINE_PANE,
+    "draft": DRAFT,
+    "dialog": DIALOG,
+}
+"""Bindings active together: a key may serve once per scope. ("note" is the timeline pane's
+own, active while its note input has the focus.)"""
+TYPING = frozenset({"note", "draft"})
+"""Scopes whose focus is in an input or editor: printable keys are typed, and the editor's
+own keys come before the pane's."""
+
+RESERVED: dict[str, str] = {"ctrl+q": "Textual's quit", "ctrl+c": "Textual's quit hint"}
+"""App-level keys Textual binds without an id: not remappable, not to be taken."""
+
+BY_ID: dict[str, ConsoleAction] = {a.binding_id: a for scope in SCOPES.values() for a in scope}
+HELP_GROUPS = ("Incident", "Timeline", "Update draft pane", "View", "Dialogs")
 MUTATING = frozenset(a.id for a in ACTIONS if a.mutating)
 
 
@@ -51,10 +124,18 @@ def action_name(action: ConsoleAction) -> str:
     return action.id.split("(", 1)[0]
 
 
-def bindings() -> list[Binding]:
-    return [Binding(a.keys, a.id, a.description, show=a.show, id=action_name(a) + a.keys)
-            for a in ACTIONS]
+def bindings(*declared: ConsoleAction) -> list[Binding]:
+    """BINDINGS for the given declarations (the app's when none are given)."""
+    return [Binding(a.keys, a.id, a.description, show=a.show, id=a.binding_id, priority=a.priority)
+            for a in declared or SCOPES["app"]]
 
 
-def key_label(action: ConsoleAction) -> str:
-    return {"question_mark": "?", "slash": "/"}.get(action.keys, action.keys)
+def binding(binding_id: str) -> Binding:
+    """The Binding of one declaration, for a widget that holds a single one."""
+    return bindings(BY_ID[binding_id])[0]
+
+
+def current_keys(action: ConsoleAction, keymap: Mapping[str, str]) -> list[str]:
+    """The keys that run ``action`` once ``keymap`` (binding id -> keys) is applied."""
+    keys = keymap.get(action.binding_id, action.keys)
+    return [key.strip() for key in keys.split(",") if key.strip()]

@@ -20,7 +20,6 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -29,6 +28,7 @@ from textual.strip import Strip
 
 from warroom.domain.timeline import Entry, Kind, utc
 from warroom.text import safe_line
+from warroom.tui import registry
 
 # One cell wide by rich's measure: no emoji-presentation characters, which take two.
 GLYPHS: dict[Kind, str] = {
@@ -54,15 +54,7 @@ def _text_line(text: str, line: int) -> str:
 class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     """Journal entries, oldest at the top, following the newest while at the bottom."""
 
-    BINDINGS = [
-        Binding("up", "cursor_up", "Previous entry", id="timeline.up", show=False),
-        Binding("down", "cursor_down", "Next entry", id="timeline.down", show=False),
-        Binding("pageup", "page_up", "Page up", id="timeline.page_up", show=False),
-        Binding("pagedown", "page_down", "Page down", id="timeline.page_down", show=False),
-        Binding("home", "first", "Oldest entry", id="timeline.home", show=False),
-        Binding("end", "last", "Newest entry", id="timeline.end"),
-        Binding("enter", "select", "Open entry", id="timeline.select"),
-    ]
+    BINDINGS = registry.bindings(*registry.TIMELINE)
 
     COMPONENT_CLASSES = {f"timeline--{kind.value}" for kind in Kind} | {
         "timeline--time", "timeline--date", "timeline--author", "timeline--hint",
