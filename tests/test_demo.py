@@ -82,7 +82,7 @@ async def test_headless_drill_from_nothing_to_a_score_card(tmp_path, capsys):
         await pilot.press("D")
         await until(pilot, lambda: len(app.screen_stack) == 2)
         await pilot.press(*"api 5xx after deploy", "enter", "down", "enter", "enter")  # SEV2
-        await until(pilot, lambda: app.options.incident_id is not None and app.incident_flow.entries, timeout=20)
+        await until(pilot, lambda: app.incident_flow.incident_id is not None and app.incident_flow.entries, timeout=20)
         await pilot.press("a", "enter", "enter")  # take IC
         await until(pilot, lambda: app.incident_flow.incident.holder(Role.IC) == "alice")
         await until(pilot, lambda: app.mitigation_flow.runner is not None)

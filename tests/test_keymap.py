@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.console_support import FakeClock, console, sample_incident, until
+from tests.console_support import FakeClock, console, part, sample_incident, until
 from tests.test_cli import one_error_line
 from warroom.errors import ConfigError
 from warroom.tui import keymap, registry
@@ -104,10 +104,10 @@ async def test_remapped_keys_work_and_the_old_ones_do_not(store, clock, tmp_path
             requested.append(message)
 
     async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
-        await until(pilot, lambda: app.service is not None and app.entries)
-        app.part(TimelineView).focus()
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+        part(app, TimelineView).focus()
         await pilot.press("question_mark", "u")
-        assert len(app.screen_stack) == 1 and app.focused is app.part(TimelineView)
+        assert len(app.screen_stack) == 1 and app.focused is part(app, TimelineView)
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.query_one("#help-text").text
@@ -120,9 +120,9 @@ async def test_remapped_keys_work_and_the_old_ones_do_not(store, clock, tmp_path
         await pilot.press("f1")  # the help key closes it too
         assert len(app.screen_stack) == 1
         await pilot.press("U")
-        assert app.focused is app.part("#draft-text")
+        assert app.focused is part(app, "#draft-text")
         await pilot.press("ctrl+o", "ctrl+t")
-        await until(pilot, lambda: app.incident.updates_posted == 1)
+        await until(pilot, lambda: app.incident_flow.incident.updates_posted == 1)
         assert [m.what for m in requested].count("post") == 1  # ctrl+o asked for nothing
 
 

@@ -67,8 +67,8 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
                 await app.run_async()
             else:
                 await app.run_async(headless=True, size=(140, 42), auto_pilot=auto_pilot)
-            if drill and app.options.incident_id is not None:
-                print(await _score(store_url, config, app.options.incident_id, started, sim, author))
+            if drill and app.wired and app.incident_flow.incident_id is not None:
+                print(await _score(store_url, config, app.incident_flow.incident_id, started, sim, author))
     if app.failure is not None:
         raise app.failure  # reported by the CLI as one line, now the terminal is restored
     if app.return_code:
