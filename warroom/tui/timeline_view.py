@@ -256,18 +256,23 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if self._cursor is None or self._cursor == self._last_entry_row():
             self._cursor = self._last_entry_row()
             if self.is_mounted:
-                self.scroll_end(animate=False, immediate=True, x_axis=False)
+                self._follow_tail()
         elif self.is_mounted:
             self._scroll_to_cursor(center=True)
         self.refresh()
 
     def on_mount(self) -> None:
-        # Entries given before mount: the bottom is known only after the first layout,
-        # and a key pressed before then (home) must win.
+        self._follow_tail()
+
+    def _follow_tail(self) -> None:
+        """Show the newest rows. Scrolling is refused until a layout has shown the scrollbar
+        the new rows need, so it is done again after the next refresh, if the cursor is
+        still on the newest entry by then (a key pressed meanwhile, home, must win)."""
         def follow() -> None:
             if self._cursor == self._last_entry_row():
                 self.scroll_end(animate=False, immediate=True, x_axis=False)
 
+        follow()
         self.call_after_refresh(follow)
 
     def _entry_start(self, row: int) -> int:
