@@ -29,9 +29,10 @@ def ok(result) -> str:
     return result.out
 
 
-def one_error_line(result, *needles: str) -> str:
-    """A failed command: non-zero exit, one `warroom...` line on stderr naming ``needles``."""
-    assert result.code != 0, result.out
+def one_error_line(result, *needles: str, code: int = 2) -> str:
+    """A failed command: exit ``code`` (bad input is 2, as the README promises), one
+    `warroom...` line on stderr naming ``needles``."""
+    assert result.code == code, f"exit code {result.code}, not {code}: {result.err}"
     assert "Traceback" not in result.err
     lines = result.err.splitlines()
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{result.err}"
