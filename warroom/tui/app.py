@@ -249,7 +249,7 @@ class WarroomApp(App):
         if options.welcome:
             self.notify(options.welcome, title="warroom", timeout=30, markup=False)
         self.incident_flow.load()
-        self.run_worker(self._validate_config(), group="config", exclusive=True, exit_on_error=False)
+        self.run_worker(self._validate_config, group="config", exclusive=True, exit_on_error=False)
         self.set_interval(1.0, self.every_second)
 
     async def _validate_config(self) -> None:
@@ -517,7 +517,7 @@ class WarroomApp(App):
             await asyncio.to_thread(atomic_write, path, text)
             self.say(f"Saved {path}")
 
-        self.run_worker(save(), group="save", exit_on_error=False)
+        self.run_worker(save, group="save", exit_on_error=False)
 
     @guarded("opening the entry")
     def on_timeline_view_selected(self, event: TimelineView.Selected) -> None:

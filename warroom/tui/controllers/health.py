@@ -3,6 +3,7 @@ transitions handed to whoever journals them, and a check's evidence gathered on 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 
 from warroom.checks import registry as check_kinds
@@ -57,7 +58,7 @@ class HealthController:
             on_result=lambda r: self.host.post_message(HealthResult(r)),
             on_transition=self.on_transition,
             on_error=lambda name, error: self.host.post_message(Failure(f"check {name}", error)))
-        self.host.run_worker(self.runner.run_forever(), group="checks", exit_on_error=False)
+        self.host.run_worker(self.runner.run_forever, group="checks", exit_on_error=False)
 
     def changed_state(self, result: Result) -> bool:
         """Whether this result changed its check's state (the header counts states)."""
@@ -66,7 +67,7 @@ class HealthController:
 
     def inspect(self, name: str) -> None:
         if self.runner is not None:
-            self.host.run_worker(self._evidence(name), group="evidence", exclusive=True,
+            self.host.run_worker(partial(self._evidence, name), group="evidence", exclusive=True,
                                  exit_on_error=False)
 
     async def _evidence(self, name: str) -> None:

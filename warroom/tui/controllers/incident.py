@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from warroom.comms import templates
@@ -99,7 +100,7 @@ class IncidentController:
                                            prefix=self.config.incident.id_prefix)
 
     def load(self) -> None:
-        self.host.run_worker(self._load(), group="load", exclusive=True, exit_on_error=False)
+        self.host.run_worker(self._load, group="load", exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
         if self.journal is None:
@@ -122,7 +123,7 @@ class IncidentController:
         """Bring other writers' entries, from the last one this console has."""
         if self.incident_id is None:
             return
-        self.host.run_worker(self._watch(interval, self.incident.last_entry_id), group="watch",
+        self.host.run_worker(partial(self._watch, interval, self.incident.last_entry_id), group="watch",
                              exclusive=True, exit_on_error=False)
 
     async def _watch(self, interval: float, after_id: int) -> None:
@@ -172,10 +173,10 @@ class IncidentController:
             if done:
                 self.host.post_message(Notice(done))
 
-        self.host.run_worker(run(), group="write", exit_on_error=False)
+        self.host.run_worker(run, group="write", exit_on_error=False)
 
     def declare(self, title: str, severity: str, impact: str) -> None:
-        self.host.run_worker(self._declare(title, severity, impact), group="declare",
+        self.host.run_worker(partial(self._declare, title, severity, impact), group="declare",
                              exclusive=True, exit_on_error=False)
 
     async def _declare(self, title: str, severity: str, impact: str) -> None:

@@ -4,6 +4,7 @@ confirmation) -> confirmed -> executed -> verified. Everything the chain enforce
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from warroom.actions import registry as action_kinds
@@ -66,7 +67,7 @@ class MitigationController:
         if self.read_only:
             self.host.post_message(Notice("This console is read-only: nothing was run", "warning"))
             return
-        self.host.run_worker(self._request(name), group="mitigation", exclusive=True,
+        self.host.run_worker(partial(self._request, name), group="mitigation", exclusive=True,
                              exit_on_error=False)
 
     async def _request(self, name: str) -> None:
@@ -88,7 +89,7 @@ class MitigationController:
             self.host.post_message(Notice(f"{name}: nothing to do ({plan.preview.noop})" if plan.preview.noop
                                           else f"{name}: cancelled, nothing was run"))
             return
-        self.host.run_worker(self._execute(plan, checks, answer), group="mitigation",
+        self.host.run_worker(partial(self._execute, plan, checks, answer), group="mitigation",
                              exclusive=True, exit_on_error=False)
 
     async def _execute(self, plan: action_runner.Plan, checks: list[str], answer: dict[str, Any]) -> None:
@@ -106,7 +107,7 @@ class MitigationController:
             async def latest():
                 return health()
 
-            self.host.run_worker(runner.verify(executed, latest), group=f"verify-{name}",
+            self.host.run_worker(partial(runner.verify, executed, latest), group=f"verify-{name}",
                                  exit_on_error=False)
 
     async def close(self) -> None:
