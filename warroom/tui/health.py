@@ -24,13 +24,14 @@ if TYPE_CHECKING:
     from warroom.checks.base import Result
 
 BARS = "▁▂▃▄▅▆▇█"
+TREND_WIDTH = 12
 STATE_STYLE = {State.OK: "bold green", State.WARN: "bold yellow", State.CRITICAL: "bold white on red"}
 EMPTY = ("No health checks configured.\n\n"
          "Add [[check]] tables to warroom.toml (kinds: http, kubernetes, postgres, redis,\n"
          "prometheus, tls, tcp) and validate with `warroom config check`.")
 
 
-def sparkline(values: Sequence[float | None], width: int = 12) -> str:
+def sparkline(values: Sequence[float | None], width: int = TREND_WIDTH) -> str:
     """The last ``width`` values as block characters scaled between their min and max;
     a gap (no value: the sample failed) is a space."""
     recent = list(values)[-width:]
@@ -106,12 +107,16 @@ class HealthPane(Pane):
             return
         self.rows_ready = True
         table = self.table
-        for key, label in (("state", "state"), ("service", "service"), ("name", "check"),
-                           ("summary", "now"), ("trend", "trend"), ("age", "age")):
-            table.add_column(label, key=key)
+        # The free text last: a narrow pane cuts the summary, never the state, trend or age.
+        table.add_column("state", key="state", width=len(" CRITICAL "))
+        table.add_column("service", key="service")
+        table.add_column("check", key="name")
+        table.add_column("trend", key="trend", width=TREND_WIDTH)
+        table.add_column("age", key="age", width=len("59m 59s"))
+        table.add_column("now", key="summary")
         for name, kind, service in self.checks:
-            table.add_row(Text("…", style="dim"), Text(safe_line(service or "")), Text(safe_line(name)),
-                          Text(f"{kind}: waiting for the first result", style="dim"), Text(""), Text(""),
+            table.add_row(Text(" … ", style="dim"), Text(safe_line(service or "")), Text(safe_line(name)),
+                          Text(""), Text(""), Text(f"{kind}: waiting for the first result", style="dim"),
                           key=name)
         early, self._early = self._early, {}
         for result, history in early.values():
@@ -124,7 +129,7 @@ class HealthPane(Pane):
         table = self.table
         table.update_cell(result.name, "state", Text(f" {result.state.value.upper()} ",
                                                      style=STATE_STYLE[result.state]))
-        table.update_cell(result.name, "summary", Text(safe_line(result.summary)))
+        table.update_cell(result.name, "summary", Text(safe_line(result.summary)), update_width=True)
         table.update_cell(result.name, "trend", Text(sparkline([r.value for r in history])))
 
     def show_ages(self, latest: dict[str, Result], now: datetime) -> None:
