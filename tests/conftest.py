@@ -80,6 +80,20 @@ def spawn(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "warroom", *args], env=child_env(), **kwargs)
 
 
+def probe_endings(checks) -> list[str]:
+    """The names of ``checks`` in the order their probes end (a hung one's at its timeout)."""
+    ended: list[str] = []
+    for check in checks:
+        async def tracked(probe=check.probe, name=check.name):
+            try:
+                return await probe()
+            finally:
+                ended.append(name)
+
+        check.probe = tracked
+    return ended
+
+
 # --- local servers and ports -------------------------------------------------------------------
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432

@@ -190,7 +190,7 @@ async def test_hostile_text_is_shown_literally_and_the_app_stays_up(store, clock
         assert "\x1b" not in part(app, "#draft-text").text
 
 
-async def test_another_process_appends_and_the_console_shows_it_within_a_second(store, clock, incident, tmp_path):
+async def test_another_process_appends_and_the_console_shows_it(store, clock, incident, tmp_path):
     app = console(store, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
@@ -198,10 +198,8 @@ async def test_another_process_appends_and_the_console_shows_it_within_a_second(
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = writer.communicate(timeout=30)
         assert writer.returncode == 0, err
-        loop = __import__("asyncio").get_running_loop()
-        acknowledged = loop.time()
-        await until(pilot, lambda: any(e.id == int(out) for e in app.incident_flow.entries), timeout=1.0)
-        assert loop.time() - acknowledged < 1.0
+        # How fast is bench/append.py's to say; here, that it comes, whole and once.
+        await until(pilot, lambda: any(e.id == int(out) for e in app.incident_flow.entries), timeout=10)
         assert part(app, TimelineView).entry_count == len(app.incident_flow.entries)
 
 
