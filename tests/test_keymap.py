@@ -133,3 +133,28 @@ def test_a_bad_keymap_stops_the_console_with_one_line(cli, isolated_env):
     assert result.code == 2
     line = one_error_line(result, str(path), '"draft.post" and "draft.refill" both on ctrl+r')
     assert line.startswith("warroom: ")
+
+
+async def test_messages_name_the_keys_the_keymap_binds(store, tmp_path, isolated_env):
+    """A remapped key is the one the console tells people to press: the drill's header and
+    toast, the overdue banner, the prompts."""
+    from warroom.store import open_journal
+
+    keymap_file(isolated_env, '"incident.declare" = "f2"\n"incident.update" = "U"\n"draft.post" = "ctrl+t"\n'
+                              '"incident.snooze" = "Z"\n')
+    await (await open_journal(store, create=True)).close()
+    clock = FakeClock()
+    drill = console(store, clock, tmp_path, incident_id=None)
+    async with drill.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: drill.incident_flow.loaded and drill.config is not None)
+        assert drill.header.text("title") == "No incident declared: press f2 to declare one"
+        assert any("press f2 to declare" in t for t, _ in drill.toasts)
+    await sample_incident(store, clock)
+    clock.advance(minutes=40)  # a SEV2's update is overdue
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+        app.every_second()
+        banner = str(app.banner.content)
+        assert "post it (U, then ctrl+t) or snooze (Z)" in banner
+        assert any("U to edit, then ctrl+t" in t for t, _ in app.toasts)

@@ -20,11 +20,24 @@ from warroom.service import IncidentService, system_clock
 from warroom.store import open_journal
 from warroom.text import safe_line
 
-GUIDE = ("Demo: {title}. Health checks turn red as it breaks. Keys: x mitigations "
-         "(the fix here is {mitigation}), n note, s severity, a assign, u update (ctrl+o posts it), "
-         "? help, q quit.")
-DRILL_GUIDE = ("Drill: {title}. Nothing is declared: watch Health, press D to declare, then staff "
-               "the roles, post updates on cadence, mitigate (x) and resolve (t). q ends the drill.")
+# {key[...]}: the key of a binding id as the person's keymap has it.
+GUIDE = ("Demo: {title}. Health checks turn red as it breaks. Keys: {key[incident.mitigate]} mitigations "
+         "(the fix here is {mitigation}), {key[incident.note]} note, {key[incident.severity]} severity, "
+         "{key[incident.assign]} assign, {key[incident.update]} update ({key[draft.post]} posts it), "
+         "{key[view.help]} help, {key[view.quit]} quit.")
+DRILL_GUIDE = ("Drill: {title}. Nothing is declared: watch Health, press {key[incident.declare]} to declare, "
+               "then staff the roles, post updates on cadence, mitigate ({key[incident.mitigate]}) and "
+               "resolve ({key[incident.status]}). {key[view.quit]} ends the drill.")
+
+
+class _KeyHints:
+    """``guide.format(key=...)``: ``{key[incident.note]}`` is the key the console binds."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __getitem__(self, binding_id: str) -> str:
+        return self.app.key(binding_id)
 
 
 def list_scenarios() -> int:
@@ -59,10 +72,10 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
             incident_id = None if drill else await _declare(store_url, config, scenario, author)
             if drill:
                 await (await open_journal(store_url, create=True, make_dirs=False)).close()
-            guide = (DRILL_GUIDE if drill else GUIDE).format(title=scenario.title, mitigation=scenario.mitigation)
             app = WarroomApp(ConsoleOptions(store_url=store_url, incident_id=incident_id, config=config,
-                                            author=author, theme=theme, welcome=guide,
-                                            output_dir=Path.cwd()))
+                                            author=author, theme=theme, output_dir=Path.cwd()))
+            app.options.welcome = (DRILL_GUIDE if drill else GUIDE).format(
+                title=scenario.title, mitigation=scenario.mitigation, key=_KeyHints(app))
             if auto_pilot is None:
                 await app.run_async()
             else:

@@ -304,6 +304,10 @@ class WarroomApp(App):
     def on_notice(self, message: Notice) -> None:
         self.say(message.text, message.severity)
 
+    def key(self, binding_id: str) -> str:
+        """The key to name in a message: the keymap's, never a hard-coded default."""
+        return registry.key_hint(binding_id, self.keymap)
+
     def say(self, text: str, severity: str = "information") -> None:
         """A toast with untrusted text shown literally."""
         self.notify(safe_text(text), severity=severity, markup=False)
@@ -317,7 +321,8 @@ class WarroomApp(App):
         self.call_after_refresh(self.timeline_drawn.set)
         if flow.incident_id is None:
             self.refresh_state()
-            self.say("No incident declared yet: watch the Health pane, and press D to declare one")
+            self.say("No incident declared yet: watch the Health pane, and press "
+                     f"{self.key('incident.declare')} to declare one")
             self.start_flows()
             return
         self.timeline.set_entries(flow.entries)
@@ -379,7 +384,8 @@ class WarroomApp(App):
         taken = keymap.console_keys(self.keymap)
         for a in config.actions:
             if a.key and keymap.normalize(a.key) in taken:
-                self.say(f"action {a.name}: key {a.key!r} is the console's own; use x to run it", "warning")
+                self.say(f"action {a.name}: key {a.key!r} is the console's own; use "
+                         f"{self.key('incident.mitigate')} to run it", "warning")
             elif a.key:
                 self.bind(a.key, f"mitigate('{a.name}')", description=a.name, show=False)
 
@@ -415,7 +421,7 @@ class WarroomApp(App):
         health, worst = health_summary(self.health_flow.latest.values())
         worst_name = worst.value if worst else "none"
         if flow.incident_id is None:
-            self.header.undeclared(health, worst_name)
+            self.header.undeclared(health, worst_name, self.key("incident.declare"))
             return
         level = flow.level()
         self.header.show(flow.incident, flow.key(), level, flow.timer(), flow.now(), self.seat_label(),
@@ -430,10 +436,12 @@ class WarroomApp(App):
         lines = [extra] if extra else []
         overdue = timer.update_overdue_by if timer else None
         if flow.incident.open and overdue is not None:
-            lines.append(f"STATUS UPDATE OVERDUE by {int(overdue.total_seconds() // 60)} min: "
-                         "post it (u, then ctrl+o) or snooze (z)")
+            lines.append(f"STATUS UPDATE OVERDUE by {int(overdue.total_seconds() // 60)} min: post it "
+                         f"({self.key('incident.update')}, then {self.key('draft.post')}) "
+                         f"or snooze ({self.key('incident.snooze')})")
         if flow.incident.open and timer is not None and timer.escalation_overdue_by is not None:
-            lines.append("ESCALATE: not mitigated within the severity's window. Acknowledge with e")
+            lines.append("ESCALATE: not mitigated within the severity's window. Acknowledge with "
+                         + self.key("incident.ack_escalation"))
         self.banner.display = bool(lines)
         self.draft_pane.set_class(flow.incident.open and overdue is not None, "-due")
         self.banner.update(Content("\n".join(lines)))
@@ -458,7 +466,8 @@ class WarroomApp(App):
             self.notify("Status update due in 2 minutes", title="Update", timeout=8, markup=False)
         elif prompt is Prompt.UPDATE_DUE:
             self.bell()
-            self.notify("Status update due now: the draft is ready (u to edit, then ctrl+o to mark it posted)",
+            self.notify(f"Status update due now: the draft is ready ({self.key('incident.update')} to edit, "
+                        f"then {self.key('draft.post')} to mark it posted)",
                         title="Update due", severity="warning", timeout=15, markup=False)
             # The draft is filled and flagged, but the keyboard stays where it was: letters
             # typed for another purpose must never land in the update.
@@ -466,8 +475,9 @@ class WarroomApp(App):
             self.refill_draft()
         elif prompt is Prompt.ESCALATION_DUE:
             self.bell()
-            self.notify("Not mitigated within the severity's escalation window: escalate, then press e",
-                        title="Escalate", severity="error", timeout=20, markup=False)
+            self.notify("Not mitigated within the severity's escalation window: escalate, then press "
+                        + self.key("incident.ack_escalation"), title="Escalate", severity="error",
+                        timeout=20, markup=False)
         elif prompt is Prompt.NOTIFY_DUE:
             self.notify(f"Time to notify {detail}", title="Notify", severity="warning", markup=False)
 

@@ -126,11 +126,11 @@ class IncidentHeader(Vertical):
         style = STYLES.get(state or name, "")
         self.rows[name].put(name, text, style)
 
-    def undeclared(self, health: str, health_state: str) -> None:
+    def undeclared(self, health: str, health_state: str, declare_key: str) -> None:
         """Before an incident exists (a drill): only the health summary and what to do."""
         for name in self.TOP + self.BOTTOM:
             self._put(name, "", "")
-        self._put("title", "No incident declared: press D to declare one")
+        self._put("title", f"No incident declared: press {declare_key} to declare one")
         self._put("health", health, f"health-{health_state}")
 
     def show(self, incident: Incident, key: str, level: Level | None, timer: Timer | None,

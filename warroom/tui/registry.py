@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from textual.binding import Binding
+from textual.keys import format_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +140,9 @@ def current_keys(action: ConsoleAction, keymap: Mapping[str, str]) -> list[str]:
     """The keys that run ``action`` once ``keymap`` (binding id -> keys) is applied."""
     keys = keymap.get(action.binding_id, action.keys)
     return [key.strip() for key in keys.split(",") if key.strip()]
+
+
+def key_hint(binding_id: str, keymap: Mapping[str, str]) -> str:
+    """The key a message tells the person to press, as the keymap has it (``?``, ``ctrl+o``)."""
+    keys = current_keys(BY_ID[binding_id], keymap)
+    return format_key(keys[0]) if keys else "the command palette (ctrl+p)"
