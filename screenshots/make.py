@@ -55,7 +55,7 @@ async def demo() -> None:
         app.save_screenshot(filename="demo-recovered.svg", path=str(HERE))
         await pilot.press("q")
 
-    await _run("bad-deploy", speed=20, drill=False, store=None, author="alice", theme=None,
+    await _run("bad-deploy", speed=20, drill=False, store=None, author="alice", login="alice", theme=None,
                auto_pilot=pilot_run)
     for name in ("demo-broken", "demo-confirm", "demo-recovered"):
         print(HERE / f"{name}.svg")

@@ -31,9 +31,24 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
             monkeypatch.delenv(var)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
-    monkeypatch.setenv("WARROOM_USER", "tester")
     monkeypatch.chdir(home)
     return home
+
+
+@pytest.fixture(autouse=True)
+def login(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """In-process commands run as the OS login "tester"; ``login("mallory")`` makes the next
+    ones run as mallory's login would (who acts is the login: a test cannot just type a
+    name). Child processes are the machine's real login."""
+    import warroom.identity
+
+    current = ["tester"]
+    monkeypatch.setattr(warroom.identity, "os_login", lambda: current[0])
+
+    def switch(name: str) -> None:
+        current[0] = name
+
+    return switch
 
 
 @pytest.fixture

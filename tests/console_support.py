@@ -52,7 +52,8 @@ def console(store_url: str, clock: FakeClock, tmp_path: Path, *, read_only: bool
             theme_dirs: list[Path] | None = None, author: str = "alice",
             incident_id: int | None = 1, log_path: Path | None = None) -> RecordingApp:
     return RecordingApp(ConsoleOptions(
-        store_url=store_url, incident_id=incident_id, config=config or Config(), author=author, seat=seat,
+        store_url=store_url, incident_id=incident_id, config=config or Config(), author=author,
+        login=author, seat=seat,
         read_only=read_only, theme=theme, clock=clock, watch_interval=0.05, output_dir=tmp_path,
         theme_dirs=theme_dirs, log_path=log_path or tmp_path / "console.log"))
 

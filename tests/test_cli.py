@@ -156,8 +156,9 @@ def test_show_sev3_has_no_cadence(cli):
 # -- writing -----------------------------------------------------------------------------
 
 
-def test_log_kind_and_author(cli, inc):
-    entry_id = ok(cli("log", inc, "Roll back api to v1.2.2", "--kind", "decision", "--author", "carol"))
+def test_log_kind_and_author(cli, inc, login):
+    login("carol")
+    entry_id = ok(cli("log", inc, "Roll back api to v1.2.2", "--kind", "decision"))
     assert entry_id.strip().isdigit()
     out = ok(cli("show", inc))
     line = next(line for line in out.splitlines() if "Roll back api" in line)
@@ -165,8 +166,9 @@ def test_log_kind_and_author(cli, inc):
     entry = export(cli)["entries"][-1]
     assert (entry["id"], entry["kind"], entry["author"], entry["text"]) == (
         int(entry_id), "decision", "carol", "Roll back api to v1.2.2")
-    assert ok(cli("log", inc, "kubectl rollout undo", "-k", "action", "--as", "dave")).strip().isdigit()
-    assert export(cli)["entries"][-1]["author"] == "dave"
+    login("dave")
+    assert ok(cli("log", inc, "kubectl rollout undo", "-k", "action")).strip().isdigit()
+    assert (export(cli)["entries"][-1]["author"], export(cli)["entries"][-1]["login"]) == ("dave", "dave")
 
 
 def test_severity_and_status(cli, inc):
@@ -177,8 +179,9 @@ def test_severity_and_status(cli, inc):
     one_error_line(cli("status", inc, "mitigating"), "already mitigating")
 
 
-def test_assign_handoff_shared_role_and_remove(cli, inc):
+def test_assign_handoff_shared_role_and_remove(cli, inc, login):
     assert ok(cli("assign", inc, "ic", "alice")) == "alice is Incident Commander\n"
+    login("alice")  # the IC hands off command
     assert ok(cli("assign", inc, "ic", "bob")) == "Incident Commander: handoff alice -> bob\n"
     for person in ("xavier", "yolanda", "zoe"):
         assert ok(cli("assign", inc, "sme", person)) == f"{person} is Subject Matter Expert\n"
@@ -197,6 +200,7 @@ def test_assign_handoff_shared_role_and_remove(cli, inc):
     assert (handoff["role"], handoff["person"], handoff["previous"]) == ("ic", "bob", "alice")
 
     one_error_line(cli("assign", inc, "sme", "yolanda", "--remove"), "yolanda", "does not hold")
+    login("bob")
     one_error_line(cli("assign", inc, "ic", "bob"), "bob", "already holds")
 
 
@@ -480,28 +484,67 @@ def test_default_store_is_created_under_the_data_dir(cli, isolated_env: Path):
 # -- who wrote it --------------------------------------------------------------------------
 
 
+def test_only_the_ic_hands_off_and_taking_command_is_open(cli, inc, login):
+    assert ok(cli("assign", inc, "ic", "alice")) == "alice is Incident Commander\n"
+    login("mallory")
+    one_error_line(cli("assign", inc, "ic", "mallory"), "only the Incident Commander (alice)", "take-command")
+    one_error_line(cli("assign", inc, "ic", "alice", "--remove"), "only the Incident Commander")
+    one_error_line(cli("take-command", inc), "--reason")
+    assert ok(cli("take-command", inc, "--reason", "alice unreachable for 10 min")) == \
+        "mallory took command from alice: alice unreachable for 10 min\n"
+    state = export(cli)
+    assert state["incident"]["roles"]["ic"] == ["mallory"]
+    taken = state["entries"][-1]
+    assert taken["data"]["took_command"] is True and taken["data"]["previous"] == "alice"
+    assert (taken["author"], taken["login"]) == ("mallory", "mallory")
+    one_error_line(cli("take-command", inc, "--reason", "again"), "already the Incident Commander")
+    login("alice")
+    one_error_line(cli("assign", inc, "ic", "alice"), "only the Incident Commander (mallory)")
+
+
 def last_author(cli) -> str:
     return export(cli)["entries"][-1]["author"]
 
 
-def test_author_precedence(cli, inc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    config = str(write(tmp_path / "user.toml", '[incident]\nuser = "from-config"\n'))
-    monkeypatch.setenv("LOGNAME", "from-login")  # getpass.getuser() reads LOGNAME first
-    monkeypatch.setenv("WARROOM_USER", "from-env")
+def last_login(cli) -> str:
+    return export(cli)["entries"][-1]["login"]
 
-    ok(cli("log", inc, "a", "--author", "from-flag", "--config", config))
-    assert last_author(cli) == "from-flag"
-    ok(cli("log", inc, "b", "--config", config))
-    assert last_author(cli) == "from-env"
+
+def test_who_acts_is_the_login_never_a_typed_name(cli, inc, login, monkeypatch: pytest.MonkeyPatch):
+    login("mallory")
+    monkeypatch.setenv("USER", "alice")  # the environment is not who you are
+    monkeypatch.setenv("LOGNAME", "alice")
+    ok(cli("log", inc, "plain"))
+    assert (last_author(cli), last_login(cli)) == ("mallory", "mallory")
+    one_error_line(cli("log", inc, "as alice", "--as", "alice"), "--as alice", "mallory")
+    monkeypatch.setenv("WARROOM_USER", "alice")
+    one_error_line(cli("log", inc, "as alice"), "$WARROOM_USER alice", "mallory")
     monkeypatch.delenv("WARROOM_USER")
+    assert last_author(cli) == "mallory"  # nothing was written under alice's name
+
+
+def test_people_map_a_login_to_the_names_it_may_act_as(cli, inc, login, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch):
+    config = str(write(tmp_path / "people.toml",
+                       '[people]\nanng = "Alice Ng"\noncall = ["bob", "carol"]\n'))
+    login("anng")
+    ok(cli("log", inc, "a", "--config", config))
+    assert (last_author(cli), last_login(cli)) == ("Alice Ng", "anng")
+    login("oncall")  # a shared bastion login: --as picks among its people, recorded with it
+    ok(cli("log", inc, "b", "--as", "carol", "--config", config))
+    assert (last_author(cli), last_login(cli)) == ("carol", "oncall")
+    monkeypatch.setenv("WARROOM_USER", "bob")
     ok(cli("log", inc, "c", "--config", config))
-    assert last_author(cli) == "from-config"
-    ok(cli("log", inc, "d"))
-    assert last_author(cli) == "from-login"
+    assert (last_author(cli), last_login(cli)) == ("bob", "oncall")
+    one_error_line(cli("log", inc, "d", "--as", "Alice Ng", "--config", config), "Alice Ng", "oncall")
+    user = str(write(tmp_path / "user.toml", '[incident]\nuser = "alice"\n'))
+    monkeypatch.delenv("WARROOM_USER")
+    one_error_line(cli("log", inc, "e", "--config", user), "[incident] user alice")
 
 
-def test_declare_records_its_author(cli):
-    ok(cli("declare", "-s", "SEV1", "-t", "x", "--author", "alice"))
+def test_declare_records_its_author(cli, login):
+    login("alice")
+    ok(cli("declare", "-s", "SEV1", "-t", "x"))
     assert "by alice; elapsed" in ok(cli("show", "INC-1"))
     assert export(cli)["incident"]["declared_by"] == "alice"
 
@@ -556,8 +599,8 @@ def test_config_check_reports_an_unset_variable(cli, tmp_path: Path, monkeypatch
 
 def test_error_lines_are_sanitised(cli, inc):
     ok(cli("assign", inc, "ic", "\x1b]0;pwned\x07eve"))
-    result = cli("assign", inc, "ic", "\x1b]0;pwned\x07eve")
-    one_error_line(result, "already holds")
+    result = cli("assign", inc, "ic", "\x1b]0;pwned\x07eve")  # names the IC: hostile text
+    one_error_line(result, "only the Incident Commander")
     assert ESC not in result.err and BEL not in result.err
 
 
@@ -566,8 +609,9 @@ def test_show_last_rejects_negative(cli, inc):
 
 
 
-def test_postmortem_from_the_journal(cli, inc, tmp_path):
+def test_postmortem_from_the_journal(cli, inc, tmp_path, login):
     ok(cli("assign", inc, "ic", "alice"))
+    login("alice")
     ok(cli("assign", inc, "ic", "bob"))
     ok(cli("followup", inc, "Add a canary stage", "--owner", "carol", "--due", "2026-12-01"))
     ok(cli("status", inc, "resolved"))

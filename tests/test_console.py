@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pwd
 import subprocess
 from pathlib import Path
 
@@ -17,6 +20,11 @@ from warroom.tui.timeline_view import TimelineView
 
 HOSTILE = ("[bold]x[/] [/] [$accent] [@click=app.quit]boom[/] [link=http://evil]y[/link] "
            "\x1b]8;;http://evil\x1b\\osc8\x1b]8;;\x1b\\ \x1b[2J \x9b31m \x1b]0;title\x07")
+
+
+def real_login() -> str:
+    """The login a child process acts as (in this process, tests set their own)."""
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 @pytest.fixture
@@ -194,7 +202,7 @@ async def test_another_process_appends_and_the_console_shows_it(store, clock, in
     app = console(store, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        writer = spawn("log", "INC-1", "from the scribe's shell", "--author", "dana", "--store", store,
+        writer = spawn("log", "INC-1", "from the scribe's shell", "--store", store,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = writer.communicate(timeout=30)
         assert writer.returncode == 0, err
@@ -383,7 +391,10 @@ async def test_hostile_entries_from_warroom_log_are_literal_in_a_live_console(st
     app = console(store, clock, tmp_path)
     async with app.run_test(size=(250, 40)) as pilot:
         await loaded(pilot)
-        writer = spawn("log", "INC-1", "--stdin", "--author", "[red]mallory\x1b[0m", "--store", store,
+        # A hostile display name, as [people] may map the child's real login to one.
+        people = tmp_path / "people.toml"
+        people.write_text(f"[people]\n{json.dumps(real_login())} = {json.dumps('[red]mallory' + chr(27) + '[0m')}\n")
+        writer = spawn("log", "INC-1", "--stdin", "--config", str(people), "--store", store,
                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = writer.communicate("\n".join([HOSTILE, "[/]", "x [/] y", "[$accent]"]) + "\n", timeout=30)
         assert writer.returncode == 0, err

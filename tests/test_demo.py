@@ -33,7 +33,7 @@ def test_the_readme_main_command_runs_in_a_terminal_and_quits_cleanly(tmp_path: 
     incident comes up with its checks red, `q` quits, exit 0, nothing left running."""
     warroom = Path(sys.executable).parent / "warroom"
     status, _, pid = in_terminal([str(warroom), "demo", "--speed", "20"], tmp_path, timeout=60,
-                                 env={"COLUMNS": "140", "LINES": "42", "WARROOM_USER": "newcomer"},
+                                 env={"COLUMNS": "140", "LINES": "42"},
                                  wait_for=[b"api returning 5xx", b"critical"], then_key=b"q")
     assert status == 0
     leftovers = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
@@ -57,7 +57,7 @@ async def test_headless_demo_rollback_recovers_and_shuts_everything_down(tmp_pat
             app.options.config.check("api-health").url,)]
         await pilot.press("q")
 
-    assert await _run("bad-deploy", speed=30, drill=False, store=None, author="alice", theme=None,
+    assert await _run("bad-deploy", speed=30, drill=False, store=None, author="alice", login="alice", theme=None,
                       auto_pilot=pilot_run) == 0
     assert seen["mitigated"] is not None
     for port in seen["ports"]:  # the simulator's servers are gone with the console
@@ -92,7 +92,7 @@ async def test_headless_drill_from_nothing_to_a_score_card(tmp_path, capsys):
         await until(pilot, lambda: app.incident_flow.incident.mitigated_at is not None, timeout=60)
         await pilot.press("q")
 
-    assert await _run("bad-deploy", speed=30, drill=True, store=store, author="alice", theme=None,
+    assert await _run("bad-deploy", speed=30, drill=True, store=store, author="alice", login="alice", theme=None,
                       auto_pilot=pilot_run) == 0
     card = capsys.readouterr().out
     assert "time to declare" in card.lower() and "time to mitigate" in card.lower()

@@ -14,8 +14,9 @@ from warroom.domain.cadence import Timer, timer
 from warroom.domain.incident import Incident, Milestone, Status, fold, format_key, parse_key
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
-from warroom.domain.timeline import FREE_TEXT_KINDS, STATE_KINDS, Draft, Entry, Kind
+from warroom.domain.timeline import FREE_TEXT_KINDS, STATE_KINDS, Draft, Entry, Kind, Origin
 from warroom.errors import NotFound, WarroomError
+from warroom import identity
 from warroom.store.base import Journal
 
 Clock = Callable[[], datetime]
@@ -36,11 +37,13 @@ class Loaded:
 
 class IncidentService:
     def __init__(self, journal: Journal, policy: Policy = DEFAULT_POLICY, *,
-                 clock: Clock = system_clock, prefix: str = "INC") -> None:
+                 clock: Clock = system_clock, prefix: str = "INC", login: str | None = None) -> None:
         self.journal = journal
         self.policy = policy
         self.clock = clock
         self.prefix = prefix
+        self.login = login or identity.os_login()
+        """Stamped on every entry this service writes: the process's OS login."""
         self._states: dict[int, Incident] = {}
 
     # -- naming -----------------------------------------------------------------------
@@ -134,8 +137,8 @@ class IncidentService:
         return incident
 
     async def _append(self, incident_id: int, kind: Kind, text: str, author: str,
-                      data: dict[str, Any] | None = None) -> Entry:
-        draft = Draft(kind, text, self._author(author), self.clock(), data or {})
+                      data: dict[str, Any] | None = None, origin: Origin = Origin.PERSON) -> Entry:
+        draft = Draft(kind, text, self._author(author), self.clock(), data or {}, self.login, origin)
         return await self.journal.append(incident_id, draft)
 
     # -- writing ----------------------------------------------------------------------
@@ -159,7 +162,8 @@ class IncidentService:
             data["started"] = started.isoformat()
         if detected:
             data["detected"] = detected.isoformat()
-        return Draft(Kind.DECLARE, f"Declared {severity}: {title}", self._author(author), now, data)
+        return Draft(Kind.DECLARE, f"Declared {severity}: {title}", self._author(author), now, data,
+                     self.login)
 
     async def declare(self, title: str, severity: str, author: str, **details: Any) -> Entry:
         return await self.journal.declare(self.declare_draft(title, severity, author, **details))
@@ -218,6 +222,12 @@ class IncidentService:
         person = self._text(person, "person").strip()
         incident = await self._writable(incident_id, author, reopen)
         holders = incident.holders(parsed)
+        commander = incident.holders(Role.IC)
+        if parsed is Role.IC and commander and author.strip() not in commander:
+            raise WarroomError(
+                f"only the Incident Commander ({', '.join(commander)}) hands off command of "
+                f"{self.key(incident)}",
+                f"to take command without them: warroom take-command {self.key(incident)} --reason TEXT")
         if remove:
             if person not in holders:
                 raise WarroomError(f"{person} does not hold {parsed.title} on {self.key(incident)}")
@@ -232,6 +242,22 @@ class IncidentService:
         return await self._append(incident_id, Kind.ROLE, text, author,
                                   {"role": parsed.value, "person": person, "previous": previous,
                                    "removed": remove})
+
+    async def take_command(self, incident_id: int, author: str, reason: str) -> Entry:
+        """The guides' exception to the IC's handoff: someone takes command without the
+        current IC (unreachable, asleep), openly, with a reason every console shows."""
+        reason = self._text(reason, "reason").strip()
+        incident = await self._writable(incident_id, author, False)
+        commander = incident.holders(Role.IC)
+        author = self._author(author)
+        if author in commander:
+            raise WarroomError(f"{author} is already the Incident Commander of {self.key(incident)}")
+        previous = commander[0] if commander else None
+        text = (f"{author} took command from {previous}: {reason}" if previous
+                else f"{author} took command: {reason}")
+        return await self._append(incident_id, Kind.ROLE, text, author, {
+            "role": Role.IC.value, "person": author, "previous": previous, "removed": False,
+            "took_command": True, "reason": reason})
 
     async def set_impact(self, incident_id: int, author: str, *, impact: str | None = None,
                          services: Sequence[str] | None = None, reopen: bool = False) -> Entry:
@@ -317,13 +343,14 @@ class IncidentService:
         the end of the drill, usually after the resolution: like a follow-up, it does not
         reopen the incident, and the fold ignores it."""
         self._text(text, "score card")
-        return await self._append(incident_id, Kind.DRILL, text, author, dict(score_data))
+        return await self._append(incident_id, Kind.DRILL, text, author, dict(score_data), Origin.WARROOM)
 
     async def append_raw(self, incident_id: int, kind: Kind, text: str, author: str,
                          data: dict[str, Any]) -> Entry:
-        """For adapters (health transitions, mitigations, evidence) that own their data."""
+        """For warroom's own entries (health transitions, action audits and verifications,
+        evidence), marked as such: no command a person runs reaches this."""
         self._text(text)
-        return await self._append(incident_id, kind, text, author, data)
+        return await self._append(incident_id, kind, text, author, data, Origin.WARROOM)
 
 
 def kinds_of(names: Iterable[str]) -> list[Kind]:

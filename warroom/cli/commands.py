@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import os
 import sys
@@ -19,6 +18,7 @@ from warroom.domain.incident import Incident, format_key
 from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
 from warroom.errors import NotFound, WarroomError
 from warroom.files import atomic_write
+from warroom.identity import Identity, identify
 from warroom.service import IncidentService
 from warroom.store import open_journal, resolve_url
 from warroom.text import safe_line
@@ -54,13 +54,26 @@ class Context:
         return self.validated
 
     @property
-    def explicit_author(self) -> str | None:
-        """--author, else $WARROOM_USER: what the person asked to be called."""
-        return getattr(self.args, "author", None) or os.environ.get("WARROOM_USER") or None
+    def requested_name(self) -> tuple[str | None, str]:
+        """The name asked for on the command line or in the environment, and where."""
+        if getattr(self.args, "author", None):
+            return self.args.author, "--as"
+        if os.environ.get("WARROOM_USER"):
+            return os.environ["WARROOM_USER"], "$WARROOM_USER"
+        return None, "--as"
+
+    @property
+    def identity(self) -> Identity:
+        """The OS login, named as [people] maps it; a requested name it does not map to
+        that login is refused."""
+        requested, source = self.requested_name
+        if requested is None and self.config.incident.user:
+            requested, source = self.config.incident.user, "[incident] user"
+        return identify(self.config.people, requested, source=source)
 
     @property
     def author(self) -> str:
-        return self.explicit_author or self.config.incident.user or getpass.getuser()
+        return self.identity.name
 
     async def service(self, *, create: bool = False) -> IncidentService:
         journal = await open_journal(self.store_url, create=create,
@@ -206,6 +219,12 @@ async def cmd_assign(ctx: Context, svc: IncidentService) -> int:
     return 0
 
 
+async def cmd_take_command(ctx: Context, svc: IncidentService) -> int:
+    entry = await svc.take_command(await svc.resolve(ctx.args.incident), ctx.author, ctx.args.reason)
+    out(safe_line(entry.text))
+    return 0
+
+
 async def cmd_impact(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     entry = await svc.set_impact(await svc.resolve(a.incident), ctx.author, impact=a.impact,
@@ -301,7 +320,7 @@ def run_console(ctx: Context) -> int:
 
     options = ConsoleOptions(
         store_url=ctx.store_url, incident_id=initial.id, load_config=lambda: ctx.config,
-        author=ctx.explicit_author, seat="scribe" if ctx.args.command == "scribe" else "ic",
+        author=ctx.requested_name[0], seat="scribe" if ctx.args.command == "scribe" else "ic",
         read_only=ctx.args.read_only, theme=ctx.args.theme, initial=initial)
     app = WarroomApp(options)
     app.run()
@@ -316,6 +335,7 @@ def run_console(ctx: Context) -> int:
 COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
     "list": cmd_list, "show": cmd_show, "log": cmd_log,
     "severity": cmd_severity, "status": cmd_status, "assign": cmd_assign, "impact": cmd_impact,
+    "take-command": cmd_take_command,
     "followup": cmd_followup, "milestone": cmd_milestone, "update": cmd_update,
     "export": cmd_export, "postmortem": cmd_postmortem,
 }

@@ -50,6 +50,7 @@ def list_scenarios() -> int:
 
 
 async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | None, author: str,
+               login: str | None = None,
                theme: str | None, auto_pilot=None) -> int:
     """``auto_pilot`` (tests): drive the console headless with a Pilot instead of a terminal."""
     from warroom.sim.simulation import Simulation
@@ -69,11 +70,12 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
             config = load_config(config_path)
             store_url = store or f"sqlite:///{directory / 'demo.db'}"
             started = system_clock()
-            incident_id = None if drill else await _declare(store_url, config, scenario, author)
+            incident_id = None if drill else await _declare(store_url, config, scenario, author, login)
             if drill:
                 await (await open_journal(store_url, create=True, make_dirs=False)).close()
             app = WarroomApp(ConsoleOptions(store_url=store_url, incident_id=incident_id, config=config,
-                                            author=author, theme=theme, output_dir=Path.cwd()))
+                                            author=author, login=login, theme=theme,
+                                            output_dir=Path.cwd()))
             app.options.welcome = (DRILL_GUIDE if drill else GUIDE).format(
                 title=scenario.title, mitigation=scenario.mitigation, key=_KeyHints(app))
             if auto_pilot is None:
@@ -81,7 +83,7 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
             else:
                 await app.run_async(headless=True, size=(140, 42), auto_pilot=auto_pilot)
             if drill and app.wired and app.incident_flow.incident_id is not None:
-                print(await _score(store_url, config, app.incident_flow.incident_id, started, sim, author))
+                print(await _score(store_url, config, app.incident_flow.incident_id, started, sim, author, login))
     if app.failure is not None:
         raise app.failure  # reported by the CLI as one line, now the terminal is restored
     if app.return_code:
@@ -89,10 +91,10 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
     return 0
 
 
-async def _declare(store_url: str, config: Config, scenario, author: str) -> int:
+async def _declare(store_url: str, config: Config, scenario, author: str, login: str | None) -> int:
     journal = await open_journal(store_url, create=True)
     try:
-        service = IncidentService(journal, config.policy, prefix=config.incident.id_prefix)
+        service = IncidentService(journal, config.policy, prefix=config.incident.id_prefix, login=login)
         severity = scenario.severity if config.policy.has(scenario.severity) else config.policy.names[0]
         entry = await service.declare(scenario.title, severity, author, impact="being assessed")
         await service.assign(entry.incident_id, "ic", author, author)
@@ -101,12 +103,13 @@ async def _declare(store_url: str, config: Config, scenario, author: str) -> int
         await journal.close()
 
 
-async def _score(store_url: str, config: Config, incident_id: int, started: datetime, sim, author: str) -> str:
+async def _score(store_url: str, config: Config, incident_id: int, started: datetime, sim, author: str,
+                 login: str | None) -> str:
     from warroom.domain.drill import as_data, as_text, score_drill
 
     journal = await open_journal(store_url)
     try:
-        service = IncidentService(journal, config.policy, prefix=config.incident.id_prefix)
+        service = IncidentService(journal, config.policy, prefix=config.incident.id_prefix, login=login)
         loaded = await service.load(incident_id)
         # The first scripted event is when things start to break (simulated time / speed).
         events = sim.scenario.events

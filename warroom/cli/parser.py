@@ -55,8 +55,9 @@ def command(*names_and_helps: tuple[str, str]) -> Callable[[Builder], Builder]:
 
 
 def author(p: Parser) -> None:
-    p.add_argument("--author", "--as", dest="author", metavar="NAME",
-                   help="who is writing (default: $WARROOM_USER, config user, login name)")
+    p.add_argument("--as", dest="author", metavar="NAME",
+                   help="which of the names [people] maps your login to (default: $WARROOM_USER, "
+                        "[incident] user, the first one); who acts is always the login")
 
 
 def reopen(p: Parser) -> None:
@@ -123,6 +124,14 @@ def _assign(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("--remove", action="store_true", help="the person stands down from the role")
     author(p)
     reopen(p)
+
+
+@command(("take-command", "become the Incident Commander without the current IC's handoff "
+                           "(journaled with the reason, shown to every console)"))
+def _take_command(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("--reason", required=True, help="why, e.g. \"IC unreachable for 10 min\"")
+    author(p)
 
 
 @command(("impact", "change the stated impact or affected services"))

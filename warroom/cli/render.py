@@ -8,7 +8,7 @@ from warroom.domain.cadence import Timer
 from warroom.domain.durations import format_clock, format_duration
 from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
-from warroom.domain.timeline import Entry
+from warroom.domain.timeline import Entry, byline
 from warroom.text import safe_line, safe_text
 
 
@@ -70,7 +70,7 @@ def _ts(ts: datetime | None) -> str:
 
 def entry_lines(entry: Entry, with_date: bool) -> list[str]:
     stamp = entry.ts.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
-    head = f"{stamp}  #{entry.id:<5} {entry.kind.value:<10} {safe_line(entry.author):<12} "
+    head = f"{stamp}  #{entry.id:<5} {entry.kind.value:<10} {safe_line(byline(entry)):<12} "
     body = safe_text(entry.text).splitlines() or [""]
     pad = " " * len(head)
     return [head + body[0]] + [pad + line for line in body[1:]]

@@ -6,6 +6,7 @@ directory, so what it prints is what the reader will see on their own incidents.
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import tempfile
@@ -20,8 +21,8 @@ STEPS: list[tuple[str, list[str]]] = [
      ["assign", "INC-1", "tech-lead", "bob"]),
     ("", ["assign", "INC-1", "scribe", "carol"]),
     ("The scribe keeps the timeline; each printed id is durable on disk.",
-     ["log", "INC-1", "Error ratio jumped at 09:58, right after deploy of api v1.2.3", "--author", "carol"]),
-    ("", ["log", "INC-1", "Roll back api to v1.2.2", "--kind", "decision", "--author", "alice"]),
+     ["log", "INC-1", "Error ratio jumped at 09:58, right after deploy of api v1.2.3", "--as", "carol"]),
+    ("", ["log", "INC-1", "Roll back api to v1.2.2", "--kind", "decision", "--as", "alice"]),
     ("Impact grows: raise the severity. The update cadence and required roles follow.",
      ["severity", "INC-1", "SEV1"]),
     ("", ["status", "INC-1", "mitigating"]),
@@ -37,11 +38,14 @@ STEPS: list[tuple[str, list[str]]] = [
 
 def walkthrough() -> int:
     from warroom.cli import main
+    from warroom.identity import os_login
 
     with tempfile.TemporaryDirectory(prefix="warroom-demo-") as tmp:
         store = f"sqlite:///{Path(tmp) / 'demo.db'}"
         config = Path(tmp) / "warroom.toml"
-        config.write_text("# an empty config: the walk-through shows the defaults\n")
+        # One login, several people: as a shared bastion account would be mapped.
+        config.write_text("# the defaults, and this login acting for the walk-through's people\n"
+                          f"[people]\n{json.dumps(os_login())} = [\"alice\", \"bob\", \"carol\"]\n")
         print(f"warroom walk-through (journal: {store}, removed afterwards)\n")
         for say, argv in STEPS:
             if say:
@@ -49,8 +53,8 @@ def walkthrough() -> int:
             print("$ warroom " + shlex.join(argv))
             sys.stdout.flush()
             extra = ["--store", store, "--config", str(config)]
-            if argv[0] not in {"show", "export"} and "--author" not in argv:
-                extra += ["--author", "alice"]
+            if argv[0] not in {"show", "export"} and "--as" not in argv:
+                extra += ["--as", "alice"]
             code = main([*argv, *extra])
             if code != 0:
                 return code

@@ -144,6 +144,16 @@ def _scalar(value: object) -> object:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
 Name = Annotated[str, AfterValidator(_name)]
+
+
+def _person_names(value: str | list[str]) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else list(value)
+    if not names:
+        raise problem("expected a name or a list of names")
+    return tuple(_name(name) for name in names)
+
+
+PersonNames = Annotated[str | list[str], AfterValidator(_person_names)]
 RoleName = Annotated[Role, BeforeValidator(_role)]
 Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -187,7 +197,7 @@ class IncidentConfig(_Model):
     id_prefix: Annotated[str, AfterValidator(_id_prefix)] = "INC"
     """Prefix of incident ids, e.g. "INC" gives INC-42."""
     user: Name | None = None
-    """Default author of timeline entries; otherwise the login name."""
+    """The name to act as, among those [people] maps to the login (as --as would pick)."""
 
 
 class ConsoleConfig(_Model):
@@ -731,6 +741,9 @@ class Config(_Model):
     """[[check]]: health checks."""
     actions: list[Action] = Field(default_factory=list, alias="action")
     """[[action]]: mitigations."""
+    people: dict[str, PersonNames] = Field(default_factory=dict)
+    """[people]: login = "name", or login = ["name", ...] for a login several people share.
+    Who acts is always the operating-system login; this says how entries name them."""
 
     _source: Path | None = PrivateAttr(default=None)
     _secrets: frozenset[str] = PrivateAttr(default_factory=frozenset)

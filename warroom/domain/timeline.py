@@ -55,6 +55,25 @@ def utc(ts: datetime) -> datetime:
     return ts.astimezone(timezone.utc)
 
 
+class Origin(StrEnum):
+    """Who wrote an entry: a person (a note, a decision, a role change), or warroom itself
+    (a health transition, an action's audit and verification, captured evidence). Only
+    warroom's own code writes the second kind; people's entries can never carry it."""
+
+    PERSON = "person"
+    WARROOM = "warroom"
+
+
+WARROOM_MARK = "⚙"
+"""Before the author of an entry only warroom writes, wherever entries are shown."""
+
+
+def byline(entry: "Entry") -> str:
+    """Who an entry is by, as shown: warroom's own entries marked, so a person's note that
+    imitates an audit line never looks like one."""
+    return f"{WARROOM_MARK} {entry.author}" if entry.origin is Origin.WARROOM else entry.author
+
+
 @dataclass(frozen=True, slots=True)
 class Draft:
     """An entry not yet written: what a writer hands to the journal."""
@@ -64,6 +83,9 @@ class Draft:
     author: str
     ts: datetime
     data: dict[str, Any] = field(default_factory=dict)
+    login: str = ""
+    """The operating-system login of the process that wrote it (warroom.identity)."""
+    origin: Origin = Origin.PERSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +100,10 @@ class Entry:
     text: str
     data: dict[str, Any] = field(default_factory=dict)
     uid: str = ""
+    login: str = ""
+    """The operating-system login that wrote it; empty for entries from before logins were
+    recorded (journal schema 1)."""
+    origin: Origin = Origin.PERSON
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +111,8 @@ class Entry:
             "uid": self.uid,
             "ts": self.ts.isoformat(),
             "author": self.author,
+            "login": self.login,
+            "origin": self.origin.value,
             "kind": self.kind.value,
             "text": self.text,
             "data": self.data,

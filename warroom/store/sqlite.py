@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable, TypeVar
 
-from warroom.domain.timeline import Draft, Entry, Kind, utc
+from warroom.domain.timeline import Draft, Entry, Kind, Origin, utc
 from warroom.errors import StoreError
 from warroom.store.base import Journal
 
@@ -43,10 +43,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_by_incident ON entries (incident_id, id);
     CREATE INDEX entries_by_kind ON entries (incident_id, kind, id);
     """,
+    # 2: who really wrote each entry (the OS login) and whether a person or warroom did.
+    """
+    ALTER TABLE entries ADD COLUMN login TEXT NOT NULL DEFAULT '';
+    ALTER TABLE entries ADD COLUMN origin TEXT NOT NULL DEFAULT 'person';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_SELECT = "SELECT id, incident_id, ts, author, kind, text, data, uid FROM entries"
+_SELECT = "SELECT id, incident_id, ts, author, kind, text, data, uid, login, origin FROM entries"
 
 
 def new_uid() -> str:
@@ -55,13 +60,14 @@ def new_uid() -> str:
 
 
 def _row_to_entry(row: tuple[Any, ...]) -> Entry:
-    entry_id, incident_id, ts, author, kind, text, data, uid = row
+    entry_id, incident_id, ts, author, kind, text, data, uid, login, origin = row
     try:
         parsed_kind = Kind(kind)
     except ValueError:  # written by a newer version: show it as a note
         parsed_kind = Kind.NOTE
     return Entry(entry_id, incident_id, datetime.fromisoformat(ts), author, parsed_kind, text,
-                 json.loads(data) if data != "{}" else {}, uid)
+                 json.loads(data) if data != "{}" else {}, uid, login,
+                 Origin.WARROOM if origin == Origin.WARROOM else Origin.PERSON)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -157,12 +163,13 @@ class SqliteJournal(Journal):
         ts = utc(draft.ts)
         data = json.dumps(draft.data, separators=(",", ":"), default=str)
         cur = conn.execute(
-            "INSERT INTO entries (uid, incident_id, ts, author, kind, text, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (uid, incident_id, ts.isoformat(), draft.author, draft.kind.value, draft.text, data),
+            "INSERT INTO entries (uid, incident_id, ts, author, kind, text, data, login, origin)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uid, incident_id, ts.isoformat(), draft.author, draft.kind.value, draft.text, data,
+             draft.login, draft.origin.value),
         )
         return Entry(cur.lastrowid, incident_id, ts, draft.author, draft.kind, draft.text,
-                     json.loads(data), uid)
+                     json.loads(data), uid, draft.login, draft.origin)
 
     def _declare_sync(self, draft: Draft) -> Entry:
         conn = self._conn

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
-import getpass
 import io
 import json
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from warroom.comms import TEMPLATE_NAMES
 from warroom.domain.incident import Incident
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
+from warroom.identity import Identity, identify
 from warroom.service import Clock, system_clock
 from warroom.text import safe_text
 from warroom.tui import registry
@@ -80,7 +80,11 @@ class ConsoleOptions:
     """The validated configuration; None: ``load_config`` validates it after the first frame."""
     load_config: Callable[[], Config] | None = None
     author: str | None = None
-    """Who writes from this console; None: the config's ``[incident] user``, else the login."""
+    """The name asked for (--as, $WARROOM_USER): only one [people] maps to the login is
+    accepted; None: the config's ``[incident] user``, else the first name mapped."""
+    login: str | None = None
+    """The acting OS login; None: this process's (warroom.identity.os_login). Only a program
+    embedding the console (the tests) gives another."""
     seat: str = "ic"
     """"ic" gets the timer prompts; "scribe" starts in the timeline input."""
     read_only: bool = False
@@ -161,6 +165,8 @@ class WarroomApp(App):
         self.read_only = options.read_only
         self.config: Config | None = None
         """None until validated (right after the first frame)."""
+        self.identity: Identity | None = None
+        """Who acts from this console, known with the configuration."""
         self.failure: BaseException | None = None
         """Why the console ended itself (the CLI reports it as one line)."""
         self.failures = FailureLog(options.log_path)
@@ -260,7 +266,11 @@ class WarroomApp(App):
             # with it), in a thread, so keys pressed meanwhile are handled.
             await self.timeline_drawn.wait()
             config = await asyncio.to_thread(self.options.load_config)
-        self.post_message(ConfigReady(config))
+        requested, source = self.options.author, "--as"
+        if requested is None and config.incident.user:
+            requested, source = config.incident.user, "[incident] user"
+        identity = identify(config.people, requested, login=self.options.login, source=source)
+        self.post_message(ConfigReady(config, identity))
 
     async def on_unmount(self) -> None:
         gc.unfreeze()  # an app run inside a longer process (tests, the demo) leaves nothing pinned
@@ -346,9 +356,9 @@ class WarroomApp(App):
             self.theme = self._available_theme(config.console.theme)
             for warning in self.theme_warnings[-1:]:
                 self.say(warning, "warning")
-        author = self.options.author or config.incident.user or getpass.getuser()
+        self.identity = message.identity
         flow = self.incident_flow
-        flow.configure(config, author)
+        flow.configure(config, message.identity)
         self.health_pane.set_checks([(c.name, c.kind, c.service) for c in config.checks])
         self.start_flows()
         self.bind_mitigation_keys(config)

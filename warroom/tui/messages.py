@@ -14,14 +14,17 @@ if TYPE_CHECKING:
     from warroom.config import Config
     from warroom.domain.incident import Incident
     from warroom.domain.timeline import Entry
+    from warroom.identity import Identity
 
 
 class ConfigReady(Message):
     """The whole configuration is validated: the policy is known, checks and actions start."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, identity: Identity) -> None:
         super().__init__()
         self.config = config
+        self.identity = identity
+        """Who acts from this console: the OS login, named as the configuration maps it."""
 
 
 class IncidentLoaded(Message):

@@ -137,7 +137,7 @@ def build(scene: Scene, directory: Path) -> WarroomApp:
         path.write_text(scene.config, encoding="utf-8")
         config = load_config(path)
     return WarroomApp(ConsoleOptions(
-        store_url=store, incident_id=1, config=config, author="alice", seat=scene.seat,
+        store_url=store, incident_id=1, config=config, author="alice", login="alice", seat=scene.seat,
         theme=scene.theme, read_only=scene.read_only, clock=clock, watch_interval=0.05,
         output_dir=SAVE_DIR, theme_dirs=[Path(__file__).resolve().parent.parent / "themes"]))
 

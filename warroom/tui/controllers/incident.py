@@ -23,6 +23,7 @@ from warroom.tui.messages import EntriesArrived, IncidentLoaded, JournalWatch, N
 if TYPE_CHECKING:
     from warroom.checks.runner import Transition
     from warroom.config import Config
+    from warroom.identity import Identity
     from warroom.store.base import Journal
 
 WATCH_BACKOFF = (0.5, 10.0)  # first and longest wait before the watcher reopens its source
@@ -45,6 +46,7 @@ class IncidentController:
         self.journal: Journal | None = None
         self.config: Config | None = None
         self.author = ""
+        self.identity: Identity | None = None
         """Who writes from this console; set with the configuration."""
         self.incident = initial or Incident(id=incident_id or 0)
         self.entries: list[Entry] = []
@@ -89,15 +91,17 @@ class IncidentController:
 
     # -- the journal --------------------------------------------------------------------
 
-    def configure(self, config: Config, author: str) -> None:
+    def configure(self, config: Config, identity: Identity) -> None:
         self.config = config
-        self.author = author
+        self.identity = identity
+        self.author = identity.name
         self._make_service()
 
     def _make_service(self) -> None:
         if self.journal is not None and self.config is not None and self.service is None:
             self.service = IncidentService(self.journal, self.config.policy, clock=self.clock,
-                                           prefix=self.config.incident.id_prefix)
+                                           prefix=self.config.incident.id_prefix,
+                                           login=self.identity.login)
 
     def load(self) -> None:
         self.host.run_worker(self._load, group="load", exclusive=True, exit_on_error=False)
