@@ -13,11 +13,12 @@ import asyncio
 import copy
 import json
 import shlex
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Callable, Iterable
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
 from warroom.checks.kubernetes import FAILING, controller_uid, pod_facts
+from warroom.domain.clock import Clock, system_clock
 from warroom.text import mask_text
 from warroom.kube import (
     KubeClient,
@@ -35,7 +36,6 @@ from warroom.kube import (
     selector_query,
     template_diff,
 )
-from warroom.service import system_clock
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 MERGE_PATCH = "application/merge-patch+json"
@@ -69,7 +69,7 @@ class _DeploymentAction(Mitigation):
     VERB: tuple[str, ...] = ()  # the kubectl words, e.g. ("rollout", "undo")
 
     def __init__(self, config: Any, secrets: Iterable[str] = (), *,
-                 clock: Callable[[], datetime] = system_clock) -> None:
+                 clock: Clock = system_clock) -> None:
         super().__init__(config, secrets)
         self.namespace: str = config.namespace
         self.deployment: str = config.deployment

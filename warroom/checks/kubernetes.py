@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from warroom.checks.base import Check, CheckFailed, Probe, State
 from warroom.config.render import mask_text
+from warroom.domain.clock import Clock, system_clock
 from warroom.errors import WarroomError
 from warroom.kube import KubeClient, KubeUnavailable, import_client
-from warroom.service import system_clock
 
 REVISION = "deployment.kubernetes.io/revision"
 # Waiting reasons that mean the pod will not come up without someone acting.
@@ -144,7 +143,7 @@ class KubernetesCheck(Check):
     would on its next invocation)."""
 
     def __init__(self, config: Any, secrets: Iterable[str] = (), *,
-                 clock: Callable[[], datetime] = system_clock) -> None:
+                 clock: Clock = system_clock) -> None:
         super().__init__(config, secrets)
         self.namespace: str = config.namespace
         self.deployment: str = config.deployment

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from warroom.config import Config, load_config
 from warroom.errors import WarroomError
-from warroom.service import IncidentService, system_clock
+from warroom.domain.clock import system_clock
+from warroom.service import IncidentService
 from warroom.store import open_journal
 from warroom.text import safe_line
 

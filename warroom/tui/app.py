@@ -37,7 +37,7 @@ from warroom.comms import TEMPLATE_NAMES
 from warroom.domain.incident import Incident
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
-from warroom.service import Clock, system_clock
+from warroom.domain.clock import Clock, system_clock
 from warroom.text import safe_text
 from warroom.tui import registry
 from warroom.tui.failures import FailureLog
