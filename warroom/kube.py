@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from warroom.checks.base import describe_error
-from warroom.errors import WarroomError
+from warroom.errors import WarroomError, describe_error
 
 IN_CLUSTER_HOST = "KUBERNETES_SERVICE_HOST"
 

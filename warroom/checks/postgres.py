@@ -26,10 +26,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 
-from warroom.checks.base import Check, Probe, State, describe_error, one_line
+from warroom.checks.base import Check, Probe, State, one_line
 from warroom.config.render import format_duration
 from warroom.text import mask_text
 from warroom.domain.durations import format_duration as format_age
+from warroom.errors import describe_error
 
 
 def _load(name: str) -> str:
