@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from warroom.checks.base import Check, CheckFailed, Probe, State
-from warroom.config.render import mask_text
 from warroom.domain.clock import Clock, system_clock
 from warroom.errors import WarroomError
 from warroom.kube import KubeClient, KubeUnavailable, import_client
+from warroom.text import mask_text
 
 REVISION = "deployment.kubernetes.io/revision"
 # Waiting reasons that mean the pod will not come up without someone acting.

@@ -21,8 +21,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from warroom.checks.base import Check, Probe, State, one_line
-from warroom.config.render import mask_text
 from warroom.errors import describe_error
+from warroom.text import mask_text
 
 DEFAULT_PORT = 6379
 

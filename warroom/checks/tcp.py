@@ -14,8 +14,8 @@ from functools import cache
 from typing import Iterator
 
 from warroom.checks.base import Check, CheckFailed, Probe, State
-from warroom.config.render import mask_text
 from warroom.errors import describe_error
+from warroom.text import mask_text
 
 
 class TcpCheck(Check):
