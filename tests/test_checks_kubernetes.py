@@ -86,7 +86,7 @@ async def test_healthy_deployment_is_ok_with_its_revision_and_history(kube: Kube
     [result] = await runner.run_once()
 
     assert result.state is State.OK
-    assert result.summary == "api 5/5 ready, revision 7 deployed 12 min ago"
+    assert result.summary == "api 5/5 ready, revision 7 deployed 12m ago"
     assert result.kind == "kubernetes" and result.latency_ms is not None and result.value == 5
     details = result.details
     assert (details["ready"], details["desired"], details["updated"], details["available"]) == (5, 5, 5, 5)
@@ -117,7 +117,7 @@ async def test_crash_looping_pod_is_critical_with_restarts_and_oom(kube: KubeAPI
     [result] = await runner.run_once()
 
     assert result.state is State.CRITICAL
-    assert result.summary == ("api 2/3 ready, revision 7 deployed 12 min ago, "
+    assert result.summary == ("api 2/3 ready, revision 7 deployed 12m ago, "
                               "1 pod CrashLoopBackOff, 1 pod OOMKilled")
     crash = next(p for p in result.details["pods"] if p["name"] == "api-crash")
     assert crash == {
@@ -149,7 +149,7 @@ async def test_stuck_rollout_is_critical(kube: KubeAPI, runner: Runner):
 
     assert result.state is State.CRITICAL
     assert result.summary == ("api 3/5 ready, rollout stuck (ProgressDeadlineExceeded), "
-                              "revision 7 deployed 12 min ago, 2 pods CrashLoopBackOff")
+                              "revision 7 deployed 12m ago, 2 pods CrashLoopBackOff")
     assert result.details["rollout"] == "rollout stuck: progress deadline exceeded"
 
 
@@ -165,7 +165,7 @@ async def test_fresh_revision_in_progress_is_a_warning(kube: KubeAPI, runner: Ru
     [result] = await runner.run_once()
 
     assert result.state is State.WARN
-    assert result.summary == "api 5/5 ready, rollout in progress (1 of 5 updated), revision 8 deployed 1 min ago"
+    assert result.summary == "api 5/5 ready, rollout in progress (1 of 5 updated), revision 8 deployed 1m ago"
     assert result.details["revision"] == 8
     assert result.details["revision_changed_at"] == minutes_ago(1).isoformat()
     assert [h["revision"] for h in result.details["history"]] == [7, 8]
@@ -173,13 +173,13 @@ async def test_fresh_revision_in_progress_is_a_warning(kube: KubeAPI, runner: Ru
 
 @pytest.mark.parametrize(("status", "rollout", "summary"), [
     ({"generation": 4, "observed_generation": 3}, "waiting for rollout to be observed",
-     "api 5/5 ready, rollout not yet observed, revision 7 deployed 12 min ago"),
+     "api 5/5 ready, rollout not yet observed, revision 7 deployed 12m ago"),
     ({"total": 7}, "2 old replicas terminating",
-     "api 5/5 ready, rollout in progress (2 old replicas terminating), revision 7 deployed 12 min ago"),
+     "api 5/5 ready, rollout in progress (2 old replicas terminating), revision 7 deployed 12m ago"),
     ({"ready": 5, "available": 4, "progressing_reason": "ReplicaSetUpdated"}, "4 of 5 available",
-     "api 5/5 ready, rollout in progress (4 of 5 available), revision 7 deployed 12 min ago"),
+     "api 5/5 ready, rollout in progress (4 of 5 available), revision 7 deployed 12m ago"),
     # kubectl waits here too, but the rollout had finished: pods became unavailable since.
-    ({"ready": 4, "available": 4}, "4 of 5 available", "api 4/5 ready, revision 7 deployed 12 min ago"),
+    ({"ready": 4, "available": 4}, "4 of 5 available", "api 4/5 ready, revision 7 deployed 12m ago"),
 ])
 async def test_rollout_judged_like_kubectl_rollout_status(kube: KubeAPI, runner: Runner, status,
                                                           rollout, summary):
@@ -224,7 +224,7 @@ async def test_replicasets_and_pods_of_another_owner_are_ignored(kube: KubeAPI, 
     [result] = await runner.run_once()
 
     assert result.state is State.OK
-    assert result.summary == "api 2/2 ready, revision 7 deployed 12 min ago"
+    assert result.summary == "api 2/2 ready, revision 7 deployed 12m ago"
     assert [h["revision"] for h in result.details["history"]] == [6, 7]
     assert all(p["name"].startswith(current["metadata"]["name"]) for p in result.details["pods"])
 

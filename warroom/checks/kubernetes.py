@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from warroom.checks.base import Check, CheckFailed, Probe, State
 from warroom.domain.clock import Clock, system_clock
+from warroom.domain.durations import coarse, format_duration
 from warroom.errors import WarroomError
 from warroom.kube import KubeClient, KubeUnavailable, import_client
 from warroom.text import mask_text
@@ -94,19 +95,6 @@ def history_entry(rs: Any) -> dict[str, Any]:
         "replicas": rs.spec.replicas or 0,
         "ready": (rs.status.ready_replicas or 0) if rs.status else 0,
     }
-
-
-def ago(seconds: float) -> str:
-    """``"45 s ago"``, ``"12 min ago"``, ``"3 h ago"``, ``"2 d ago"``."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        hours, minutes = divmod(seconds // 60, 60)
-        return f"{hours} h {minutes} min ago" if hours < 10 and minutes else f"{hours} h ago"
-    return f"{seconds // 86400} d ago"
 
 
 def pod_facts(pod: Any) -> dict[str, Any]:
@@ -250,7 +238,7 @@ class KubernetesCheck(Check):
         elif rollout.phase == "progressing" and not spec.paused:
             parts.append(f"rollout in progress ({rollout.message})")
         if revision is not None:
-            when = f" deployed {ago((self.clock() - changed_at).total_seconds())}" if changed_at else ""
+            when = f" deployed {format_duration(coarse(self.clock() - changed_at))} ago" if changed_at else ""
             parts.append(f"revision {revision}{when}")
         parts += [_count(n, reason) for reason, n in failing.items()]
         if oom:
