@@ -17,10 +17,9 @@ from warroom.checks.base import Check, CheckFailed, Probe, State
 from warroom.domain.clock import Clock, system_clock
 from warroom.domain.durations import coarse, format_duration
 from warroom.errors import WarroomError
-from warroom.kube import KubeClient, KubeUnavailable, import_client
+from warroom.kube import KubeClient, KubeUnavailable, import_client, revision_of, selector_query
 from warroom.text import mask_text
 
-REVISION = "deployment.kubernetes.io/revision"
 # Waiting reasons that mean the pod will not come up without someone acting.
 FAILING = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull")
 
@@ -60,16 +59,6 @@ def judge_rollout(deployment: Any) -> Rollout:
     return Rollout("complete", "complete")
 
 
-def label_selector(selector: Any) -> str:
-    """A V1LabelSelector in the query syntax (``app=api,tier in (web)``)."""
-    parts = [f"{k}={v}" for k, v in sorted((selector.match_labels or {}).items())]
-    for expr in selector.match_expressions or ():
-        values = ",".join(expr.values or ())
-        parts.append({"In": f"{expr.key} in ({values})", "NotIn": f"{expr.key} notin ({values})",
-                      "Exists": expr.key, "DoesNotExist": f"!{expr.key}"}[expr.operator])
-    return ",".join(parts)
-
-
 def controller_uid(obj: Any) -> str | None:
     for ref in obj.metadata.owner_references or ():
         if ref.controller:
@@ -77,19 +66,12 @@ def controller_uid(obj: Any) -> str | None:
     return None
 
 
-def revision_of(obj: Any) -> int | None:
-    try:
-        return int((obj.metadata.annotations or {}).get(REVISION, ""))
-    except ValueError:
-        return None
-
-
 def history_entry(rs: Any) -> dict[str, Any]:
     """One line of `kubectl rollout history`, with the images and when it was created."""
     template = rs.spec.template
     created = rs.metadata.creation_timestamp
     return {
-        "revision": revision_of(rs), "name": rs.metadata.name,
+        "revision": revision_of(rs.metadata.annotations), "name": rs.metadata.name,
         "images": [c.image for c in template.spec.containers] if template and template.spec else [],
         "created": created.isoformat() if created else None,
         "replicas": rs.spec.replicas or 0,
@@ -185,7 +167,7 @@ class KubernetesCheck(Check):
 
     async def _sample(self, apps: Any, core: Any) -> Probe:
         deployment = await apps.read_namespaced_deployment(self.deployment, self.namespace)
-        selector = label_selector(deployment.spec.selector)
+        selector = selector_query(deployment.spec.selector.to_dict(serialize=True))
         replica_sets, pods = await asyncio.gather(
             apps.list_namespaced_replica_set(self.namespace, label_selector=selector),
             core.list_namespaced_pod(self.namespace, label_selector=selector),
@@ -203,12 +185,12 @@ class KubernetesCheck(Check):
         desired = spec.replicas if spec.replicas is not None else 1
         ready = status.ready_replicas or 0
         rollout = judge_rollout(deployment)
-        revision = revision_of(deployment)
-        history = sorted((history_entry(rs) for rs in owned if revision_of(rs) is not None),
+        revision = revision_of(deployment.metadata.annotations)
+        history = sorted((history_entry(rs) for rs in owned if revision_of(rs.metadata.annotations) is not None),
                          key=lambda h: h["revision"])
         if revision is None and history:
             revision = history[-1]["revision"]
-        current = next((rs for rs in owned if revision is not None and revision_of(rs) == revision), None)
+        current = next((rs for rs in owned if revision is not None and revision_of(rs.metadata.annotations) == revision), None)
         changed_at = current.metadata.creation_timestamp if current is not None else None
 
         restarts = {p["name"]: p["restarts"] for p in pods}
