@@ -36,7 +36,7 @@ CONFIGS = {
 
 @pytest.fixture
 async def kube(monkeypatch: pytest.MonkeyPatch):
-    # The client's aiohttp session honours proxy variables; loopback must not go through one.
+    # Isolated from the developer's shell (loopback bypasses their proxies anyway).
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
                 "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
         monkeypatch.delenv(var, raising=False)

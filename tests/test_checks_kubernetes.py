@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, child_env
+from tests.conftest import REPO, child_env, free_port
 from warroom.checks.base import State
 from warroom.checks.kubernetes import KubernetesCheck
 from warroom.checks.registry import build_check
 from warroom.checks.runner import Runner
 from warroom.config.models import KubernetesCheck as KubernetesCheckConfig
 from warroom.errors import WarroomError
+from warroom.kube import is_loopback
 from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
 from warroom.sim.kubeobjects import make_deployment, make_pod, make_replicaset, parse_selector
 
@@ -31,7 +32,8 @@ def minutes_ago(n: float) -> datetime:
 
 @pytest.fixture
 async def kube(monkeypatch: pytest.MonkeyPatch):
-    # The client's aiohttp session honours proxy variables; loopback must not go through one.
+    # Isolated from the developer's proxies (loopback bypasses them anyway: see
+    # test_a_proxy_from_the_environment_never_carries_loopback_traffic).
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     for var in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
@@ -77,6 +79,48 @@ def healthy_pods(kube: KubeAPI, rs: dict, n: int) -> list[dict]:
     pods = [make_pod(rs, f"{rs['metadata']['name']}-{i}", created=minutes_ago(11)) for i in range(n)]
     kube.add(*pods)
     return pods
+
+
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+async def test_a_proxy_from_the_environment_never_carries_loopback_traffic(
+        kube: KubeAPI, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch):
+    """As kubectl: HTTPS_PROXY and kin are ignored for 127.0.0.1, and nobody had to set
+    NO_PROXY (the demo used to, in os.environ)."""
+    _, current, _ = world(kube)
+    healthy_pods(kube, current, 5)
+    dead = f"http://127.0.0.1:{free_port()}"
+    for var in PROXY_VARS:
+        monkeypatch.setenv(var, dead)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    check = KubernetesCheck(check_config(kubeconfig), clock=lambda: NOW)
+    try:
+        probe = await check.probe()
+    finally:
+        await check.close()
+    assert probe.state is State.OK and probe.summary.startswith("api 5/5 ready")
+
+    # The control: a proxy the kubeconfig names is used, loopback or not, so the one
+    # above really would have stood in the way.
+    kubeconfig.write_text(kubeconfig.read_text().replace("    server:", f'    proxy-url: "{dead}"\n    server:'))
+    check = KubernetesCheck(check_config(kubeconfig), clock=lambda: NOW)
+    try:
+        with pytest.raises(Exception) as caught:
+            await check.probe()
+        assert "refused" in check.describe(caught.value)
+    finally:
+        await check.close()
+
+
+@pytest.mark.parametrize(("url", "loopback"), [
+    ("http://127.0.0.1:8080", True), ("https://127.3.4.5", True), ("https://[::1]:6443", True),
+    ("https://LOCALHOST:6443", True), ("https://10.0.0.1:6443", False), ("https://api.example:6443", False),
+    ("https://localhost.example", False), ("https://[::ffff:127.0.0.1]", True),
+])
+def test_is_loopback(url: str, loopback: bool):
+    assert is_loopback(url) is loopback
 
 
 async def test_healthy_deployment_is_ok_with_its_revision_and_history(kube: KubeAPI, runner: Runner):

@@ -13,6 +13,7 @@ import asyncio
 import copy
 import errno
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -96,6 +97,12 @@ class KubeClient:
             except config.ConfigException as exc:
                 raise KubeUnavailable(self._config_problem(str(exc), source)) from None
             self.host = configuration.host
+            if configuration.proxy is None and is_loopback(configuration.host):
+                # As client-go: a proxy from the environment (the client's aiohttp session
+                # trusts HTTPS_PROXY) never carries loopback traffic; a proxy-url in the
+                # kubeconfig still would. Per session: os.environ is not ours to change.
+                configuration.client_session_kwargs = {**(configuration.client_session_kwargs or {}),
+                                                       "trust_env": False}
             self.api_client = client.ApiClient(configuration)
         return self.api_client
 
@@ -143,6 +150,19 @@ class KubeClient:
         if type(exc).__name__ == "ServerDisconnectedError":
             return f"connection closed by {target}"
         return describe_error(exc, target)
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine: localhost, 127.0.0.0/8 or ::1, as Go's
+    httpproxy.useProxy decides it (client-go never proxies them)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback  # ::ffff:127.0.0.1 too, as Go
 
 
 def status_message(exc: Any) -> str:
