@@ -1,7 +1,9 @@
 """The import rules in pyproject.toml (import-linter contracts: the layers, only the TUI
 imports Textual, the domain imports no adapter, checks and actions never load pydantic),
-checked here so a violation fails the suite."""
+checked here so a violation fails the suite; and no module changes process-wide state
+(the environment, the umask, the working directory, signal handlers) at run time."""
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -38,3 +40,49 @@ def test_a_broken_layer_fails(tmp_path: Path):
     result = lint("--config", str(config))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "warroom.service -> warroom.store" in result.stdout
+
+
+# --- no process-wide state changed at run time ----------------------------------------------
+
+# Calls that change what every thread (and every library) in the process sees.
+PROCESS_WIDE = {
+    "os.umask", "os.chdir", "os.putenv", "os.unsetenv", "signal.signal", "sys.setrecursionlimit",
+    "gc.disable", "os.environ.update", "os.environ.setdefault", "os.environ.pop", "os.environ.clear",
+    "os.environ.popitem",
+}
+
+
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def process_wide_changes(source: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and _dotted(node.func) in PROCESS_WIDE:
+            found.append(f"{node.lineno}: {_dotted(node.func)}()")
+        targets = (node.targets if isinstance(node, (ast.Assign, ast.Delete))
+                   else [node.target] if isinstance(node, ast.AugAssign) else [])
+        for target in targets:
+            if isinstance(target, ast.Subscript) and _dotted(target.value) == "os.environ":
+                found.append(f"{node.lineno}: os.environ[...] changed")
+    return found
+
+
+def test_the_detector_sees_each_kind():
+    source = ("import os, gc\nos.environ['A'] = '1'\ndel os.environ['A']\nos.environ.update(A='1')\n"
+              "os.umask(0)\ngc.disable()\nos.environ.get('A')\n")
+    assert [line.split(": ")[1] for line in process_wide_changes(source)] == [
+        "os.environ[...] changed", "os.environ[...] changed", "os.environ.update()", "os.umask()", "gc.disable()"]
+
+
+def test_no_module_changes_process_wide_state():
+    found = [f"{path.relative_to(REPO)}:{where}" for path in sorted((REPO / "warroom").rglob("*.py"))
+             for where in process_wide_changes(path.read_text(encoding="utf-8"))]
+    assert found == []
