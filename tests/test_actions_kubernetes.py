@@ -36,7 +36,7 @@ CONFIGS = {
 
 @pytest.fixture
 async def kube(monkeypatch: pytest.MonkeyPatch):
-    # The client's aiohttp session honours proxy variables; loopback must not go through one.
+    # Isolated from the developer's shell (loopback bypasses their proxies anyway).
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
                 "KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
         monkeypatch.delenv(var, raising=False)
@@ -455,9 +455,41 @@ def test_the_kubernetes_client_is_not_imported_with_the_module():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize(("annotations", "revision"), [
+    ({REVISION: "7"}, 7),
+    ({REVISION: "+7"}, 7),  # strconv.ParseInt takes a sign
+    (None, None),  # no annotations at all (the client's model gives None)
+    ({}, None),  # kubectl's Revision says 0 here: see revision_of
+    ({REVISION: ""}, None),
+    ({REVISION: "x"}, None),
+    ({REVISION: " 7"}, None),  # Python's int() would take these three; ParseInt does not
+    ({REVISION: "1_0"}, None),
+    ({REVISION: "\u0667"}, None),  # an Arabic-Indic 7
+    ({REVISION: str(2**63)}, None),  # beyond int64
+])
+def test_revision_of(annotations, revision):
+    assert kube_rules.revision_of(annotations) == revision
+
+
+def test_an_unnumbered_replicaset_is_never_the_previous_revision():
+    rs = lambda n, rev: {"metadata": {"name": n, "annotations": {REVISION: rev} if rev else {}}}  # noqa: E731
+    with pytest.raises(kube_rules.NoRevision, match=r"only revision 3"):
+        kube_rules.choose_revision([rs("adopted", None), rs("c", "3")], None, "api")
+
+
+def test_the_selector_reads_the_same_from_json_and_from_the_clients_model():
+    from kubernetes.aio.client import V1LabelSelector, V1LabelSelectorRequirement
+
+    model = V1LabelSelector(match_labels={"b": "2", "a": "1"}, match_expressions=[
+        V1LabelSelectorRequirement(key="tier", operator="NotIn", values=["web"]),
+        V1LabelSelectorRequirement(key="canary", operator="Exists")])
+    assert kube_rules.selector_query(model.to_dict(serialize=True)) == "a=1,b=2,tier notin (web),canary"
+    assert kube_rules.selector_query(V1LabelSelector().to_dict(serialize=True)) == ""
+
+
 def test_kubectl_rules_on_plain_objects():
     rs = lambda n, rev: {"metadata": {"name": n, "annotations": {REVISION: rev} if rev else {}}}  # noqa: E731
-    # A ReplicaSet without the annotation is revision 0; an unparsable one is skipped.
+    # A ReplicaSet without the annotation or with an unparsable one has no revision: skipped.
     history = [rs("a", None), rs("b", "x"), rs("c", "3"), rs("d", "10"), rs("e", "2")]
     assert kube_rules.choose_revision(history, None, "api")["metadata"]["name"] == "c"
     assert kube_rules.choose_revision(history, 0, "api")["metadata"]["name"] == "c"  # 0: kubectl's "previous"

@@ -236,7 +236,7 @@ def test_assess_example_summary_and_details():
         idle_in_transaction_count=1,
     )
     probe = pg.assess(activity, pg_config(PG_DSN))
-    assert probe.summary == ("42/100 connections, 2 queries > 5m (longest 6m12s, pid 4121), "
+    assert probe.summary == ("42/100 connections, 2 queries > 5m (longest 6m 12s, pid 4121), "
                              "1 idle in tx (oldest 2s, pid 77), 3 waiting on locks")
     assert probe.state is State.WARN
     assert probe.value == 0.42

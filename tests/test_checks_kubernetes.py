@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, child_env
+from tests.conftest import REPO, child_env, free_port
 from warroom.checks.base import State
 from warroom.checks.kubernetes import KubernetesCheck
 from warroom.checks.registry import build_check
 from warroom.checks.runner import Runner
 from warroom.config.models import KubernetesCheck as KubernetesCheckConfig
 from warroom.errors import WarroomError
+from warroom.kube import is_loopback
 from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
 from warroom.sim.kubeobjects import make_deployment, make_pod, make_replicaset, parse_selector
 
@@ -31,7 +32,8 @@ def minutes_ago(n: float) -> datetime:
 
 @pytest.fixture
 async def kube(monkeypatch: pytest.MonkeyPatch):
-    # The client's aiohttp session honours proxy variables; loopback must not go through one.
+    # Isolated from the developer's proxies (loopback bypasses them anyway: see
+    # test_a_proxy_from_the_environment_never_carries_loopback_traffic).
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     for var in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
@@ -79,6 +81,48 @@ def healthy_pods(kube: KubeAPI, rs: dict, n: int) -> list[dict]:
     return pods
 
 
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+async def test_a_proxy_from_the_environment_never_carries_loopback_traffic(
+        kube: KubeAPI, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch):
+    """As kubectl: HTTPS_PROXY and kin are ignored for 127.0.0.1, and nobody had to set
+    NO_PROXY (the demo used to, in os.environ)."""
+    _, current, _ = world(kube)
+    healthy_pods(kube, current, 5)
+    dead = f"http://127.0.0.1:{free_port()}"
+    for var in PROXY_VARS:
+        monkeypatch.setenv(var, dead)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    check = KubernetesCheck(check_config(kubeconfig), clock=lambda: NOW)
+    try:
+        probe = await check.probe()
+    finally:
+        await check.close()
+    assert probe.state is State.OK and probe.summary.startswith("api 5/5 ready")
+
+    # The control: a proxy the kubeconfig names is used, loopback or not, so the one
+    # above really would have stood in the way.
+    kubeconfig.write_text(kubeconfig.read_text().replace("    server:", f'    proxy-url: "{dead}"\n    server:'))
+    check = KubernetesCheck(check_config(kubeconfig), clock=lambda: NOW)
+    try:
+        with pytest.raises(Exception) as caught:
+            await check.probe()
+        assert "refused" in check.describe(caught.value)
+    finally:
+        await check.close()
+
+
+@pytest.mark.parametrize(("url", "loopback"), [
+    ("http://127.0.0.1:8080", True), ("https://127.3.4.5", True), ("https://[::1]:6443", True),
+    ("https://LOCALHOST:6443", True), ("https://10.0.0.1:6443", False), ("https://api.example:6443", False),
+    ("https://localhost.example", False), ("https://[::ffff:127.0.0.1]", True),
+])
+def test_is_loopback(url: str, loopback: bool):
+    assert is_loopback(url) is loopback
+
+
 async def test_healthy_deployment_is_ok_with_its_revision_and_history(kube: KubeAPI, runner: Runner):
     _, current, old = world(kube)
     healthy_pods(kube, current, 5)
@@ -86,7 +130,7 @@ async def test_healthy_deployment_is_ok_with_its_revision_and_history(kube: Kube
     [result] = await runner.run_once()
 
     assert result.state is State.OK
-    assert result.summary == "api 5/5 ready, revision 7 deployed 12 min ago"
+    assert result.summary == "api 5/5 ready, revision 7 deployed 12m ago"
     assert result.kind == "kubernetes" and result.latency_ms is not None and result.value == 5
     details = result.details
     assert (details["ready"], details["desired"], details["updated"], details["available"]) == (5, 5, 5, 5)
@@ -117,7 +161,7 @@ async def test_crash_looping_pod_is_critical_with_restarts_and_oom(kube: KubeAPI
     [result] = await runner.run_once()
 
     assert result.state is State.CRITICAL
-    assert result.summary == ("api 2/3 ready, revision 7 deployed 12 min ago, "
+    assert result.summary == ("api 2/3 ready, revision 7 deployed 12m ago, "
                               "1 pod CrashLoopBackOff, 1 pod OOMKilled")
     crash = next(p for p in result.details["pods"] if p["name"] == "api-crash")
     assert crash == {
@@ -149,7 +193,7 @@ async def test_stuck_rollout_is_critical(kube: KubeAPI, runner: Runner):
 
     assert result.state is State.CRITICAL
     assert result.summary == ("api 3/5 ready, rollout stuck (ProgressDeadlineExceeded), "
-                              "revision 7 deployed 12 min ago, 2 pods CrashLoopBackOff")
+                              "revision 7 deployed 12m ago, 2 pods CrashLoopBackOff")
     assert result.details["rollout"] == "rollout stuck: progress deadline exceeded"
 
 
@@ -165,7 +209,7 @@ async def test_fresh_revision_in_progress_is_a_warning(kube: KubeAPI, runner: Ru
     [result] = await runner.run_once()
 
     assert result.state is State.WARN
-    assert result.summary == "api 5/5 ready, rollout in progress (1 of 5 updated), revision 8 deployed 1 min ago"
+    assert result.summary == "api 5/5 ready, rollout in progress (1 of 5 updated), revision 8 deployed 1m ago"
     assert result.details["revision"] == 8
     assert result.details["revision_changed_at"] == minutes_ago(1).isoformat()
     assert [h["revision"] for h in result.details["history"]] == [7, 8]
@@ -173,13 +217,13 @@ async def test_fresh_revision_in_progress_is_a_warning(kube: KubeAPI, runner: Ru
 
 @pytest.mark.parametrize(("status", "rollout", "summary"), [
     ({"generation": 4, "observed_generation": 3}, "waiting for rollout to be observed",
-     "api 5/5 ready, rollout not yet observed, revision 7 deployed 12 min ago"),
+     "api 5/5 ready, rollout not yet observed, revision 7 deployed 12m ago"),
     ({"total": 7}, "2 old replicas terminating",
-     "api 5/5 ready, rollout in progress (2 old replicas terminating), revision 7 deployed 12 min ago"),
+     "api 5/5 ready, rollout in progress (2 old replicas terminating), revision 7 deployed 12m ago"),
     ({"ready": 5, "available": 4, "progressing_reason": "ReplicaSetUpdated"}, "4 of 5 available",
-     "api 5/5 ready, rollout in progress (4 of 5 available), revision 7 deployed 12 min ago"),
+     "api 5/5 ready, rollout in progress (4 of 5 available), revision 7 deployed 12m ago"),
     # kubectl waits here too, but the rollout had finished: pods became unavailable since.
-    ({"ready": 4, "available": 4}, "4 of 5 available", "api 4/5 ready, revision 7 deployed 12 min ago"),
+    ({"ready": 4, "available": 4}, "4 of 5 available", "api 4/5 ready, revision 7 deployed 12m ago"),
 ])
 async def test_rollout_judged_like_kubectl_rollout_status(kube: KubeAPI, runner: Runner, status,
                                                           rollout, summary):
@@ -224,7 +268,7 @@ async def test_replicasets_and_pods_of_another_owner_are_ignored(kube: KubeAPI, 
     [result] = await runner.run_once()
 
     assert result.state is State.OK
-    assert result.summary == "api 2/2 ready, revision 7 deployed 12 min ago"
+    assert result.summary == "api 2/2 ready, revision 7 deployed 12m ago"
     assert [h["revision"] for h in result.details["history"]] == [6, 7]
     assert all(p["name"].startswith(current["metadata"]["name"]) for p in result.details["pods"])
 

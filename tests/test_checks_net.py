@@ -207,6 +207,15 @@ async def test_http_ok_reads_status_body_and_json(server: HealthServer, transpor
     assert (result.name, result.kind) == ("api", "http")
 
 
+async def test_http_ignores_a_proxy_from_the_environment(server: HealthServer, transport: str,
+                                                       monkeypatch: pytest.MonkeyPatch):
+    dead = f"http://127.0.0.1:{free_port()}"
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(var, dead)
+    [result] = await sample(http_check(transport, f"{server.base}/health"))
+    assert result.state is State.OK, result.summary
+
+
 @pytest.mark.parametrize(("path", "equals", "state", "summary"), [
     ("status", None, State.OK, None),
     ("items[1].ok", False, State.OK, None),

@@ -14,10 +14,10 @@ from warroom.config import (
     CHECK_KINDS,
     Config,
     find_config,
-    format_duration,
     load_config,
     render_config,
 )
+from warroom.domain.durations import format_duration, parse_duration
 from warroom.domain.roles import Role
 from warroom.domain.severity import PRESETS
 from warroom.errors import ConfigError
@@ -639,8 +639,6 @@ def test_defaults_render():
 
 @pytest.mark.parametrize("text", ["500ms", "15s", "5m", "1h30m", "2d", "1m30s250ms", "1.5ms"])
 def test_format_duration_inverts_parse(text):
-    from warroom.domain.durations import parse_duration
-
     assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
 
 

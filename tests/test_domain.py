@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from warroom.domain.cadence import timer
+from warroom.domain.durations import coarse, format_duration, parse_duration
 from warroom.domain.incident import Status, fold, parse_key
 from warroom.domain.roles import Role
 from warroom.domain.severity import PRESETS
@@ -189,3 +190,39 @@ def test_parse_key(text, number):
 def test_parse_key_rejects(text):
     with pytest.raises(ValueError):
         parse_key(text)
+
+
+# -- durations: one format, exact; ``coarse`` for measured times ----------------------------
+
+S = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("delta,text", [
+    (timedelta(0), "0s"),
+    (15 * S, "15s"),
+    (90 * M, "1h 30m"),  # spaced, as the console has always shown it
+    (timedelta(minutes=1, seconds=30, milliseconds=250), "1m 30s 250ms"),
+    (timedelta(milliseconds=200), "200ms"),  # a sub-second limit is not "0s"
+    (timedelta(microseconds=1500), "0.0015s"),  # below a millisecond, decimal seconds
+    (timedelta(minutes=12, seconds=30), "12m 30s"),  # a configured 12m30s keeps its seconds
+    (timedelta(days=1, minutes=5, seconds=3), "1d 5m 3s"),
+    (-5 * M, "-5m"),  # negative is signed, not "0s"
+    (timedelta(microseconds=-1), "-0.000001s"),
+])
+def test_format_duration_is_exact(delta, text):
+    assert format_duration(delta) == text
+    if delta >= timedelta(0):
+        assert parse_duration(text) == delta
+
+
+@pytest.mark.parametrize("delta,text", [
+    (timedelta(seconds=0.3), "0s"),
+    (timedelta(minutes=9, seconds=59.9), "9m 59s"),  # seconds below ten minutes
+    (timedelta(minutes=10, seconds=59), "10m"),  # whole minutes from there
+    (timedelta(hours=1, minutes=23, seconds=12.5), "1h 23m"),
+    (timedelta(days=1, minutes=5, seconds=3), "1d 5m"),
+    (-timedelta(minutes=5, seconds=3.7), "-5m 3s"),  # toward zero, sign kept
+    (timedelta(seconds=-0.4), "0s"),
+])
+def test_coarse_measured_times(delta, text):
+    assert format_duration(coarse(delta)) == text

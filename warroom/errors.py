@@ -1,6 +1,9 @@
-"""The one error type the CLI and the console report as a single clear line."""
+"""The one error type the CLI and the console report as a single clear line, and any other
+exception told as such a line."""
 
 from __future__ import annotations
+
+import errno
 
 
 class WarroomError(Exception):
@@ -31,3 +34,28 @@ class StoreError(WarroomError):
 
 class ConfigError(WarroomError):
     """A configuration file is malformed or invalid."""
+
+
+def describe_error(exc: BaseException, target: str) -> str:
+    """``exc`` as one line naming ``target`` (host:port, URL): "connection refused db:5432",
+    "DNS lookup failed for api.internal"; never a traceback (not masked: callers mask)."""
+    import socket  # here: every start-up imports this module, only a failure needs these
+    import ssl
+
+    if isinstance(exc, WarroomError):  # CheckFailed and kin: already the line to show
+        return str(exc)
+    if isinstance(exc, socket.gaierror):
+        return f"DNS lookup failed for {target}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused {target}"
+    if isinstance(exc, TimeoutError):  # asyncio's too, since 3.11
+        return f"timed out connecting to {target}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate rejected by {target}: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake with {target} failed: {exc.reason or exc}"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        reason = exc.strerror or errno.errorcode.get(exc.errno, str(exc.errno))
+        return f"{reason.lower()} {target}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{text} ({target})" if target not in text else text

@@ -13,16 +13,17 @@ import asyncio
 import copy
 import errno
 import hashlib
+import ipaddress
 import json
 import os
+import re
 import sys
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from warroom.checks.base import describe_error
-from warroom.errors import WarroomError
+from warroom.errors import WarroomError, describe_error
 
 IN_CLUSTER_HOST = "KUBERNETES_SERVICE_HOST"
 
@@ -96,6 +97,12 @@ class KubeClient:
             except config.ConfigException as exc:
                 raise KubeUnavailable(self._config_problem(str(exc), source)) from None
             self.host = configuration.host
+            if configuration.proxy is None and is_loopback(configuration.host):
+                # As client-go: a proxy from the environment (the client's aiohttp session
+                # trusts HTTPS_PROXY) never carries loopback traffic; a proxy-url in the
+                # kubeconfig still would. Per session: os.environ is not ours to change.
+                configuration.client_session_kwargs = {**(configuration.client_session_kwargs or {}),
+                                                       "trust_env": False}
             self.api_client = client.ApiClient(configuration)
         return self.api_client
 
@@ -145,6 +152,19 @@ class KubeClient:
         return describe_error(exc, target)
 
 
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine: localhost, 127.0.0.0/8 or ::1, as Go's
+    httpproxy.useProxy decides it (client-go never proxies them)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback  # ::ffff:127.0.0.1 too, as Go
+
+
 def status_message(exc: Any) -> str:
     """The message of the Status object the API server sends with an error."""
     try:
@@ -168,6 +188,7 @@ SKIPPED_ANNOTATIONS = frozenset({
     "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to",
 })
 DIFF_LINES = 12
+_INT64 = re.compile(r"[+-]?[0-9]+")  # strconv.ParseInt(v, 10, 64): no spaces, no "_"
 
 Obj = dict[str, Any]
 
@@ -176,15 +197,20 @@ class NoRevision(LookupError):
     """The revision to roll back to is not in the Deployment's history."""
 
 
-def revision_of(obj: Obj) -> int | None:
-    """deploymentutil.Revision: no annotation is revision 0; an unparsable one, None."""
-    value = (obj.get("metadata", {}).get("annotations") or {}).get(REVISION)
-    if value is None:
-        return 0
-    try:
-        return int(value)
-    except ValueError:
+def revision_of(annotations: Mapping[str, str] | None) -> int | None:
+    """The revision an object's annotations give (a Deployment's or a ReplicaSet's, as JSON
+    or as the client's model); None when unknown: no annotation, or not an integer as
+    strconv.ParseInt reads one.
+
+    kubectl's deploymentutil.Revision calls a missing annotation revision 0, so `rollout
+    undo` could pick a ReplicaSet the controller never numbered (an adopted orphan) as
+    "the previous revision". Here it is no candidate, as an unparsable one is for kubectl,
+    and a Deployment the controller has not numbered yet shows no revision, not "0"."""
+    value = (annotations or {}).get(REVISION)
+    if value is None or not _INT64.fullmatch(value):
         return None
+    number = int(value)
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def choose_revision(replica_sets: list[Obj], to_revision: int | None, deployment: str) -> Obj:
@@ -193,7 +219,7 @@ def choose_revision(replica_sets: list[Obj], to_revision: int | None, deployment
     latest: tuple[int, Obj | None] = (-1, None)
     previous: tuple[int, Obj | None] = (-1, None)
     for rs in replica_sets:
-        revision = revision_of(rs)
+        revision = revision_of(rs["metadata"].get("annotations"))
         if revision is None:
             continue
         if to_revision:
@@ -203,7 +229,7 @@ def choose_revision(replica_sets: list[Obj], to_revision: int | None, deployment
             latest, previous = (revision, rs), latest
         elif previous[0] < revision:
             previous = (revision, rs)
-    known = ", ".join(str(r) for r in sorted({revision_of(rs) for rs in replica_sets} - {None}))
+    known = ", ".join(str(r) for r in sorted({revision_of(rs["metadata"].get("annotations")) for rs in replica_sets} - {None}))
     if to_revision:
         raise NoRevision(f"revision {to_revision} not found in the history of deployment {deployment}"
                            f" (revisions: {known or 'none'})")
@@ -259,7 +285,8 @@ def rollback_patch(deployment: Obj, rs: Obj) -> list[Obj]:
 
 
 def selector_query(selector: Obj) -> str:
-    """A label selector in the query syntax."""
+    """A label selector (JSON; the client's model gives it as ``.to_dict(serialize=True)``)
+    in the query syntax: ``a=1,b=2,tier in (web,edge),!canary``."""
     parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
     for expr in selector.get("matchExpressions") or ():
         key, values = expr["key"], ",".join(expr.get("values") or ())

@@ -7,10 +7,11 @@ one entry. Nothing else is written anywhere: the journal is the whole record.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Sequence
 
 from warroom.domain.cadence import Timer, timer
+from warroom.domain.clock import Clock, system_clock
 from warroom.domain.incident import Incident, Milestone, Status, fold, format_key, parse_key
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
@@ -19,12 +20,7 @@ from warroom.errors import NotFound, WarroomError
 from warroom import identity
 from warroom.store.base import Journal
 
-Clock = Callable[[], datetime]
 MAX_TEXT = 64 * 1024
-
-
-def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

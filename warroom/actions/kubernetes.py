@@ -13,11 +13,12 @@ import asyncio
 import copy
 import json
 import shlex
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Callable, Iterable
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
 from warroom.checks.kubernetes import FAILING, controller_uid, pod_facts
+from warroom.domain.clock import Clock, system_clock
 from warroom.text import mask_text
 from warroom.kube import (
     KubeClient,
@@ -35,7 +36,6 @@ from warroom.kube import (
     selector_query,
     template_diff,
 )
-from warroom.service import system_clock
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 MERGE_PATCH = "application/merge-patch+json"
@@ -54,6 +54,15 @@ def _named(objs: list[Obj], name: str) -> Obj | None:
     return next((o for o in objs if o["metadata"]["name"] == name), None)
 
 
+def _revision(obj: Obj) -> int | None:
+    return revision_of(obj["metadata"].get("annotations"))
+
+
+def _revision_text(obj: Obj) -> str:
+    revision = _revision(obj)
+    return "unknown" if revision is None else str(revision)
+
+
 def _for_evidence(obj: Obj) -> str:
     obj = copy.deepcopy(obj)
     obj.get("metadata", {}).pop("managedFields", None)  # noise: who wrote which field
@@ -69,7 +78,7 @@ class _DeploymentAction(Mitigation):
     VERB: tuple[str, ...] = ()  # the kubectl words, e.g. ("rollout", "undo")
 
     def __init__(self, config: Any, secrets: Iterable[str] = (), *,
-                 clock: Callable[[], datetime] = system_clock) -> None:
+                 clock: Clock = system_clock) -> None:
         super().__init__(config, secrets)
         self.namespace: str = config.namespace
         self.deployment: str = config.deployment
@@ -135,7 +144,7 @@ class _DeploymentAction(Mitigation):
             raise ActionFailed(f"deployment {self.deployment} is paused: resume it first")
 
     def _state(self, deployment: Obj, replica_sets: Iterable[Obj] = ()) -> dict[str, Any]:
-        revision = revision_of(deployment) or max((revision_of(rs) or 0 for rs in replica_sets), default=None)
+        revision = _revision(deployment) or max((_revision(rs) or 0 for rs in replica_sets), default=None)
         return {"revision": revision, "images": images(deployment["spec"]["template"])}
 
     # -- evidence --
@@ -212,7 +221,7 @@ class Rollback(_DeploymentAction):
     async def preview(self) -> Preview:
         _, deployment, replica_sets, target = await self._world()
         current = self._state(deployment, replica_sets)
-        to_revision = revision_of(target)
+        to_revision = _revision(target)
         to_images = images(target["spec"]["template"])
         summary = (f"{self.label}: revision {current['revision']} {image_text(current['images'])} -> "
                    f"revision {to_revision} {image_text(to_images)}")
@@ -234,12 +243,12 @@ class Rollback(_DeploymentAction):
         template = deployment["spec"]["template"]
         current = min((rs for rs in replica_sets if same_template(rs["spec"]["template"], template)),
                       key=lambda rs: rs["metadata"].get("creationTimestamp") or "", default=None)
-        items = [Evidence(f"deployment/{self.deployment} (revision {revision_of(deployment)})",
+        items = [Evidence(f"deployment/{self.deployment} (revision {_revision_text(deployment)})",
                           _for_evidence(deployment), {"kind": "Deployment", "name": self.deployment})]
         for role, rs in (("current", current), ("target", _named(replica_sets, target))):
             if rs is not None:
                 name = rs["metadata"]["name"]
-                items.append(Evidence(f"replicaset/{name} (revision {revision_of(rs)}, {role})", _for_evidence(rs),
+                items.append(Evidence(f"replicaset/{name} (revision {_revision_text(rs)}, {role})", _for_evidence(rs),
                                       {"kind": "ReplicaSet", "name": name, "role": role}))
         replaced = [rs for rs in replica_sets if rs["metadata"]["name"] != target]
         return items + await self._logs(core, await self._pods(core, deployment, replaced))

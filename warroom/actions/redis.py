@@ -16,8 +16,9 @@ from redis import exceptions as rx
 from redis.asyncio.connection import parse_url
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
-from warroom.checks.base import describe_error, one_line
+from warroom.checks.base import one_line
 from warroom.checks.redis import url_passwords, url_target
+from warroom.errors import describe_error
 from warroom.text import mask_text
 
 SCAN_COUNT = 1000

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from warroom.actions.base import Mitigation, Outcome, Preview
 from warroom.checks.base import Result, State
-from warroom.domain.durations import format_duration
+from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Entry, Kind
@@ -221,7 +221,7 @@ class ActionRunner:
             fresh = [latest.get(n) for n in names]
             if all(r is not None and r.at >= executed.at and r.state is State.OK for r in fresh):
                 recovered_at = max(r.at for r in fresh)  # type: ignore[union-attr]
-                took = format_duration(recovered_at - executed.at)
+                took = format_duration(coarse(recovered_at - executed.at))
                 text = f"{', '.join(names)} back to ok {took} after {action.name}"
                 await self.service.append_raw(self.incident_id, Kind.MITIGATION, text, self.actor, {
                     "action": action.name, "verified": True, "recovered_at": recovered_at.isoformat(),

@@ -4,16 +4,12 @@ exception into the one line an SRE wants to read (never a traceback, never a sec
 from __future__ import annotations
 
 import abc
-import asyncio
-import errno
-import socket
-import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
 from warroom.checks.state import State  # noqa: F401 (the check kinds import it from here)
-from warroom.errors import WarroomError
+from warroom.errors import WarroomError, describe_error
 from warroom.text import mask_text
 
 
@@ -99,26 +95,6 @@ class Check(abc.ABC):
     def target(self) -> str:
         """host:port or URL the check talks to, for error messages (no secrets)."""
         return self.name
-
-
-def describe_error(exc: BaseException, target: str) -> str:
-    if isinstance(exc, WarroomError):  # CheckFailed and kin: already the line to show
-        return str(exc)
-    if isinstance(exc, socket.gaierror):
-        return f"DNS lookup failed for {target}"
-    if isinstance(exc, ConnectionRefusedError):
-        return f"connection refused {target}"
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return f"timed out connecting to {target}"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate rejected by {target}: {exc.verify_message}"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS handshake with {target} failed: {exc.reason or exc}"
-    if isinstance(exc, OSError) and exc.errno is not None:
-        reason = exc.strerror or errno.errorcode.get(exc.errno, str(exc.errno))
-        return f"{reason.lower()} {target}"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{text} ({target})" if target not in text else text
 
 
 def one_line(text: str, limit: int = 200) -> str:

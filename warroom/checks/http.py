@@ -21,7 +21,7 @@ import httpx
 import warroom
 from warroom.checks.base import Check, CheckFailed, Probe, State
 from warroom.checks.tcp import describe_network_error, format_ms, host_port, tls_context
-from warroom.config.render import format_duration
+from warroom.domain.durations import format_duration
 from warroom.text import mask_text
 
 try:

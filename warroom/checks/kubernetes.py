@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from warroom.checks.base import Check, CheckFailed, Probe, State
-from warroom.config.render import mask_text
+from warroom.domain.clock import Clock, system_clock
+from warroom.domain.durations import coarse, format_duration
 from warroom.errors import WarroomError
-from warroom.kube import KubeClient, KubeUnavailable, import_client
-from warroom.service import system_clock
+from warroom.kube import KubeClient, KubeUnavailable, import_client, revision_of, selector_query
+from warroom.text import mask_text
 
-REVISION = "deployment.kubernetes.io/revision"
 # Waiting reasons that mean the pod will not come up without someone acting.
 FAILING = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull")
 
@@ -60,16 +59,6 @@ def judge_rollout(deployment: Any) -> Rollout:
     return Rollout("complete", "complete")
 
 
-def label_selector(selector: Any) -> str:
-    """A V1LabelSelector in the query syntax (``app=api,tier in (web)``)."""
-    parts = [f"{k}={v}" for k, v in sorted((selector.match_labels or {}).items())]
-    for expr in selector.match_expressions or ():
-        values = ",".join(expr.values or ())
-        parts.append({"In": f"{expr.key} in ({values})", "NotIn": f"{expr.key} notin ({values})",
-                      "Exists": expr.key, "DoesNotExist": f"!{expr.key}"}[expr.operator])
-    return ",".join(parts)
-
-
 def controller_uid(obj: Any) -> str | None:
     for ref in obj.metadata.owner_references or ():
         if ref.controller:
@@ -77,37 +66,17 @@ def controller_uid(obj: Any) -> str | None:
     return None
 
 
-def revision_of(obj: Any) -> int | None:
-    try:
-        return int((obj.metadata.annotations or {}).get(REVISION, ""))
-    except ValueError:
-        return None
-
-
 def history_entry(rs: Any) -> dict[str, Any]:
     """One line of `kubectl rollout history`, with the images and when it was created."""
     template = rs.spec.template
     created = rs.metadata.creation_timestamp
     return {
-        "revision": revision_of(rs), "name": rs.metadata.name,
+        "revision": revision_of(rs.metadata.annotations), "name": rs.metadata.name,
         "images": [c.image for c in template.spec.containers] if template and template.spec else [],
         "created": created.isoformat() if created else None,
         "replicas": rs.spec.replicas or 0,
         "ready": (rs.status.ready_replicas or 0) if rs.status else 0,
     }
-
-
-def ago(seconds: float) -> str:
-    """``"45 s ago"``, ``"12 min ago"``, ``"3 h ago"``, ``"2 d ago"``."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        hours, minutes = divmod(seconds // 60, 60)
-        return f"{hours} h {minutes} min ago" if hours < 10 and minutes else f"{hours} h ago"
-    return f"{seconds // 86400} d ago"
 
 
 def pod_facts(pod: Any) -> dict[str, Any]:
@@ -144,7 +113,7 @@ class KubernetesCheck(Check):
     would on its next invocation)."""
 
     def __init__(self, config: Any, secrets: Iterable[str] = (), *,
-                 clock: Callable[[], datetime] = system_clock) -> None:
+                 clock: Clock = system_clock) -> None:
         super().__init__(config, secrets)
         self.namespace: str = config.namespace
         self.deployment: str = config.deployment
@@ -198,7 +167,7 @@ class KubernetesCheck(Check):
 
     async def _sample(self, apps: Any, core: Any) -> Probe:
         deployment = await apps.read_namespaced_deployment(self.deployment, self.namespace)
-        selector = label_selector(deployment.spec.selector)
+        selector = selector_query(deployment.spec.selector.to_dict(serialize=True))
         replica_sets, pods = await asyncio.gather(
             apps.list_namespaced_replica_set(self.namespace, label_selector=selector),
             core.list_namespaced_pod(self.namespace, label_selector=selector),
@@ -216,12 +185,12 @@ class KubernetesCheck(Check):
         desired = spec.replicas if spec.replicas is not None else 1
         ready = status.ready_replicas or 0
         rollout = judge_rollout(deployment)
-        revision = revision_of(deployment)
-        history = sorted((history_entry(rs) for rs in owned if revision_of(rs) is not None),
+        revision = revision_of(deployment.metadata.annotations)
+        history = sorted((history_entry(rs) for rs in owned if revision_of(rs.metadata.annotations) is not None),
                          key=lambda h: h["revision"])
         if revision is None and history:
             revision = history[-1]["revision"]
-        current = next((rs for rs in owned if revision is not None and revision_of(rs) == revision), None)
+        current = next((rs for rs in owned if revision is not None and revision_of(rs.metadata.annotations) == revision), None)
         changed_at = current.metadata.creation_timestamp if current is not None else None
 
         restarts = {p["name"]: p["restarts"] for p in pods}
@@ -251,7 +220,7 @@ class KubernetesCheck(Check):
         elif rollout.phase == "progressing" and not spec.paused:
             parts.append(f"rollout in progress ({rollout.message})")
         if revision is not None:
-            when = f" deployed {ago((self.clock() - changed_at).total_seconds())}" if changed_at else ""
+            when = f" deployed {format_duration(coarse(self.clock() - changed_at))} ago" if changed_at else ""
             parts.append(f"revision {revision}{when}")
         parts += [_count(n, reason) for reason, n in failing.items()]
         if oom:

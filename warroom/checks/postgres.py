@@ -26,10 +26,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 
-from warroom.checks.base import Check, Probe, State, describe_error, one_line
-from warroom.config.render import format_duration
+from warroom.checks.base import Check, Probe, State, one_line
+from warroom.domain.durations import coarse, format_duration
+from warroom.errors import describe_error
 from warroom.text import mask_text
-from warroom.domain.durations import format_duration as format_age
 
 
 def _load(name: str) -> str:
@@ -99,8 +99,8 @@ def first_line(sql: str | None, limit: int = QUERY_TEXT) -> str:
 
 
 def age(seconds: float) -> str:
-    """``372`` -> ``"6m12s"``; seconds are dropped past ten minutes."""
-    return format_age(timedelta(seconds=seconds)).replace(" ", "")
+    """``372`` -> ``"6m 12s"``; seconds are dropped past ten minutes."""
+    return format_duration(coarse(timedelta(seconds=seconds)))
 
 
 def connection_state(used: int, limit: int, warn: float, critical: float) -> State:

@@ -20,8 +20,9 @@ from redis import exceptions as rx
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from warroom.checks.base import Check, Probe, State, describe_error, one_line
-from warroom.config.render import mask_text
+from warroom.checks.base import Check, Probe, State, one_line
+from warroom.errors import describe_error
+from warroom.text import mask_text
 
 DEFAULT_PORT = 6379
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Awaitable, Callable, Iterable
 
 from warroom.checks.base import Check, CheckFailed, Result, State, one_line
-from warroom.service import Clock, system_clock
+from warroom.domain.clock import Clock, system_clock
 
 log = logging.getLogger(__name__)
 

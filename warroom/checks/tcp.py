@@ -13,8 +13,9 @@ from contextlib import suppress
 from functools import cache
 from typing import Iterator
 
-from warroom.checks.base import Check, CheckFailed, Probe, State, describe_error
-from warroom.config.render import mask_text
+from warroom.checks.base import Check, CheckFailed, Probe, State
+from warroom.errors import describe_error
+from warroom.text import mask_text
 
 
 class TcpCheck(Check):

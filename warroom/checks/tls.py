@@ -17,7 +17,7 @@ from functools import cache
 
 from warroom.checks.base import CheckFailed, Probe, State
 from warroom.checks.tcp import TcpCheck, causes, describe_network_error, tls_context
-from warroom.config.render import mask_text
+from warroom.text import mask_text
 
 # A client that does not trust the issuer may still be one of ours that pins a private CA:
 # a warning. Any other rejection (wrong host name, expired, revoked) fails every client.

@@ -9,14 +9,14 @@ at the end a score card is journaled (and goes into the postmortem).
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from warroom.config import Config, load_config
 from warroom.errors import WarroomError
-from warroom.service import IncidentService, system_clock
+from warroom.domain.clock import system_clock
+from warroom.service import IncidentService
 from warroom.store import open_journal
 from warroom.text import safe_line
 
@@ -56,11 +56,6 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
     from warroom.sim.simulation import Simulation
     from warroom.tui.app import ConsoleOptions, WarroomApp
 
-    # The simulated production is on loopback: no proxy from the environment may stand
-    # between the console's clients (aiohttp honours HTTP_PROXY) and it.
-    for var in ("NO_PROXY", "no_proxy"):
-        current = os.environ.get(var, "")
-        os.environ[var] = ",".join(filter(None, [current, "127.0.0.1", "localhost"]))
     with tempfile.TemporaryDirectory(prefix="warroom-demo-") as tmp:
         directory = Path(tmp)
         async with Simulation(scenario_name, speed=speed) as sim:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from warroom.domain.cadence import Timer
-from warroom.domain.durations import format_clock, format_duration
+from warroom.domain.durations import coarse, format_clock, format_duration
 from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Entry, byline
@@ -35,7 +35,7 @@ def escalation_line(timer: Timer) -> str | None:
 
 def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[Role],
                     now: datetime) -> list[str]:
-    elapsed = format_duration(now - incident.started_at) if incident.started_at else "?"
+    elapsed = format_duration(coarse(now - incident.started_at)) if incident.started_at else "?"
     lines = [
         f"{key}  {safe_line(incident.severity)}  {incident.status.value}  {safe_line(incident.title)}",
         f"Impact: {safe_line(incident.impact) or '—'}",

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from warroom.comms.export import md_cell, utc_time
 from warroom.comms.templates import POSTMORTEM_DUE, hm, is_transition
-from warroom.domain.durations import format_duration
+from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident
 from warroom.domain.severity import Level
 from warroom.domain.timeline import Entry, Kind, utc
@@ -53,7 +53,7 @@ def _or_dash(text: str) -> str:
 
 
 def _span(delta: timedelta | None) -> str:
-    return format_duration(delta) if delta is not None else "—"
+    return format_duration(coarse(delta)) if delta is not None else "—"
 
 
 def _postmortem_note(incident: Incident, level: Level | None) -> str:

@@ -20,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from warroom.comms import TEMPLATE_NAMES
 from warroom.domain.cadence import Timer
-from warroom.domain.durations import format_duration
+from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident, Status
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level
@@ -76,7 +76,7 @@ def _day(ts: datetime | None) -> str:
 
 
 def _span(delta: timedelta | None) -> str:
-    return format_duration(delta) if delta is not None else ""
+    return format_duration(coarse(delta)) if delta is not None else ""
 
 
 def is_transition(entry: Entry) -> bool:

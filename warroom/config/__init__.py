@@ -11,7 +11,7 @@ from typing import Any
 
 _LOADER = ("load_config", "resolve_config")
 _DISCOVERY = ("ENV_VAR", "find_config", "user_config_file")
-_RENDER = ("format_duration", "mask_text", "render_config")
+_RENDER = ("render_config",)
 _MODELS = (
     "ACTION_KINDS", "CHECK_KINDS",
     "Action", "ActionBase", "Check", "CheckBase", "CommandAction", "Config", "ConsoleConfig",

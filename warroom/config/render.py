@@ -11,30 +11,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from warroom.config.models import Config
+from warroom.domain.durations import format_duration
 from warroom.text import mask_text
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def format_duration(delta: timedelta) -> str:
-    """The inverse of parse_duration: ``"15s"``, ``"1h30m"``, ``"200ms"``."""
-    micros = delta // timedelta(microseconds=1)
-    if micros <= 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000)):
-        count, micros = divmod(micros, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    seconds, micros = divmod(micros, 1_000_000)
-    if micros % 1000:  # below a millisecond only decimal seconds are exact
-        parts.append(f"{seconds}.{micros:06d}".rstrip("0") + "s")
-    else:
-        if seconds:
-            parts.append(f"{seconds}s")
-        if micros:
-            parts.append(f"{micros // 1000}ms")
-    return "".join(parts)
 
 
 def _string(text: str) -> str:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from warroom.domain.durations import format_duration
+from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level
@@ -270,7 +270,7 @@ def score_drill(incident: Incident, entries: list[Entry], *, level: Level | None
 # -- presenting -------------------------------------------------------------------------
 
 def _span(delta: timedelta | None) -> str:
-    return format_duration(delta) if delta is not None else DASH
+    return format_duration(coarse(delta)) if delta is not None else DASH
 
 
 def _with_target(score: DrillScore, measure: str, value: timedelta | None) -> str:
@@ -291,13 +291,13 @@ def _updates_text(score: DrillScore) -> str:
     if p is None:
         return DASH
     text = f"{p.on_time} on time, {p.late} late (every {format_duration(p.every)})"
-    return text + (f", worst {format_duration(p.worst)} late" if p.late else "")
+    return text + (f", worst {format_duration(coarse(p.worst))} late" if p.late else "")
 
 
 def _unhelpful_text(score: DrillScore) -> str:
     if not score.unhelpful:
         return "none"
-    return "; ".join(f"{u.action} at +{format_duration(u.after)} ({u.reason})" for u in score.unhelpful)
+    return "; ".join(f"{u.action} at +{format_duration(coarse(u.after))} ({u.reason})" for u in score.unhelpful)
 
 
 def as_text(score: DrillScore) -> str:

@@ -27,23 +27,38 @@ def parse_duration(text: str) -> timedelta:
     return total
 
 
+_MICROS = (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000))
+
+
 def format_duration(delta: timedelta) -> str:
-    """``timedelta(minutes=83)`` -> ``"1h 23m"``; seconds only below ten minutes."""
-    seconds = int(abs(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
+    """``delta`` exactly, largest unit first, in the units parse_duration reads (and its
+    inverse): ``"15s"``, ``"1h 30m"``, ``"1m 30s 250ms"``, ``"0.0015s"``, ``"-5m"``, ``"0s"``.
+    A measured time goes through ``coarse`` first."""
+    micros = abs(delta) // timedelta(microseconds=1)
     parts = []
-    if days:
-        parts.append(f"{days}d")
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes:
-        parts.append(f"{minutes}m")
-    if secs and not days and not hours and minutes < 10:
-        parts.append(f"{secs}s")
+    for unit, size in _MICROS:
+        count, micros = divmod(micros, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    seconds, micros = divmod(micros, 1_000_000)
+    if micros % 1000:  # below a millisecond only decimal seconds are exact
+        parts.append(f"{seconds}.{micros:06d}".rstrip("0") + "s")
+    else:
+        if seconds:
+            parts.append(f"{seconds}s")
+        if micros:
+            parts.append(f"{micros // 1000}ms")
     text = " ".join(parts) or "0s"
-    return f"-{text}" if delta.total_seconds() < 0 else text
+    return f"-{text}" if delta < timedelta(0) and parts else text
+
+
+def coarse(delta: timedelta) -> timedelta:
+    """A measured time (an age, an elapsed time) as precisely as it is worth reading: whole
+    seconds below ten minutes, whole minutes from there; toward zero either way.
+    ``format_duration(coarse(...))`` reads ``"9m 59s"``, ``"1h 23m"``, ``"0s"``."""
+    unit = timedelta(seconds=1) if abs(delta) < timedelta(minutes=10) else timedelta(minutes=1)
+    kept = abs(delta) // unit * unit
+    return -kept if delta < timedelta(0) else kept
 
 
 def format_clock(delta: timedelta) -> str:

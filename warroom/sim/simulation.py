@@ -27,10 +27,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Coroutine
 
-from warroom.config.render import format_duration
-from warroom.domain.durations import parse_duration
+from warroom.domain.clock import Clock, system_clock
+from warroom.domain.durations import format_duration, parse_duration
 from warroom.errors import WarroomError
-from warroom.service import Clock, system_clock
 from warroom.sim.backends import PostgresLoad, RedisCache, postgres_dsn, redis_url
 from warroom.sim.cluster import Cluster
 from warroom.sim.kubeapi import KubeAPI, write_kubeconfig

@@ -33,11 +33,11 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from warroom.comms import TEMPLATE_NAMES
+from warroom.domain.clock import Clock, system_clock
 from warroom.domain.incident import Incident
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.identity import Identity, identify
-from warroom.service import Clock, system_clock
 from warroom.text import safe_text
 from warroom.tui import registry
 from warroom.tui.failures import FailureLog

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from warroom.domain.cadence import Timer
-from warroom.domain.durations import format_clock, format_duration
+from warroom.domain.durations import coarse, format_clock, format_duration
 from warroom.domain.incident import Incident, Status
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level
@@ -146,7 +146,7 @@ class IncidentHeader(Vertical):
         put("console", console)
         if incident.started_at is not None:
             end = incident.resolved_at or now
-            put("elapsed", f"elapsed {format_duration(end - incident.started_at)}")
+            put("elapsed", f"elapsed {format_duration(coarse(end - incident.started_at))}")
         ic = incident.holder(Role.IC)
         put("ic", f"IC {safe_line(ic)}" if ic else "IC UNFILLED", "ic-ok" if ic else "ic-unfilled")
         if incident.open and timer is None:

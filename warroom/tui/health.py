@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from warroom.checks.state import State
-from warroom.domain.durations import format_duration
+from warroom.domain.durations import coarse, format_duration
 from warroom.errors import WarroomError
 from warroom.text import safe_line, safe_text
 from warroom.tui.panes import Pane
@@ -137,7 +137,7 @@ class HealthPane(Pane):
             return
         table = self.table
         for name, result in latest.items():
-            table.update_cell(name, "age", Text(format_duration(now - result.at), style="dim"))
+            table.update_cell(name, "age", Text(format_duration(coarse(now - result.at)), style="dim"))
 
     def on_data_table_row_selected(self, event) -> None:  # by name: see contents()
         event.stop()

@@ -17,7 +17,7 @@ from warroom.tui.messages import EvidenceReady, Failure, HealthResult
 if TYPE_CHECKING:
     from warroom.checks.base import Result
     from warroom.config import Config
-    from warroom.service import Clock
+    from warroom.domain.clock import Clock
 
 TransitionSink = Callable[["check_runner.Transition"], Awaitable[None]]
 

@@ -15,7 +15,8 @@ from warroom.domain.incident import Incident, fold
 from warroom.domain.prompts import Prompt, PromptTracker
 from warroom.domain.severity import Level
 from warroom.domain.timeline import Entry, Kind
-from warroom.service import Clock, IncidentService
+from warroom.domain.clock import Clock
+from warroom.service import IncidentService
 from warroom.store import open_journal
 from warroom.tui.controllers.host import Host
 from warroom.tui.messages import EntriesArrived, IncidentLoaded, JournalWatch, Notice
