@@ -44,6 +44,16 @@ class Journal(abc.ABC):
         within ``interval`` seconds of their commit; runs until cancelled."""
 
     @abc.abstractmethod
+    async def claim(self, name: str, holder: str, ttl: float, *, now: float | None = None) -> str:
+        """Take or renew the lease ``name`` for ``ttl`` seconds if it is free, expired or
+        already ``holder``'s; return who holds it after the call. ``now`` (seconds since the
+        epoch; default the wall clock, shared by every process on the journal) is for tests."""
+
+    @abc.abstractmethod
+    async def release(self, name: str, holder: str) -> None:
+        """Give the lease up, if ``holder`` has it."""
+
+    @abc.abstractmethod
     async def close(self) -> None: ...
 
     async def __aenter__(self) -> "Journal":

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE entries ADD COLUMN login TEXT NOT NULL DEFAULT '';
     ALTER TABLE entries ADD COLUMN origin TEXT NOT NULL DEFAULT 'person';
+    """,
+    # 3: leases (one console journals an incident's health transitions).
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires REAL NOT NULL
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -204,6 +213,31 @@ class SqliteJournal(Journal):
 
     async def declare(self, draft: Draft) -> Entry:
         return await self._run(self._declare_sync, draft)
+
+    def _claim_sync(self, name: str, holder: str, ttl: float, now: float) -> str:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute("SELECT holder, expires FROM leases WHERE name = ?", (name,)).fetchone()
+            if row is None or row[0] == holder or row[1] <= now:
+                conn.execute("INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) "
+                             "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                             "expires = excluded.expires", (name, holder, now + ttl))
+                row = (holder, now + ttl)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return row[0]
+
+    async def claim(self, name: str, holder: str, ttl: float, *, now: float | None = None) -> str:
+        return await self._run(self._claim_sync, name, holder, ttl, time.time() if now is None else now)
+
+    async def release(self, name: str, holder: str) -> None:
+        def release() -> None:
+            self._conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
+        await self._run(release)
 
     async def append(self, incident_id: int, draft: Draft, *, uid: str | None = None) -> Entry:
         return await self._run(self._append_sync, incident_id, draft, uid or new_uid())

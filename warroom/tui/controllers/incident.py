@@ -5,9 +5,12 @@ the update timer's prompts and the draft's text. No widgets: it posts messages."
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import socket
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 
 from warroom.comms import templates
 from warroom.domain.cadence import Timer
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
     from warroom.identity import Identity
     from warroom.store.base import Journal
 
+HEALTH_LEASE_S = 30.0
+"""How long the console that journals health transitions keeps that duty without writing
+one; a console that quits gives it up at once, one that dies after this long."""
 WATCH_BACKOFF = (0.5, 10.0)  # first and longest wait before the watcher reopens its source
 
 Operation = Callable[[IncidentService], Awaitable[object]]
@@ -58,6 +64,10 @@ class IncidentController:
         self.prompts = PromptTracker()
         self.service: IncidentService | None = None
         """Reads and writes with the severity policy: once the journal and the config are in."""
+        self.console_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        """This console among all on the journal (the health lease's holder)."""
+        self.health_journaled: dict[str, str] = {}
+        """Each check's state as the journal last recorded it, by whichever console."""
 
     # -- naming and rules (the policy arrives with the configuration) -----------------------
 
@@ -123,6 +133,12 @@ class IncidentController:
         self.incident = message.incident
         self.entries = list(message.entries)
         self.known = self.loaded = True
+        self._note_health(self.entries)
+
+    def _note_health(self, entries: Iterable[Entry]) -> None:
+        for entry in entries:
+            if entry.kind is Kind.HEALTH and "check" in entry.data:
+                self.health_journaled[str(entry.data["check"])] = str(entry.data.get("to"))
 
     def watch(self, interval: float) -> None:
         """Bring other writers' entries, from the last one this console has."""
@@ -160,6 +176,7 @@ class IncidentController:
         for entry in fresh:
             self.incident.apply(entry)
         self.entries.extend(fresh)
+        self._note_health(fresh)
         return fresh
 
     def write(self, operation: Operation, done: str | None = None) -> None:
@@ -193,8 +210,18 @@ class IncidentController:
         await self._load()
 
     async def journal_health(self, transition: Transition) -> None:
-        """A confirmed health change, journaled by the IC's console only."""
+        """A confirmed health change, journaled once per incident whatever the number of IC
+        consoles: the holder of the incident's health lease writes it, unless the journal has it."""
         if self.seat != "ic" or self.read_only or self.service is None or self.incident_id is None:
+            return
+        # Every IC console on the incident sees the change; the lease's holder writes it,
+        # unless the journal has it already (the watcher may not have brought it yet).
+        lease = f"health-journal:{self.incident_id}"
+        if await self.service.journal.claim(lease, self.console_id, HEALTH_LEASE_S) != self.console_id:
+            return
+        self._note_health(await self.service.journal.entries(
+            self.incident_id, after_id=self.incident.last_entry_id, kinds=(Kind.HEALTH,)))
+        if self.health_journaled.get(transition.name) == transition.state.value:
             return
         before = transition.previous.value if transition.previous else "unknown"
         text = f"{transition.name}: {before} -> {transition.state.value}: {transition.summary}"
@@ -202,6 +229,7 @@ class IncidentController:
             "check": transition.name, "kind": transition.kind, "service": transition.service,
             "from": before, "to": transition.state.value, "summary": transition.summary,
             "at": transition.at.isoformat()})
+        self.health_journaled[transition.name] = transition.state.value
 
     def last_posted_update(self) -> str | None:
         return next((e.text for e in reversed(self.entries) if e.kind is Kind.UPDATE), None)
@@ -226,4 +254,8 @@ class IncidentController:
     async def close(self) -> None:
         if self.journal is not None:
             journal, self.journal, self.service = self.journal, None, None
-            await journal.close()
+            try:
+                if self.incident_id is not None:  # another IC console takes over at once
+                    await journal.release(f"health-journal:{self.incident_id}", self.console_id)
+            finally:
+                await journal.close()
