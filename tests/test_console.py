@@ -525,3 +525,21 @@ async def test_a_drill_console_starts_without_an_incident_and_declares_one(store
         assert app.header.text("key") == "INC-1" and app.incident_flow.incident.severity == "SEV1"
         await pilot.press("n", *"first note", "enter")
         await until(pilot, lambda: app.incident_flow.entries[-1].text == "first note")
+
+
+async def test_taking_command_is_explicit_and_every_console_is_told(store, clock, incident, tmp_path):
+    ic = console(store, clock, tmp_path)
+    other = console(store, clock, tmp_path, author="dana")
+    async with ic.run_test(size=(120, 40)) as ic_pilot:
+        await loaded(ic_pilot)
+        async with other.run_test(size=(120, 40)) as pilot:
+            await loaded(pilot)
+            await pilot.press("C")
+            await until(pilot, lambda: len(other.screen_stack) == 2)
+            assert "Take command from alice" in str(other.screen.query_one(".dialog-title").content)
+            await pilot.press(*"alice unreachable for 10 min", "enter")
+            await until(pilot, lambda: other.incident_flow.incident.holder(Role.IC) == "dana")
+            await until(ic_pilot, lambda: ic.incident_flow.incident.holder(Role.IC) == "dana")
+            told = "dana took command from alice: alice unreachable for 10 min"
+            await until(ic_pilot, lambda: (told, "warning") in ic.toasts)
+            assert ic.bells >= 1 and (told, "warning") in other.toasts

@@ -404,6 +404,12 @@ class WarroomApp(App):
         fresh = self.incident_flow.arrived(message.entries)
         if not fresh:
             return
+        for entry in fresh:
+            if entry.kind is Kind.ROLE and entry.data.get("took_command"):
+                # Every console, the IC's first: command changed hands without a handoff.
+                self.bell()
+                self.notify(safe_text(entry.text), title="Command taken", severity="warning",
+                            timeout=30, markup=False)
         self.timeline.add_entries(fresh)
         self.refresh_state(roles=any(e.kind in ROLES_CHANGE_WITH for e in fresh))
         if any(e.kind is Kind.UPDATE for e in fresh):
@@ -635,6 +641,9 @@ class WarroomApp(App):
 
     def action_impact(self) -> None:
         self.dialogs.impact()
+
+    def action_take_command(self) -> None:
+        self.dialogs.take_command()
 
     def action_draft(self) -> None:
         self.draft_pane.editor.focus()

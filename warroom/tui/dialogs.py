@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from warroom.comms import postmortem
 from warroom.domain.incident import Status
+from warroom.domain.roles import Role
 from warroom.domain.timeline import Kind
 from warroom.tui import modals
 
@@ -82,6 +83,19 @@ class IncidentDialogs:
                 flow.write(lambda s: s.assign(incident_id, role, person, flow.author, remove=remove))
 
         self.app.push_screen(modals.AssignScreen(flow.author), chosen)
+
+    def take_command(self) -> None:
+        flow = self.flow
+
+        def chosen(reason: str | None) -> None:
+            if reason and reason.strip():
+                incident_id = flow.incident.id
+                flow.write(lambda s: s.take_command(incident_id, flow.author, reason))
+
+        holder = ", ".join(flow.incident.holders(Role.IC)) or "no one"
+        self.app.push_screen(modals.InputScreen(
+            f"Take command from {holder}: why? (journaled, shown to every console)",
+            placeholder="e.g. IC unreachable for 10 minutes"), chosen)
 
     def impact(self) -> None:
         flow = self.flow
