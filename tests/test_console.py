@@ -543,3 +543,19 @@ async def test_taking_command_is_explicit_and_every_console_is_told(store, clock
             told = "dana took command from alice: alice unreachable for 10 min"
             await until(ic_pilot, lambda: (told, "warning") in ic.toasts)
             assert ic.bells >= 1 and (told, "warning") in other.toasts
+
+
+async def test_an_open_console_is_the_ics_only_for_the_ic(store, clock, incident, tmp_path):
+    """INC-1's IC is alice: dana's `open` console is a responder's (no IC prompts); alice's is the IC's."""
+    clock.advance(minutes=40)  # a SEV2's update is overdue
+    dana = console(store, clock, tmp_path, author="dana")
+    async with dana.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        dana.every_second()
+        assert dana.header.text("console") == "RESPONDER" and dana.bells == 0
+        assert not any("Status update due" in t for t, _ in dana.toasts)
+    alice = console(store, clock, tmp_path)
+    async with alice.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        alice.every_second()
+        assert alice.header.text("console") == "IC" and alice.bells == 1

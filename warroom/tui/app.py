@@ -428,7 +428,10 @@ class WarroomApp(App):
             self.show_banner()
 
     def seat_label(self) -> str:
-        return self.options.seat.upper() + (" · READ-ONLY" if self.read_only else "")
+        seat = self.options.seat.upper()
+        if seat == "IC" and self.wired and self.identity is not None and not self.incident_flow.commands:
+            seat = "RESPONDER"  # an `open` console whose person is not the IC: no IC prompts
+        return seat + (" · READ-ONLY" if self.read_only else "")
 
     def refresh_state(self, *, roles: bool = False) -> None:
         if not self.wired or not self.incident_flow.known or not self.screen_stack[0].is_attached:

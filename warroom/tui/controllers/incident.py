@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 
 from warroom.comms import templates
 from warroom.domain.cadence import Timer
+from warroom.domain.clock import Clock
 from warroom.domain.incident import Incident, fold
 from warroom.domain.prompts import Prompt, PromptTracker
+from warroom.domain.roles import Role
 from warroom.domain.severity import Level
 from warroom.domain.timeline import Entry, Kind
-from warroom.domain.clock import Clock
 from warroom.service import IncidentService
 from warroom.store import open_journal
 from warroom.tui.controllers.host import Host
@@ -93,10 +94,20 @@ class IncidentController:
             return None
         return rules.timer(self.incident, self.clock())
 
+    @property
+    def commands(self) -> bool:
+        """Whether the person at this console is the Incident Commander, or could take the
+        IC seat because no one holds it: an `open` console is not the IC's by itself."""
+        if self.seat != "ic" or self.read_only or self.identity is None:
+            return False
+        commander = self.incident.holders(Role.IC)
+        return not commander or self.identity.holds(commander)
+
     def due_prompts(self) -> list[tuple[Prompt, str]]:
-        """The timer prompts that fall due now: the IC's console only."""
+        """The timer prompts that fall due now: for the IC (anyone at an IC console while
+        the role is unfilled)."""
         timer = self.timer()
-        if timer is None or self.seat != "ic" or self.read_only or not self.incident.open:
+        if timer is None or not self.commands or not self.incident.open:
             return []
         return self.prompts.due(timer)
 
