@@ -98,7 +98,7 @@ class IncidentController:
     def commands(self) -> bool:
         """Whether the person at this console is the Incident Commander, or could take the
         IC seat because no one holds it: an `open` console is not the IC's by itself."""
-        if self.seat != "ic" or self.read_only or self.identity is None:
+        if self.seat != "ic" or self.identity is None:
             return False
         commander = self.incident.holders(Role.IC)
         return not commander or self.identity.holds(commander)
@@ -107,7 +107,7 @@ class IncidentController:
         """The timer prompts that fall due now: for the IC (anyone at an IC console while
         the role is unfilled)."""
         timer = self.timer()
-        if timer is None or not self.commands or not self.incident.open:
+        if timer is None or not self.commands or self.read_only or not self.incident.open:
             return []
         return self.prompts.due(timer)
 
