@@ -13,19 +13,9 @@ from textual.widgets._toast import Toast
 
 from tests.conftest import free_port
 from tests.console_support import FakeClock, console, in_terminal, sample_incident, until
-from tests.test_console import check_config, mitigation_config
+from tests.test_console import check_config, clock, incident, mitigation_config  # noqa: F401 (fixtures)
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def incident(store: str, clock: FakeClock) -> int:
-    return await sample_incident(store, clock)
 
 
 class Injected(RuntimeError):
@@ -118,30 +108,20 @@ async def test_failing_evidence_is_shown(store, clock, incident, tmp_path, monke
         assert len(app.screen_stack) == 1
 
 
-async def test_a_failing_mitigation_is_shown(store, clock, incident, tmp_path, listener):
+@pytest.mark.parametrize("step, what", [("execute", "the mitigation"), ("verify", "verifying drain-eu")])
+async def test_a_failing_mitigation_step_is_shown(store, clock, incident, tmp_path, listener, step, what):
     app = console(store, clock, tmp_path, config=mitigation_config(tmp_path, listener))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await loaded(pilot)
         await until(pilot, lambda: app.mitigation_flow.runner is not None)
-        app.mitigation_flow.runner.execute = afail
+        setattr(app.mitigation_flow.runner, step, afail)
         await pilot.press("G")
         await until(pilot, lambda: len(app.screen_stack) == 2)
         await pilot.press(*"true", "enter")
-        await reported(pilot, "the mitigation")
-
-
-async def test_a_failing_verification_is_shown(store, clock, incident, tmp_path, listener):
-    app = console(store, clock, tmp_path, config=mitigation_config(tmp_path, listener))
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await loaded(pilot)
-        await until(pilot, lambda: app.mitigation_flow.runner is not None)
-        app.mitigation_flow.runner.verify = afail
-        await pilot.press("G")
-        await until(pilot, lambda: len(app.screen_stack) == 2)
-        await pilot.press(*"true", "enter")
-        await reported(pilot, "verifying drain-eu")
-        ran = [e for e in app.incident_flow.entries if e.kind is Kind.MITIGATION]
-        assert ran and ran[0].data["result"] == "ok"  # what ran is journaled all the same
+        await reported(pilot, what)
+        if step == "verify":  # what ran is journaled all the same
+            ran = [e for e in app.incident_flow.entries if e.kind is Kind.MITIGATION]
+            assert ran and ran[0].data["result"] == "ok"
 
 
 async def test_a_failing_save_is_shown(store, clock, incident, tmp_path):

@@ -4,7 +4,10 @@ quits or stops renewing. (SQLite here; the PostgreSQL journal is issue 13's.)"""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
+
+import pytest
 
 from tests.console_support import FakeClock, sample_incident
 from warroom.checks.runner import Transition
@@ -71,44 +74,43 @@ async def health_entries(store: str) -> list:
         await journal.close()
 
 
-async def test_two_ic_consoles_journal_each_transition_once(store):
+@pytest.fixture
+async def consoles(store):
+    """Two IC consoles on INC-1 (alice's: alice is its IC)."""
     clock = FakeClock()
     await sample_incident(store, clock)
     first, second = await ic_console(store, clock), await ic_console(store, clock)
-    try:
-        # Both see the check break, a sample apart, in either order.
-        await first.journal_health(broke(10))
-        await second.journal_health(broke(11))
-        assert len(await health_entries(store)) == 1
-        # The second, once the watcher brought it the entry, knows it is journaled too.
-        second.arrived(await second.journal.entries(1, after_id=second.incident.last_entry_id))
-        recovered = Transition("api-5xx", "http", "api", State.CRITICAL, State.OK, broke(12).at, "HTTP 200")
-        await second.journal_health(recovered)  # not the lease holder: the first writes it
-        assert len(await health_entries(store)) == 1
-        await first.journal_health(recovered)
-        written = await health_entries(store)
-        assert [e.data["to"] for e in written] == ["critical", "ok"]
-        assert {e.origin.value for e in written} == {"warroom"}
-        # The first console quits: the second takes over at the next change.
-        await first.close()
-        await second.journal_health(broke(13))
-        assert [e.data["to"] for e in await health_entries(store)] == ["critical", "ok", "critical"]
-    finally:
-        await first.close()
-        await second.close()
+    yield first, second
+    await first.close()
+    await second.close()
 
 
-async def test_a_console_that_stopped_renewing_loses_the_lease(store):
-    clock = FakeClock()
-    await sample_incident(store, clock)
-    first, second = await ic_console(store, clock), await ic_console(store, clock)
-    try:
-        await first.journal_health(broke(10))
-        lease = "health-journal:1"
-        assert await second.journal.claim(lease, "probe", HEALTH_LEASE_S) == first.console_id
-        # As if the first had died (kill -9) HEALTH_LEASE_S ago: no release, no renewal.
-        far = __import__("time").time() + HEALTH_LEASE_S + 1
-        assert await second.journal.claim(lease, second.console_id, HEALTH_LEASE_S, now=far) == second.console_id
-    finally:
-        await first.close()
-        await second.close()
+async def test_two_ic_consoles_journal_each_transition_once(store, consoles):
+    first, second = consoles
+    # Both see the check break, a sample apart, in either order.
+    await first.journal_health(broke(10))
+    await second.journal_health(broke(11))
+    assert len(await health_entries(store)) == 1
+    # The second, once the watcher brought it the entry, knows it is journaled too.
+    second.arrived(await second.journal.entries(1, after_id=second.incident.last_entry_id))
+    recovered = Transition("api-5xx", "http", "api", State.CRITICAL, State.OK, broke(12).at, "HTTP 200")
+    await second.journal_health(recovered)  # not the lease holder: the first writes it
+    assert len(await health_entries(store)) == 1
+    await first.journal_health(recovered)
+    written = await health_entries(store)
+    assert [e.data["to"] for e in written] == ["critical", "ok"]
+    assert {e.origin.value for e in written} == {"warroom"}
+    # The first console quits: the second takes over at the next change.
+    await first.close()
+    await second.journal_health(broke(13))
+    assert [e.data["to"] for e in await health_entries(store)] == ["critical", "ok", "critical"]
+
+
+async def test_a_console_that_stopped_renewing_loses_the_lease(consoles):
+    first, second = consoles
+    await first.journal_health(broke(10))
+    lease = "health-journal:1"
+    assert await second.journal.claim(lease, "probe", HEALTH_LEASE_S) == first.console_id
+    # As if the first had died (kill -9) HEALTH_LEASE_S ago: no release, no renewal.
+    far = time.time() + HEALTH_LEASE_S + 1
+    assert await second.journal.claim(lease, second.console_id, HEALTH_LEASE_S, now=far) == second.console_id
