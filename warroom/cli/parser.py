@@ -16,8 +16,32 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    """One-line errors; and a command's options go anywhere among its words
+    (`log INC --kind decision "text"` as well as `log INC "text" --kind decision`).
+
+    Plain argparse matches the positionals of the words before the first option at once,
+    so an optional positional (`log`'s text) is settled as missing before the option is
+    seen. ``parse_intermixed_args`` reads the options first, then the positionals; it can't
+    parse a command's subcommands, so a parser that has them parses as before."""
+
+    intermixed = True
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
+
+    def add_subparsers(self, **kwargs):
+        self.intermixed = False
+        return super().add_subparsers(**kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        if not self.intermixed:
+            return super().parse_known_args(args, namespace)
+        # parse_known_intermixed_args calls parse_known_args itself: plain, this time.
+        self.intermixed = False
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self.intermixed = True
 
 
 def positive_int(text: str) -> int:
