@@ -19,7 +19,9 @@ from warroom.errors import NotFound, WarroomError
 from warroom.store.base import Journal
 
 Clock = Callable[[], datetime]
-MAX_TEXT = 64 * 1024
+MAX_ENTRY_BYTES = 64 * 1024
+"""The most text one entry holds, in UTF-8 bytes: pages of notes, and far less than a
+pasted log file or a runaway `tail -f` line, which would make every console slow to draw."""
 
 
 def system_clock() -> datetime:
@@ -110,15 +112,14 @@ class IncidentService:
     def _text(text: str, what: str = "entry text") -> str:
         if not text.strip():
             raise WarroomError(f"{what} is empty")
-        if len(text) > MAX_TEXT:
-            raise WarroomError(f"{what} is {len(text)} characters; the limit is {MAX_TEXT}")
+        check_size(text, what)
         return text
 
     @staticmethod
     def _author(author: str) -> str:
         if not author.strip():
             raise WarroomError("author is empty", "set --author or $WARROOM_USER")
-        return author.strip()
+        return check_size(author, "author").strip()
 
     async def _writable(self, incident_id: int, author: str, reopen: bool) -> Incident:
         """The current state; a resolved incident is reopened only when asked to."""
@@ -135,7 +136,8 @@ class IncidentService:
 
     async def _append(self, incident_id: int, kind: Kind, text: str, author: str,
                       data: dict[str, Any] | None = None) -> Entry:
-        draft = Draft(kind, text, self._author(author), self.clock(), data or {})
+        # Every entry, whatever wrote it: what reaches the journal is UTF-8 and of a size.
+        draft = Draft(kind, check_size(text, "entry text"), self._author(author), self.clock(), data or {})
         return await self.journal.append(incident_id, draft)
 
     # -- writing ----------------------------------------------------------------------
@@ -154,12 +156,14 @@ class IncidentService:
         if started and detected and started > detected:
             raise WarroomError("--started is later than --detected")
         data: dict[str, Any] = {"title": title, "severity": severity, "scheme": self.policy.name,
-                                "impact": impact.strip(), "services": list(services)}
+                                "impact": check_size(impact, "impact").strip(),
+                                "services": [check_size(name, "service") for name in services]}
         if started:
             data["started"] = started.isoformat()
         if detected:
             data["detected"] = detected.isoformat()
-        return Draft(Kind.DECLARE, f"Declared {severity}: {title}", self._author(author), now, data)
+        text = check_size(f"Declared {severity}: {title}", "title")
+        return Draft(Kind.DECLARE, text, self._author(author), now, data)
 
     async def declare(self, title: str, severity: str, author: str, **details: Any) -> Entry:
         return await self.journal.declare(self.declare_draft(title, severity, author, **details))
@@ -324,6 +328,18 @@ class IncidentService:
         """For adapters (health transitions, mitigations, evidence) that own their data."""
         self._text(text)
         return await self._append(incident_id, kind, text, author, data)
+
+
+def check_size(text: str, what: str = "entry text") -> str:
+    """``text`` if it is valid UTF-8 of at most MAX_ENTRY_BYTES; else a WarroomError naming
+    ``what``. Undecodable input reaches Python as lone surrogates (argv, the environment)."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise WarroomError(f"{what} is not valid UTF-8 (character {exc.start + 1})") from None
+    if size > MAX_ENTRY_BYTES:
+        raise WarroomError(f"{what} is {size} bytes, over the {MAX_ENTRY_BYTES}-byte limit")
+    return text
 
 
 def kinds_of(names: Iterable[str]) -> list[Kind]:

@@ -10,7 +10,7 @@ import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
+from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, TypeVar
 
 from warroom.cli import render
 from warroom.comms.export import export_json, export_markdown
@@ -19,7 +19,7 @@ from warroom.domain.incident import Incident, format_key
 from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
 from warroom.errors import NotFound, WarroomError
 from warroom.files import atomic_write
-from warroom.service import IncidentService
+from warroom.service import MAX_ENTRY_BYTES, IncidentService
 from warroom.store import open_journal, resolve_url
 from warroom.text import safe_line
 
@@ -163,16 +163,24 @@ async def cmd_log(ctx: Context, svc: IncidentService) -> int:
 
 
 async def _log_stdin(ctx: Context, svc: IncidentService, incident_id: int, kind: Kind) -> int:
-    """One entry per line; an id is printed (and flushed) only after its commit."""
+    """One entry per line; an id is printed (and flushed) only after its commit. A line that
+    can't be an entry (not UTF-8, over the size limit) is reported on stderr and skipped,
+    and the stream goes on; the exit code then says so (2)."""
     loop = asyncio.get_running_loop()
     reopen = ctx.args.reopen
-    number = 0
+    number = skipped = 0
     while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            return 0
+        line = await loop.run_in_executor(None, read_line, sys.stdin.buffer, MAX_ENTRY_BYTES)
+        if line is None:
+            return 2 if skipped else 0
         number += 1
-        text = line.rstrip("\r\n")
+        try:
+            text = decode_line(line)
+        except WarroomError as exc:
+            skipped += 1
+            sys.stderr.write(safe_line(f"warroom: stdin line {number}: {exc.message}, skipped") + "\n")
+            sys.stderr.flush()
+            continue
         if not text.strip():
             continue
         try:
@@ -182,6 +190,34 @@ async def _log_stdin(ctx: Context, svc: IncidentService, incident_id: int, kind:
         reopen = False
         sys.stdout.write(f"{entry.id}\n")
         sys.stdout.flush()
+
+
+def read_line(stream: BinaryIO, limit: int) -> bytes | int | None:
+    """The next line of ``stream`` without its line end; its length in bytes instead when
+    that is over ``limit`` (then read to its end, never held whole); None at the end."""
+    line = stream.readline(limit + 2)  # the limit, and room for "\r\n"
+    if not line:
+        return None
+    if len(line) == limit + 2 and not line.endswith(b"\n"):
+        size, end = len(line), line[-1:]
+        while not line.endswith(b"\n"):
+            line = stream.readline(1 << 16)
+            if not line:
+                return size
+            size, end = size + len(line), (end + line)[-2:]
+        return size - (2 if end == b"\r\n" else 1)
+    line = line.removesuffix(b"\n").removesuffix(b"\r")
+    return len(line) if len(line) > limit else line
+
+
+def decode_line(line: bytes | int) -> str:
+    """A line from read_line as text; a WarroomError saying why it can't be one."""
+    if isinstance(line, int):
+        raise WarroomError(f"{line} bytes, over the {MAX_ENTRY_BYTES}-byte limit")
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WarroomError(f"not valid UTF-8 (byte {exc.start + 1})") from None
 
 
 async def cmd_severity(ctx: Context, svc: IncidentService) -> int:
@@ -231,11 +267,21 @@ async def cmd_milestone(ctx: Context, svc: IncidentService) -> int:
 async def cmd_update(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     incident_id = await svc.resolve(a.incident)
-    text = a.text if a.text is not None else sys.stdin.read()
+    text = a.text if a.text is not None else _read_stdin()
     entry = await svc.post_update(incident_id, text, ctx.author)
     incident = await svc.state(incident_id)
     out(f"update #{entry.data['number']} posted. " + render.timer_line(svc.timer(incident)))
     return 0
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read(MAX_ENTRY_BYTES + 1)
+    if len(data) > MAX_ENTRY_BYTES:
+        raise WarroomError(f"stdin is over the {MAX_ENTRY_BYTES}-byte limit of an entry")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WarroomError(f"stdin is not valid UTF-8 (byte {exc.start + 1})") from None
 
 
 async def cmd_export(ctx: Context, svc: IncidentService) -> int:

@@ -277,8 +277,21 @@ def _command_word(argv: list[str]) -> str | None:
     return None
 
 
+def _utf8(argv: list[str]) -> None:
+    """Every word is valid UTF-8: undecodable bytes (PEP 383 hands them over as lone
+    surrogates) would otherwise reach the journal, or fail at the first print."""
+    for number, word in enumerate(argv, start=1):
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            at = len(word[:exc.start].encode("utf-8")) + 1
+            shown = word.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(f"warroom: argument {number} is not valid UTF-8 (byte {at}): {shown!r}") from None
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _utf8(argv)
     word = _command_word(argv)
     if word is None and not {"-h", "--help"} & set(argv):
         # Plain `warroom`: the console on the one open incident.
