@@ -62,9 +62,10 @@ class Context:
     def author(self) -> str:
         return self.explicit_author or self.config.incident.user or getpass.getuser()
 
-    async def service(self, *, create: bool = False) -> IncidentService:
+    async def service(self, *, create: bool = False, reading: bool = False) -> IncidentService:
+        """``reading``: the command only reads (a read-only journal is then read, not refused)."""
         journal = await open_journal(self.store_url, create=create,
-                                     make_dirs=create and self.store_is_default)
+                                     make_dirs=create and self.store_is_default, reading=reading)
         if self.validated is None:  # the console, before its first frame: reads only
             return IncidentService(journal)
         return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix)
@@ -367,8 +368,12 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
 }
 
 
+READING = frozenset({cmd_list, cmd_show, cmd_export, cmd_postmortem, console_target})
+"""The commands that only read the journal."""
+
+
 async def _with_service(ctx: Context, handler: Callable[[Context, IncidentService], Awaitable[int]]) -> int:
-    svc = await ctx.service()
+    svc = await ctx.service(reading=handler in READING)
     try:
         return await handler(ctx, svc)
     finally:

@@ -104,7 +104,7 @@ class IncidentController:
 
     async def _load(self) -> None:
         if self.journal is None:
-            self.journal = await open_journal(self.store_url)
+            self.journal = await open_journal(self.store_url, reading=self.read_only)
             self._make_service()
         if self.incident_id is None:
             self.host.post_message(IncidentLoaded(self.incident, []))
