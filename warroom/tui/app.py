@@ -38,7 +38,7 @@ from warroom.domain.incident import Incident
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.service import Clock, system_clock
-from warroom.text import safe_text
+from warroom.text import safe_line, safe_text
 from warroom.tui import registry
 from warroom.tui.failures import FailureLog
 from warroom.tui.header import IncidentHeader
@@ -382,12 +382,14 @@ class WarroomApp(App):
         if self.read_only:
             return
         taken = keymap.console_keys(self.keymap)
-        for a in config.actions:
+        for index, a in enumerate(config.actions):
             if a.key and keymap.normalize(a.key) in taken:
                 self.say(f"action {a.name}: key {a.key!r} is the console's own; use "
                          f"{self.key('incident.mitigate')} to run it", "warning")
             elif a.key:
-                self.bind(a.key, f"mitigate('{a.name}')", description=a.name, show=False)
+                # By its place in the config: a name is never spliced into an action string
+                # (one with a quote could not be parsed when the key was pressed).
+                self.bind(a.key, f"mitigate({index})", description=safe_line(a.name), show=False)
 
     @guarded("showing new entries")
     def on_entries_arrived(self, message: EntriesArrived) -> None:
@@ -644,8 +646,10 @@ class WarroomApp(App):
     def action_actions(self) -> None:
         self.dialogs.mitigations()
 
-    def action_mitigate(self, name: str) -> None:
-        self.mitigation_flow.request(name)
+    def action_mitigate(self, index: int) -> None:
+        """The configuration's action number ``index`` (its key's binding)."""
+        assert self.config is not None  # check_action: no mitigation before the config
+        self.mitigation_flow.request(self.config.actions[index].name)
 
     def action_filter(self) -> None:
         self.dialogs.filter()
