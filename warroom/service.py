@@ -135,10 +135,10 @@ class IncidentService:
         return incident
 
     async def _append(self, incident_id: int, kind: Kind, text: str, author: str,
-                      data: dict[str, Any] | None = None) -> Entry:
+                      data: dict[str, Any] | None = None, *, uid: str | None = None) -> Entry:
         # Every entry, whatever wrote it: what reaches the journal is UTF-8 and of a size.
         draft = Draft(kind, check_size(text, "entry text"), self._author(author), self.clock(), data or {})
-        return await self.journal.append(incident_id, draft)
+        return await self.journal.append(incident_id, draft, uid=uid)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -169,14 +169,15 @@ class IncidentService:
         return await self.journal.declare(self.declare_draft(title, severity, author, **details))
 
     async def log(self, incident_id: int, text: str, author: str, *, kind: Kind = Kind.NOTE,
-                  reopen: bool = False) -> Entry:
+                  reopen: bool = False, uid: str | None = None) -> Entry:
+        """``uid``: the entry's, chosen by the caller so that a retry never adds it twice."""
         if kind not in FREE_TEXT_KINDS:
             allowed = ", ".join(sorted(k.value for k in FREE_TEXT_KINDS))
             raise WarroomError(f"entries of kind {kind.value!r} are written by their own command",
                                f"log takes: {allowed}")
         self._text(text)
         await self._writable(incident_id, author, reopen)
-        return await self._append(incident_id, kind, text, author)
+        return await self._append(incident_id, kind, text, author, uid=uid)
 
     async def set_severity(self, incident_id: int, severity: str, author: str, *,
                            reopen: bool = False) -> Entry:
@@ -253,13 +254,13 @@ class IncidentService:
         return await self._append(incident_id, Kind.IMPACT, "; ".join(parts), author, data)
 
     async def followup(self, incident_id: int, text: str, owner: str, due: date | None,
-                       author: str) -> Entry:
+                       author: str, *, uid: str | None = None) -> Entry:
         self._text(text)
         owner = self._text(owner, "owner").strip()
         # Follow-ups are typically added after resolution, for the postmortem: no reopen.
         await self.state(incident_id)
         data = {"owner": owner, "due": due.isoformat() if due else None}
-        return await self._append(incident_id, Kind.FOLLOWUP, text, author, data)
+        return await self._append(incident_id, Kind.FOLLOWUP, text, author, data, uid=uid)
 
     async def post_update(self, incident_id: int, text: str, author: str, *,
                           template: str = "internal") -> Entry:

@@ -44,8 +44,9 @@ from warroom.tui.failures import FailureLog
 from warroom.tui.header import IncidentHeader
 from warroom.tui.health import HealthPane, health_summary
 from warroom.tui.messages import (ActionStep, ConfigReady, EntriesArrived, EvidenceReady, Failure,
-                                  HealthResult, IncidentLoaded, JournalWatch, MitigationPreviewed, Notice)
-from warroom.tui.panes import DraftPane, Pane, RolesPane, TimelinePane
+                                  HealthResult, IncidentLoaded, JournalWatch, LinesNotWritten,
+                                  MitigationPreviewed, Notice)
+from warroom.tui.panes import DraftPane, EntryInput, Pane, RolesPane, TimelinePane
 from warroom.tui import keymap
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
 from warroom.tui.timeline_view import TimelineView
@@ -544,23 +545,24 @@ class WarroomApp(App):
         title = f"#{entry.id} {entry.kind.value} by {entry.author} at {entry.ts:%Y-%m-%d %H:%M:%S} UTC"
         self.push_screen(TextScreen(safe_text(title), safe_text(text)))
 
-    @on(TimelinePane.Submitted)
+    @on(EntryInput.Taken)
     @guarded("the timeline entry")
-    def add_line(self, event: TimelinePane.Submitted) -> None:
-        from warroom.tui.quick_entry import parse_quick_entry
+    def add_line(self, event: EntryInput.Taken) -> None:
+        self.incident_flow.submit(event.line)
 
-        try:
-            quick = parse_quick_entry(event.line)
-        except ValueError as exc:
-            self.say(str(exc), "warning")
-            return
-        self.timeline_pane.input.value = ""
-        flow = self.incident_flow
-        author, incident_id = flow.author, flow.incident.id
-        if quick.kind is Kind.FOLLOWUP:
-            flow.write(lambda s: s.followup(incident_id, quick.text, quick.owner or author, quick.due, author))
-        else:
-            flow.write(lambda s: s.log(incident_id, quick.text, author, kind=quick.kind))
+    def on_entry_input_refused(self, event: EntryInput.Refused) -> None:
+        self.say(event.reason, "warning")
+
+    @guarded("the timeline entry")
+    def on_lines_not_written(self, message: LinesNotWritten) -> None:
+        """Back into the input, in order: the first to fix or retry (Enter), the rest after it."""
+        if message.reason:
+            self.say(message.reason, "warning")
+        if self.timeline_pane.populated:
+            self.timeline_pane.input.hand_back(message.lines)
+            count = len(message.lines)
+            self.say(f"{count} line{'s' if count > 1 else ''} not written {'are' if count > 1 else 'is'} "
+                     "back in the timeline input: Enter writes each again", "warning")
 
     # -- health and mitigations -------------------------------------------------------------
 
