@@ -9,6 +9,8 @@ import pty
 import select
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from warroom.config import Config
@@ -92,35 +94,49 @@ def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
     return seen
 
 
-def in_terminal(argv: list[str], cwd: Path, *, env: dict[str, str] | None = None, wait_for=(),
-                then_key: bytes | None = None, timeout: float = 30) -> tuple[int, bytes, int]:
+@contextmanager
+def terminal(argv: list[str], cwd: Path, *, env: dict[str, str] | None = None) -> Iterator[tuple[int, int]]:
     """``argv`` on a pseudo-terminal of its own (120x40 unless ``env`` says otherwise), as a
-    person would start it: read until each of ``wait_for`` has been shown, type ``then_key``,
-    read until it exits. (exit code, everything it wrote, its pid)."""
+    person would start it: (its pid, the terminal's fd); killed at the end if still running."""
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(cwd)
         os.environ.update({"TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", **(env or {})})
         os.execv(argv[0], argv)
     try:
-        seen = b"".join(read_until(fd, needle, timeout) for needle in wait_for)
-        if then_key:
-            os.write(fd, then_key)
-        deadline = time.monotonic() + timeout
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status), seen, pid
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{argv[0]} did not exit; it wrote {seen[-500:]!r}")
-            if select.select([fd], [], [], 0.1)[0]:
-                try:
-                    seen += os.read(fd, 65536)
-                except OSError:
-                    pass
+        yield pid, fd
     finally:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         os.close(fd)
+
+
+def wait_exit(pid: int, fd: int, timeout: float, seen: bytes = b"") -> tuple[int, bytes]:
+    """Read the terminal until ``pid`` exits: (exit code, everything it wrote)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status), seen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"pid {pid} did not exit; it wrote {seen[-500:]!r}")
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                pass
+
+
+def in_terminal(argv: list[str], cwd: Path, *, env: dict[str, str] | None = None, wait_for=(),
+                then_key: bytes | None = None, timeout: float = 30) -> tuple[int, bytes, int]:
+    """``argv`` on a pseudo-terminal of its own (see ``terminal``): read until each of
+    ``wait_for`` has been shown, type ``then_key``, read until it exits. (exit code,
+    everything it wrote, its pid)."""
+    with terminal(argv, cwd, env=env) as (pid, fd):
+        seen = b"".join(read_until(fd, needle, timeout) for needle in wait_for)
+        if then_key:
+            os.write(fd, then_key)
+        status, seen = wait_exit(pid, fd, timeout, seen)
+        return status, seen, pid

@@ -63,7 +63,10 @@ async def test_a_failing_write_is_shown_and_the_console_goes_on(store, clock, in
         app.incident_flow.service.log = fail
         await pilot.press("n", *"pool exhausted", "enter")
         await reported(pilot, "writing to the journal")
+        await until(pilot, lambda: app.timeline_pane.input.value == "pool exhausted")  # not lost
         app.incident_flow.service.log = real_log
+        await pilot.press("enter")
+        await until(pilot, lambda: app.incident_flow.entries[-1].text == "pool exhausted")
         await pilot.press(*"second try", "enter")
         await until(pilot, lambda: app.incident_flow.entries[-1].text == "second try")
 

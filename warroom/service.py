@@ -20,7 +20,9 @@ from warroom.errors import NotFound, WarroomError
 from warroom import identity
 from warroom.store.base import Journal
 
-MAX_TEXT = 64 * 1024
+MAX_ENTRY_BYTES = 64 * 1024
+"""The most text one entry holds, in UTF-8 bytes: pages of notes, and far less than a
+pasted log file or a runaway `tail -f` line, which would make every console slow to draw."""
 
 
 @dataclass
@@ -109,15 +111,14 @@ class IncidentService:
     def _text(text: str, what: str = "entry text") -> str:
         if not text.strip():
             raise WarroomError(f"{what} is empty")
-        if len(text) > MAX_TEXT:
-            raise WarroomError(f"{what} is {len(text)} characters; the limit is {MAX_TEXT}")
+        check_size(text, what)
         return text
 
     @staticmethod
     def _author(author: str) -> str:
         if not author.strip():
             raise WarroomError("author is empty", "set --author or $WARROOM_USER")
-        return author.strip()
+        return check_size(author, "author").strip()
 
     async def _writable(self, incident_id: int, author: str, reopen: bool) -> Incident:
         """The current state; a resolved incident is reopened only when asked to."""
@@ -133,9 +134,12 @@ class IncidentService:
         return incident
 
     async def _append(self, incident_id: int, kind: Kind, text: str, author: str,
-                      data: dict[str, Any] | None = None, origin: Origin = Origin.PERSON) -> Entry:
-        draft = Draft(kind, text, self._author(author), self.clock(), data or {}, self.login, origin)
-        return await self.journal.append(incident_id, draft)
+                      data: dict[str, Any] | None = None, origin: Origin = Origin.PERSON, *,
+                      uid: str | None = None) -> Entry:
+        # Every entry, whatever wrote it: what reaches the journal is UTF-8 and of a size.
+        draft = Draft(kind, check_size(text, "entry text"), self._author(author), self.clock(), data or {},
+                      self.login, origin)
+        return await self.journal.append(incident_id, draft, uid=uid)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -153,26 +157,28 @@ class IncidentService:
         if started and detected and started > detected:
             raise WarroomError("--started is later than --detected")
         data: dict[str, Any] = {"title": title, "severity": severity, "scheme": self.policy.name,
-                                "impact": impact.strip(), "services": list(services)}
+                                "impact": check_size(impact, "impact").strip(),
+                                "services": [check_size(name, "service") for name in services]}
         if started:
             data["started"] = started.isoformat()
         if detected:
             data["detected"] = detected.isoformat()
-        return Draft(Kind.DECLARE, f"Declared {severity}: {title}", self._author(author), now, data,
-                     self.login)
+        text = check_size(f"Declared {severity}: {title}", "title")
+        return Draft(Kind.DECLARE, text, self._author(author), now, data, self.login)
 
     async def declare(self, title: str, severity: str, author: str, **details: Any) -> Entry:
         return await self.journal.declare(self.declare_draft(title, severity, author, **details))
 
     async def log(self, incident_id: int, text: str, author: str, *, kind: Kind = Kind.NOTE,
-                  reopen: bool = False) -> Entry:
+                  reopen: bool = False, uid: str | None = None) -> Entry:
+        """``uid``: the entry's, chosen by the caller so that a retry never adds it twice."""
         if kind not in FREE_TEXT_KINDS:
             allowed = ", ".join(sorted(k.value for k in FREE_TEXT_KINDS))
             raise WarroomError(f"entries of kind {kind.value!r} are written by their own command",
                                f"log takes: {allowed}")
         self._text(text)
         await self._writable(incident_id, author, reopen)
-        return await self._append(incident_id, kind, text, author)
+        return await self._append(incident_id, kind, text, author, uid=uid)
 
     async def set_severity(self, incident_id: int, severity: str, author: str, *,
                            reopen: bool = False) -> Entry:
@@ -271,13 +277,13 @@ class IncidentService:
         return await self._append(incident_id, Kind.IMPACT, "; ".join(parts), author, data)
 
     async def followup(self, incident_id: int, text: str, owner: str, due: date | None,
-                       author: str) -> Entry:
+                       author: str, *, uid: str | None = None) -> Entry:
         self._text(text)
         owner = self._text(owner, "owner").strip()
         # Follow-ups are typically added after resolution, for the postmortem: no reopen.
         await self.state(incident_id)
         data = {"owner": owner, "due": due.isoformat() if due else None}
-        return await self._append(incident_id, Kind.FOLLOWUP, text, author, data)
+        return await self._append(incident_id, Kind.FOLLOWUP, text, author, data, uid=uid)
 
     async def post_update(self, incident_id: int, text: str, author: str, *,
                           template: str = "internal") -> Entry:
@@ -347,6 +353,18 @@ class IncidentService:
         evidence), marked as such: no command a person runs reaches this."""
         self._text(text)
         return await self._append(incident_id, kind, text, author, data, Origin.WARROOM)
+
+
+def check_size(text: str, what: str = "entry text") -> str:
+    """``text`` if it is valid UTF-8 of at most MAX_ENTRY_BYTES; else a WarroomError naming
+    ``what``. Undecodable input reaches Python as lone surrogates (argv, the environment)."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise WarroomError(f"{what} is not valid UTF-8 (character {exc.start + 1})") from None
+    if size > MAX_ENTRY_BYTES:
+        raise WarroomError(f"{what} is {size} bytes, over the {MAX_ENTRY_BYTES}-byte limit")
+    return text
 
 
 def kinds_of(names: Iterable[str]) -> list[Kind]:

@@ -30,6 +30,17 @@ def safe_text(text: str) -> str:
     return _UNSAFE.sub(_visible, text)
 
 
+_UNSAFE_IN_LINE = re.compile("[\t\n\r]|" + _UNSAFE.pattern)
+
+
+def first_unsafe(text: str) -> int | None:
+    """Where ``text`` has its first character that safe_line would replace (a control,
+    escape or bidirectional-override character, or a tab or line break); None if nowhere.
+    For names, which are refused rather than shown altered."""
+    match = _UNSAFE_IN_LINE.search(text)
+    return match.start() if match else None
+
+
 def safe_line(text: str) -> str:
     """One display line: newlines and tabs shown as spaces, then sanitised."""
     return safe_text(text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))

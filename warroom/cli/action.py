@@ -22,11 +22,12 @@ def list_actions(config: Config) -> int:
     if not config.actions:
         print("no actions configured (add [[action]] tables to warroom.toml)")
         return 0
-    width = max(len(a.name) for a in config.actions)
+    # Names are validated as one line of plain characters; shown through safe_line anyway.
+    width = max(len(safe_line(a.name)) for a in config.actions)
     for a in config.actions:
-        key = f"key {a.key}" if a.key else "no key"
-        checks = f"verifies {', '.join(a.checks)}" if a.checks else "no linked checks"
-        print(f"{a.name:<{width}}  {a.kind:<22} {a.risk:<6} {key:<7}  {checks}"
+        key = f"key {safe_line(a.key)}" if a.key else "no key"
+        checks = f"verifies {safe_line(', '.join(a.checks))}" if a.checks else "no linked checks"
+        print(f"{safe_line(a.name):<{width}}  {a.kind:<22} {a.risk:<6} {key:<7}  {checks}"
               + (f"  — {safe_line(a.description)}" if a.description else ""))
     return 0
 

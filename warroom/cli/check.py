@@ -22,10 +22,10 @@ MARK = {State.OK: "OK  ", State.WARN: "WARN", State.CRITICAL: "CRIT"}
 
 
 def table(results: list[Result], now: datetime) -> str:
-    width = max((len(r.name) for r in results), default=4)
+    width = max((len(safe_line(r.name)) for r in results), default=4)
     lines = [f"warroom check  {now:%Y-%m-%d %H:%M:%S} UTC"]
     for service in sorted({r.service or "" for r in results}):
-        lines.append(f"\n{service or '(no service)'}")
+        lines.append(f"\n{safe_line(service) or '(no service)'}")
         for r in (r for r in results if (r.service or "") == service):
             latency = f"{r.latency_ms:>7.1f} ms" if r.latency_ms is not None else " " * 10
             lines.append(f"  {MARK[r.state]}  {safe_line(r.name):<{width}}  {r.kind:<10} {latency}  "

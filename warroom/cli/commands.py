@@ -9,7 +9,7 @@ import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
+from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, TypeVar
 
 from warroom.cli import render
 from warroom.comms.export import export_json, export_markdown
@@ -19,7 +19,7 @@ from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
 from warroom.errors import NotFound, WarroomError
 from warroom.files import atomic_write
 from warroom.identity import Identity, identify
-from warroom.service import IncidentService
+from warroom.service import MAX_ENTRY_BYTES, IncidentService
 from warroom.store import open_journal, resolve_url
 from warroom.text import safe_line
 
@@ -75,9 +75,10 @@ class Context:
     def author(self) -> str:
         return self.identity.name
 
-    async def service(self, *, create: bool = False) -> IncidentService:
+    async def service(self, *, create: bool = False, reading: bool = False) -> IncidentService:
+        """``reading``: the command only reads (a read-only journal is then read, not refused)."""
         journal = await open_journal(self.store_url, create=create,
-                                     make_dirs=create and self.store_is_default)
+                                     make_dirs=create and self.store_is_default, reading=reading)
         if self.validated is None:  # the console, before its first frame: reads only
             return IncidentService(journal)
         return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix)
@@ -176,16 +177,24 @@ async def cmd_log(ctx: Context, svc: IncidentService) -> int:
 
 
 async def _log_stdin(ctx: Context, svc: IncidentService, incident_id: int, kind: Kind) -> int:
-    """One entry per line; an id is printed (and flushed) only after its commit."""
+    """One entry per line; an id is printed (and flushed) only after its commit. A line that
+    can't be an entry (not UTF-8, over the size limit) is reported on stderr and skipped,
+    and the stream goes on; the exit code then says so (2)."""
     loop = asyncio.get_running_loop()
     reopen = ctx.args.reopen
-    number = 0
+    number = skipped = 0
     while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:
-            return 0
+        line = await loop.run_in_executor(None, read_line, sys.stdin.buffer, MAX_ENTRY_BYTES)
+        if line is None:
+            return 2 if skipped else 0
         number += 1
-        text = line.rstrip("\r\n")
+        try:
+            text = decode_line(line)
+        except WarroomError as exc:
+            skipped += 1
+            sys.stderr.write(safe_line(f"warroom: stdin line {number}: {exc.message}, skipped") + "\n")
+            sys.stderr.flush()
+            continue
         if not text.strip():
             continue
         try:
@@ -195,6 +204,34 @@ async def _log_stdin(ctx: Context, svc: IncidentService, incident_id: int, kind:
         reopen = False
         sys.stdout.write(f"{entry.id}\n")
         sys.stdout.flush()
+
+
+def read_line(stream: BinaryIO, limit: int) -> bytes | int | None:
+    """The next line of ``stream`` without its line end; its length in bytes instead when
+    that is over ``limit`` (then read to its end, never held whole); None at the end."""
+    line = stream.readline(limit + 2)  # the limit, and room for "\r\n"
+    if not line:
+        return None
+    if len(line) == limit + 2 and not line.endswith(b"\n"):
+        size, end = len(line), line[-1:]
+        while not line.endswith(b"\n"):
+            line = stream.readline(1 << 16)
+            if not line:
+                return size
+            size, end = size + len(line), (end + line)[-2:]
+        return size - (2 if end == b"\r\n" else 1)
+    line = line.removesuffix(b"\n").removesuffix(b"\r")
+    return len(line) if len(line) > limit else line
+
+
+def decode_line(line: bytes | int) -> str:
+    """A line from read_line as text; a WarroomError saying why it can't be one."""
+    if isinstance(line, int):
+        raise WarroomError(f"{line} bytes, over the {MAX_ENTRY_BYTES}-byte limit")
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WarroomError(f"not valid UTF-8 (byte {exc.start + 1})") from None
 
 
 async def cmd_severity(ctx: Context, svc: IncidentService) -> int:
@@ -250,11 +287,21 @@ async def cmd_milestone(ctx: Context, svc: IncidentService) -> int:
 async def cmd_update(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     incident_id = await svc.resolve(a.incident)
-    text = a.text if a.text is not None else sys.stdin.read()
+    text = a.text if a.text is not None else _read_stdin()
     entry = await svc.post_update(incident_id, text, ctx.author)
     incident = await svc.state(incident_id)
     out(f"update #{entry.data['number']} posted. " + render.timer_line(svc.timer(incident)))
     return 0
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read(MAX_ENTRY_BYTES + 1)
+    if len(data) > MAX_ENTRY_BYTES:
+        raise WarroomError(f"stdin is over the {MAX_ENTRY_BYTES}-byte limit of an entry")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WarroomError(f"stdin is not valid UTF-8 (byte {exc.start + 1})") from None
 
 
 async def cmd_export(ctx: Context, svc: IncidentService) -> int:
@@ -341,8 +388,12 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
 }
 
 
+READING = frozenset({cmd_list, cmd_show, cmd_export, cmd_postmortem, console_target})
+"""The commands that only read the journal."""
+
+
 async def _with_service(ctx: Context, handler: Callable[[Context, IncidentService], Awaitable[int]]) -> int:
-    svc = await ctx.service()
+    svc = await ctx.service(reading=handler in READING)
     try:
         return await handler(ctx, svc)
     finally:

@@ -16,8 +16,32 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    """One-line errors; and a command's options go anywhere among its words
+    (`log INC --kind decision "text"` as well as `log INC "text" --kind decision`).
+
+    Plain argparse matches the positionals of the words before the first option at once,
+    so an optional positional (`log`'s text) is settled as missing before the option is
+    seen. ``parse_intermixed_args`` reads the options first, then the positionals; it can't
+    parse a command's subcommands, so a parser that has them parses as before."""
+
+    intermixed = True
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
+
+    def add_subparsers(self, **kwargs):
+        self.intermixed = False
+        return super().add_subparsers(**kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        if not self.intermixed:
+            return super().parse_known_args(args, namespace)
+        # parse_known_intermixed_args calls parse_known_args itself: plain, this time.
+        self.intermixed = False
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self.intermixed = True
 
 
 def positive_int(text: str) -> int:
@@ -262,8 +286,21 @@ def _command_word(argv: list[str]) -> str | None:
     return None
 
 
+def _utf8(argv: list[str]) -> None:
+    """Every word is valid UTF-8: undecodable bytes (PEP 383 hands them over as lone
+    surrogates) would otherwise reach the journal, or fail at the first print."""
+    for number, word in enumerate(argv, start=1):
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            at = len(word[:exc.start].encode("utf-8")) + 1
+            shown = word.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(f"warroom: argument {number} is not valid UTF-8 (byte {at}): {shown!r}") from None
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _utf8(argv)
     word = _command_word(argv)
     if word is None and not {"-h", "--help"} & set(argv):
         # Plain `warroom`: the console on the one open incident.

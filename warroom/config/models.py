@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from warroom.domain.durations import parse_duration
 from warroom.domain.roles import Role
 from warroom.domain.severity import PRESETS, Level, Notify, Policy
+from warroom.text import first_unsafe
 
 # --- helpers shared with the loader -------------------------------------------------------
 
@@ -95,10 +96,19 @@ def _role(value: object) -> Role:
         raise problem(f"unknown role {show(value)} (expected one of: {names})") from None
 
 
+def _one_line(value: str) -> str:
+    # Names are shown on terminals and in the journal: refused, not quietly altered.
+    at = first_unsafe(value)
+    if at is not None:
+        raise problem(f"must not contain control characters or line breaks "
+                      f"(U+{ord(value[at]):04X} at character {at + 1})")
+    return value
+
+
 def _name(value: str) -> str:
     if not value.strip():
         raise problem("must not be empty")
-    return value.strip()
+    return _one_line(value).strip()
 
 
 def _url(*schemes: str):
@@ -144,6 +154,7 @@ def _scalar(value: object) -> object:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
 Name = Annotated[str, AfterValidator(_name)]
+OneLine = Annotated[str, AfterValidator(_one_line)]
 
 
 def _person_names(value: str | list[str]) -> tuple[str, ...]:
@@ -318,7 +329,7 @@ class CheckBase(_Model):
     """Time between two runs."""
     timeout: PositiveDuration = timedelta(seconds=5)
     """A run taking longer is critical."""
-    service: str | None = None
+    service: OneLine | None = None
     """The service this check watches, for grouping."""
     runbook: str | None = None
     """Link or path to the runbook to open when it fails."""
@@ -481,7 +492,7 @@ Check = Annotated[
 def _key(value: str) -> str:
     if not value or any(c.isspace() for c in value):
         raise problem(f'expected one key binding like "r" or "ctrl+r", got {show(value)}')
-    return value
+    return _one_line(value)
 
 
 class ActionBase(_Model):

@@ -19,7 +19,9 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 def _string(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m[0]):04x}", escaped)
+    # Every control (C0, DEL, C1) and bidirectional override as a TOML escape: literal.
+    escaped = re.sub("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]",
+                     lambda m: f"\\u{ord(m[0]):04x}", escaped)
     return f'"{escaped}"'
 
 

@@ -50,13 +50,17 @@ def sqlite_path(url: str) -> Path:
     return Path(rest)
 
 
-async def open_journal(url: str, *, create: bool = False, make_dirs: bool = False) -> Journal:
+async def open_journal(url: str, *, create: bool = False, make_dirs: bool = False,
+                       reading: bool = False) -> Journal:
     """Open the journal at ``url``. ``create`` allows a new, empty journal file;
-    ``make_dirs`` also creates its missing parent directories."""
+    ``make_dirs`` also creates its missing parent directories; ``reading`` (only reads
+    follow) opens a journal this process may not write (a read-only file, directory or
+    mount) read-only instead of refusing it."""
     if url.startswith("sqlite:"):
         from warroom.store.sqlite import SqliteJournal
 
-        return await SqliteJournal.open(sqlite_path(url), url=url, create=create, make_dirs=make_dirs)
+        return await SqliteJournal.open(sqlite_path(url), url=url, create=create, make_dirs=make_dirs,
+                                        reading=reading)
     if url.startswith(("postgresql:", "postgres:")):
         raise StoreError("the shared PostgreSQL journal is not available in this version",
                          "use a sqlite:///PATH store")

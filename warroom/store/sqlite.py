@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, TypeVar
+from urllib.parse import quote
 
 from warroom.domain.timeline import Draft, Entry, Kind, Origin, utc
 from warroom.errors import StoreError
@@ -79,7 +83,16 @@ def _row_to_entry(row: tuple[Any, ...]) -> Entry:
                  Origin.WARROOM if origin == Origin.WARROOM else Origin.PERSON)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, *, read_only: bool = False, immutable: bool = False) -> sqlite3.Connection:
+    """A connection to the journal; ``read_only`` (mode=ro) writes nothing, not even the
+    journal mode; ``immutable`` also takes no locks and reads no WAL: only for a file
+    that nothing can change (a read-only location with no WAL left to replay)."""
+    if read_only:
+        query = "mode=ro&immutable=1" if immutable else "mode=ro"
+        conn = sqlite3.connect(f"file:{quote(os.fsencode(path))}?{query}", uri=True, timeout=BUSY_TIMEOUT_S,
+                               isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = %d" % int(BUSY_TIMEOUT_S * 1000))
+        return conn
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                            check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = %d" % int(BUSY_TIMEOUT_S * 1000))
@@ -89,29 +102,105 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _code(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code for ``exc``; None for errors of the sqlite3 module
+    itself (a closed connection, a bad parameter), which are bugs, not the journal's state."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def explain(exc: sqlite3.Error, path: Path, *, opening: bool = False) -> StoreError | None:
+    """What a SQLite error means for the person at the keyboard, naming the file and what
+    to do; None when it is no state of the journal's (then it is a bug: let it show)."""
+    code = _code(exc)
+    if code is None:
+        return None
+    where = f"cannot open journal {path}" if opening else f"journal {path}"
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        what = "the file is damaged" if code == sqlite3.SQLITE_CORRUPT else "not a SQLite database, or damaged"
+        return StoreError(f"{where}: {what} ({exc})",
+                          f"check it with `sqlite3 {shlex.quote(str(path))} 'PRAGMA integrity_check'`; restore "
+                          "it from your backup, or save what is still readable with sqlite3's .recover")
+    if code == sqlite3.SQLITE_FULL:
+        return StoreError(f"{where}: disk full (SQLITE_FULL: {exc}); nothing was written",
+                          "free space on its file system, then do it again")
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN) and path.exists() and not _writable(path):
+        return StoreError(f"{where}: the journal is read-only here ({exc})",
+                          "show, list and export still read it; to write, this user needs write "
+                          "access to the file and its directory")
+    return StoreError(f"{where}: {exc}")
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any failure. SQLite may have rolled back
+    by itself already (disk full, I/O errors): a second ROLLBACK would then fail with
+    "cannot rollback - no transaction is active" and hide why."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error being raised is the one that says what happened
+        raise
+
+
 class SqliteJournal(Journal):
     def __init__(self, path: Path, url: str, executor: ThreadPoolExecutor,
-                 conn: sqlite3.Connection) -> None:
+                 conn: sqlite3.Connection, connect: Callable[[], sqlite3.Connection]) -> None:
         self.path = path
         self.url = url
         self._executor = executor
         self._conn = conn
+        self._connect = connect
+        """Another connection like ``_conn`` (the watcher's)."""
 
     # -- opening ----------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path, *, url: str, create: bool, make_dirs: bool) -> "SqliteJournal":
+    async def open(cls, path: Path, *, url: str, create: bool, make_dirs: bool,
+                   reading: bool = False) -> "SqliteJournal":
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warroom-sqlite")
         loop = asyncio.get_running_loop()
         try:
-            conn = await loop.run_in_executor(executor, cls._open_sync, path, create, make_dirs)
+            conn, connect = await loop.run_in_executor(executor, cls._open_sync, path, create, make_dirs,
+                                                       reading)
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(path, url, executor, conn)
+        return cls(path, url, executor, conn, connect)
+
+    @classmethod
+    def _open_sync(cls, path: Path, create: bool, make_dirs: bool,
+                   reading: bool) -> tuple[sqlite3.Connection, Callable[[], sqlite3.Connection]]:
+        cls._check_path(path, create, make_dirs)
+        try:
+            return cls._open_with(path, partial(_connect, path), read_only=False)
+        except StoreError as refused:
+            if not reading or not path.exists() or _writable(path):
+                raise
+            # Only reads follow, and this user or mount may not write here: read it as it
+            # is. A read-only connection needs the WAL's shared-memory file; where that
+            # can't be made and there is no WAL to replay, the file alone is the journal.
+            try:
+                return cls._open_with(path, partial(_connect, path, read_only=True), read_only=True)
+            except StoreError:
+                wal = path.with_name(path.name + "-wal")
+                if wal.exists() and wal.stat().st_size:
+                    raise refused from None
+                return cls._open_with(path, partial(_connect, path, read_only=True, immutable=True),
+                                      read_only=True)
 
     @staticmethod
-    def _open_sync(path: Path, create: bool, make_dirs: bool) -> sqlite3.Connection:
+    def _check_path(path: Path, create: bool, make_dirs: bool) -> None:
         if not path.exists():
             if not create:
                 raise StoreError(f"no journal at {path}",
@@ -125,20 +214,24 @@ class SqliteJournal(Journal):
                     raise StoreError(f"cannot create directory {path.parent}: {exc.strerror}") from None
         elif path.is_dir():
             raise StoreError(f"journal path {path} is a directory")
+
+    @staticmethod
+    def _open_with(path: Path, connect: Callable[[], sqlite3.Connection], *,
+                   read_only: bool) -> tuple[sqlite3.Connection, Callable[[], sqlite3.Connection]]:
         conn = None
         try:
-            conn = _connect(path)
-            SqliteJournal._migrate(conn, path)
+            conn = connect()
+            SqliteJournal._migrate(conn, path, read_only)
         except BaseException as exc:
             if conn is not None:
                 conn.close()
-            if isinstance(exc, sqlite3.DatabaseError):
-                raise StoreError(f"cannot open journal {path}: {exc}") from None
+            if isinstance(exc, sqlite3.Error):
+                raise explain(exc, path, opening=True) or exc from None
             raise
-        return conn
+        return conn, connect
 
     @staticmethod
-    def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    def _migrate(conn: sqlite3.Connection, path: Path, read_only: bool) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -146,25 +239,24 @@ class SqliteJournal(Journal):
                 f"understands ({SCHEMA_VERSION})", "upgrade warroom")
         if version == SCHEMA_VERSION:
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        if read_only:
+            raise StoreError(f"cannot open journal {path}: read-only here and not a warroom journal yet "
+                             f"(schema version {version}, this warroom writes {SCHEMA_VERSION})",
+                             "open it once with write access")
+        with _transaction(conn):
             # Re-read under the write lock: another process may have migrated meanwhile.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in filter(str.strip, script.split(";")):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, fn, *args)
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"journal {self.path}: {exc}") from None
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) or exc from None
 
     # -- writing ----------------------------------------------------------------------
 
@@ -182,34 +274,21 @@ class SqliteJournal(Journal):
 
     def _declare_sync(self, draft: Draft) -> Entry:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(conn):
             cur = conn.execute("INSERT INTO incidents (created_at) VALUES (?)",
                                (utc(draft.ts).isoformat(),))
-            entry = self._insert(conn, cur.lastrowid, draft, new_uid())
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return entry
+            return self._insert(conn, cur.lastrowid, draft, new_uid())
 
     def _append_sync(self, incident_id: int, draft: Draft, uid: str) -> Entry:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            existing = conn.execute(_SELECT + " WHERE uid = ?", (uid,)).fetchone()
-            if existing is not None:
-                conn.execute("ROLLBACK")
-                return _row_to_entry(existing)
-            entry = self._insert(conn, incident_id, draft, uid)
-            conn.execute("COMMIT")
+            with _transaction(conn):
+                existing = conn.execute(_SELECT + " WHERE uid = ?", (uid,)).fetchone()
+                if existing is not None:
+                    return _row_to_entry(existing)
+                return self._insert(conn, incident_id, draft, uid)
         except sqlite3.IntegrityError:
-            conn.execute("ROLLBACK")
             raise StoreError(f"no incident {incident_id} in journal {self.path}") from None
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return entry
 
     async def declare(self, draft: Draft) -> Entry:
         return await self._run(self._declare_sync, draft)
@@ -275,7 +354,7 @@ class SqliteJournal(Journal):
                     interval: float = 0.1) -> AsyncIterator[list[Entry]]:
         # A connection of its own: PRAGMA data_version only changes for commits made by
         # *other* connections, which includes this process's writer.
-        conn = await self._run(_connect, self.path)
+        conn = await self._run(self._connect)
         seen_version = None
         try:
             while True:

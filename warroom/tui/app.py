@@ -38,14 +38,15 @@ from warroom.domain.incident import Incident
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.identity import Identity, identify
-from warroom.text import safe_text
+from warroom.text import safe_line, safe_text
 from warroom.tui import registry
 from warroom.tui.failures import FailureLog
 from warroom.tui.header import IncidentHeader
 from warroom.tui.health import HealthPane, health_summary
 from warroom.tui.messages import (ActionStep, ConfigReady, EntriesArrived, EvidenceReady, Failure,
-                                  HealthResult, IncidentLoaded, JournalWatch, MitigationPreviewed, Notice)
-from warroom.tui.panes import DraftPane, Pane, RolesPane, TimelinePane
+                                  HealthResult, IncidentLoaded, JournalWatch, LinesNotWritten,
+                                  MitigationPreviewed, Notice)
+from warroom.tui.panes import DraftPane, EntryInput, Pane, RolesPane, TimelinePane
 from warroom.tui import keymap
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
 from warroom.tui.timeline_view import TimelineView
@@ -392,12 +393,14 @@ class WarroomApp(App):
         if self.read_only:
             return
         taken = keymap.console_keys(self.keymap)
-        for a in config.actions:
+        for index, a in enumerate(config.actions):
             if a.key and keymap.normalize(a.key) in taken:
                 self.say(f"action {a.name}: key {a.key!r} is the console's own; use "
                          f"{self.key('incident.mitigate')} to run it", "warning")
             elif a.key:
-                self.bind(a.key, f"mitigate('{a.name}')", description=a.name, show=False)
+                # By its place in the config: a name is never spliced into an action string
+                # (one with a quote could not be parsed when the key was pressed).
+                self.bind(a.key, f"mitigate({index})", description=safe_line(a.name), show=False)
 
     @guarded("showing new entries")
     def on_entries_arrived(self, message: EntriesArrived) -> None:
@@ -561,23 +564,24 @@ class WarroomApp(App):
         title = f"#{entry.id} {entry.kind.value} by {entry.author} at {entry.ts:%Y-%m-%d %H:%M:%S} UTC"
         self.push_screen(TextScreen(safe_text(title), safe_text(text)))
 
-    @on(TimelinePane.Submitted)
+    @on(EntryInput.Taken)
     @guarded("the timeline entry")
-    def add_line(self, event: TimelinePane.Submitted) -> None:
-        from warroom.tui.quick_entry import parse_quick_entry
+    def add_line(self, event: EntryInput.Taken) -> None:
+        self.incident_flow.submit(event.line)
 
-        try:
-            quick = parse_quick_entry(event.line)
-        except ValueError as exc:
-            self.say(str(exc), "warning")
-            return
-        self.timeline_pane.input.value = ""
-        flow = self.incident_flow
-        author, incident_id = flow.author, flow.incident.id
-        if quick.kind is Kind.FOLLOWUP:
-            flow.write(lambda s: s.followup(incident_id, quick.text, quick.owner or author, quick.due, author))
-        else:
-            flow.write(lambda s: s.log(incident_id, quick.text, author, kind=quick.kind))
+    def on_entry_input_refused(self, event: EntryInput.Refused) -> None:
+        self.say(event.reason, "warning")
+
+    @guarded("the timeline entry")
+    def on_lines_not_written(self, message: LinesNotWritten) -> None:
+        """Back into the input, in order: the first to fix or retry (Enter), the rest after it."""
+        if message.reason:
+            self.say(message.reason, "warning")
+        if self.timeline_pane.populated:
+            self.timeline_pane.input.hand_back(message.lines)
+            count = len(message.lines)
+            self.say(f"{count} line{'s' if count > 1 else ''} not written {'are' if count > 1 else 'is'} "
+                     "back in the timeline input: Enter writes each again", "warning")
 
     # -- health and mitigations -------------------------------------------------------------
 
@@ -666,8 +670,10 @@ class WarroomApp(App):
     def action_actions(self) -> None:
         self.dialogs.mitigations()
 
-    def action_mitigate(self, name: str) -> None:
-        self.mitigation_flow.request(name)
+    def action_mitigate(self, index: int) -> None:
+        """The configuration's action number ``index`` (its key's binding)."""
+        assert self.config is not None  # check_action: no mitigation before the config
+        self.mitigation_flow.request(self.config.actions[index].name)
 
     def action_filter(self) -> None:
         self.dialogs.filter()

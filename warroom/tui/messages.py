@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from warroom.domain.incident import Incident
     from warroom.domain.timeline import Entry
     from warroom.identity import Identity
+    from warroom.tui.quick_entry import Line
 
 
 class ConfigReady(Message):
@@ -50,6 +51,17 @@ class JournalWatch(Message):
     def __init__(self, error: BaseException | None) -> None:
         super().__init__()
         self.error = error
+
+
+class LinesNotWritten(Message):
+    """Lines from the timeline input that were not journaled (a write failed, or this
+    console can't write): they go back into the input, in order, with their uids."""
+
+    def __init__(self, lines: list[Line], reason: str | None = None) -> None:
+        super().__init__()
+        self.lines = lines
+        self.reason = reason
+        """Why, when no worker's failure says it already."""
 
 
 class Notice(Message):
@@ -108,5 +120,5 @@ class Failure(Message):
 
 __all__: list[Any] = [
     "ActionStep", "ConfigReady", "EntriesArrived", "EvidenceReady", "Failure", "HealthResult",
-    "IncidentLoaded", "JournalWatch", "MitigationPreviewed", "Notice",
+    "IncidentLoaded", "JournalWatch", "LinesNotWritten", "MitigationPreviewed", "Notice",
 ]

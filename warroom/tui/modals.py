@@ -17,6 +17,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
 from warroom.domain.roles import Role
+from warroom.text import safe_line
 from warroom.tui import registry
 
 
@@ -56,7 +57,8 @@ class PickerScreen(Modal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Content(self.title_text), classes="dialog-title")
-            yield OptionList(*[Option(Content(label), id=value) for value, label in self.options],
+            # Labels carry names from the config and the journal (a proposer's): literal.
+            yield OptionList(*[Option(Content(safe_line(label)), id=value) for value, label in self.options],
                              id="picker")
 
     def on_mount(self) -> None:

@@ -6,7 +6,9 @@ them touches the journal.
 
 from __future__ import annotations
 
-from textual import on
+from collections import deque
+
+from textual import events
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -17,6 +19,7 @@ from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
 from warroom.text import safe_line
 from warroom.tui import registry
+from warroom.tui.quick_entry import HINT, Line, parse_quick_entry
 from warroom.tui.timeline_view import TimelineView
 
 
@@ -78,13 +81,107 @@ class RolesPane(Pane):
         rows.mount_all(labels)
 
 
-class TimelinePane(Pane):
-    BINDINGS = registry.bindings(*registry.TIMELINE_PANE)
+class EntryInput(Input):
+    """The timeline's one-line input.
 
-    class Submitted(Message):
-        def __init__(self, line: str) -> None:
+    Enter takes the line out in its turn among the keys: whatever is typed next starts a
+    new line, even while the first is on its way. (A paste, a script or a laggy SSH session
+    arrives as a burst of keys. Enter as a binding runs only once the key has bubbled back
+    to the app, after the keys queued behind it were typed into the input; and the line was
+    cleared later still, when the app handled it: lines were merged, written twice, lost.)
+    A paste of several lines is those lines, each as if typed and entered; its unfinished
+    last line stays. Lines not taken (refused, or handed back unwritten) wait here, one at
+    a time."""
+
+    SUBMIT_KEYS = frozenset({"enter", "ctrl+j"})
+    """Enter, and a line feed as a script writes it to the terminal."""
+
+    class Taken(Message):
+        """A line to journal, in the order typed."""
+
+        def __init__(self, line: Line) -> None:
             super().__init__()
             self.line = line
+
+    class Refused(Message):
+        """A line that can't be an entry (it stays in the input to be fixed)."""
+
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.waiting: deque[tuple[str, str | None]] = deque()
+        """Lines (text, uid) to show once the one in the input is taken."""
+        self._shown: tuple[str, str] | None = None
+        """The line handed back unwritten that is in the input, with its uid."""
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key in self.SUBMIT_KEYS:
+            event.prevent_default()
+            event.stop()
+            self.take([self.value])
+
+    async def action_submit(self) -> None:
+        self.take([self.value])
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.prevent_default()  # Input's own paste keeps the first line only
+        event.stop()
+        first, *rest = event.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if self.selection.is_empty:
+            self.insert_text_at_cursor(first)
+        else:
+            self.replace(first, *self.selection)
+        if rest:
+            cursor = self.cursor_position
+            *lines, last = rest
+            self.take([self.value[:cursor], *lines], then=last, after=self.value[cursor:])
+
+    def take(self, texts: list[str], *, then: str = "", after: str = "") -> None:
+        """Submit ``texts`` in order, then leave ``then`` in the input (the cursor after it,
+        ``after`` behind the cursor); at the first line refused, stop: it stays, the rest wait."""
+        for index, text in enumerate(texts):
+            if not text.strip():
+                continue
+            try:
+                entry = parse_quick_entry(text)
+            except ValueError as exc:
+                self.post_message(self.Refused(str(exc)))
+                rest = [(t, None) for t in [*texts[index + 1:], then + after] if t.strip()]
+                self.waiting.extendleft(reversed(rest))
+                self.show(text, self._uid(text))
+                return
+            self.post_message(self.Taken(Line(text, entry, self._uid(text))))
+        if (then + after).strip() or not self.waiting:
+            self.show(then + after, cursor=len(then))
+        else:
+            self.show(*self.waiting.popleft())
+
+    def hand_back(self, lines: list[Line]) -> None:
+        """Lines not written, the first in the input. They were typed after the lines handed
+        back before them (one queue) and before anything else here (what is being typed
+        now, lines waiting behind a refused one): they go in between."""
+        here = [(self.value, self._uid(self.value))] if self.value.strip() else []
+        here += self.waiting
+        earlier = [item for item in here if item[1]]  # only a handed-back line has a uid
+        self.waiting = deque([*earlier, *((line.text, line.uid) for line in lines),
+                              *(item for item in here if not item[1])])
+        self.show(*self.waiting.popleft())
+
+    def show(self, text: str, uid: str | None = None, *, cursor: int | None = None) -> None:
+        self.value = text
+        self.cursor_position = len(text) if cursor is None else cursor
+        self._shown = (text, uid) if uid else None
+
+    def _uid(self, text: str) -> str | None:
+        """The uid of a handed-back line submitted again unchanged: its retry."""
+        return self._shown[1] if self._shown and self._shown[0] == text else None
+
+
+class TimelinePane(Pane):
+    BINDINGS = registry.bindings(*registry.TIMELINE_PANE)
 
     def __init__(self, *, read_only: bool, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -92,10 +189,8 @@ class TimelinePane(Pane):
         self.view = TimelineView(id="timeline")
 
     def contents(self) -> list[Widget]:
-        from warroom.tui.quick_entry import HINT
-
-        self.input = Input(placeholder=HINT, id="entry-input", disabled=self.read_only,
-                           select_on_focus=False, compact=True)
+        self.input = EntryInput(placeholder=HINT, id="entry-input", disabled=self.read_only,
+                                select_on_focus=False, compact=True)
         self.input.display = not self.read_only
         return [self.view, self.input]
 
@@ -104,12 +199,6 @@ class TimelinePane(Pane):
 
     def action_leave(self) -> None:
         self.view.focus()
-
-    @on(Input.Submitted, "#entry-input")
-    def _submit(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.value.strip():
-            self.post_message(self.Submitted(event.value))
 
 
 class DraftPane(Pane):

@@ -36,6 +36,16 @@ class QuickEntry:
     due: date | None = None
 
 
+@dataclass(frozen=True)
+class Line:
+    """A line submitted in the timeline input: as typed, as parsed, and the uid its entry
+    is journaled under (given once and kept across retries: the journal holds it once)."""
+
+    text: str
+    entry: QuickEntry
+    uid: str | None = None
+
+
 def parse_quick_entry(line: str) -> QuickEntry:
     """Raise ValueError with a one-line reason when the line can't be an entry."""
     line = line.strip()

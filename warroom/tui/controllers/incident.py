@@ -8,6 +8,8 @@ import asyncio
 import os
 import secrets
 import socket
+from collections import deque
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
@@ -20,10 +22,13 @@ from warroom.domain.prompts import Prompt, PromptTracker
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level
 from warroom.domain.timeline import Entry, Kind
+from warroom.errors import WarroomError
 from warroom.service import IncidentService
 from warroom.store import open_journal
+from warroom.store.sqlite import new_uid
 from warroom.tui.controllers.host import Host
-from warroom.tui.messages import EntriesArrived, IncidentLoaded, JournalWatch, Notice
+from warroom.tui.messages import EntriesArrived, IncidentLoaded, JournalWatch, LinesNotWritten, Notice
+from warroom.tui.quick_entry import Line
 
 if TYPE_CHECKING:
     from warroom.checks.runner import Transition
@@ -69,6 +74,9 @@ class IncidentController:
         """This console among all on the journal (the health lease's holder)."""
         self.health_journaled: dict[str, str] = {}
         """Each check's state as the journal last recorded it, by whichever console."""
+        self.lines: deque[Line] = deque()
+        """Lines submitted in the timeline input and not yet journaled, in order."""
+        self._writing_lines = False
 
     # -- naming and rules (the policy arrives with the configuration) -----------------------
 
@@ -124,13 +132,14 @@ class IncidentController:
             self.service = IncidentService(self.journal, self.config.policy, clock=self.clock,
                                            prefix=self.config.incident.id_prefix,
                                            login=self.identity.login)
+            self._write_lines()  # what was typed while the journal was being read
 
     def load(self) -> None:
         self.host.run_worker(self._load, group="load", exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
         if self.journal is None:
-            self.journal = await open_journal(self.store_url)
+            self.journal = await open_journal(self.store_url, reading=self.read_only)
             self._make_service()
         if self.incident_id is None:
             self.host.post_message(IncidentLoaded(self.incident, []))
@@ -208,6 +217,57 @@ class IncidentController:
 
         self.host.run_worker(run, group="write", exit_on_error=False)
 
+    # -- the timeline input's lines: one queue, one writer, each line once ---------------------
+
+    def submit(self, line: Line) -> None:
+        """Journal a line from the timeline input after every line submitted before it.
+
+        One worker at a time drains the queue in order, however fast lines arrive (a paste,
+        a script, a laggy terminal catching up). Each line gets its uid here, once: a retry
+        (after a failure, or at close after a cancelled write) finds it in the journal
+        instead of adding it again. A failure hands the line and everything queued behind it
+        back to the input (LinesNotWritten), so nothing typed is lost or reordered."""
+        if self.read_only:
+            self.host.post_message(LinesNotWritten([line], "This console is read-only: nothing was written"))
+            return
+        self.lines.append(line if line.uid else replace(line, uid=new_uid()))
+        self._write_lines()
+
+    def _write_lines(self) -> None:
+        if self.lines and not self._writing_lines and self.service is not None:
+            self._writing_lines = True
+            self.host.run_worker(self._drain_lines, group="write", exit_on_error=False)
+
+    async def _drain_lines(self) -> None:
+        try:
+            await self._write_queued()
+        except asyncio.CancelledError:
+            raise  # the console is closing: close() writes what is left
+        except Exception:
+            unwritten = list(self.lines)
+            self.lines.clear()
+            self.host.post_message(LinesNotWritten(unwritten))
+            raise  # reported once, by the app's worker-failure path
+        finally:
+            self._writing_lines = False
+
+    async def _write_queued(self) -> None:
+        """Each queued line in turn; a line leaves the queue once it is in the journal."""
+        while self.lines and self.service is not None:
+            line = self.lines[0]
+            await self._journal_line(self.service, line)
+            self.lines.popleft()
+
+    async def _journal_line(self, service: IncidentService, line: Line) -> None:
+        entry, author = line.entry, self.author
+        if self.incident_id is None:
+            raise WarroomError("no incident is declared yet", "declare one first")
+        if entry.kind is Kind.FOLLOWUP:
+            await service.followup(self.incident_id, entry.text, entry.owner or author, entry.due, author,
+                                   uid=line.uid)
+        else:
+            await service.log(self.incident_id, entry.text, author, kind=entry.kind, uid=line.uid)
+
     def declare(self, title: str, severity: str, impact: str) -> None:
         self.host.run_worker(partial(self._declare, title, severity, impact), group="declare",
                              exclusive=True, exit_on_error=False)
@@ -263,7 +323,13 @@ class IncidentController:
         return self.clock()
 
     async def close(self) -> None:
-        if self.journal is not None:
+        if self.journal is None:
+            return
+        try:
+            # Lines still queued (the console quit right after them): written before the
+            # journal closes; one whose write was cancelled midway is found by its uid.
+            await self._write_queued()
+        finally:
             journal, self.journal, self.service = self.journal, None, None
             try:
                 if self.incident_id is not None:  # another IC console takes over at once
