@@ -12,6 +12,12 @@ from tests.conftest import child_env, spawn
 from tests.test_cli import export, ok, one_error_line
 
 
+@pytest.fixture(autouse=True)
+def shared_login(isolated_env):
+    """The tests' login "tester" is a shared one here: --as picks bob or carol."""
+    (isolated_env / "warroom.toml").write_text('[people]\ntester = ["tester", "bob", "carol"]\n')
+
+
 @pytest.fixture
 def inc(cli) -> str:
     assert ok(cli("declare", "--severity", "SEV1", "--title", "API returning 500s")).strip() == "INC-1"

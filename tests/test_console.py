@@ -391,9 +391,10 @@ async def test_hostile_entries_from_warroom_log_are_literal_in_a_live_console(st
     app = console(store, clock, tmp_path)
     async with app.run_test(size=(250, 40)) as pilot:
         await loaded(pilot)
-        # A hostile display name, as [people] may map the child's real login to one.
+        # Markup in a display name [people] maps the child's real login to (escape bytes
+        # are refused there at validation).
         people = tmp_path / "people.toml"
-        people.write_text(f"[people]\n{json.dumps(real_login())} = {json.dumps('[red]mallory' + chr(27) + '[0m')}\n")
+        people.write_text(f"[people]\n{json.dumps(real_login())} = \"[red]mallory[/red]\"\n")
         writer = spawn("log", "INC-1", "--stdin", "--config", str(people), "--store", store,
                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = writer.communicate("\n".join([HOSTILE, "[/]", "x [/] y", "[$accent]"]) + "\n", timeout=30)

@@ -5,6 +5,7 @@ same time), and a line that can't be written comes back into the input, not lost
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 
@@ -14,8 +15,16 @@ from textual import events
 import warroom.store.sqlite
 from tests.conftest import eventually, spawn
 from tests.console_support import console, part, until
-from tests.test_console import clock, incident  # noqa: F401 (fixtures)
+from tests.test_console import clock, incident, real_login  # noqa: F401 (fixtures)
 from warroom.store import sqlite_path
+
+
+def shared_login(tmp_path) -> str:
+    """A config mapping this machine's real login (child processes act as it) to the two
+    writers of these tests, so `--as` tells them apart; returns its path."""
+    path = tmp_path / "people.toml"
+    path.write_text(f'[people]\n{json.dumps(real_login())} = ["scribe", "other"]\n')
+    return str(path)
 
 
 def journaled(store: str, author: str) -> list[str]:
@@ -58,7 +67,8 @@ async def scribe_ready(pilot) -> None:
 async def test_hundreds_of_typed_and_pasted_lines_are_journaled_once_each_in_order(store, clock, incident,
                                                                                     tmp_path):
     app = console(store, clock, tmp_path, seat="scribe")
-    other = spawn("log", "INC-1", "--stdin", "--author", "other", "--store", store,
+    other = spawn("log", "INC-1", "--stdin", "--config", shared_login(tmp_path), "--as", "other",
+                  "--store", store,
                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sent: list[str] = []
     try:
@@ -222,9 +232,11 @@ async def test_scripted_bytes_into_a_real_terminal_are_journaled_once_each_in_or
     pasted = [f"pasted {n}" for n in range(40)]
     data = ("\r".join(typed) + "\r" + "\n".join(fed) + "\n"
             + "\x1b[200~" + "\n".join(pasted) + "\n\x1b[201~").encode()
-    other = spawn("log", "INC-1", "--stdin", "--author", "other", "--store", store,
+    people = shared_login(tmp_path)
+    other = spawn("log", "INC-1", "--stdin", "--config", people, "--as", "other", "--store", store,
                   stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    argv = [sys.executable, "-m", "warroom", "scribe", "INC-1", "--store", store, "--author", "scribe"]
+    argv = [sys.executable, "-m", "warroom", "scribe", "INC-1", "--store", store, "--config", people,
+            "--as", "scribe"]
     with terminal(argv, tmp_path) as (pid, fd):
         seen = bytearray(read_until(fd, b"Error ratio jumped", 30))  # loaded: the input has the keyboard
         other.stdin.write("".join(f"other {n}\n" for n in range(40)))
