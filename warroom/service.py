@@ -117,7 +117,7 @@ class IncidentService:
     @staticmethod
     def _author(author: str) -> str:
         if not author.strip():
-            raise WarroomError("author is empty", "set --author or $WARROOM_USER")
+            raise WarroomError("author is empty", "map your login to a name under [people]")
         return check_size(author, "author").strip()
 
     async def _writable(self, incident_id: int, author: str, reopen: bool) -> Incident:
