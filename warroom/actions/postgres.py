@@ -21,6 +21,7 @@ import asyncpg
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
 from warroom.checks.postgres import age, dsn_passwords, dsn_target, explain_postgres_error, first_line
+from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 
@@ -142,18 +143,20 @@ class _PostgresAction(Mitigation):
     """Connections and error lines shared by the PostgreSQL actions."""
 
     def __init__(self, config: Any, secrets: Iterable[str] = ()) -> None:
-        super().__init__(config, (*secrets, *dsn_passwords(config.dsn)))
+        secrets = Secrets.of(secrets)
+        super().__init__(config, secrets.also(*dsn_passwords(secrets.expand(config.dsn))))
 
     def target_address(self) -> str:
-        return dsn_target(self.config.dsn)
+        return mask_text(dsn_target(self.secrets.expand(self.config.dsn)), self.secrets)
 
     @contextlib.asynccontextmanager
     async def _database(self) -> AsyncIterator[Database]:
         settings = {}
-        if "application_name" not in urlsplit(self.config.dsn).query:
+        dsn = self.secrets.expand(self.config.dsn)
+        if "application_name" not in urlsplit(dsn).query:
             settings["application_name"] = f"warroom action {self.name}"[:63]
         try:
-            conn = await asyncpg.connect(self.config.dsn, timeout=CONNECT_TIMEOUT,
+            conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT,
                                          command_timeout=COMMAND_TIMEOUT, server_settings=settings)
         except Exception as exc:
             raise ActionFailed(self.describe(exc)) from exc

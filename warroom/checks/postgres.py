@@ -29,6 +29,7 @@ import asyncpg
 from warroom.checks.base import Check, Probe, State, one_line
 from warroom.domain.durations import coarse, format_duration
 from warroom.errors import describe_error
+from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 
@@ -188,11 +189,12 @@ class PostgresCheck(Check):
     (None when the kept connection was reused) and ``query_ms``."""
 
     def __init__(self, config: Any, secrets: Iterable[str] = ()) -> None:
-        super().__init__(config, (*secrets, *dsn_passwords(config.dsn)))
+        secrets = Secrets.of(secrets)
+        super().__init__(config, secrets.also(*dsn_passwords(secrets.expand(config.dsn))))
         self._conn: asyncpg.Connection | None = None
 
     def target(self) -> str:
-        return dsn_target(self.config.dsn)
+        return mask_text(dsn_target(self.secrets.expand(self.config.dsn)), self.secrets)
 
     async def probe(self) -> Probe:
         connect_ms = None
@@ -219,10 +221,10 @@ class PostgresCheck(Check):
         # Only application_name (so a DBA can tell this session apart): PgBouncer refuses
         # other startup parameters such as statement_timeout unless told to ignore them.
         settings = {}
-        if "application_name" not in urlsplit(self.config.dsn).query:
+        dsn = self.secrets.expand(self.config.dsn)
+        if "application_name" not in urlsplit(dsn).query:
             settings["application_name"] = f"warroom check {self.name}"[:63]
-        self._conn = await asyncpg.connect(self.config.dsn, timeout=self.timeout,
-                                           server_settings=settings)
+        self._conn = await asyncpg.connect(dsn, timeout=self.timeout, server_settings=settings)
         return round((loop.time() - started) * 1000, 1)
 
     async def _fetch(self) -> tuple[Any, float]:
