@@ -633,3 +633,11 @@ def test_console_needs_exactly_one_open_incident(cli):
     ok(cli("declare", "-s", "SEV2", "-t", "three"))
     one_error_line(cli("open"), "2 incidents are open", "INC-2", "INC-3")
     one_error_line(cli("scribe", "INC-9"), "no incident INC-9")
+
+
+@pytest.mark.parametrize("url", ["mysql://app:pw-st0re-1c@db/x", "sqlite://app:pw-st0re-1c@db/x",
+                                 "redis://:pw-st0re-1c@cache:6379/0"])
+def test_a_password_in_the_store_url_is_never_echoed(cli, monkeypatch: pytest.MonkeyPatch, url: str):
+    monkeypatch.setenv("WARROOM_STORE", url)
+    line = one_error_line(cli("list", use_store=False), "store URL")
+    assert "pw-st0re" not in line and "****" in line

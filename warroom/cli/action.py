@@ -26,8 +26,9 @@ def list_actions(config: Config) -> int:
     for a in config.actions:
         key = f"key {a.key}" if a.key else "no key"
         checks = f"verifies {', '.join(a.checks)}" if a.checks else "no linked checks"
-        print(f"{a.name:<{width}}  {a.kind:<22} {a.risk:<6} {key:<7}  {checks}"
-              + (f"  — {safe_line(a.description)}" if a.description else ""))
+        # The description is shown as written (${VAR} unexpanded), and masked all the same.
+        print(config.secrets.mask(f"{a.name:<{width}}  {a.kind:<22} {a.risk:<6} {key:<7}  {checks}"
+                                  + (f"  — {safe_line(a.description)}" if a.description else "")))
     return 0
 
 

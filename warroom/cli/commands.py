@@ -80,7 +80,8 @@ class Context:
                                      make_dirs=create and self.store_is_default)
         if self.validated is None:  # the console, before its first frame: reads only
             return IncidentService(journal)
-        return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix)
+        return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix,
+                               secrets=self.config.secrets)
 
 
 def parse_time(text: str | None, option: str) -> datetime | None:
@@ -112,7 +113,7 @@ def out(line: str = "") -> None:
 async def cmd_declare(ctx: Context) -> int:
     a = ctx.args
     # Validate before opening: a refused declare must not leave a new, empty journal behind.
-    draft = IncidentService(None, ctx.config.policy).declare_draft(
+    draft = IncidentService(None, ctx.config.policy, secrets=ctx.config.secrets).declare_draft(
         a.title, a.severity, ctx.author, impact=a.impact, services=a.service,
         started=parse_time(a.started, "--started"), detected=parse_time(a.detected, "--detected"))
     svc = await ctx.service(create=True)

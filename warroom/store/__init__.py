@@ -12,6 +12,7 @@ from pathlib import Path
 from warroom.errors import StoreError
 from warroom.paths import data_dir
 from warroom.store.base import Journal
+from warroom.text import mask_text
 
 __all__ = ["Journal", "default_url", "open_journal", "resolve_url"]
 
@@ -43,7 +44,7 @@ def sqlite_path(url: str) -> Path:
         if rest.startswith("//"):
             rest = rest[1:]
         if not rest.startswith("/"):
-            raise StoreError(f"store URL {url!r} has a host part",
+            raise StoreError(f"store URL {mask_text(url)!r} has a host part",
                              "use sqlite:///absolute/path or sqlite:relative/path")
     if not rest:
         raise StoreError(f"store URL {url!r} names no file")
@@ -60,4 +61,5 @@ async def open_journal(url: str, *, create: bool = False, make_dirs: bool = Fals
     if url.startswith(("postgresql:", "postgres:")):
         raise StoreError("the shared PostgreSQL journal is not available in this version",
                          "use a sqlite:///PATH store")
-    raise StoreError(f"unsupported store URL {url!r}", "expected sqlite:///PATH")
+    # The URL may carry a password (postgresql://app:pw@db/x): never echo it.
+    raise StoreError(f"unsupported store URL {mask_text(url)!r}", "expected sqlite:///PATH")

@@ -112,7 +112,7 @@ class IncidentController:
         if self.journal is not None and self.config is not None and self.service is None:
             self.service = IncidentService(self.journal, self.config.policy, clock=self.clock,
                                            prefix=self.config.incident.id_prefix,
-                                           login=self.identity.login)
+                                           login=self.identity.login, secrets=self.config.secrets)
 
     def load(self) -> None:
         self.host.run_worker(self._load, group="load", exclusive=True, exit_on_error=False)
