@@ -701,7 +701,7 @@ def test_render_is_toml_with_defaults_and_durations(tmp_path):
     config = load_config(write(tmp_path, EVERY_KIND))
     text = render_config(config)
     parsed = tomllib.loads(text)
-    assert list(parsed) == ["incident", "severity", "console", "check", "action"]
+    assert list(parsed) == ["incident", "severity", "console", "store", "check", "action"]
     assert "# levels: SEV1, SEV2, SEV3, SEV4" in text
     smtp = parsed["check"][3]
     assert smtp["interval"] == "15s" and smtp["timeout"] == "5s"

@@ -1,5 +1,5 @@
-"""Atomic writes: the mode a plain open() would give, the old mode kept, nothing left behind,
-and the process's umask neither read by setting it nor changed."""
+"""Atomic writes: a new file private (0600) whatever the umask, the old mode kept, nothing
+left behind, and the process's umask neither read by setting it nor changed."""
 
 from __future__ import annotations
 
@@ -25,15 +25,15 @@ print(oct(path.stat().st_mode & 0o7777), oct(os.umask(0)))
 """
 
 
-@pytest.mark.parametrize("umask", [0o022, 0o077, 0o027, 0o002])
-def test_a_new_file_gets_0666_less_the_umask(tmp_path: Path, umask: int):
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077, 0o027, 0o002, 0o400])
+def test_a_new_file_is_private_whatever_the_umask(tmp_path: Path, umask: int):
     # A child process: the umask is process-wide, so this test must not set the suite's.
     target = tmp_path / "out.md"
     out = subprocess.run([sys.executable, "-c", WRITE_UNDER_UMASK, oct(umask), str(target)], cwd=REPO,
                          env=child_env(), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     mode, umask_after = out.stdout.split()
-    assert int(mode, 8) == 0o666 & ~umask
+    assert int(mode, 8) == 0o600
     assert int(umask_after, 8) == umask
     assert target.read_text() == "text\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.md"]

@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader (or a crash) never sees half a file."""
+"""Atomic file writes: a reader (or a crash) never sees half a file, and what warroom
+creates (an export, a postmortem, a saved draft) is its owner's alone."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from warroom.errors import WarroomError
 _ATTEMPTS = 100
 
 
+PRIVATE = 0o600
+"""A file warroom creates: an incident's record is for the people on it, whatever the umask."""
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temp file in the same directory, fsync, rename. A new
-    file gets the mode a plain open() gives it (the kernel applies the umask; nothing here
-    reads or changes the process's), an existing one keeps its mode."""
+    file is 0600 whatever the umask (nothing here reads or changes the process's); an
+    existing one keeps its mode."""
     directory = path.parent if str(path.parent) else Path(".")
     try:
         mode: int | None = path.stat().st_mode & 0o7777
@@ -28,8 +33,7 @@ def atomic_write(path: Path, text: str) -> None:
     except OSError as exc:
         raise WarroomError(f"cannot write {path}: {exc.strerror}") from None
     try:
-        if mode is not None:
-            os.fchmod(fd, mode)
+        os.fchmod(fd, PRIVATE if mode is None else mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -45,14 +49,14 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def _create_temp(directory: Path, name: str) -> tuple[int, str]:
-    """A new file ``.<name>.<random>.tmp`` in ``directory``, opened for writing, mode 0666
-    less the umask. (tempfile.mkstemp makes 0600 files, and learning the umask to widen
-    them means setting it, process-wide, under running threads.)"""
+    """A new file ``.<name>.<random>.tmp`` in ``directory``, opened for writing, 0600 at most
+    from the start (the umask can only take bits away): never readable by others, even for
+    the moment before its mode is set."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(_ATTEMPTS):
         tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
         try:
-            return os.open(tmp, flags, 0o666), tmp
+            return os.open(tmp, flags, PRIVATE), tmp
         except FileExistsError:
             continue
     raise OSError(errno.EEXIST, f"no unused temporary file name in {directory}")

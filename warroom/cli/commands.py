@@ -77,7 +77,8 @@ class Context:
 
     async def service(self, *, create: bool = False) -> IncidentService:
         journal = await open_journal(self.store_url, create=create,
-                                     make_dirs=create and self.store_is_default)
+                                     make_dirs=create and self.store_is_default,
+                                     group=None if self.validated is None else self.config.store.group)
         if self.validated is None:  # the console, before its first frame: reads only
             return IncidentService(journal)
         return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix,

@@ -272,6 +272,16 @@ class ConsoleConfig(_Model):
     """How often the console polls the store for entries written by others."""
 
 
+class StoreConfig(_Model):
+    """The journal file (its location is --store or $WARROOM_STORE)."""
+
+    group: Name | None = None
+    """An OS group to share the journal with, for several logins on one host: the file is
+    made 0660 and its directory 2770 for that group; unset, both are the owner's alone
+    (0600, 0700). Anyone in the group can write any entry: on a shared file, identity is only
+    as strong as the file's permissions."""
+
+
 # --- [severity] ----------------------------------------------------------------------------
 
 
@@ -801,6 +811,8 @@ class Config(_Model):
     """[severity]: the severity scheme."""
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     """[console]: the full-screen console."""
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    """[store]: who may read and write the journal file."""
     checks: list[Check] = Field(default_factory=list, alias="check")
     """[[check]]: health checks."""
     actions: list[Action] = Field(default_factory=list, alias="action")

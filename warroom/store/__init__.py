@@ -51,13 +51,17 @@ def sqlite_path(url: str) -> Path:
     return Path(rest)
 
 
-async def open_journal(url: str, *, create: bool = False, make_dirs: bool = False) -> Journal:
+async def open_journal(url: str, *, create: bool = False, make_dirs: bool = False,
+                       group: str | None = None) -> Journal:
     """Open the journal at ``url``. ``create`` allows a new, empty journal file;
-    ``make_dirs`` also creates its missing parent directories."""
+    ``make_dirs`` also creates its missing parent directories. What is created is private
+    (0600, directories 0700), or shared with ``group`` (0660, 2770), whatever the umask."""
     if url.startswith("sqlite:"):
+        from warroom.store.permissions import access
         from warroom.store.sqlite import SqliteJournal
 
-        return await SqliteJournal.open(sqlite_path(url), url=url, create=create, make_dirs=make_dirs)
+        return await SqliteJournal.open(sqlite_path(url), url=url, create=create, make_dirs=make_dirs,
+                                        access=access(group))
     if url.startswith(("postgresql:", "postgres:")):
         raise StoreError("the shared PostgreSQL journal is not available in this version",
                          "use a sqlite:///PATH store")

@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, TypeVar
 from warroom.domain.timeline import Draft, Entry, Kind, Origin, utc
 from warroom.errors import StoreError
 from warroom.store.base import Journal
+from warroom.store.permissions import PRIVATE, Access, create_file, make_dirs as make_private_dirs, share
 
 T = TypeVar("T")
 
@@ -100,18 +101,19 @@ class SqliteJournal(Journal):
     # -- opening ----------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path, *, url: str, create: bool, make_dirs: bool) -> "SqliteJournal":
+    async def open(cls, path: Path, *, url: str, create: bool, make_dirs: bool,
+                   access: Access = PRIVATE) -> "SqliteJournal":
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warroom-sqlite")
         loop = asyncio.get_running_loop()
         try:
-            conn = await loop.run_in_executor(executor, cls._open_sync, path, create, make_dirs)
+            conn = await loop.run_in_executor(executor, cls._open_sync, path, create, make_dirs, access)
         except BaseException:
             executor.shutdown(wait=False)
             raise
         return cls(path, url, executor, conn)
 
     @staticmethod
-    def _open_sync(path: Path, create: bool, make_dirs: bool) -> sqlite3.Connection:
+    def _open_sync(path: Path, create: bool, make_dirs: bool, access: Access = PRIVATE) -> sqlite3.Connection:
         if not path.exists():
             if not create:
                 raise StoreError(f"no journal at {path}",
@@ -119,12 +121,13 @@ class SqliteJournal(Journal):
             if not path.parent.is_dir():
                 if not make_dirs:
                     raise StoreError(f"cannot create journal {path}: directory {path.parent} does not exist")
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(f"cannot create directory {path.parent}: {exc.strerror}") from None
+                make_private_dirs(path.parent, access)
+            share(path, access)  # a group journal's directory is checked before anything is made
+            create_file(path, access)  # SQLite would make it 0644 less the umask
         elif path.is_dir():
             raise StoreError(f"journal path {path} is a directory")
+        else:
+            share(path, access)
         conn = None
         try:
             conn = _connect(path)
