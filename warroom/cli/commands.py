@@ -17,7 +17,7 @@ from warroom.config.discovery import find_config
 from warroom.domain.incident import Incident, format_key
 from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
 from warroom.errors import NotFound, WarroomError
-from warroom.files import atomic_write
+from warroom.files import write_file
 from warroom.identity import Identity, identify
 from warroom.service import IncidentService
 from warroom.store import open_journal, resolve_url
@@ -268,7 +268,7 @@ async def cmd_export(ctx: Context, svc: IncidentService) -> int:
     else:
         text = export_markdown(loaded.incident, key, loaded.entries)
     if a.output:
-        atomic_write(Path(a.output), text)
+        write_file(Path(a.output), text)
     else:
         sys.stdout.write(text)
     return 0
@@ -281,7 +281,7 @@ async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
     text = postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
                                level=svc.level(loaded.incident), now=svc.clock())
     if ctx.args.output:
-        atomic_write(Path(ctx.args.output), text)
+        write_file(Path(ctx.args.output), text)
     else:
         sys.stdout.write(text)
     return 0
