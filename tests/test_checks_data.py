@@ -455,3 +455,17 @@ def test_redis_errors_are_one_line_without_the_password():
     assert check.describe(rx.TimeoutError("Timeout connecting to server")) == \
         "timed out connecting to cache.internal:6379"
 
+
+
+@pytest.mark.parametrize("cut_at", [150, 190, 199])
+def test_a_servers_words_are_masked_before_they_are_cut(cut_at):
+    # The server may repeat what it was sent (a database name, a user): masked after the
+    # cut, the head of a secret that straddles it would be shown.
+    secret = "pw-" + "q" * 60
+    secrets = Secrets({"WR_PW": secret})
+    message = "x" * (cut_at - 20) + f' database "{secret}" does not exist'
+    pg_check = pg.PostgresCheck(pg_config("postgresql://app:${WR_PW}@db.internal/shop"), secrets)
+    rd_check = rd.RedisCheck(redis_config("redis://:${WR_PW}@cache.internal/0"), secrets)
+    for check, error in ((pg_check, asyncpg.InvalidCatalogNameError(message)), (rd_check, rx.ResponseError(message))):
+        line = check.describe(error)
+        assert "qqqq" not in line and "pw-" not in line, line

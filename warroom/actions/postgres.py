@@ -175,14 +175,14 @@ class _PostgresAction(Mitigation):
                     raise
 
     def describe(self, exc: BaseException) -> str:
-        return mask_text(explain(exc, self.target_address()), self.secrets)
+        return mask_text(explain(exc, self.target_address(), self.secrets), self.secrets)
 
 
-def explain(exc: BaseException, target: str) -> str:
+def explain(exc: BaseException, target: str, secrets: Iterable[str] = ()) -> str:
     """A failure as one line naming host:port, never the DSN."""
     if isinstance(exc, ActionFailed):
         return exc.summary
-    return explain_postgres_error(exc, target)
+    return explain_postgres_error(exc, target, secrets)
 
 
 # --- cancel / terminate ----------------------------------------------------------------------
@@ -306,7 +306,7 @@ class FeatureFlag(_PostgresAction):
         except asyncpg.UndefinedTableError as exc:
             raise ActionFailed(f"flag table {where} does not exist") from exc
         except asyncpg.UndefinedColumnError as exc:
-            raise ActionFailed(f"{first_line(str(exc), 200)} in flag table {where}") from exc
+            raise ActionFailed(f"{first_line(mask_text(str(exc), self.secrets), 200)} in flag table {where}") from exc
         if not rows:
             raise ActionFailed(f"flag {config.flag} not found in {config.table}")
         return rows

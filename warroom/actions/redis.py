@@ -163,14 +163,15 @@ class _RedisAction(Mitigation):
                 await client.aclose()
 
     def describe(self, exc: BaseException) -> str:
-        return mask_text(explain(exc, self.target_address()), self.secrets)
+        return mask_text(explain(exc, self.target_address(), self.secrets), self.secrets)
 
 
-def explain(exc: BaseException, target: str) -> str:
-    """A Redis failure as one line naming host:port, never the URL's password."""
+def explain(exc: BaseException, target: str, secrets: Iterable[str] = ()) -> str:
+    """A Redis failure as one line naming host:port, never the URL's password (masked
+    before the server's words are cut)."""
     if isinstance(exc, ActionFailed):
         return exc.summary
-    text = one_line(str(exc), 160) or type(exc).__name__
+    text = one_line(mask_text(str(exc), secrets), 160) or type(exc).__name__
     if isinstance(exc, rx.AuthenticationError):
         return f"authentication failed at {target}: {text}"
     if isinstance(exc, rx.NoPermissionError):

@@ -262,18 +262,19 @@ class PostgresCheck(Check):
         return mask_text(self._explain(exc), self.secrets)
 
     def _explain(self, exc: BaseException) -> str:
-        return explain_postgres_error(exc, self.target())
+        return explain_postgres_error(exc, self.target(), self.secrets)
 
 
-def explain_postgres_error(exc: BaseException, target: str) -> str:
+def explain_postgres_error(exc: BaseException, target: str, secrets: Iterable[str] = ()) -> str:
     """A PostgreSQL or connection failure as one line naming host:port, never the DSN
-    (shared by the check and the PostgreSQL mitigations)."""
+    (shared by the check and the PostgreSQL mitigations); the server's words are masked
+    before they are cut."""
     if isinstance(exc, asyncpg.TooManyConnectionsError):
-        return f"no connection slot free at {target}: {first_line(str(exc), 200)}"
+        return f"no connection slot free at {target}: {first_line(mask_text(str(exc), secrets), 200)}"
     if isinstance(exc, asyncpg.PostgresError):
         # The server's own words are the clearest: 'password authentication failed for
         # user "x"', 'database "x" does not exist', 'permission denied to terminate process'.
-        return f"{first_line(str(exc), 200) or type(exc).__name__} ({target})"
+        return f"{first_line(mask_text(str(exc), secrets), 200) or type(exc).__name__} ({target})"
     if isinstance(exc, OSError) and exc.errno is None:
         # Several addresses (localhost: ::1 and 127.0.0.1) failed: "Multiple exceptions:
         # [Errno 111] ..., [Errno 111] ...". Report the first reason.

@@ -177,7 +177,7 @@ class RedisCheck(Check):
 
     def _explain(self, exc: BaseException) -> str:
         target = self.target()
-        text = one_line(str(exc), 160) or type(exc).__name__
+        text = one_line(mask_text(str(exc), self.secrets), 160) or type(exc).__name__
         code = getattr(exc, "status_code", None)
         if isinstance(exc, (rx.AuthenticationError, rx.AuthenticationWrongNumberOfArgsError)):
             if code == "NOAUTH":
