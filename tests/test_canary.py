@@ -270,3 +270,21 @@ async def test_the_canary_never_reaches_the_console(canary_config, store, tmp_pa
     assert any("rotate" in s for s in screens[2:])
     for text in [*screens, toasts, journal_rows(Path(store.removeprefix("sqlite:///")))]:
         assert not leaks(text), text
+
+
+def test_an_entry_written_before_is_masked_on_the_way_out(tmp_path, capsys, monkeypatch):
+    # Written by a warroom that did not know the secret (an older one, another config): the
+    # journal holds it, and show, export and postmortem still never print it.
+    store = f"sqlite:///{tmp_path / 'old.db'}"
+    assert run(capsys, "declare", "-s", "SEV2", "-t", f"since {CANARY}", "--store", store)[0] == 0
+    assert run(capsys, "log", "INC-1", f"pw is {CANARY}", "--store", store)[0] == 0
+    monkeypatch.setenv(ENV, CANARY)
+    config = tmp_path / "warroom.toml"
+    config.write_text(f'[[check]]\nname = "db"\nkind = "postgres"\ndsn = "postgresql://u:{REF}@db/x"\n')
+    said = []
+    for args in (["show", "INC-1"], ["export", "INC-1", "--format", "json"], ["export", "INC-1", "--format", "md"],
+                 ["postmortem", "INC-1"]):
+        code, out, err = run(capsys, *args, "--store", store, "--config", str(config))
+        assert code == 0, err
+        said.append(out + err)
+    assert "pw is ****" in said[0] and not any(leaks(text) for text in said)

@@ -147,14 +147,17 @@ async def cmd_show(ctx: Context, svc: IncidentService) -> int:
     loaded = await svc.load(await svc.resolve(ctx.args.incident))
     incident, entries = loaded.incident, loaded.entries
     now = svc.clock()
+    # Masked again on the way out: an entry written before, or by a warroom that did not
+    # know this secret, holds it as it was written.
+    mask = ctx.config.secrets.mask
     for line in render.incident_header(incident, svc.key(incident), svc.timer(incident, now),
                                        svc.required_unfilled(incident), now):
-        out(line)
+        out(mask(line))
     shown = entries[-ctx.args.last:] if ctx.args.last else entries
     out("")
     out(f"Timeline ({len(entries)} entries, UTC):")
     for line in render.timeline(shown):
-        out("  " + line)
+        out("  " + mask(line))
     return 0
 
 
@@ -263,10 +266,12 @@ async def cmd_export(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     loaded = await svc.load(await svc.resolve(a.incident))
     key = svc.key(loaded.incident)
+    secrets = ctx.config.secrets  # masked again on the way out, as by `show`
     if a.format == "json":
-        text = json.dumps(export_json(loaded.incident, key, loaded.entries), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(secrets.mask_data(export_json(loaded.incident, key, loaded.entries)), indent=2,
+                          ensure_ascii=False) + "\n"
     else:
-        text = export_markdown(loaded.incident, key, loaded.entries)
+        text = secrets.mask(export_markdown(loaded.incident, key, loaded.entries))
     if a.output:
         write_file(Path(a.output), text)
     else:
@@ -278,8 +283,8 @@ async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
     from warroom.comms.postmortem import postmortem_markdown
 
     loaded = await svc.load(await svc.resolve(ctx.args.incident))
-    text = postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
-                               level=svc.level(loaded.incident), now=svc.clock())
+    text = ctx.config.secrets.mask(postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
+                                                       level=svc.level(loaded.incident), now=svc.clock()))
     if ctx.args.output:
         write_file(Path(ctx.args.output), text)
     else:
