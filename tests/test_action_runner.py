@@ -14,6 +14,7 @@ from warroom.checks.base import Result, State
 from warroom.domain.roles import Role
 from warroom.domain.severity import PRESETS
 from warroom.domain.timeline import Kind
+from warroom.secrets import Secrets
 from warroom.service import IncidentService
 from warroom.sim.sample import FixedClock
 from warroom.store import open_journal
@@ -164,3 +165,51 @@ async def test_a_failing_action_is_audited(svc):
     [audit] = await mitigations(svc)
     assert audit.data["result"] == "failed" and "the API said no" in audit.text
     assert events[-1].step is Step.FAILED
+
+
+class Leaky(Recording):
+    """A target that lets its secret slip into everything it returns."""
+
+    SECRET = "pw-leak-5e7a"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets = Secrets({"WR_PW": self.SECRET})
+
+    async def preview(self) -> Preview:
+        return Preview(f"connect with {self.SECRET}", f"psql postgresql://u:{self.SECRET}@db", "api",
+                       {"dsn": "postgresql://u:${WR_PW}@db"}, lines=(f"as {self.SECRET}",))
+
+    async def evidence(self, preview: Preview) -> list[Evidence]:
+        return [Evidence(f"rows {self.SECRET}", f"password {self.SECRET}", {"dsn": self.SECRET})]
+
+    async def execute(self, preview: Preview) -> Outcome:
+        return Outcome(True, f"done {self.SECRET}", {"argv": [self.SECRET]}, {"output": f"x {self.SECRET}"})
+
+
+async def test_nothing_a_target_returns_reaches_the_screen_or_journal_with_its_secret(svc):
+    action = Leaky()
+    r, events = runner(svc, action)
+    plan = await r.request("rollback-api")
+    assert plan.preview.plan == {"dsn": "postgresql://u:${WR_PW}@db"}  # what executes, untouched
+    shown = (plan.preview.summary, plan.preview.equivalent, plan.preview.lines)
+    assert shown == ("connect with ****", "psql postgresql://u:****@db", ("as ****",))
+    done = await r.execute(plan, typed="api")
+    assert done.outcome.summary == "done ****" and done.outcome.after == {"output": "x ****"}
+    everything = repr([(e.text, e.data) for e in await svc.journal.entries(1)]) + repr(events)
+    assert Leaky.SECRET not in everything and "****" in everything
+
+
+async def test_the_service_masks_every_entry_whoever_writes_it(tmp_path):
+    journal = await open_journal(f"sqlite:///{tmp_path / 'j.db'}", create=True)
+    try:
+        service = IncidentService(journal, PRESETS["sev1-4"], clock=FixedClock(),
+                                  secrets=Secrets({"WR_PW": "pw-typed-0b1c"}))
+        entry = await service.declare("API 500s since pw-typed-0b1c rotated", "SEV1", "alice")
+        await service.log(1, "the old password pw-typed-0b1c still works", "alice")
+        await service.append_raw(1, Kind.HEALTH, "db: ok", "alice", {"dsn": "u:pw-typed-0b1c@db"})
+        rows = [(e.text, e.data) for e in await journal.entries(entry.incident_id)]
+    finally:
+        await journal.close()
+    assert "pw-typed-0b1c" not in repr(rows)
+    assert rows[1][0] == "the old password **** still works"

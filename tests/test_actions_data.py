@@ -19,9 +19,11 @@ import redis.asyncio as aioredis
 
 from tests.conftest import PG_DSN, PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT, eventually, free_port
 from warroom.actions import postgres as pga
+from warroom.actions.command import Tail
 from warroom.actions.base import ActionFailed, Preview
 from warroom.actions.registry import build_action
 from warroom.config import models
+from warroom.secrets import Secrets
 
 DELETE_DB, OTHER_DB, FLUSH_DB = 13, 14, 15
 """Redis databases of these tests: patterns are deleted in 13 (keys under a unique prefix),
@@ -36,8 +38,8 @@ async def actions() -> AsyncIterator[Callable[[Any], Any]]:
     """``actions(model)`` builds the mitigation through the registry; closed afterwards."""
     built: list[Any] = []
 
-    def build(config: Any) -> Any:
-        action = build_action(config)
+    def build(config: Any, secrets: Any = ()) -> Any:
+        action = build_action(config, secrets)
         built.append(action)
         return action
 
@@ -348,6 +350,15 @@ async def test_schema_qualified_table_and_reserved_column_names(postgres_dsn, ad
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+async def test_postgres_actions_expand_the_dsn_only_to_connect(postgres_dsn, flag_table, actions):
+    secrets = Secrets({"WR_PW": "pw-9d1e", "WR_DB": "test"})
+    dsn = f"postgresql://postgres:${{WR_PW}}@{PG_HOST}:{PG_PORT}/${{WR_DB}}"
+    preview = await actions(flag_config(dsn, flag="new_checkout", table=flag_table), secrets).preview()
+    assert preview.summary == f"disable flag new_checkout in {flag_table}: now enabled"
+    cancel = await actions(sessions_config("cancel", dsn, application=unique("none")), secrets).preview()
+    assert cancel.noop
+
+
 def test_identifiers_are_quoted_part_by_part():
     assert pga.quote_identifier("feature_flags") == '"feature_flags"'
     assert pga.quote_identifier("ops.flags") == '"ops"."flags"'
@@ -490,6 +501,15 @@ async def test_flushdb_only_flushes_its_db(redis_dbs, actions):
     assert (await action.preview()).noop == f"db {FLUSH_DB} at {REDIS_HOST}:{REDIS_PORT} is already empty"
 
 
+async def test_redis_actions_expand_the_url_only_to_connect(redis_dbs, actions):
+    secrets = Secrets({"WR_HOST": REDIS_HOST})
+    config = models.RedisDeletePattern(name="purge", url=f"redis://${{WR_HOST}}:{REDIS_PORT}/{DELETE_DB}",
+                                       pattern=f"{redis_dbs.prefix}:*")
+    await redis_dbs(DELETE_DB).set(f"{redis_dbs.prefix}:a", "1")
+    preview = await actions(config, secrets).preview()
+    assert preview.noop is None  # it reached the server and found the key
+
+
 def test_redis_cli_equivalent_names_host_and_db():
     action = build_action(models.RedisDeletePattern(name="d", url="rediss://:pw@cache.internal:6380/2",
                                                     pattern="a b*"))
@@ -599,3 +619,30 @@ async def test_command_output_is_bounded(actions):
     outcome = await actions(command(argv)).execute(await actions(command(argv)).preview())
     assert len(outcome.after["output"].encode()) <= 64 * 1024
     assert outcome.after["output"].endswith("\nend") and outcome.after["truncated"]
+
+
+async def test_command_expands_secrets_only_for_the_program(actions, tmp_path):
+    out = tmp_path / "seen"
+    secrets = Secrets({"WR_PW": "pw-c4n4ry-77"})
+    script = 'printf "%s|%s" "$1" "$TOOL_PW" > "$2"; echo "printed $1"; echo "err $TOOL_PW" >&2; exit 1'
+    config = command(["sh", "-c", script, "sh", "--password=${WR_PW}", str(out)], env={"TOOL_PW": "${WR_PW}"})
+    action = actions(config, secrets)
+    preview = await action.preview()
+    assert "--password=${WR_PW}" in preview.summary
+    assert preview.equivalent.startswith("env 'TOOL_PW=${WR_PW}' sh -c ")
+    outcome = await action.execute(preview)
+    assert out.read_text() == "--password=pw-c4n4ry-77|pw-c4n4ry-77"  # the program got the values
+    assert outcome.summary == "exit 1: err ****"
+    assert sorted(outcome.after["output"].splitlines()) == ["err ****", "printed --password=****"]
+    assert outcome.before["argv"][4] == "--password=${WR_PW}" and outcome.before["env"] == {"TOOL_PW": "${WR_PW}"}
+    assert "c4n4ry" not in repr((preview, outcome))
+
+
+def test_output_is_masked_before_it_is_cut():
+    # Cut first, the tail of a secret at the cut would survive, no longer matching it.
+    for cut in range(1, 12):
+        tail = Tail(max_bytes=30, secrets=["SECRET-VALUE"])
+        tail.feed("stdout", b"x" * (20 + cut) + b"SECRET-VALUE" + b"\n")
+        tail.feed("stdout", b"y" * 40 + b"SECRET-VALUE" + b"z" * (20 + cut))
+        tail.close("stdout")
+        assert not any(part in tail.text() for part in ("VALUE", "ALUE", "LUE")), tail.text()

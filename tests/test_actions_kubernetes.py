@@ -17,6 +17,7 @@ from warroom.actions import kubernetes as actions
 from warroom.actions.base import ActionFailed
 from warroom.actions.registry import build_action
 from warroom.config import models
+from warroom.secrets import Secrets
 from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
 from warroom.sim.kubeobjects import make_deployment, make_pod, make_replicaset
 
@@ -343,6 +344,26 @@ async def test_set_env_masks_secret_values(kube: KubeAPI, make, kubeconfig: Path
         await action.close()
     assert "s3cr3t" not in preview.summary + preview.equivalent + "".join(preview.lines)
     assert preview.plan["patch"]["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] == "s3cr3t-value"
+
+
+async def test_set_env_sends_the_value_and_shows_the_template(kube: KubeAPI, kubeconfig: Path):
+    world(kube)
+    config = models.KubernetesSetEnv(name="token", namespace=NS, deployment="api", kubeconfig=kubeconfig,
+                                     env={"API_TOKEN": "${WR_API_TOKEN}"})
+    action = actions.SetEnv(config, Secrets({"WR_API_TOKEN": "s3cr3t-value"}))
+    try:
+        preview = await action.preview()
+        outcome = await action.execute(preview)
+        again = await action.preview()
+    finally:
+        await action.close()
+    shown = repr((preview.summary, preview.equivalent, preview.lines, preview.plan, outcome))
+    assert "s3cr3t" not in shown and "${WR_API_TOKEN}" in preview.summary
+    [patch] = patches(kube)
+    assert patch.body["spec"]["template"]["spec"]["containers"][0]["env"] == [
+        {"name": "API_TOKEN", "value": "s3cr3t-value"}]
+    assert outcome.after == {"env": {"app": {"API_TOKEN": '"${WR_API_TOKEN}"'}}}
+    assert again.noop == "API_TOKEN already set on every container"  # compared by value
 
 
 # --- delete pod -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from warroom.checks.base import Result, State
 from warroom.checks.registry import build_checks
 from warroom.checks.runner import Runner
 from warroom.config import models
+from warroom.secrets import Secrets
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -212,6 +213,17 @@ async def test_missing_database_is_one_line_without_the_password(postgres_dsn, c
     assert "s3cret" not in json.dumps(result.to_json())
 
 
+async def test_postgres_expands_the_dsn_only_to_connect(postgres_dsn, checks):
+    # With trust authentication only the database name proves what was sent.
+    secrets = Secrets({"WR_PW": "pw-9d1e", "WR_DB": "test"})
+    check = checks(pg_config(f"postgresql://postgres:${{WR_PW}}@{PG_HOST}:{PG_PORT}/${{WR_DB}}"), secrets)
+    result = await sample(check)
+    assert result.state is State.OK, result.summary
+    missing = await sample(checks(pg_config(f"postgresql://postgres:${{WR_PW}}@{PG_HOST}:{PG_PORT}/nope-${{WR_PW}}",
+                                            name="n"), secrets))
+    assert missing.summary == f'database "nope-****" does not exist ({PG_HOST}:{PG_PORT})'
+
+
 async def test_postgres_connection_refused(checks):
     port = free_port()
     check = checks(pg_config(f"postgresql://postgres:s3cret@127.0.0.1:{port}/test"))
@@ -344,6 +356,13 @@ async def test_redis_authentication_failures(redis_server, checks):
     assert "right-pw" not in right.summary
 
 
+async def test_redis_expands_the_url_only_to_connect(redis_server, checks):
+    port = redis_server("--requirepass", "right-pw")
+    secrets = Secrets({"WR_REDIS_PW": "right-pw"})
+    right = await sample(checks(redis_config(f"redis://:${{WR_REDIS_PW}}@127.0.0.1:{port}/0", name="r"), secrets))
+    assert right.state is State.OK, right.summary
+
+
 async def test_evictions_since_the_last_sample_warn(redis_server, checks):
     port = redis_server("--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru")
     url = f"redis://127.0.0.1:{port}/0"
@@ -436,3 +455,17 @@ def test_redis_errors_are_one_line_without_the_password():
     assert check.describe(rx.TimeoutError("Timeout connecting to server")) == \
         "timed out connecting to cache.internal:6379"
 
+
+
+@pytest.mark.parametrize("cut_at", [150, 190, 199])
+def test_a_servers_words_are_masked_before_they_are_cut(cut_at):
+    # The server may repeat what it was sent (a database name, a user): masked after the
+    # cut, the head of a secret that straddles it would be shown.
+    secret = "pw-" + "q" * 60
+    secrets = Secrets({"WR_PW": secret})
+    message = "x" * (cut_at - 20) + f' database "{secret}" does not exist'
+    pg_check = pg.PostgresCheck(pg_config("postgresql://app:${WR_PW}@db.internal/shop"), secrets)
+    rd_check = rd.RedisCheck(redis_config("redis://:${WR_PW}@cache.internal/0"), secrets)
+    for check, error in ((pg_check, asyncpg.InvalidCatalogNameError(message)), (rd_check, rx.ResponseError(message))):
+        line = check.describe(error)
+        assert "qqqq" not in line and "pw-" not in line, line

@@ -31,6 +31,7 @@ from warroom.checks.runner import Runner
 from warroom.checks.tcp import TcpCheck
 from warroom.checks.tls import TlsCheck, not_after
 from warroom.config import models
+from warroom.secrets import Secrets
 
 TRANSPORTS = ["aiohttp", "httpx"]
 HEALTH = {
@@ -311,6 +312,22 @@ async def test_http_secrets_are_masked(server: HealthServer, transport: str):
     for text in ("hunter22", "tok-from-env", "s3cr3t"):
         assert text not in down.summary and text not in bad_header.summary
         assert text not in check_target(url, transport)
+
+
+async def test_http_expands_secrets_only_to_send_them(server: HealthServer, transport: str):
+    # The model holds the template; the request carries the values; nothing shown does.
+    port = server.base.rsplit(":", 1)[1]
+    secrets = Secrets({"WR_TOKEN": "s3cr3t-t0ken", "WR_PW": "hunter22"})
+    header = HttpCheck(models.HttpCheck(name="h", url=f"{server.base}/auth", headers={"Authorization": "Bearer ${WR_TOKEN}"}),
+                       secrets, transport=transport)
+    basic = HttpCheck(models.HttpCheck(name="b", url=f"http://ops:${{WR_PW}}@127.0.0.1:{port}/auth?expect=Basic%20b3BzOmh1bnRlcjIy"),
+                      secrets, transport=transport)
+    down = HttpCheck(models.HttpCheck(name="d", url=f"http://ops:${{WR_PW}}@127.0.0.1:{port}/down?t=${{WR_TOKEN}}"),
+                     secrets, transport=transport)
+    results = await sample(header, basic, down)
+    assert [r.state for r in results] == [State.OK, State.OK, State.CRITICAL], [r.summary for r in results]
+    assert results[2].summary == f"HTTP 503 from http://ops:****@127.0.0.1:{port}/down?t=****"
+    assert header.config.headers == {"Authorization": "Bearer ${WR_TOKEN}"}
 
 
 def check_target(url: str, transport: str) -> str:
@@ -645,4 +662,4 @@ def test_registry_builds_each_network_kind():
     }
     for cls, config in configs.items():
         check = build_check(config, ("secret",))
-        assert type(check) is cls and check.secrets[0] == "secret"
+        assert type(check) is cls and "secret" in check.secrets

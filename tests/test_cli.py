@@ -583,7 +583,7 @@ def test_config_check_masks_secrets(cli, tmp_path: Path, monkeypatch: pytest.Mon
                    '[[check]]\nname = "db"\nkind = "postgres"\ndsn = "postgresql://app:${PGPASS}@db/prod"\n')
     out = ok(cli("config", "check", "--config", str(config), use_store=False))
     assert secret not in out
-    assert 'dsn = "postgresql://app:****@db/prod"' in out
+    assert 'dsn = "postgresql://app:${PGPASS}@db/prod"' in out  # as written: where it comes from
     assert out.startswith(f"# {config}: ok")
 
 
@@ -633,3 +633,11 @@ def test_console_needs_exactly_one_open_incident(cli):
     ok(cli("declare", "-s", "SEV2", "-t", "three"))
     one_error_line(cli("open"), "2 incidents are open", "INC-2", "INC-3")
     one_error_line(cli("scribe", "INC-9"), "no incident INC-9")
+
+
+@pytest.mark.parametrize("url", ["mysql://app:pw-st0re-1c@db/x", "sqlite://app:pw-st0re-1c@db/x",
+                                 "redis://:pw-st0re-1c@cache:6379/0"])
+def test_a_password_in_the_store_url_is_never_echoed(cli, monkeypatch: pytest.MonkeyPatch, url: str):
+    monkeypatch.setenv("WARROOM_STORE", url)
+    line = one_error_line(cli("list", use_store=False), "store URL")
+    assert "pw-st0re" not in line and "****" in line

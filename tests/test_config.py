@@ -216,7 +216,7 @@ def test_defaults_without_a_file():
     assert config.console.read_only is False
     assert config.console.watch_interval == timedelta(milliseconds=200)
     assert config.checks == [] and config.actions == []
-    assert config.source is None and config.secrets == frozenset()
+    assert config.source is None and set(config.secrets) == set()
 
 
 @pytest.mark.parametrize("scheme", sorted(PRESETS))
@@ -561,20 +561,119 @@ dsn = "postgresql://app:${WARROOM_TEST_PW}@db/app"
 flag = "x"
 description = "literal $${NOT_A_VAR} stays"
 """))
-    assert config.check("api").headers["Authorization"] == "Bearer tok-9f8e7d6c"
-    assert config.action("flag").dsn == "postgresql://app:hunter2-xyz@db/app"
-    assert config.action("flag").description == "literal ${NOT_A_VAR} stays"
-    assert config.secrets == {"tok-9f8e7d6c", "hunter2-xyz"}
+    # Where secrets go, the model keeps the template; only the adapter using it expands it.
+    assert config.check("api").headers["Authorization"] == "Bearer ${WARROOM_TEST_TOKEN}"
+    assert config.action("flag").dsn == "postgresql://app:${WARROOM_TEST_PW}@db/app"
+    assert config.action("flag").description == "literal $${NOT_A_VAR} stays"
+    assert set(config.secrets) == {"tok-9f8e7d6c", "hunter2-xyz"}
+    assert config.secrets.expand(config.action("flag").dsn) == "postgresql://app:hunter2-xyz@db/app"
+    assert config.secrets.expand(config.check("api").headers["Authorization"]) == "Bearer tok-9f8e7d6c"
+    assert config.secrets.expand(config.action("flag").description) == "literal ${NOT_A_VAR} stays"
     text = render_config(config)
     assert "tok-9f8e7d6c" not in text and "hunter2-xyz" not in text
-    assert 'Authorization = "Bearer ****"' in text
-    assert "postgresql://app:****@db/app" in text
+    assert 'Authorization = "Bearer ${WARROOM_TEST_TOKEN}"' in text
+    assert "postgresql://app:${WARROOM_TEST_PW}@db/app" in text
+
+
+def test_elsewhere_a_reference_is_plain_substitution(tmp_path, monkeypatch):
+    # A namespace or a path from the environment is a setting, not a secret: expanded at
+    # load, shown as it is, and not masked wherever the same text appears.
+    monkeypatch.setenv("WARROOM_TEST_NS", "production")
+    config = load_config(write(tmp_path, """
+[[action]]
+name = "restart"
+kind = "kubernetes.restart"
+namespace = "${WARROOM_TEST_NS}"
+deployment = "api"
+"""))
+    assert config.action("restart").namespace == "production"
+    assert set(config.secrets) == set()
+    assert 'namespace = "production"' in render_config(config)
+
+
+def test_every_field_that_takes_secrets_keeps_its_template(tmp_path, monkeypatch):
+    monkeypatch.setenv("WARROOM_TEST_PW", "pw-4a7b")
+    ref = "${WARROOM_TEST_PW}"
+    config = load_config(write(tmp_path, f"""
+[[check]]
+name = "web"
+kind = "http"
+url = "https://u:{ref}@api.example.com/health"
+headers = {{ X-Key = "{ref}" }}
+body_contains = "{ref}"
+[[check]]
+name = "prom"
+kind = "prometheus"
+url = "http://u:{ref}@prom:9090"
+query = "up"
+[[check]]
+name = "db"
+kind = "postgres"
+dsn = "postgresql://u:{ref}@db/app"
+[[check]]
+name = "cache"
+kind = "redis"
+url = "redis://:{ref}@cache:6379/0"
+[[action]]
+name = "cmd"
+kind = "command"
+argv = ["tool", "--password={ref}"]
+env = {{ TOOL_PASSWORD = "{ref}" }}
+description = "uses {ref}"
+[[action]]
+name = "env"
+kind = "kubernetes.set_env"
+namespace = "prod"
+deployment = "api"
+env = {{ TOKEN = "{ref}" }}
+[[action]]
+name = "cancel"
+kind = "postgres.cancel"
+dsn = "postgresql://u:{ref}@db/app"
+[[action]]
+name = "flag"
+kind = "postgres.feature_flag"
+dsn = "postgresql://u:{ref}@db/app"
+flag = "x"
+[[action]]
+name = "purge"
+kind = "redis.delete_pattern"
+url = "redis://:{ref}@cache:6379/0"
+pattern = "cache:*"
+"""))
+    assert "pw-4a7b" not in repr(config.model_dump())
+    assert set(config.secrets) == {"pw-4a7b"}
+    assert config.secrets.expand(config.action("cmd").argv[1]) == "--password=pw-4a7b"
+
+
+def test_the_real_value_is_what_is_validated(tmp_path, monkeypatch):
+    monkeypatch.setenv("WARROOM_TEST_URL", "https://api.example.com/health")
+    config = load_config(write(tmp_path, '[[check]]\nname="a"\nkind="http"\nurl="${WARROOM_TEST_URL}"\n'))
+    assert config.check("a").url == "${WARROOM_TEST_URL}"
+    monkeypatch.setenv("WARROOM_TEST_URL", "ftp://api.example.com/")
+    message = error_for(tmp_path, '[[check]]\nname="a"\nkind="http"\nurl="${WARROOM_TEST_URL}"\n')
+    assert "check[0].url: expected a http:// or https:// URL" in message
 
 
 def test_secret_never_echoed_in_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("WARROOM_TEST_URL", "notaurl-s3cr3t")
     message = error_for(tmp_path, '[[check]]\nname="a"\nkind="redis"\nurl="${WARROOM_TEST_URL}"\n')
     assert "check[0].url" in message and "s3cr3t" not in message
+
+
+@pytest.mark.parametrize("toml", [
+    '[[check]]\nname="a"\nkind="redis"\nurl="${WARROOM_TEST_LONG}"\n',
+    '[[check]]\nname="a"\nkind="postgres"\ndsn="mysql://u:${WARROOM_TEST_LONG}@db/x"\n',
+    '[[check]]\nname="a"\nkind="http"\nurl="http://h/"\ntimeout="x${WARROOM_TEST_LONG}"\n',
+    '[incident]\nid_prefix="${WARROOM_TEST_LONG}"\n',
+    '[[check]]\nname="a"\nkind="postgres"\ndsn="mysql://u:inline-password-that-is-long-enough-to-be-cut-in-the-message-of-the-error@db/x"\n',
+])
+def test_a_long_secret_is_masked_before_the_value_is_shortened(tmp_path, monkeypatch, toml):
+    # A value is cut at 80 characters in a message: masking after the cut would miss the
+    # secret and show its head.
+    monkeypatch.setenv("WARROOM_TEST_LONG", "Z" * 30 + "canary-1c4f" + "Z" * 70)
+    message = error_for(tmp_path, toml)
+    assert "ZZZZZ" not in message and "canary" not in message and "inline-pass" not in message
 
 
 def test_inline_dsn_password_masked(tmp_path):
@@ -602,7 +701,7 @@ def test_render_is_toml_with_defaults_and_durations(tmp_path):
     config = load_config(write(tmp_path, EVERY_KIND))
     text = render_config(config)
     parsed = tomllib.loads(text)
-    assert list(parsed) == ["incident", "severity", "console", "check", "action"]
+    assert list(parsed) == ["incident", "severity", "console", "store", "check", "action"]
     assert "# levels: SEV1, SEV2, SEV3, SEV4" in text
     smtp = parsed["check"][3]
     assert smtp["interval"] == "15s" and smtp["timeout"] == "5s"

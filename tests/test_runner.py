@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from tests.conftest import probe_endings
 from warroom.checks.base import Check, CheckFailed, Probe, Result, State
 from warroom.checks.runner import Hysteresis, Runner
+from warroom.secrets import Secrets
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
@@ -164,3 +165,19 @@ async def test_a_failing_result_hook_loses_no_sample_nor_transition():
     assert check.calls >= 5 and len(runner.history["api"]) >= 5
     # The hook raised on every sample, yet hysteresis saw each one: the change was reported.
     assert [(t.previous, t.state) for t in transitions] == [(None, State.CRITICAL)]
+
+
+async def test_a_result_is_masked_whatever_its_kind_returned():
+    # The last guard: a probe that puts a secret in its line (cut at 200 characters: masked
+    # first) or its details never gets it into the result.
+    secret = "pw-" + "s" * 210
+
+    class Leaky(Check):
+        async def probe(self) -> Probe:
+            return Probe(State.OK, f"answered {secret}", details={"dsn": f"u:{secret}@db", "rows": [secret]})
+
+    config = SimpleNamespace(name="db", kind="test", interval=timedelta(seconds=1),
+                             timeout=timedelta(seconds=1), service=None)
+    [leaky] = await Runner([Leaky(config, Secrets({"WR_PW": secret}))]).run_once()
+    assert leaky.summary == "answered ****"
+    assert leaky.details == {"dsn": "u:****@db", "rows": ["****"]}

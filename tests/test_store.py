@@ -102,7 +102,7 @@ async def test_uncreatable_path(tmp_path: Path):
     with pytest.raises(StoreError, match="cannot create directory"):
         await open_journal(f"sqlite:///{blocker / 'sub' / 'j.db'}", create=True, make_dirs=True)
     # /proc refuses new files even to root: the permission case this machine can show.
-    with pytest.raises(StoreError, match="cannot open journal"):
+    with pytest.raises(StoreError, match="cannot create journal"):
         await open_journal("sqlite:////proc/warroom-test.db", create=True)
 
 

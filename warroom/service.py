@@ -18,6 +18,7 @@ from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
 from warroom.domain.timeline import FREE_TEXT_KINDS, STATE_KINDS, Draft, Entry, Kind, Origin
 from warroom.errors import NotFound, WarroomError
 from warroom import identity
+from warroom.secrets import Secrets
 from warroom.store.base import Journal
 
 MAX_ENTRY_BYTES = 64 * 1024
@@ -35,13 +36,17 @@ class Loaded:
 
 class IncidentService:
     def __init__(self, journal: Journal, policy: Policy = DEFAULT_POLICY, *,
-                 clock: Clock = system_clock, prefix: str = "INC", login: str | None = None) -> None:
+                 clock: Clock = system_clock, prefix: str = "INC", login: str | None = None,
+                 secrets: Secrets | None = None) -> None:
         self.journal = journal
         self.policy = policy
         self.clock = clock
         self.prefix = prefix
         self.login = login or identity.os_login()
         """Stamped on every entry this service writes: the process's OS login."""
+        self.secrets = secrets or Secrets()
+        """The configuration's secret values: masked in every entry written, whoever wrote
+        it (the journal is exported and read by everyone on the incident)."""
         self._states: dict[int, Incident] = {}
 
     # -- naming -----------------------------------------------------------------------
@@ -136,9 +141,10 @@ class IncidentService:
     async def _append(self, incident_id: int, kind: Kind, text: str, author: str,
                       data: dict[str, Any] | None = None, origin: Origin = Origin.PERSON, *,
                       uid: str | None = None) -> Entry:
-        # Every entry, whatever wrote it: what reaches the journal is UTF-8 and of a size.
-        draft = Draft(kind, check_size(text, "entry text"), self._author(author), self.clock(), data or {},
-                      self.login, origin)
+        # Every entry, whatever wrote it: what reaches the journal is UTF-8 and of a size,
+        # and any secret value in it masked.
+        draft = Draft(kind, self.secrets.mask(check_size(text, "entry text")), self._author(author),
+                      self.clock(), self.secrets.mask_data(data or {}), self.login, origin)
         return await self.journal.append(incident_id, draft, uid=uid)
 
     # -- writing ----------------------------------------------------------------------
@@ -164,7 +170,8 @@ class IncidentService:
         if detected:
             data["detected"] = detected.isoformat()
         text = check_size(f"Declared {severity}: {title}", "title")
-        return Draft(Kind.DECLARE, text, self._author(author), now, data, self.login)
+        return Draft(Kind.DECLARE, self.secrets.mask(text), self._author(author), now,
+                     self.secrets.mask_data(data), self.login)
 
     async def declare(self, title: str, severity: str, author: str, **details: Any) -> Entry:
         return await self.journal.declare(self.declare_draft(title, severity, author, **details))

@@ -48,9 +48,12 @@ def safe_line(text: str) -> str:
 
 MASK = "****"
 
-# Greedy up to the token's last "@": a raw "@" in a password must not leak its tail.
-_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)[^\s]*@")
-_KEYWORD_PASSWORD = re.compile(r"(?i)(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)")
+# Greedy up to the token's last "@": a raw "@" in a password must not leak its tail. A
+# password that is only a ${VAR} reference is a configuration's template, not a secret.
+_REFERENCE_ONLY = r"(?!\$\{[A-Za-z_][A-Za-z0-9_]*\}(?:@|[\s'\"]|$))"
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)" + _REFERENCE_ONLY + r"[^\s]*@")
+_KEYWORD_PASSWORD = re.compile(r"(?i)(?P<head>\b(?:password|passwd|pwd)\s*=\s*)" + _REFERENCE_ONLY
+                               + r"(?:'(?:[^'\\]|\\.)*'|\S+)")
 
 
 def mask_text(text: str, secrets: Iterable[str] = ()) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from warroom.errors import WarroomError
+from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 
@@ -70,7 +71,8 @@ class Mitigation(abc.ABC):
         self.name: str = config.name
         self.kind: str = config.kind
         self.risk: str = config.risk
-        self.secrets = tuple(secrets)
+        self.secrets = Secrets.of(secrets)
+        """Expands the fields that take secrets where they are used; masks their values."""
 
     @abc.abstractmethod
     async def preview(self) -> Preview:

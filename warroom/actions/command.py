@@ -12,10 +12,11 @@ import shutil
 import signal
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from warroom.actions.base import ActionFailed, Mitigation, Outcome, Preview
 from warroom.checks.base import one_line
+from warroom.text import mask_text
 
 MAX_LINES = 200
 """Output lines kept (the last ones)."""
@@ -31,11 +32,13 @@ CHUNK = 64 * 1024
 
 class Tail:
     """The last ``MAX_LINES`` lines / ``MAX_BYTES`` bytes of a program's stdout and stderr,
-    interleaved in the order their lines arrived."""
+    interleaved in the order their lines arrived; ``secrets`` masked in each line as it comes,
+    before anything is cut (half a secret no longer matches)."""
 
-    def __init__(self, max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES, secrets: Iterable[str] = ()) -> None:
         self.max_lines = max_lines
         self.max_bytes = max_bytes
+        self._secrets = sorted((s.encode() for s in secrets if s), key=len, reverse=True)
         self.lines: deque[bytes] = deque()
         self.size = 0
         self.truncated = False
@@ -45,7 +48,7 @@ class Tail:
     def feed(self, stream: str, data: bytes) -> None:
         *complete, rest = (self._partial[stream] + data).split(b"\n")
         if len(rest) > self.max_bytes:  # one endless line: keep its end
-            rest = rest[-self.max_bytes:]
+            rest = self._mask(rest)[-self.max_bytes:]
             self.truncated = True
         self._partial[stream] = rest
         for line in complete:
@@ -56,8 +59,13 @@ class Tail:
         if rest:
             self._add(stream, rest)
 
+    def _mask(self, data: bytes) -> bytes:
+        for secret in self._secrets:
+            data = data.replace(secret, b"****")
+        return data
+
     def _add(self, stream: str, line: bytes) -> None:
-        line = line.rstrip(b"\r")
+        line = self._mask(line.rstrip(b"\r"))
         if stream == "stderr" and line.strip():
             self.last_stderr = line
         self.lines.append(line)
@@ -80,19 +88,20 @@ class Tail:
         return "\n".join(line.decode("utf-8", errors="replace") for line in self.lines)
 
 
-def resolve(program: str, cwd: str | None) -> None:
+def resolve(program: str, cwd: str | None, shown: str | None = None) -> None:
     """Raise ActionFailed when ``program`` (a PATH name or a path relative to ``cwd``) or
-    ``cwd`` itself cannot be run."""
+    ``cwd`` itself cannot be run; the message names it as ``shown`` (the template)."""
+    shown = program if shown is None else shown
     if cwd is not None and not Path(cwd).is_dir():
         raise ActionFailed(f"working directory not found: {cwd}")
     if "/" in program:
         path = Path(cwd or ".") / program
         if not path.is_file():
-            raise ActionFailed(f"program not found: {program}")
+            raise ActionFailed(f"program not found: {shown}")
         if not os.access(path, os.X_OK):
-            raise ActionFailed(f"program not executable: {program}")
+            raise ActionFailed(f"program not executable: {shown}")
     elif shutil.which(program) is None:
-        raise ActionFailed(f"program not found: {program}")
+        raise ActionFailed(f"program not found: {shown}")
 
 
 def _seconds(value: float) -> str:
@@ -100,34 +109,41 @@ def _seconds(value: float) -> str:
 
 
 class Command(Mitigation):
-    """Run ``argv`` without a shell; ok iff it exits 0."""
+    """Run ``argv`` without a shell; ok iff it exits 0. The plan, the preview and the audit
+    hold argv and env as configured (``${VAR}`` unexpanded); only the process gets the values."""
 
     def _cwd(self) -> str | None:
         return None if self.config.cwd is None else str(self.config.cwd)
 
     async def preview(self) -> Preview:
         argv = list(self.config.argv)
+        env = dict(getattr(self.config, "env", None) or {})
         cwd = self._cwd()
-        resolve(argv[0], cwd)
-        line = shlex.join(argv)
+        resolve(self.secrets.expand(argv[0]), cwd, shown=argv[0])
+        line = shlex.join([*(["env", *(f"{k}={v}" for k, v in env.items())] if env else []), *argv])
         equivalent = line if cwd is None else f"cd {shlex.quote(cwd)} && {line}"
-        plan = {"argv": argv, "cwd": cwd, "timeout": self.config.timeout.total_seconds()}
+        plan = {"argv": argv, "env": env, "cwd": cwd, "timeout": self.config.timeout.total_seconds()}
         lines = () if cwd is None else (f"in {cwd}",)
         return Preview(line, equivalent, os.path.basename(argv[0]), plan, lines=lines)
 
     async def execute(self, preview: Preview) -> Outcome:
         argv: list[str] = preview.plan["argv"]
+        env: dict[str, str] = preview.plan.get("env") or {}
         cwd: str | None = preview.plan.get("cwd")
         timeout: float = preview.plan["timeout"]
         before = {"argv": argv, "cwd": cwd}
+        if env:
+            before["env"] = env
+        expand = self.secrets.expand
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
             # A session of its own: the timeout kills the whole group (children of a script
             # too), and the program has no controlling terminal to read the console's keys.
             proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+                *(expand(arg) for arg in argv), cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                env={**os.environ, **{k: expand(v) for k, v in env.items()}} if env else None,
                 start_new_session=True)
         except FileNotFoundError as exc:
             if cwd is not None and not Path(cwd).is_dir():
@@ -138,7 +154,7 @@ class Command(Mitigation):
         except OSError as exc:
             raise ActionFailed(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
 
-        tail = Tail()
+        tail = Tail(secrets=self.secrets)
         readers = [asyncio.create_task(self._pump(proc.stdout, "stdout", tail)),
                    asyncio.create_task(self._pump(proc.stderr, "stderr", tail))]
         timed_out = False
@@ -160,7 +176,8 @@ class Command(Mitigation):
                 reader.cancel()
         elapsed = loop.time() - started
         code = proc.returncode
-        last_err = one_line(tail.last_stderr.decode("utf-8", errors="replace"), 200)
+        # A program may print what it was given: its output is masked before it is kept.
+        last_err = one_line(mask_text(tail.last_stderr.decode("utf-8", errors="replace"), self.secrets), 200)
         if timed_out:
             summary = f"timed out after {_seconds(timeout)} (killed)"
         elif code == 0:
@@ -171,7 +188,7 @@ class Command(Mitigation):
             summary = f"exit {code}: {last_err}" if last_err else f"exit {code} in {elapsed:.1f}s"
         after: dict[str, Any] = {
             "pid": proc.pid, "exit_code": code, "seconds": round(elapsed, 3), "timed_out": timed_out,
-            "output": tail.text(), "truncated": tail.truncated,
+            "output": mask_text(tail.text(), self.secrets), "truncated": tail.truncated,
         }
         return Outcome(code == 0 and not timed_out, summary, before=before, after=after)
 

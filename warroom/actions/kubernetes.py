@@ -421,11 +421,13 @@ def _env_value(entry: Obj | None) -> str:
 
 class SetEnv(_DeploymentAction):
     """`kubectl set env deployment/NAME K=V ...`: every container and init container; a
-    strategic-merge patch whose env lists merge by name."""
+    strategic-merge patch whose env lists merge by name. The preview and the plan hold the
+    values as configured (``${VAR}`` unexpanded); the patch sent gets the real ones."""
 
     VERB = ("set", "env")
 
     def _changes(self, deployment: Obj) -> tuple[Obj, dict[str, dict[str, str]]]:
+        expand = self.secrets.expand
         pod_spec = deployment["spec"]["template"].get("spec") or {}
         patch_spec: Obj = {}
         before: dict[str, dict[str, str]] = {}
@@ -435,7 +437,7 @@ class SetEnv(_DeploymentAction):
                 env = []
                 for key, value in self.config.env.items():
                     entry = current.get(key)
-                    if entry is not None and not entry.get("valueFrom") and entry.get("value", "") == value:
+                    if entry is not None and not entry.get("valueFrom") and entry.get("value", "") == expand(value):
                         continue
                     # A value replaces a valueFrom: both at once is invalid.
                     replaced = {"valueFrom": None} if entry and entry.get("valueFrom") else {}
@@ -472,11 +474,23 @@ class SetEnv(_DeploymentAction):
 
     async def execute(self, preview: Preview) -> Outcome:
         apps, _ = await self._apis()
+        patch = copy.deepcopy(preview.plan["patch"])
+        for containers in patch["spec"]["template"]["spec"].values():
+            for container in containers:
+                for entry in container["env"]:
+                    entry["value"] = self.secrets.expand(entry["value"])
         patched = await self._call(apps.patch_namespaced_deployment, self.deployment, self.namespace,
-                                   preview.plan["patch"], missing=self.missing)
+                                   patch, missing=self.missing)
         spec = patched.spec.template.spec
-        after = {c.name: {e.name: (json.dumps(e.value or "") if e.value_from is None else "from a reference")
-                          for e in c.env or () if e.name in self.config.env}
+        env = self.config.env
+
+        def shown(e: Any) -> str:  # what was set is told as configured, never its value
+            if e.value_from is not None:
+                return "from a reference"
+            value = e.value or ""
+            return json.dumps(env[e.name] if value == self.secrets.expand(env[e.name]) else value)
+
+        after = {c.name: {e.name: shown(e) for e in c.env or () if e.name in env}
                  for c in [*spec.containers, *(spec.init_containers or ())] if c.name in preview.plan["before"]}
         return Outcome(True, mask_text(f"{self.label}: env set on {', '.join(after)} (pods roll)", self.secrets),
                        before={"env": preview.plan["before"]}, after={"env": after})

@@ -21,6 +21,7 @@ import asyncpg
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
 from warroom.checks.postgres import age, dsn_passwords, dsn_target, explain_postgres_error, first_line
+from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 
@@ -142,18 +143,20 @@ class _PostgresAction(Mitigation):
     """Connections and error lines shared by the PostgreSQL actions."""
 
     def __init__(self, config: Any, secrets: Iterable[str] = ()) -> None:
-        super().__init__(config, (*secrets, *dsn_passwords(config.dsn)))
+        secrets = Secrets.of(secrets)
+        super().__init__(config, secrets.also(*dsn_passwords(secrets.expand(config.dsn))))
 
     def target_address(self) -> str:
-        return dsn_target(self.config.dsn)
+        return mask_text(dsn_target(self.secrets.expand(self.config.dsn)), self.secrets)
 
     @contextlib.asynccontextmanager
     async def _database(self) -> AsyncIterator[Database]:
         settings = {}
-        if "application_name" not in urlsplit(self.config.dsn).query:
+        dsn = self.secrets.expand(self.config.dsn)
+        if "application_name" not in urlsplit(dsn).query:
             settings["application_name"] = f"warroom action {self.name}"[:63]
         try:
-            conn = await asyncpg.connect(self.config.dsn, timeout=CONNECT_TIMEOUT,
+            conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT,
                                          command_timeout=COMMAND_TIMEOUT, server_settings=settings)
         except Exception as exc:
             raise ActionFailed(self.describe(exc)) from exc
@@ -172,14 +175,14 @@ class _PostgresAction(Mitigation):
                     raise
 
     def describe(self, exc: BaseException) -> str:
-        return mask_text(explain(exc, self.target_address()), self.secrets)
+        return mask_text(explain(exc, self.target_address(), self.secrets), self.secrets)
 
 
-def explain(exc: BaseException, target: str) -> str:
+def explain(exc: BaseException, target: str, secrets: Iterable[str] = ()) -> str:
     """A failure as one line naming host:port, never the DSN."""
     if isinstance(exc, ActionFailed):
         return exc.summary
-    return explain_postgres_error(exc, target)
+    return explain_postgres_error(exc, target, secrets)
 
 
 # --- cancel / terminate ----------------------------------------------------------------------
@@ -303,7 +306,7 @@ class FeatureFlag(_PostgresAction):
         except asyncpg.UndefinedTableError as exc:
             raise ActionFailed(f"flag table {where} does not exist") from exc
         except asyncpg.UndefinedColumnError as exc:
-            raise ActionFailed(f"{first_line(str(exc), 200)} in flag table {where}") from exc
+            raise ActionFailed(f"{first_line(mask_text(str(exc), self.secrets), 200)} in flag table {where}") from exc
         if not rows:
             raise ActionFailed(f"flag {config.flag} not found in {config.table}")
         return rows

@@ -19,6 +19,7 @@ from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Pr
 from warroom.checks.base import one_line
 from warroom.checks.redis import url_passwords, url_target
 from warroom.errors import describe_error
+from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 SCAN_COUNT = 1000
@@ -124,14 +125,17 @@ class _RedisAction(Mitigation):
     """Connection, database number and error lines shared by the Redis actions."""
 
     def __init__(self, config: Any, secrets: Iterable[str] = ()) -> None:
-        super().__init__(config, (*secrets, *url_passwords(config.url)))
-        parsed = parse_url(config.url)
+        secrets = Secrets.of(secrets)
+        url = secrets.expand(config.url)
+        super().__init__(config, secrets.also(*url_passwords(url)))
+        parsed = parse_url(url)
+        self._tls = url.lower().startswith("rediss:")
         self.db: int = int(parsed.get("db", 0) or 0)
         self._host = parsed.get("host", "localhost")
         self._port = int(parsed.get("port", 6379) or 6379)
 
     def target_address(self) -> str:
-        return url_target(self.config.url)
+        return mask_text(url_target(self.secrets.expand(self.config.url)), self.secrets)
 
     def redis_cli(self) -> str:
         """``redis-cli`` with the options that reach the same server and database (no
@@ -139,7 +143,7 @@ class _RedisAction(Mitigation):
         args = ["redis-cli"]
         if self._host not in ("localhost", "127.0.0.1") or self._port != 6379:
             args += ["-h", self._host, "-p", str(self._port)]
-        if self.config.url.lower().startswith("rediss:"):
+        if self._tls:
             args.append("--tls")
         args += ["-n", str(self.db)]
         return shlex.join(args)
@@ -148,7 +152,7 @@ class _RedisAction(Mitigation):
     async def _keyspace(self) -> AsyncIterator[Keyspace]:
         # One connection: the SELECT of the URL's database is made on it and nothing else.
         client = aioredis.Redis.from_url(
-            self.config.url, single_connection_client=True,
+            self.secrets.expand(self.config.url), single_connection_client=True,
             socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=COMMAND_TIMEOUT)
         try:
             yield Keyspace(client)
@@ -159,14 +163,15 @@ class _RedisAction(Mitigation):
                 await client.aclose()
 
     def describe(self, exc: BaseException) -> str:
-        return mask_text(explain(exc, self.target_address()), self.secrets)
+        return mask_text(explain(exc, self.target_address(), self.secrets), self.secrets)
 
 
-def explain(exc: BaseException, target: str) -> str:
-    """A Redis failure as one line naming host:port, never the URL's password."""
+def explain(exc: BaseException, target: str, secrets: Iterable[str] = ()) -> str:
+    """A Redis failure as one line naming host:port, never the URL's password (masked
+    before the server's words are cut)."""
     if isinstance(exc, ActionFailed):
         return exc.summary
-    text = one_line(str(exc), 160) or type(exc).__name__
+    text = one_line(mask_text(str(exc), secrets), 160) or type(exc).__name__
     if isinstance(exc, rx.AuthenticationError):
         return f"authentication failed at {target}: {text}"
     if isinstance(exc, rx.NoPermissionError):

@@ -6,7 +6,7 @@ and failures too) journaled. The console and `warroom action run` both go throug
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Awaitable, Callable, Mapping
@@ -125,6 +125,10 @@ class ActionRunner:
             self._emit(Step.FAILED, name, summary)
             await self._audit(action, roles, "failed", f"preview failed: {summary}")
             raise WarroomError(f"{name}: preview failed: {summary}") from None
+        # What is shown (and journaled) of it, masked; the plan and the target, as computed.
+        mask = action.secrets.mask
+        preview = replace(preview, summary=mask(preview.summary), equivalent=mask(preview.equivalent),
+                          noop=preview.noop and mask(preview.noop), lines=tuple(map(mask, preview.lines)))
         self._emit(Step.PREVIEWED, name, preview.summary)
         return Plan(action, preview, self.actor, roles, self.service.clock())
 
@@ -156,6 +160,9 @@ class ActionRunner:
             outcome = await action.execute(preview)
         except Exception as exc:  # every failure is journaled and reported as one line
             outcome = Outcome(False, action.describe(exc))
+        secrets = action.secrets
+        outcome = Outcome(outcome.ok, secrets.mask(outcome.summary), secrets.mask_data(outcome.before),
+                          secrets.mask_data(outcome.after))
         at = self.service.clock()
         entry = await self._audit(action, roles, "ok" if outcome.ok else "failed", outcome.summary,
                                   preview, outcome, evidence_ids)
@@ -175,6 +182,8 @@ class ActionRunner:
             return [entry.id]
         ids = []
         for item in items:
+            mask = action.secrets.mask
+            item = replace(item, title=mask(item.title), text=mask(item.text), data=action.secrets.mask_data(item.data))
             text = item.text if len(item.text) <= EVIDENCE_LIMIT else (
                 item.text[:EVIDENCE_LIMIT] + f"\n… cut at {EVIDENCE_LIMIT} characters")
             # One line on the timeline; the capture itself rides in the entry's data (the

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 from warroom.checks.state import State  # noqa: F401 (the check kinds import it from here)
 from warroom.errors import WarroomError, describe_error
+from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 
@@ -76,7 +77,8 @@ class Check(abc.ABC):
         self.interval = config.interval.total_seconds()
         self.timeout = config.timeout.total_seconds()
         self.service: str | None = config.service
-        self.secrets = tuple(secrets)
+        self.secrets = Secrets.of(secrets)
+        """Expands the fields that take secrets where they are used; masks their values."""
 
     @abc.abstractmethod
     async def probe(self) -> Probe: ...

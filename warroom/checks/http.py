@@ -22,6 +22,7 @@ import warroom
 from warroom.checks.base import Check, CheckFailed, Probe, State
 from warroom.checks.tcp import describe_network_error, format_ms, host_port, tls_context
 from warroom.domain.durations import format_duration
+from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 try:
@@ -149,13 +150,14 @@ class HttpClientCheck(Check):
     """A check that talks HTTP to ``self.url`` through one client kept between samples."""
 
     url: str
+    """The URL as configured: ${VAR} references unexpanded."""
     _client: httpx.AsyncClient | None = None
 
     def target(self) -> str:
-        return mask_text(self.url, self.secrets)
+        return mask_text(self.secrets.expand(self.url), self.secrets)
 
     def describe(self, exc: BaseException) -> str:
-        return mask_text(describe_http_error(exc, self.url), self.secrets)
+        return mask_text(describe_http_error(exc, self.secrets.expand(self.url)), self.secrets)
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -167,12 +169,13 @@ class HttpCheck(HttpClientCheck):
     def __init__(self, config, secrets=(), *, transport: str = "auto") -> None:
         # Header values are credentials as often as not (Authorization, X-Api-Key), whether
         # written inline or substituted from ${ENV}: never show them.
-        super().__init__(config, (*secrets, *header_secrets(config.headers)))
+        secrets = Secrets.of(secrets)
+        super().__init__(config, secrets.also(*header_secrets(self._headers(config, secrets))))
         self.url: str = config.url
         self.transport = transport
         # Credentials in the URL go as Basic auth on a URL without them: aiohttp refuses a
         # URL with credentials next to the Authorization header httpx builds from them.
-        request_url, self._auth = split_credentials(config.url)
+        request_url, self._auth = split_credentials(self.secrets.expand(config.url))
         # Parsed once: httpx's URL parser costs more per sample than the rest of the request.
         self._request_url = httpx.URL(request_url)
         self._client: httpx.AsyncClient | None = None
@@ -184,12 +187,17 @@ class HttpCheck(HttpClientCheck):
             except ValueError as exc:
                 self._path_error = str(exc)
 
+    @staticmethod
+    def _headers(config: Any, secrets: Secrets) -> dict[str, str]:
+        return {name: secrets.expand(value) for name, value in config.headers.items()}
+
     async def probe(self) -> Probe:
         config = self.config
         if self._path_error:
             raise CheckFailed(self._path_error)
         if self._client is None:
-            self._client = make_client(self, transport=self.transport, headers=config.headers)
+            self._client = make_client(self, transport=self.transport,
+                                       headers=self._headers(config, self.secrets))
         clock = asyncio.get_running_loop().time
         started = clock()
         # The stream's context closes the response, and so its connection, when the
@@ -203,7 +211,7 @@ class HttpCheck(HttpClientCheck):
             raise CheckFailed(f"HTTP {status} from {self.target()}", **details)
         if config.body_contains is not None or self._steps is not None:
             text = body.decode(response.charset_encoding or "utf-8", errors="replace")
-            if config.body_contains is not None and config.body_contains not in text:
+            if config.body_contains is not None and self.secrets.expand(config.body_contains) not in text:
                 more = f" (first {BODY_LIMIT // 1024} KiB read)" if truncated else ""
                 raise CheckFailed(f'body lacks "{config.body_contains}"{more}', **details)
             if self._steps is not None:

@@ -29,6 +29,7 @@ import asyncpg
 from warroom.checks.base import Check, Probe, State, one_line
 from warroom.domain.durations import coarse, format_duration
 from warroom.errors import describe_error
+from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 
@@ -188,11 +189,12 @@ class PostgresCheck(Check):
     (None when the kept connection was reused) and ``query_ms``."""
 
     def __init__(self, config: Any, secrets: Iterable[str] = ()) -> None:
-        super().__init__(config, (*secrets, *dsn_passwords(config.dsn)))
+        secrets = Secrets.of(secrets)
+        super().__init__(config, secrets.also(*dsn_passwords(secrets.expand(config.dsn))))
         self._conn: asyncpg.Connection | None = None
 
     def target(self) -> str:
-        return dsn_target(self.config.dsn)
+        return mask_text(dsn_target(self.secrets.expand(self.config.dsn)), self.secrets)
 
     async def probe(self) -> Probe:
         connect_ms = None
@@ -219,10 +221,10 @@ class PostgresCheck(Check):
         # Only application_name (so a DBA can tell this session apart): PgBouncer refuses
         # other startup parameters such as statement_timeout unless told to ignore them.
         settings = {}
-        if "application_name" not in urlsplit(self.config.dsn).query:
+        dsn = self.secrets.expand(self.config.dsn)
+        if "application_name" not in urlsplit(dsn).query:
             settings["application_name"] = f"warroom check {self.name}"[:63]
-        self._conn = await asyncpg.connect(self.config.dsn, timeout=self.timeout,
-                                           server_settings=settings)
+        self._conn = await asyncpg.connect(dsn, timeout=self.timeout, server_settings=settings)
         return round((loop.time() - started) * 1000, 1)
 
     async def _fetch(self) -> tuple[Any, float]:
@@ -260,18 +262,19 @@ class PostgresCheck(Check):
         return mask_text(self._explain(exc), self.secrets)
 
     def _explain(self, exc: BaseException) -> str:
-        return explain_postgres_error(exc, self.target())
+        return explain_postgres_error(exc, self.target(), self.secrets)
 
 
-def explain_postgres_error(exc: BaseException, target: str) -> str:
+def explain_postgres_error(exc: BaseException, target: str, secrets: Iterable[str] = ()) -> str:
     """A PostgreSQL or connection failure as one line naming host:port, never the DSN
-    (shared by the check and the PostgreSQL mitigations)."""
+    (shared by the check and the PostgreSQL mitigations); the server's words are masked
+    before they are cut."""
     if isinstance(exc, asyncpg.TooManyConnectionsError):
-        return f"no connection slot free at {target}: {first_line(str(exc), 200)}"
+        return f"no connection slot free at {target}: {first_line(mask_text(str(exc), secrets), 200)}"
     if isinstance(exc, asyncpg.PostgresError):
         # The server's own words are the clearest: 'password authentication failed for
         # user "x"', 'database "x" does not exist', 'permission denied to terminate process'.
-        return f"{first_line(str(exc), 200) or type(exc).__name__} ({target})"
+        return f"{first_line(mask_text(str(exc), secrets), 200) or type(exc).__name__} ({target})"
     if isinstance(exc, OSError) and exc.errno is None:
         # Several addresses (localhost: ::1 and 127.0.0.1) failed: "Multiple exceptions:
         # [Errno 111] ..., [Errno 111] ...". Report the first reason.

@@ -27,7 +27,7 @@ class PrometheusCheck(HttpClientCheck):
         super().__init__(config, secrets)
         self.url: str = config.url.rstrip("/")
         self.transport = transport
-        base, self._auth = split_credentials(self.url)
+        base, self._auth = split_credentials(self.secrets.expand(self.url))
         self._endpoint = base.rstrip("/") + "/api/v1/query"
         self._client: httpx.AsyncClient | None = None
 

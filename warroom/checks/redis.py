@@ -22,6 +22,7 @@ from redis.backoff import NoBackoff
 
 from warroom.checks.base import Check, Probe, State, one_line
 from warroom.errors import describe_error
+from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 DEFAULT_PORT = 6379
@@ -128,18 +129,19 @@ class RedisCheck(Check):
     sample had to (re)connect, None when it reused the connection."""
 
     def __init__(self, config: Any, secrets: Iterable[str] = ()) -> None:
-        super().__init__(config, (*secrets, *url_passwords(config.url)))
+        secrets = Secrets.of(secrets)
+        super().__init__(config, secrets.also(*url_passwords(secrets.expand(config.url))))
         self._client: aioredis.Redis | None = None
         self._previous: dict[str, Any] | None = None  # run_id, evicted_keys of the last sample
 
     def target(self) -> str:
-        return url_target(self.config.url)
+        return mask_text(url_target(self.secrets.expand(self.config.url)), self.secrets)
 
     def _new_client(self) -> aioredis.Redis:
         # One retry without backoff: enough to replace a connection the server closed since
         # the last sample, without turning "connection refused" into a slow answer.
         return aioredis.Redis.from_url(
-            self.config.url, single_connection_client=True,
+            self.secrets.expand(self.config.url), single_connection_client=True,
             socket_connect_timeout=self.timeout, socket_timeout=self.timeout,
             retry=Retry(NoBackoff(), 1),
         )
@@ -175,7 +177,7 @@ class RedisCheck(Check):
 
     def _explain(self, exc: BaseException) -> str:
         target = self.target()
-        text = one_line(str(exc), 160) or type(exc).__name__
+        text = one_line(mask_text(str(exc), self.secrets), 160) or type(exc).__name__
         code = getattr(exc, "status_code", None)
         if isinstance(exc, (rx.AuthenticationError, rx.AuthenticationWrongNumberOfArgsError)):
             if code == "NOAUTH":

@@ -7,6 +7,7 @@ from typing import Iterable
 
 from warroom.checks.base import Check
 from warroom.lazy import load
+from warroom.secrets import Secrets
 
 KINDS = {
     "http": "warroom.checks.http:HttpCheck",
@@ -23,6 +24,6 @@ def build_check(config, secrets: Iterable[str] = ()) -> Check:
     return load(KINDS[config.kind])(config, secrets)
 
 
-def build_checks(configs, secrets: Iterable[str] = ()) -> list[Check]:
-    secrets = tuple(secrets)
+def build_checks(configs, secrets: Secrets | Iterable[str] = ()) -> list[Check]:
+    secrets = Secrets.of(secrets)
     return [build_check(c, secrets) for c in configs]

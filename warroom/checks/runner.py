@@ -18,6 +18,8 @@ from typing import Awaitable, Callable, Iterable
 
 from warroom.checks.base import Check, CheckFailed, Result, State, one_line
 from warroom.domain.clock import Clock, system_clock
+from warroom.secrets import Secrets
+from warroom.text import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +100,16 @@ class Runner:
         started = loop.time()
         at = self.clock()
 
+        secrets = Secrets.of(getattr(check, "secrets", ()))
+
         def result(state: State, summary: str, *, timed: bool = True, value: float | None = None,
                    details: dict | None = None) -> Result:
             latency = round((loop.time() - started) * 1000, 1) if timed else None
-            return Result(check.name, check.kind, state, one_line(summary), at, latency,
-                          value if value is not None else latency, details or {}, check.service)
+            # Masked again, whatever the kind did (and before the line is cut): a result is
+            # shown, printed as JSON and journaled on a transition.
+            return Result(check.name, check.kind, state, one_line(mask_text(summary, secrets)), at, latency,
+                          value if value is not None else latency, secrets.mask_data(details or {}),
+                          check.service)
 
         try:
             async with asyncio.timeout(check.timeout) as scope:

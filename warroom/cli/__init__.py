@@ -8,7 +8,7 @@ import traceback
 
 from warroom.cli.parser import UsageError, parse
 from warroom.errors import WarroomError
-from warroom.text import safe_line
+from warroom.text import mask_text, safe_line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,10 +18,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(args)
     except UsageError as exc:
-        print(safe_line(f"{exc} (see --help)"), file=sys.stderr)
+        print(safe_line(mask_text(f"{exc} (see --help)")), file=sys.stderr)
         return 2
-    except WarroomError as exc:
-        print(safe_line(f"warroom: {exc}"), file=sys.stderr)
+    except WarroomError as exc:  # a URL's or DSN's password never reaches the terminal
+        print(safe_line(mask_text(f"warroom: {exc}")), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: one line unless asked for more
         if os.environ.get("WARROOM_DEBUG"):
             traceback.print_exc()
-        print(safe_line(f"warroom: internal error: {type(exc).__name__}: {exc} "
-                        "(set WARROOM_DEBUG=1 for the traceback)"), file=sys.stderr)
+        print(safe_line(mask_text(f"warroom: internal error: {type(exc).__name__}: {exc} "
+                                  "(set WARROOM_DEBUG=1 for the traceback)")), file=sys.stderr)
         return 70
 
 

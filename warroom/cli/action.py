@@ -27,8 +27,9 @@ def list_actions(config: Config) -> int:
     for a in config.actions:
         key = f"key {safe_line(a.key)}" if a.key else "no key"
         checks = f"verifies {safe_line(', '.join(a.checks))}" if a.checks else "no linked checks"
-        print(f"{safe_line(a.name):<{width}}  {a.kind:<22} {a.risk:<6} {key:<7}  {checks}"
-              + (f"  — {safe_line(a.description)}" if a.description else ""))
+        # The description is shown as written (${VAR} unexpanded), and masked all the same.
+        print(config.secrets.mask(f"{safe_line(a.name):<{width}}  {a.kind:<22} {a.risk:<6} {key:<7}  {checks}"
+                                  + (f"  — {safe_line(a.description)}" if a.description else "")))
     return 0
 
 

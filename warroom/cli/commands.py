@@ -17,7 +17,7 @@ from warroom.config.discovery import find_config
 from warroom.domain.incident import Incident, format_key
 from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
 from warroom.errors import NotFound, WarroomError
-from warroom.files import atomic_write
+from warroom.files import write_file
 from warroom.identity import Identity, identify
 from warroom.service import MAX_ENTRY_BYTES, IncidentService
 from warroom.store import open_journal, resolve_url
@@ -78,10 +78,12 @@ class Context:
     async def service(self, *, create: bool = False, reading: bool = False) -> IncidentService:
         """``reading``: the command only reads (a read-only journal is then read, not refused)."""
         journal = await open_journal(self.store_url, create=create,
-                                     make_dirs=create and self.store_is_default, reading=reading)
+                                     make_dirs=create and self.store_is_default, reading=reading,
+                                     group=None if self.validated is None else self.config.store.group)
         if self.validated is None:  # the console, before its first frame: reads only
             return IncidentService(journal)
-        return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix)
+        return IncidentService(journal, self.config.policy, prefix=self.config.incident.id_prefix,
+                               secrets=self.config.secrets)
 
 
 def parse_time(text: str | None, option: str) -> datetime | None:
@@ -113,7 +115,7 @@ def out(line: str = "") -> None:
 async def cmd_declare(ctx: Context) -> int:
     a = ctx.args
     # Validate before opening: a refused declare must not leave a new, empty journal behind.
-    draft = IncidentService(None, ctx.config.policy).declare_draft(
+    draft = IncidentService(None, ctx.config.policy, secrets=ctx.config.secrets).declare_draft(
         a.title, a.severity, ctx.author, impact=a.impact, services=a.service,
         started=parse_time(a.started, "--started"), detected=parse_time(a.detected, "--detected"))
     svc = await ctx.service(create=True)
@@ -146,14 +148,17 @@ async def cmd_show(ctx: Context, svc: IncidentService) -> int:
     loaded = await svc.load(await svc.resolve(ctx.args.incident))
     incident, entries = loaded.incident, loaded.entries
     now = svc.clock()
+    # Masked again on the way out: an entry written before, or by a warroom that did not
+    # know this secret, holds it as it was written.
+    mask = ctx.config.secrets.mask
     for line in render.incident_header(incident, svc.key(incident), svc.timer(incident, now),
                                        svc.required_unfilled(incident), now):
-        out(line)
+        out(mask(line))
     shown = entries[-ctx.args.last:] if ctx.args.last else entries
     out("")
     out(f"Timeline ({len(entries)} entries, UTC):")
     for line in render.timeline(shown):
-        out("  " + line)
+        out("  " + mask(line))
     return 0
 
 
@@ -308,12 +313,14 @@ async def cmd_export(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     loaded = await svc.load(await svc.resolve(a.incident))
     key = svc.key(loaded.incident)
+    secrets = ctx.config.secrets  # masked again on the way out, as by `show`
     if a.format == "json":
-        text = json.dumps(export_json(loaded.incident, key, loaded.entries), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(secrets.mask_data(export_json(loaded.incident, key, loaded.entries)), indent=2,
+                          ensure_ascii=False) + "\n"
     else:
-        text = export_markdown(loaded.incident, key, loaded.entries)
+        text = secrets.mask(export_markdown(loaded.incident, key, loaded.entries))
     if a.output:
-        atomic_write(Path(a.output), text)
+        write_file(Path(a.output), text)
     else:
         sys.stdout.write(text)
     return 0
@@ -323,10 +330,10 @@ async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
     from warroom.comms.postmortem import postmortem_markdown
 
     loaded = await svc.load(await svc.resolve(ctx.args.incident))
-    text = postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
-                               level=svc.level(loaded.incident), now=svc.clock())
+    text = ctx.config.secrets.mask(postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
+                                                       level=svc.level(loaded.incident), now=svc.clock()))
     if ctx.args.output:
-        atomic_write(Path(ctx.args.output), text)
+        write_file(Path(ctx.args.output), text)
     else:
         sys.stdout.write(text)
     return 0

@@ -89,7 +89,8 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
 async def _declare(store_url: str, config: Config, scenario, author: str, login: str | None) -> int:
     journal = await open_journal(store_url, create=True)
     try:
-        service = IncidentService(journal, config.policy, prefix=config.incident.id_prefix, login=login)
+        service = IncidentService(journal, config.policy, prefix=config.incident.id_prefix, login=login,
+                                  secrets=config.secrets)
         severity = scenario.severity if config.policy.has(scenario.severity) else config.policy.names[0]
         entry = await service.declare(scenario.title, severity, author, impact="being assessed")
         await service.assign(entry.incident_id, "ic", author, author)

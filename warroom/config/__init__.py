@@ -19,7 +19,7 @@ _MODELS = (
     "KubernetesRestart", "KubernetesResume", "KubernetesRollback", "KubernetesScale",
     "KubernetesSetEnv", "LevelConfig", "NotifyConfig", "PostgresCancel", "PostgresCheck",
     "PostgresFeatureFlag", "PostgresTerminate", "PrometheusCheck", "RedisCheck",
-    "RedisDeletePattern", "RedisFlushdb", "SeverityConfig", "TcpCheck", "TlsCheck",
+    "RedisDeletePattern", "RedisFlushdb", "SeverityConfig", "StoreConfig", "TcpCheck", "TlsCheck",
 )
 _WHERE = {**dict.fromkeys(_LOADER, "loader"), **dict.fromkeys(_DISCOVERY, "discovery"),
           **dict.fromkeys(_RENDER, "render"), **dict.fromkeys(_MODELS, "models")}

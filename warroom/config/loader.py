@@ -12,13 +12,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from warroom.config.models import ACTION_KINDS, CHECK_KINDS, Config, did_you_mean, show
+from warroom.config.models import ACTION_KINDS, CHECK_KINDS, Config, Ref, capture_secrets, did_you_mean, show
+from warroom.secrets import REFERENCE, Secrets
 from warroom.text import mask_text
 from warroom.config.discovery import find_config
 from warroom.errors import ConfigError
 
-# "$${" first so the escape wins over a reference starting at the same "$".
-_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _TAGS = set(CHECK_KINDS) | set(ACTION_KINDS)
@@ -31,15 +30,16 @@ def load_config(path: str | os.PathLike[str] | None) -> Config:
         return Config()
     path = Path(path)
     name = _display(path)
-    data = _parse(_read(path, name), name)
-    secrets: set[str] = set()
-    data = _substitute(data, (), name, secrets)
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as err:
-        raise _config_error(err, data, name, frozenset(secrets)) from None
+    referenced: dict[str, str] = {}
+    data = _substitute(_parse(_read(path, name), name), (), name, referenced)
+    with capture_secrets(referenced) as env:
+        try:
+            config = Config.model_validate(data)
+        except ValidationError as err:
+            # Any value from the environment, not only the secrets': an error shows one value.
+            raise _config_error(err, data, name, frozenset(referenced.values())) from None
     config._source = path
-    config._secrets = frozenset(secrets)
+    config._secrets = Secrets(env)
     return config
 
 
@@ -84,14 +84,17 @@ def _parse(text: str, name: str) -> dict:
         raise ConfigError(f"{name}: invalid TOML ({reason})") from None
 
 
-def _substitute(value: object, loc: tuple[str | int, ...], name: str, secrets: set[str]) -> object:
-    """``value`` with ${VAR} in every string replaced from the environment."""
+def _substitute(value: object, loc: tuple[str | int, ...], name: str, referenced: dict[str, str]) -> object:
+    """``value`` with every string holding ${VAR} made a Ref: the expanded text, which
+    remembers the template (kept by the fields that take secrets) and the values it took;
+    ``referenced`` collects every variable's value."""
     if isinstance(value, dict):
-        return {k: _substitute(v, (*loc, k), name, secrets) for k, v in value.items()}
+        return {k: _substitute(v, (*loc, k), name, referenced) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, (*loc, i), name, secrets) for i, v in enumerate(value)]
-    if not isinstance(value, str):
+        return [_substitute(v, (*loc, i), name, referenced) for i, v in enumerate(value)]
+    if not isinstance(value, str) or not REFERENCE.search(value):
         return value
+    env: dict[str, str] = {}
 
     def replace(match: re.Match[str]) -> str:
         if match[0] == "$${":
@@ -107,10 +110,10 @@ def _substitute(value: object, loc: tuple[str | int, ...], name: str, secrets: s
                 f"{name}: {_path_text(loc)}: environment variable {var} is not set",
                 f'export {var}, or write $${{ for a literal "${{"',
             )
-        secrets.add(os.environ[var])
+        env[var] = referenced[var] = os.environ[var]
         return os.environ[var]
 
-    return _REFERENCE.sub(replace, value)
+    return Ref(REFERENCE.sub(replace, value), value, env)
 
 
 # --- reporting validation errors ------------------------------------------------------------

@@ -7,6 +7,9 @@ unchanged (no "Value error, " prefix) and can point below the model it was raise
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta
 from difflib import get_close_matches
 from pathlib import Path
@@ -20,6 +23,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -27,13 +32,50 @@ from pydantic_core import PydanticCustomError
 from warroom.domain.durations import parse_duration
 from warroom.domain.roles import Role
 from warroom.domain.severity import PRESETS, Level, Notify, Policy
-from warroom.text import first_unsafe
+from warroom.secrets import Secrets
+from warroom.text import first_unsafe, mask_text
 
 # --- helpers shared with the loader -------------------------------------------------------
 
 
+class Ref(str):
+    """A string of the file with ``${VAR}`` references: its value is the expanded text, and
+    it remembers the ``template`` as written and the ``env`` values it took. A field that
+    takes secrets keeps the template (see ``SecretText``); any other field takes the value."""
+
+    __slots__ = ("template", "env")
+
+    def __new__(cls, value: str, template: str, env: Mapping[str, str]) -> Ref:
+        ref = super().__new__(cls, value)
+        ref.template = template
+        ref.env = dict(env)
+        return ref
+
+
+# While a file is validated: every value its references took (masked in error messages,
+# before anything is shortened), and those met in fields that take secrets (collected).
+_CAPTURE: ContextVar[tuple[frozenset[str], dict[str, str]] | None] = ContextVar(
+    "warroom_config_secrets", default=None)
+
+
+@contextmanager
+def capture_secrets(referenced: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """While validating a file whose references took ``referenced``: ``show`` masks those
+    values, and the ``{VAR: value}`` of each reference in a field that takes secrets is
+    collected into the dict this yields."""
+    captured: dict[str, str] = {}
+    token = _CAPTURE.set((frozenset(referenced.values()), captured))
+    try:
+        yield captured
+    finally:
+        _CAPTURE.reset(token)
+
+
 def show(value: object) -> str:
-    """A found value as the user wrote it in TOML, shortened; for error messages."""
+    """A found value as the user wrote it in TOML, secrets masked, then shortened; for
+    error messages."""
+    if isinstance(value, Ref):
+        value = value.template
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
@@ -46,6 +88,9 @@ def show(value: object) -> str:
         text = value.isoformat()
     else:
         text = repr(value)
+    # Masked before it is cut: a secret cut in half no longer matches, and its head leaks.
+    capture = _CAPTURE.get()
+    text = mask_text(text, capture[0] if capture else ())
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -151,6 +196,21 @@ def _scalar(value: object) -> object:
     raise problem(f"expected a string, number or boolean, got {show(value)}")
 
 
+def _as_written(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    # The real value is what must be valid (a URL, non-empty); the template is what is kept.
+    if isinstance(value, Ref):
+        capture = _CAPTURE.get()
+        if capture is not None:
+            capture[1].update(value.env)
+        handler(str(value))
+        return value.template
+    return handler(value)
+
+
+KeepsSecrets = WrapValidator(_as_written)
+"""For a field that may hold a secret: ``${VAR}`` stays as written in the model, and only
+the adapter that uses the value expands it (``warroom.secrets``)."""
+SecretText = Annotated[str, KeepsSecrets]
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
 Name = Annotated[str, AfterValidator(_name)]
@@ -169,9 +229,9 @@ RoleName = Annotated[Role, BeforeValidator(_role)]
 Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
-HttpUrl = Annotated[str, AfterValidator(_url("http", "https"))]
-RedisUrl = Annotated[str, AfterValidator(_url("redis", "rediss"))]
-PostgresDsn = Annotated[str, AfterValidator(_url("postgres", "postgresql"))]
+HttpUrl = Annotated[str, AfterValidator(_url("http", "https")), KeepsSecrets]
+RedisUrl = Annotated[str, AfterValidator(_url("redis", "rediss")), KeepsSecrets]
+PostgresDsn = Annotated[str, AfterValidator(_url("postgres", "postgresql")), KeepsSecrets]
 FilePath = Annotated[Path, BeforeValidator(_path)]
 Risk = Literal["low", "medium", "high"]
 
@@ -220,6 +280,16 @@ class ConsoleConfig(_Model):
     """Show the incident without allowing any writes or actions."""
     watch_interval: PositiveDuration = timedelta(milliseconds=200)
     """How often the console polls the store for entries written by others."""
+
+
+class StoreConfig(_Model):
+    """The journal file (its location is --store or $WARROOM_STORE)."""
+
+    group: Name | None = None
+    """An OS group to share the journal with, for several logins on one host: the file is
+    made 0660 and its directory 2770 for that group; unset, both are the owner's alone
+    (0600, 0700). Anyone in the group can write any entry: on a shared file, identity is only
+    as strong as the file's permissions."""
 
 
 # --- [severity] ----------------------------------------------------------------------------
@@ -346,13 +416,13 @@ class HttpCheck(CheckBase):
         Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], BeforeValidator(_upper)
     ] = "GET"
     """HTTP method."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, SecretText] = Field(default_factory=dict)
     """Request headers, e.g. { Authorization = "Bearer ${API_TOKEN}" }."""
     expect_status: Annotated[
         list[Annotated[int, Field(ge=100, le=599)]], BeforeValidator(_status_list), Field(min_length=1)
     ] = Field(default_factory=lambda: [200])
     """Accepted status code, or a list of them."""
-    body_contains: str | None = None
+    body_contains: SecretText | None = None
     """Text the response body must contain."""
     json_path: str | None = None
     """Dotted path into a JSON body, e.g. "status" or "checks.0.ok"; must exist."""
@@ -506,7 +576,7 @@ class ActionBase(_Model):
     """low, medium or high; high-risk actions ask for a typed confirmation."""
     key: Annotated[str, AfterValidator(_key)] | None = None
     """Key binding in the console's action palette."""
-    description: str | None = None
+    description: SecretText | None = None
     """One line shown before running it."""
     checks: list[str] = Field(default_factory=list)
     """Names of the health checks that should recover after it."""
@@ -571,7 +641,7 @@ class KubernetesSetEnv(_KubernetesTarget):
 
     kind: Literal["kubernetes.set_env"] = "kubernetes.set_env"
     """Always "kubernetes.set_env"."""
-    env: Annotated[dict[str, str], Field(min_length=1)]
+    env: Annotated[dict[str, SecretText], Field(min_length=1)]
     """Variables to set, e.g. { FEATURE_X = "off" }."""
 
 
@@ -692,8 +762,11 @@ class CommandAction(ActionBase):
 
     kind: Literal["command"] = "command"
     """Always "command"."""
-    argv: Annotated[list[str], AfterValidator(_argv)]
-    """Program and arguments, e.g. ["./scripts/drain.sh", "eu-1"]."""
+    argv: Annotated[list[SecretText], AfterValidator(_argv)]
+    """Program and arguments, e.g. ["./scripts/drain.sh", "eu-1"]. Anyone on the host can
+    read a process's arguments: pass a secret in `env` rather than here."""
+    env: dict[str, SecretText] = Field(default_factory=dict)
+    """Variables added to the program's environment, e.g. { PGPASSWORD = "${PGPASSWORD}" }."""
     timeout: PositiveDuration = timedelta(seconds=60)
     """The program is killed after this long."""
     cwd: FilePath | None = None
@@ -748,6 +821,8 @@ class Config(_Model):
     """[severity]: the severity scheme."""
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     """[console]: the full-screen console."""
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    """[store]: who may read and write the journal file."""
     checks: list[Check] = Field(default_factory=list, alias="check")
     """[[check]]: health checks."""
     actions: list[Action] = Field(default_factory=list, alias="action")
@@ -757,7 +832,7 @@ class Config(_Model):
     Who acts is always the operating-system login; this says how entries name them."""
 
     _source: Path | None = PrivateAttr(default=None)
-    _secrets: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    _secrets: Secrets = PrivateAttr(default_factory=Secrets)
 
     @model_validator(mode="after")
     def _cross_check(self) -> Config:
@@ -793,8 +868,9 @@ class Config(_Model):
         return self._source
 
     @property
-    def secrets(self) -> frozenset[str]:
-        """Every value substituted from the environment, to be masked when shown."""
+    def secrets(self) -> Secrets:
+        """The values of the variables the fields that take secrets refer to: what the
+        adapters expand those fields with, and what is masked wherever text is shown."""
         return self._secrets
 
     def check(self, name: str) -> CheckBase:

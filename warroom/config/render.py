@@ -75,6 +75,7 @@ def render_config(config: Config) -> str:
     for level in severity.levels or ():
         lines += _table("[[severity.levels]]", level, secrets)
     lines += _table("[console]", config.console, secrets)
+    lines += _table("[store]", config.store, secrets)
     for check in config.checks:
         lines += _table("[[check]]", check, secrets)
     for action in config.actions:

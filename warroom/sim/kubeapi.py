@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from warroom.files import atomic_write
+from warroom.files import write_file
 from warroom.sim.kubeobjects import APIError, Obj, json_patch, merge_patch, parse_selector, timestamp
 
 KINDS = ("Deployment", "ReplicaSet", "Pod")
@@ -72,7 +72,7 @@ def write_kubeconfig(path: Path | str, base_url: str, context: str = "warroom-te
         *(["  user:", f"    token: {q(token)}"] if token else ["  user: {}"]),
         f"current-context: {q(context)}", "",
     ]
-    atomic_write(path, "\n".join(lines))
+    write_file(path, "\n".join(lines))
     return path
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from warroom.errors import StoreError
 from warroom.paths import data_dir
 from warroom.store.base import Journal
+from warroom.text import mask_text
 
 __all__ = ["Journal", "default_url", "open_journal", "resolve_url"]
 
@@ -43,7 +44,7 @@ def sqlite_path(url: str) -> Path:
         if rest.startswith("//"):
             rest = rest[1:]
         if not rest.startswith("/"):
-            raise StoreError(f"store URL {url!r} has a host part",
+            raise StoreError(f"store URL {mask_text(url)!r} has a host part",
                              "use sqlite:///absolute/path or sqlite:relative/path")
     if not rest:
         raise StoreError(f"store URL {url!r} names no file")
@@ -51,17 +52,20 @@ def sqlite_path(url: str) -> Path:
 
 
 async def open_journal(url: str, *, create: bool = False, make_dirs: bool = False,
-                       reading: bool = False) -> Journal:
+                       reading: bool = False, group: str | None = None) -> Journal:
     """Open the journal at ``url``. ``create`` allows a new, empty journal file;
     ``make_dirs`` also creates its missing parent directories; ``reading`` (only reads
     follow) opens a journal this process may not write (a read-only file, directory or
-    mount) read-only instead of refusing it."""
+    mount) read-only instead of refusing it. What is created is private (0600, directories
+    0700), or shared with ``group`` (0660, 2770), whatever the umask."""
     if url.startswith("sqlite:"):
+        from warroom.store.permissions import access
         from warroom.store.sqlite import SqliteJournal
 
         return await SqliteJournal.open(sqlite_path(url), url=url, create=create, make_dirs=make_dirs,
-                                        reading=reading)
+                                        reading=reading, access=access(group))
     if url.startswith(("postgresql:", "postgres:")):
         raise StoreError("the shared PostgreSQL journal is not available in this version",
                          "use a sqlite:///PATH store")
-    raise StoreError(f"unsupported store URL {url!r}", "expected sqlite:///PATH")
+    # The URL may carry a password (postgresql://app:pw@db/x): never echo it.
+    raise StoreError(f"unsupported store URL {mask_text(url)!r}", "expected sqlite:///PATH")

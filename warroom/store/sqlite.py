@@ -23,6 +23,7 @@ from urllib.parse import quote
 from warroom.domain.timeline import Draft, Entry, Kind, Origin, utc
 from warroom.errors import StoreError
 from warroom.store.base import Journal
+from warroom.store.permissions import PRIVATE, Access, create_file, make_dirs as make_private_dirs, share
 
 T = TypeVar("T")
 
@@ -167,21 +168,21 @@ class SqliteJournal(Journal):
 
     @classmethod
     async def open(cls, path: Path, *, url: str, create: bool, make_dirs: bool,
-                   reading: bool = False) -> "SqliteJournal":
+                   reading: bool = False, access: Access = PRIVATE) -> "SqliteJournal":
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warroom-sqlite")
         loop = asyncio.get_running_loop()
         try:
             conn, connect = await loop.run_in_executor(executor, cls._open_sync, path, create, make_dirs,
-                                                       reading)
+                                                       reading, access)
         except BaseException:
             executor.shutdown(wait=False)
             raise
         return cls(path, url, executor, conn, connect)
 
     @classmethod
-    def _open_sync(cls, path: Path, create: bool, make_dirs: bool,
-                   reading: bool) -> tuple[sqlite3.Connection, Callable[[], sqlite3.Connection]]:
-        cls._check_path(path, create, make_dirs)
+    def _open_sync(cls, path: Path, create: bool, make_dirs: bool, reading: bool,
+                   access: Access = PRIVATE) -> tuple[sqlite3.Connection, Callable[[], sqlite3.Connection]]:
+        cls._check_path(path, create, make_dirs, access)
         try:
             return cls._open_with(path, partial(_connect, path), read_only=False)
         except StoreError as refused:
@@ -200,7 +201,7 @@ class SqliteJournal(Journal):
                                       read_only=True)
 
     @staticmethod
-    def _check_path(path: Path, create: bool, make_dirs: bool) -> None:
+    def _check_path(path: Path, create: bool, make_dirs: bool, access: Access) -> None:
         if not path.exists():
             if not create:
                 raise StoreError(f"no journal at {path}",
@@ -208,12 +209,13 @@ class SqliteJournal(Journal):
             if not path.parent.is_dir():
                 if not make_dirs:
                     raise StoreError(f"cannot create journal {path}: directory {path.parent} does not exist")
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(f"cannot create directory {path.parent}: {exc.strerror}") from None
+                make_private_dirs(path.parent, access)
+            share(path, access)  # a group journal's directory is checked before anything is made
+            create_file(path, access)  # SQLite would make it 0644 less the umask
         elif path.is_dir():
             raise StoreError(f"journal path {path} is a directory")
+        else:
+            share(path, access)
 
     @staticmethod
     def _open_with(path: Path, connect: Callable[[], sqlite3.Connection], *,

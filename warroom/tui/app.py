@@ -542,11 +542,11 @@ class WarroomApp(App):
             self.save_file(path, event.text)
 
     def save_file(self, path: Path, text: str) -> None:
-        """Written atomically (two fsyncs) in a thread, never on the event loop."""
-        from warroom.files import atomic_write
+        """Written (atomically, over a regular file) in a thread, never on the event loop."""
+        from warroom.files import write_file
 
         async def save() -> None:
-            await asyncio.to_thread(atomic_write, path, text)
+            await asyncio.to_thread(write_file, path, text)
             self.say(f"Saved {path}")
 
         self.run_worker(save, group="save", exit_on_error=False)

@@ -131,7 +131,7 @@ class IncidentController:
         if self.journal is not None and self.config is not None and self.service is None:
             self.service = IncidentService(self.journal, self.config.policy, clock=self.clock,
                                            prefix=self.config.incident.id_prefix,
-                                           login=self.identity.login)
+                                           login=self.identity.login, secrets=self.config.secrets)
             self._write_lines()  # what was typed while the journal was being read
 
     def load(self) -> None:
