@@ -148,8 +148,9 @@ async def test_lines_that_cannot_be_written_come_back_into_the_input_in_order(st
         field = part(app, "#entry-input")
         disk(journal_connections, full=True)
         paste(app, f"{big[0]}\n{big[1]}\n!{big[2]}\nstill typ")
-        await until(pilot, lambda: field.value == big[0] and not app.incident_flow.lines, timeout=10)
-        assert any("disk full" in text and severity == "error" for text, severity in app.toasts)
+        await until(pilot, lambda: field.value == big[0] and not app.incident_flow.lines
+                    and any("disk full" in text and severity == "error" for text, severity in app.toasts),
+                    timeout=10)
         assert any("3 lines not written are back in the timeline input" in text for text, _ in app.toasts)
         assert journaled(store, "alice") == []
         await pilot.press(*"ing")  # typing goes on in the line shown: it is the user's to edit
