@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import sqlite3
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -54,14 +55,25 @@ def new_uid() -> str:
     return os.urandom(16).hex()
 
 
+SHARED_MAX = 64
+"""Strings in an entry's data up to this long are shared between entries (see _shared)."""
+
+
+def _shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys and short string values are one copy for every entry: the
+    same check names, states and action names recur in thousands of entries, and a console
+    holds them all (bench/incident.py: a third of a 100,000-entry incident's data)."""
+    return {sys.intern(k): sys.intern(v) if type(v) is str and len(v) <= SHARED_MAX else v for k, v in pairs}
+
+
 def _row_to_entry(row: tuple[Any, ...]) -> Entry:
     entry_id, incident_id, ts, author, kind, text, data, uid = row
     try:
         parsed_kind = Kind(kind)
     except ValueError:  # written by a newer version: show it as a note
         parsed_kind = Kind.NOTE
-    return Entry(entry_id, incident_id, datetime.fromisoformat(ts), author, parsed_kind, text,
-                 json.loads(data) if data != "{}" else {}, uid)
+    return Entry(entry_id, incident_id, datetime.fromisoformat(ts), sys.intern(author), parsed_kind, text,
+                 json.loads(data, object_pairs_hook=_shared) if data != "{}" else {}, uid)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
