@@ -13,6 +13,9 @@ Environment:
                     loop has not ticked for this many seconds (what the stalls are made of)
   PROBE_TRACEMALLOC if set, tracemalloc traces from before any import with this many frames;
                     the dump then holds the live memory by module and by line
+  PROBE_PROFILE     if set, SIGUSR2 starts cProfile on the main thread (the event loop) and
+                    a second SIGUSR2 stops it; the dump then holds the functions that took
+                    the most time, by their own time and with what they called
 
 Recorded: the monotonic time of every tick (time.monotonic, the clock the parent reads
 too); gen-2 collections (start, duration); stack samples; the process's VmHWM and VmRSS at
@@ -41,6 +44,7 @@ import time  # noqa: E402
 TICK = float(os.environ.get("PROBE_TICK") or 0.005)
 STACKS = float(os.environ.get("PROBE_STACKS") or 0)
 OUT = os.environ.get("PROBE_OUT", "")
+PROFILE = bool(os.environ.get("PROBE_PROFILE"))
 
 ticks = array.array("d")
 collections: list[tuple[float, float, int]] = []
@@ -134,11 +138,46 @@ def _memory() -> dict:
     return {"current": current, "peak": peak, "by_module": top(by_module), "by_line": top(by_line)}
 
 
+_profiler: list = []
+
+
+def _toggle_profile(signum, frame) -> None:
+    """In the main thread (signal handlers run there): profile it from now, or stop."""
+    import cProfile
+
+    if not _profiler:
+        _profiler.append(cProfile.Profile())
+        _profiler[0].enable()
+    else:
+        _profiler[0].disable()
+
+
+def _profile() -> dict:
+    import pstats
+
+    stats = pstats.Stats(_profiler[0]).stats  # (file, line, name) -> (cc, calls, own, cumulative, callers)
+    rows = [[_where(key), calls, own, cumulative] for key, (_, calls, own, cumulative, _) in stats.items()]
+    return {"by_own": sorted(rows, key=lambda r: -r[2])[:40], "by_cumulative": sorted(rows, key=lambda r: -r[3])[:150]}
+
+
+def _where(key: tuple[str, int, str]) -> str:
+    path, line, name = key
+    for marker in ("/warroom/", "/textual/", "/rich/", "/asyncio/", "/site-packages/"):
+        if marker in path:
+            path = (marker.strip("/") + "/" if marker != "/site-packages/" else "") + path.rsplit(marker, 1)[1]
+            break
+    else:
+        path = os.path.basename(path)
+    return f"{path}:{line} {name}"
+
+
 def _dump(signum, frame) -> None:
     data = {"ticks": list(ticks), "tick": TICK, "collections": collections, "stacks": stack_samples,
             **_status()}
     if TRACE_FRAMES:
         data["memory"] = _memory()
+    if _profiler:
+        data["profile"] = _profile()
     tmp = OUT + ".tmp"
     with open(tmp, "w") as handle:
         json.dump(data, handle)
@@ -147,6 +186,8 @@ def _dump(signum, frame) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGUSR1, _dump)
+    if PROFILE:
+        signal.signal(signal.SIGUSR2, _toggle_profile)
     args = sys.argv[1:]
     if args == ["bare"]:
         from textual.app import App

@@ -6,7 +6,7 @@ app and an idle console measured in the same run.
     .venv/bin/python bench/incident.py [--entries 100000] [--checks 200] [--flapping 0.1]
         [--period 4] [--interval 1] [--rate 50] [--window 60] [--keys 60]
         [--baseline-window 20] [--baseline-keys 40] [--stall-stacks 0.05]
-        [--memory-profile | --no-memory-profile]
+        [--memory-profile | --no-memory-profile] [--cpu-profile SECONDS]
 
 Setup (not measured): a fresh temporary directory; the journal built as bench/ui_lag.py
 builds it (common.build_big_incident: INC-1 declared through the service, the bulk
@@ -51,6 +51,9 @@ the bytes of one frame can be told from the next.
               (150 MiB) and not --no-memory-profile (or with --memory-profile), a second
               console runs the same load under tracemalloc and its live memory is listed
               by module and by line (the innermost warroom frame of each allocation).
+  --cpu-profile S  then one more loaded console, its event loop's thread under cProfile for
+              S seconds of the same load: the functions with the most own time, and the
+              console's handlers and Textual's frame with what they call.
 
 Runs, one after another, each in a fresh process:
   bare    a bare Textual app (Header, Static, Footer): lag for --baseline-window, memory
@@ -300,15 +303,16 @@ def scribe_line(k: int) -> str:
 
 
 def run_program(label: str, argv: list[str], work: Path, args: argparse.Namespace, *,
-                ready: tuple[tuple[bytes, ...], ...],
-                window: float, keys: int, writer_url: str | None = None, tracemalloc: int = 0) -> dict:
+                ready: tuple[tuple[bytes, ...], ...], window: float, keys: int, writer_url: str | None = None,
+                tracemalloc: int = 0, profile: bool = False) -> dict:
     """One program on its terminal: wait until it shows one of each group of ``ready``;
     with keys, press home and end once (learning where the timeline is, and following the
     newest entry from then on); with ``writer_url``
     start the writer and wait --warm s; lag over ``window``; ``keys`` presses; memory."""
     out = work / f"probe-{label}.json"
     env = common.terminal_env(work, WARROOM_USER="ic-bench", PROBE_OUT=str(out), PROBE_TICK=str(args.tick),
-                              PROBE_STACKS=str(args.stall_stacks or ""), PROBE_TRACEMALLOC=str(tracemalloc or ""))
+                              PROBE_STACKS=str(args.stall_stacks or ""), PROBE_TRACEMALLOC=str(tracemalloc or ""),
+                              PROBE_PROFILE="1" if profile else "")
     term = Terminal([PYTHON, PROBE, *argv], work, env, needles=tuple(n for group in ready for n in group))
     writer = stop = feeder = None
     got: dict = {"label": label}
@@ -336,7 +340,11 @@ def run_program(label: str, argv: list[str], work: Path, args: argparse.Namespac
         got["window_start"] = time.monotonic()
         bytes0, frames0, ids0 = term.bytes, term.frames, len(writer.ids) if writer else 0
         cpu0 = cpu_seconds(term.pid)
+        if profile:
+            os.kill(term.pid, signal.SIGUSR2)
         time.sleep(window)
+        if profile:
+            os.kill(term.pid, signal.SIGUSR2)
         got["window_end"] = time.monotonic()
         got["cpu"] = (cpu_seconds(term.pid) - cpu0) / (got["window_end"] - got["window_start"])
         got["output"] = ((term.bytes - bytes0) / window, (term.frames - frames0) / window)
@@ -466,6 +474,22 @@ def report(runs: dict[str, dict], args: argparse.Namespace) -> bool:
     return ok
 
 
+def profile_report(got: dict, window: float) -> None:
+    profile = got["dump"]["profile"]
+    print(f"\nCPU profile (cProfile on the event loop's thread, a third loaded console, {window:.0f} s of load; "
+          "cProfile slows Python code down, so compare the shares, not the times with the runs above):")
+    print("  by own time (ms per second of wall time, calls per second):")
+    for where, calls, own, _ in profile["by_own"][:20]:
+        print(f"    {own / window * 1000:6.1f} ms/s  {calls / window:8.0f}/s  {where}")
+    print("  the console's own handlers and Textual's frame, with what they call (ms per second of wall time):")
+    wanted = ("warroom/", "textual/app.py", "textual/screen.py", "textual/_compositor.py", "textual/message_pump.py")
+    shown = 0
+    for where, calls, _, cumulative in profile["by_cumulative"]:
+        if where.startswith(wanted) and shown < 30:
+            print(f"    {cumulative / window * 1000:6.1f} ms/s  {calls / window:8.0f}/s  {where}")
+            shown += 1
+
+
 def memory_report(got: dict) -> None:
     memory = got["dump"]["memory"]
     print(f"\nmemory profile (tracemalloc, a second loaded console): traced {mib(memory['current'])} live, "
@@ -516,9 +540,11 @@ def main() -> int:
     parser.add_argument("--tick", type=float, default=0.005, help="the lag ticker's period, seconds")
     parser.add_argument("--stall-stacks", type=float, default=0.0, metavar="SECONDS",
                         help="sample the console's stack during stalls longer than this (0: off)")
-    profile = parser.add_mutually_exclusive_group()
-    profile.add_argument("--memory-profile", action="store_true", help="always run the tracemalloc console")
-    profile.add_argument("--no-memory-profile", action="store_true", help="never run it")
+    memory = parser.add_mutually_exclusive_group()
+    memory.add_argument("--memory-profile", action="store_true", help="always run the tracemalloc console")
+    memory.add_argument("--no-memory-profile", action="store_true", help="never run it")
+    parser.add_argument("--cpu-profile", type=float, default=0.0, metavar="SECONDS",
+                        help="then a loaded console under cProfile for this many seconds of load (0: not)")
     args = parser.parse_args()
 
     print(f"machine: {common.machine('textual', 'httpx', 'httpx-aiohttp', 'aiohttp')}")
@@ -555,6 +581,10 @@ def main() -> int:
                 got = run_program("traced", loaded_argv, work, args, ready=(TIMELINE_DRAWN, (b"health: ",)),
                                   window=min(args.window, 20), keys=0, writer_url=big, tracemalloc=8)
                 memory_report(got)
+            if args.cpu_profile:
+                got = run_program("profiled", loaded_argv, work, args, ready=(TIMELINE_DRAWN, (b"health: ",)),
+                                  window=args.cpu_profile, keys=0, writer_url=big, profile=True)
+                profile_report(got, args.cpu_profile)
     print(f"load average at end {common.loadavg()}")
     return 0 if ok else 1
 

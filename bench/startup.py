@@ -322,8 +322,10 @@ def import_report(log: Path, offsets: dict[str, int], top: int = 15) -> list[str
     verdict = "OK, not imported" if not kube_title else (
         f"FAIL: {len(kube_title)} kubernetes modules finished importing before the title frame "
         f"({len(kube_layout)} before the layout frame; {', '.join(between[:4])})")
+    kube_top = [r for r in after if r[0] == "kubernetes"]
+    cost = f", `import kubernetes` {kube_top[0][2] / 1000:.0f} ms cumulative" if kube_top else ""
     out.append(f"kubernetes before the first frame: {verdict}; "
-               f"after it (within the linger time): {len(kube_after)} kubernetes modules")
+               f"after it (within the linger time): {len(kube_after)} kubernetes modules{cost}")
     return out
 
 
