@@ -18,7 +18,8 @@ Environment:
                     the most time, by their own time and with what they called
 
 Recorded: the monotonic time of every tick (time.monotonic, the clock the parent reads
-too); gen-2 collections (start, duration); stack samples; the process's VmHWM and VmRSS at
+too) and the main thread's CPU time then (so a stall can be told apart: the loop busy, or
+its thread waiting for a CPU or the GIL); gen-2 collections (start, duration); stack samples; the process's VmHWM and VmRSS at
 the dump.
 """
 
@@ -47,6 +48,7 @@ OUT = os.environ.get("PROBE_OUT", "")
 PROFILE = bool(os.environ.get("PROBE_PROFILE"))
 
 ticks = array.array("d")
+tick_cpu = array.array("d")  # the main thread's CPU time at each tick
 collections: list[tuple[float, float, int]] = []
 stack_samples: list[tuple[float, float, list[str]]] = []
 _gc_start = [0.0]
@@ -65,6 +67,7 @@ async def _ticker() -> None:
     while True:
         await asyncio.sleep(TICK)
         ticks.append(time.monotonic())
+        tick_cpu.append(time.thread_time())
 
 
 def start_ticker() -> None:
@@ -83,7 +86,7 @@ def _frame_name(frame) -> str:
             break
     else:
         path = os.path.basename(path)
-    return f"{path}:{frame.f_lineno} {frame.f_code.co_name}"
+    return sys.intern(f"{path}:{frame.f_lineno} {frame.f_code.co_name}")  # one copy per frame seen
 
 
 def _sample_stacks(main_id: int) -> None:
@@ -172,8 +175,9 @@ def _where(key: tuple[str, int, str]) -> str:
 
 
 def _dump(signum, frame) -> None:
-    data = {"ticks": list(ticks), "tick": TICK, "collections": collections, "stacks": stack_samples,
-            **_status()}
+    data = {"ticks": list(ticks), "tick_cpu": list(tick_cpu), "tick": TICK, "collections": collections,
+            "stacks": stack_samples, "gc_objects": [len(gc.get_objects(g)) for g in range(3)],
+            "gc_frozen": gc.get_freeze_count(), **_status()}
     if TRACE_FRAMES:
         data["memory"] = _memory()
     if _profiler:

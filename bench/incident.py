@@ -286,6 +286,12 @@ def window_ticks(dump: dict, start: float, end: float) -> tuple[list[float], flo
 def lag(dump: dict, start: float, end: float) -> dict:
     lateness, seconds = window_ticks(dump, start, end)
     figures = stall_figures(lateness, seconds, dump["tick"])
+    # The main thread's CPU time across the stalls: the loop busy, against its thread
+    # waiting (for a CPU, other processes being busy, or for the GIL).
+    pairs = [(t1 - t0, c1 - c0) for (t0, c0), (t1, c1) in zip(zip(dump["ticks"], dump["tick_cpu"]),
+                                                             list(zip(dump["ticks"], dump["tick_cpu"]))[1:])
+             if start <= t0 and t1 <= end and t1 - t0 - dump["tick"] > figures["threshold"]]
+    figures["stall_cpu"] = sum(c for _, c in pairs) / max(sum(g for g, _ in pairs), 1e-9)
     gcs = [d for s, d, _ in dump["collections"] if start <= s <= end]
     figures["gcs"] = len(gcs)
     figures["gc_longest"] = max(gcs, default=0.0)
@@ -296,6 +302,12 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (/proc/<pid>/stat, all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_delay(pid: int) -> float:
+    """Seconds the process's main thread (the event loop's) has spent runnable but waiting
+    for a CPU (/proc/<pid>/task/<pid>/schedstat, second field)."""
+    return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
 
 
 def scribe_line(k: int) -> str:
@@ -339,7 +351,7 @@ def run_program(label: str, argv: list[str], work: Path, args: argparse.Namespac
         got["ready"] = common.proc_status(term.pid)
         got["window_start"] = time.monotonic()
         bytes0, frames0, ids0 = term.bytes, term.frames, len(writer.ids) if writer else 0
-        cpu0 = cpu_seconds(term.pid)
+        cpu0, waited0 = cpu_seconds(term.pid), run_delay(term.pid)
         if profile:
             os.kill(term.pid, signal.SIGUSR2)
         time.sleep(window)
@@ -347,6 +359,7 @@ def run_program(label: str, argv: list[str], work: Path, args: argparse.Namespac
             os.kill(term.pid, signal.SIGUSR2)
         got["window_end"] = time.monotonic()
         got["cpu"] = (cpu_seconds(term.pid) - cpu0) / (got["window_end"] - got["window_start"])
+        got["waited"] = run_delay(term.pid) - waited0
         got["output"] = ((term.bytes - bytes0) / window, (term.frames - frames0) / window)
         if writer:
             got["appended"] = (len(writer.ids) - ids0) / window
@@ -413,8 +426,9 @@ def report(runs: dict[str, dict], args: argparse.Namespace) -> bool:
     print("\n(a) event-loop lag: a 5 ms ticker in the program's loop; lateness = gap between wake-ups - tick")
     for name, got in runs.items():
         f = got["lag"]
-        print(f"  {name:7s} {f['seconds']:.0f} s, CPU {got['cpu'] * 100:.0f}% of a core: {stall_text(f)}; "
-              f"gen-2 GCs {f['gcs']}"
+        print(f"  {name:7s} {f['seconds']:.0f} s, CPU {got['cpu'] * 100:.0f}% of a core, its loop's thread waited "
+              f"{got['waited'] / f['seconds'] * 100:.0f}% of the time for a CPU: {stall_text(f)}; the loop's thread "
+              f"ran {f['stall_cpu'] * 100:.0f}% of the stalls' time; gen-2 GCs {f['gcs']}"
               + (f" (longest {ms(f['gc_longest'])})" if f["gcs"] else ""))
         if "keys_lag" in got:
             k = got["keys_lag"]
@@ -445,6 +459,11 @@ def report(runs: dict[str, dict], args: argparse.Namespace) -> bool:
     if "idle" in keyed and "loaded" in keyed:
         print(f"  ratio loaded / idle console, frame end p95: "
               f"{keyed['loaded']['end_p95'] / keyed['idle']['end_p95']:.1f}x")
+
+    dump = runs["loaded"]["dump"]
+    print(f"  the loaded console's collector at the end: {dump['gc_frozen']} objects frozen (gc.freeze()), "
+          f"{dump['gc_objects'][2]} in the oldest generation (a gen-2 collection's traversal), "
+          f"{dump['gc_objects'][0] + dump['gc_objects'][1]} younger")
 
     print("\n(c) memory of the process (/proc/<pid>/status):")
     for name, got in runs.items():
