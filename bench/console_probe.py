@@ -19,7 +19,7 @@ Environment:
 
 Recorded: the monotonic time of every tick (time.monotonic, the clock the parent reads
 too) and the main thread's CPU time then (so a stall can be told apart: the loop busy, or
-its thread waiting for a CPU or the GIL); gen-2 collections (start, duration); stack samples; the process's VmHWM and VmRSS at
+its thread waiting for a CPU or the GIL); the screen's full layout passes; gen-2 collections (start, duration); stack samples; the process's VmHWM and VmRSS at
 the dump.
 """
 
@@ -52,6 +52,7 @@ tick_cpu = array.array("d")  # the main thread's CPU time at each tick
 collections: list[tuple[float, float, int]] = []
 stack_samples: list[tuple[float, float, list[str]]] = []
 _gc_start = [0.0]
+layout_passes: list[tuple[float, float]] = []
 
 
 def _on_gc(phase: str, info: dict) -> None:
@@ -68,6 +69,25 @@ async def _ticker() -> None:
         await asyncio.sleep(TICK)
         ticks.append(time.monotonic())
         tick_cpu.append(time.thread_time())
+
+
+def _time_layout_passes() -> None:
+    """Each full layout pass of the screen (start, seconds): Textual's own method, wrapped,
+    as the probe can see them no other way (a bench probe, not warroom: warroom never
+    touches private Textual names)."""
+    from textual.screen import Screen
+
+    refresh_layout = Screen._refresh_layout
+
+    def timed(self, size=None, scroll=False):
+        start = time.monotonic()
+        try:
+            return refresh_layout(self, size, scroll)
+        finally:
+            if not scroll:
+                layout_passes.append((start, time.monotonic() - start))
+
+    Screen._refresh_layout = timed
 
 
 def start_ticker() -> None:
@@ -177,7 +197,7 @@ def _where(key: tuple[str, int, str]) -> str:
 def _dump(signum, frame) -> None:
     data = {"ticks": list(ticks), "tick_cpu": list(tick_cpu), "tick": TICK, "collections": collections,
             "stacks": stack_samples, "gc_objects": [len(gc.get_objects(g)) for g in range(3)],
-            "gc_frozen": gc.get_freeze_count(), **_status()}
+            "gc_frozen": gc.get_freeze_count(), "layout_passes": layout_passes, **_status()}
     if TRACE_FRAMES:
         data["memory"] = _memory()
     if _profiler:
@@ -190,6 +210,7 @@ def _dump(signum, frame) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGUSR1, _dump)
+    _time_layout_passes()
     if PROFILE:
         signal.signal(signal.SIGUSR2, _toggle_profile)
     args = sys.argv[1:]

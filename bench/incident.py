@@ -293,6 +293,10 @@ def lag(dump: dict, start: float, end: float) -> dict:
              if start <= t0 and t1 <= end and t1 - t0 - dump["tick"] > figures["threshold"]]
     figures["stall_cpu"] = sum(c for _, c in pairs) / max(sum(g for g, _ in pairs), 1e-9)
     gcs = [d for s, d, _ in dump["collections"] if start <= s <= end]
+    passes = [d for s, d in dump["layout_passes"] if start <= s <= end]
+    figures["layouts"] = len(passes) / max(end - start, 1e-9)
+    figures["layout_share"] = sum(passes) / max(end - start, 1e-9)
+    figures["layout_p50"] = percentile(passes, 0.5) if passes else 0.0
     figures["gcs"] = len(gcs)
     figures["gc_longest"] = max(gcs, default=0.0)
     return figures
@@ -428,7 +432,8 @@ def report(runs: dict[str, dict], args: argparse.Namespace) -> bool:
         f = got["lag"]
         print(f"  {name:7s} {f['seconds']:.0f} s, CPU {got['cpu'] * 100:.0f}% of a core, its loop's thread waited "
               f"{got['waited'] / f['seconds'] * 100:.0f}% of the time for a CPU: {stall_text(f)}; the loop's thread "
-              f"ran {f['stall_cpu'] * 100:.0f}% of the stalls' time; gen-2 GCs {f['gcs']}"
+              f"ran {f['stall_cpu'] * 100:.0f}% of the stalls' time; {f['layouts']:.1f} full layout passes a "
+              f"second (median {ms(f['layout_p50'])}, {f['layout_share'] * 100:.1f}% of the time); gen-2 GCs {f['gcs']}"
               + (f" (longest {ms(f['gc_longest'])})" if f["gcs"] else ""))
         if "keys_lag" in got:
             k = got["keys_lag"]

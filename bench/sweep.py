@@ -387,10 +387,12 @@ async def console(args: argparse.Namespace, ports: list[int], failing: list[int]
               "(the check times out)")
     loop = asyncio.get_running_loop()
     with common.work_dir("warroom-bench-sweep-", isolate=True) as work:
-        url = await common.build_small_incident(work / "small.db")
         got: dict[str, list[dict]] = {name: [] for name in variants}
-        for _ in range(args.console_repeat):
-            for name, (used, failing_count) in variants.items():
+        for round_ in range(args.console_repeat):
+            for n, (name, (used, failing_count)) in enumerate(variants.items()):
+                # A journal of its own: a console journals its checks' changes, which the
+                # next console would otherwise start from.
+                url = await common.build_small_incident(work / f"small-{round_}-{n}.db")
                 got[name].append(await loop.run_in_executor(
                     None, common.in_child, console_child, name, url, work, used, failing_count,
                     args.console_interval, args.console_timeout, args.console_window))
