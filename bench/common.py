@@ -1,6 +1,8 @@
 """What the benchmark scripts in bench/ share: the machine's description, percentiles, the
 synthetic journals (bulk-inserted entries), a `warroom log --stdin` writer process, an
-event-loop lag ticker and a gen-2 GC watch, isolated working directories.
+event-loop lag ticker, what a ticker's lateness says about stalls (counted for their whole
+length), a gen-2 GC watch, isolated working directories, programs started on a pseudo-
+terminal of their own, and HTTP endpoints on loopback that answer ok, fail, hang or flap.
 
 Each script starts with ``sys.path.insert(0, <its own directory>)`` and ``import common``;
 importing this module puts the repository root on sys.path, so ``import warroom`` finds the
@@ -11,16 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import multiprocessing as mp
 import os
 import platform
+import pty
 import random
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import uuid
@@ -175,6 +181,47 @@ def child_env(work: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def terminal_env(work: Path, **extra: str) -> dict[str, str]:
+    """child_env for a process on a terminal of its own: TERM=xterm-256color, and no inherited
+    size, colour or Textual settings."""
+    env = child_env(work, TERM="xterm-256color", PYTHONUNBUFFERED="1", **extra)
+    return {k: v for k, v in env.items()
+            if k not in ("COLUMNS", "LINES", "NO_COLOR") and not k.startswith("TEXTUAL")}
+
+
+def spawn_in_pty(argv: Sequence[str], work: Path, env: dict[str, str], columns: int = 120,
+                 rows: int = 40, *, stderr_fd: int | None = None) -> tuple[int, int]:
+    """``argv`` in a new process whose controlling terminal (fds 0-2) is a new pseudo-
+    terminal of ``columns`` x ``rows`` (set before exec, so the program sees it from its
+    start), working in ``work``; returns (pid, the master's fd). ``stderr_fd``: fd 2 goes
+    there instead, and fd 3 is the terminal."""
+    pid, master = pty.fork()
+    if pid == 0:  # the child
+        try:
+            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+            os.chdir(work)
+            if stderr_fd is not None:
+                os.dup2(stderr_fd, 2)
+                os.dup2(1, 3)
+            os.execve(argv[0], list(argv), env)
+        finally:
+            os._exit(127)
+    return pid, master
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmHWM (peak resident set) and VmRSS of a process, bytes; {} once it is gone."""
+    found = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                found[key] = int(value.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return found
+
+
 class LogWriter:
     """`warroom log INCIDENT --stdin` in another process, fed lines from a thread; records
     each id it prints (an entry is printed only once durable) with the time it arrived."""
@@ -200,14 +247,20 @@ class LogWriter:
         self.proc.stdin.flush()
         self.sent += 1
 
-    def feed(self, rate: float, seconds: float, line: Callable[[int], str]) -> threading.Thread:
-        """Send ``line(k)`` for k = 0, 1, ... at ``rate`` lines/s on an absolute schedule."""
+    def feed(self, rate: float, seconds: float, line: Callable[[int], str],
+             stop: threading.Event | None = None) -> threading.Thread:
+        """Send ``line(k)`` for k = 0, 1, ... at ``rate`` lines/s on an absolute schedule,
+        for ``seconds`` or until ``stop`` is set."""
         def run() -> None:
             start = time.perf_counter()
             for k in range(int(rate * seconds)):
                 delay = start + k / rate - time.perf_counter()
-                if delay > 0:
+                if delay > 0 and stop is not None and stop.wait(delay):
+                    return
+                if delay > 0 and stop is None:
                     time.sleep(delay)
+                if stop is not None and stop.is_set():
+                    return
                 self.send(line(k))
 
         thread = threading.Thread(target=run, daemon=True)
@@ -297,6 +350,62 @@ async def lag_window(seconds: float) -> tuple[list[float], list[float]]:
     finally:
         GC.active = False
     return ticker.all("window"), list(GC.pauses)
+
+
+def stall_figures(lateness: Sequence[float], seconds: float, interval: float,
+                  threshold: float = 0.010) -> dict[str, float]:
+    """What a ticker's lateness values (one per wake-up: gap since the previous wake-up minus
+    the interval it slept) say about a window of ``seconds``, counting a long stall for its
+    whole length rather than as one sample:
+
+    - ``stalled``: total time stalled, the sum of the lateness values above ``threshold``
+      (``stalls``: how many);
+    - ``longest``: the longest stall;
+    - ``late_NN``: the lag the loop exceeded during (100 - NN)% of the wall time. A stall of
+      L seconds makes a callback due at its start wait L, one due halfway L/2, and so on: the
+      time during which the loop was more than X late is sum(max(0, L - X)) over the
+      stalls, and ``late_99`` is the X for which that is 1% of ``seconds``.
+    - ``wake_p50``/``wake_p99``: the per-wake-up percentiles (the older, per-sample figure).
+    """
+    values = sorted((max(0.0, v) for v in lateness), reverse=True)
+    total = max(seconds, 1e-9)
+
+    def late_fraction(x: float) -> float:
+        over = 0.0
+        for v in values:
+            if v <= x:
+                break
+            over += v - x
+        return over / total
+
+    def late(q: float) -> float:
+        low, high = 0.0, values[0] if values else 0.0
+        if late_fraction(0.0) <= 1 - q:
+            return 0.0
+        for _ in range(40):  # bisection: late_fraction falls as x grows
+            mid = (low + high) / 2
+            if late_fraction(mid) > 1 - q:
+                low = mid
+            else:
+                high = mid
+        return high
+
+    stalls = [v for v in values if v > threshold]
+    return {"seconds": seconds, "wakeups": len(values), "stalled": sum(stalls), "stalls": len(stalls),
+            "longest": values[0] if values else float("nan"), "late_50": late(0.50), "late_90": late(0.90),
+            "late_99": late(0.99), "late_999": late(0.999), "over_50ms": late_fraction(0.050),
+            "wake_p50": percentile(values, 0.5), "wake_p99": percentile(values, 0.99),
+            "threshold": threshold, "interval": interval}
+
+
+def stall_text(f: dict[str, float]) -> str:
+    """One line of stall_figures()."""
+    return (f"stalled {f['stalled'] * 1000:.0f} ms in {f['stalls']:.0f} stalls > {f['threshold'] * 1000:.0f} ms"
+            f" ({f['stalled'] / f['seconds'] * 100:.2f}% of {f['seconds']:.0f} s), longest {f['longest'] * 1000:.1f} ms;"
+            f" late over time p50 {f['late_50'] * 1000:.2f} ms, p90 {f['late_90'] * 1000:.2f} ms,"
+            f" p99 {f['late_99'] * 1000:.1f} ms, p99.9 {f['late_999'] * 1000:.1f} ms;"
+            f" >50 ms late {f['over_50ms'] * 100:.3f}% of the time; per wake-up p50 {f['wake_p50'] * 1000:.2f} ms,"
+            f" p99 {f['wake_p99'] * 1000:.1f} ms ({f['wakeups']:.0f} wake-ups of {f['interval'] * 1000:.0f} ms)")
 
 
 def gc_text(pauses: Sequence[float]) -> str:
@@ -436,3 +545,104 @@ async def build_small_incident(path: Path) -> str:
     finally:
         await journal.close()
     return url
+
+
+# -- HTTP endpoints on loopback --------------------------------------------------------------------
+
+OK_BODY = b'{"status":"ok"}'
+DOWN_BODY = b'{"status":"down"}'
+
+
+def _response(status: bytes, body: bytes) -> bytes:
+    return (b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nConnection: keep-alive\r\n\r\n%s" % (len(body), body))
+
+
+OK_RESPONSE = _response(b"200 OK", OK_BODY)
+DOWN_RESPONSE = _response(b"500 Internal Server Error", DOWN_BODY)
+
+
+def flap(period: float, phase: float) -> str:
+    """The behaviour of an endpoint that answers ok for ``period`` seconds, then 500 for as
+    long, and so on, starting ``phase`` seconds into that cycle."""
+    return f"flap:{period:g}:{phase:g}"
+
+
+class Endpoint(asyncio.Protocol):
+    """One HTTP/1.1 endpoint (GET, no body, keep-alive) answering each request ``delay``
+    seconds after its headers arrived, as its ``behaviour`` says: "ok" (200, the body
+    ``{"status":"ok"}``), "fail" (500, ``{"status":"down"}``), "hang" (never answers: the
+    client times out) or ``flap(period, phase)`` (ok and 500 in turn, on this process's
+    monotonic clock from ``origin``)."""
+
+    def __init__(self, delay: float, behaviour: str, origin: float) -> None:
+        self.delay = delay
+        self.behaviour = behaviour
+        self.origin = origin
+        self.buffer = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\r\n\r\n" in self.buffer:
+            _, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+            if self.behaviour != "hang":
+                asyncio.get_running_loop().call_later(self.delay, self.respond)
+
+    def answer(self) -> bytes:
+        if self.behaviour == "ok":
+            return OK_RESPONSE
+        if self.behaviour == "fail":
+            return DOWN_RESPONSE
+        _, period, phase = self.behaviour.split(":")
+        cycle = (time.monotonic() - self.origin + float(phase)) // float(period)
+        return OK_RESPONSE if cycle % 2 == 0 else DOWN_RESPONSE
+
+    def respond(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(self.answer())
+
+
+async def start_endpoints(behaviours: Sequence[str], delay: float) -> tuple[list[asyncio.AbstractServer], list[int]]:
+    """One listening socket on 127.0.0.1 per behaviour; (servers, their ports)."""
+    loop = asyncio.get_running_loop()
+    origin = time.monotonic()
+    servers = [await loop.create_server(lambda b=b: Endpoint(delay, b, origin), "127.0.0.1", 0)
+               for b in behaviours]
+    return servers, [s.sockets[0].getsockname()[1] for s in servers]
+
+
+def _serve(conn, behaviours: Sequence[str], delay: float, max_seconds: float) -> None:
+    """Child process: serve, send the ports, stop when told or after ``max_seconds``."""
+
+    async def main() -> None:
+        servers, ports = await start_endpoints(behaviours, delay)
+        conn.send(ports)
+        stop = asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        try:
+            await asyncio.wait_for(stop, max_seconds)
+        except (TimeoutError, EOFError):
+            pass
+        for server in servers:
+            server.close()
+
+    asyncio.run(main())
+    os._exit(0)  # the executor thread may still block in conn.recv()
+
+
+@contextlib.contextmanager
+def endpoints(behaviours: Sequence[str], delay: float, max_seconds: float = 1800) -> Iterator[list[int]]:
+    """``start_endpoints`` served by a child process (spawn), so that answering costs the
+    measured process nothing; yields the ports. The server stops on leaving, or by itself
+    after ``max_seconds``."""
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=_serve, args=(child, list(behaviours), delay, max_seconds), daemon=True)
+    server.start()
+    try:
+        yield parent.recv()
+    finally:
+        parent.send("stop")
+        server.join(10)

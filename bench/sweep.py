@@ -4,8 +4,8 @@
                                     [--cold-rounds 3] [--variants httpx-aiohttp,httpx,aiohttp,streams]
                                     [--spread 0.1] [--spread-clients httpx-aiohttp]
                                     [--sequential httpx-aiohttp,httpx] [--server process|inline]
-                                    [--console-window 20] [--console-interval 1] [--console-repeat 3]
-                                    [--console-only]
+                                    [--console-window 20] [--console-interval 1] [--console-timeout 2]
+                                    [--failing 0.2] [--console-repeat 3] [--console-only]
 
 A child process serves ``--checks`` HTTP/1.1 endpoints on 127.0.0.1 (one port each, raw
 asyncio, keep-alive), each answering ``{"status":"ok"}`` ``--delay`` after a request. The
@@ -29,18 +29,23 @@ that load from elsewhere on the machine falls on all of them; the load average i
 
 Then the console (skip with --console-window 0; only this with --console-only): the real
 WarroomApp under ``run_test()`` (headless, 120x40, this process's loop, XDG dirs in a temporary
-directory) on a 7-entry incident, configured with ``--checks`` http checks against the same
-endpoints (interval --console-interval, timeout 10 s), which it samples with its own
+directory) on a 7-entry incident, configured with ``--checks`` http checks (interval
+--console-interval, timeout --console-timeout), which it samples with its own
 ``Runner.run_forever`` (first samples staggered, then each check at its own pace) and shows
-in its Health pane and header. A 10 ms ticker in the app's loop measures the lag over
---console-window seconds, after every check has a first result; the baseline is the same
-console with no checks, in alternating rounds. Also: gen-2 collections, results shown per
-second, the sample latencies the console recorded (inflated by any lag), the wall time of the
-app's HealthResult handler and of its 1 s tick(), and this process's CPU share. The
-target is loop lag p99 < 50 ms. --console-what-if adds two consoles (subclasses, nothing
-under warroom/ changes): "quiet header" redraws the header for a result only when that
-check's state changed and skips header labels whose text is unchanged; "+ gc.freeze()" also
-freezes the collector's generations once every check has a first result.
+in its Health pane and header. Three consoles, in alternating rounds, each in a fresh process:
+no checks (the baseline); the checks against the same endpoints, all ok (a quiet system);
+and the checks with --failing of them (the last ones) against endpoints that fail, half
+answering 500 ``{"status":"down"}`` and half never answering (the check times out), so the
+console journals their changes to critical and shows them. A 10 ms ticker in the app's loop
+measures the lag over --console-window seconds, after every check has a first result: per
+wake-up percentiles, and (common.stall_figures) the time stalled and the lag over wall time,
+which count a long stall for its whole length. Also: gen-2 collections, results shown per
+second, entries journaled, the sample latencies the console recorded (inflated by any lag),
+the wall time of the app's HealthResult handler and of its 1 s every_second(), and this
+process's CPU share. Each run checks that every check ended in the state its endpoint
+implies. The target is loop lag p99 < 50 ms. --console-what-if adds the quiet console
+with gc.freeze() once every check has a first result (a subclass; nothing under warroom/
+changes).
 
 Only 127.0.0.1 is contacted; the server stops by itself after --max-seconds.
 """
@@ -50,8 +55,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import multiprocessing as mp
-import os
 import statistics
 import sys
 import time
@@ -60,7 +63,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (puts the repo root on sys.path)
-from common import Ticker, loadavg, percentile  # noqa: E402
+from common import Ticker, loadavg, percentile, stall_figures  # noqa: E402
 
 import aiohttp  # noqa: E402
 
@@ -69,62 +72,6 @@ from warroom.checks.http import HttpCheck  # noqa: E402
 from warroom.checks.tcp import tls_context  # noqa: E402
 from warroom.checks.runner import Runner  # noqa: E402
 from warroom.config.models import HttpCheck as HttpCheckConfig  # noqa: E402
-
-BODY = b'{"status":"ok"}'
-RESPONSE = (
-    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-    b"Content-Length: %d\r\nConnection: keep-alive\r\n\r\n%s" % (len(BODY), BODY)
-)
-
-
-# -- the endpoints ------------------------------------------------------------------------------
-
-
-class SlowEndpoint(asyncio.Protocol):
-    """Answers every request (GET, no body) ``delay`` seconds after its headers arrived."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.buffer = b""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while b"\r\n\r\n" in self.buffer:
-            _, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
-            asyncio.get_running_loop().call_later(self.delay, self.respond)
-
-    def respond(self) -> None:
-        if not self.transport.is_closing():
-            self.transport.write(RESPONSE)
-
-
-async def start_endpoints(count: int, delay: float) -> tuple[list[asyncio.AbstractServer], list[int]]:
-    loop = asyncio.get_running_loop()
-    servers = [await loop.create_server(lambda: SlowEndpoint(delay), "127.0.0.1", 0) for _ in range(count)]
-    return servers, [s.sockets[0].getsockname()[1] for s in servers]
-
-
-def serve(conn, count: int, delay: float, max_seconds: float) -> None:
-    """Child process: serve, send the ports, stop when told or after ``max_seconds``."""
-
-    async def main() -> None:
-        servers, ports = await start_endpoints(count, delay)
-        conn.send(ports)
-        loop = asyncio.get_running_loop()
-        stop = loop.run_in_executor(None, conn.recv)
-        try:
-            await asyncio.wait_for(stop, max_seconds)
-        except (TimeoutError, EOFError):
-            pass
-        for server in servers:
-            server.close()
-
-    asyncio.run(main())
-    os._exit(0)  # the executor thread may still block in conn.recv()
-
 
 # -- the clients ----------------------------------------------------------------------------------
 
@@ -191,8 +138,8 @@ def factories() -> dict[str, Callable[[HttpCheckConfig], Check]]:
 # -- measuring ------------------------------------------------------------------------------------
 
 
-def configs(ports: list[int], interval: str = "15s") -> list[HttpCheckConfig]:
-    return [HttpCheckConfig(name=f"svc-{i}", url=f"http://127.0.0.1:{port}/health", timeout="10s",
+def configs(ports: list[int], interval: str = "15s", timeout: str = "10s") -> list[HttpCheckConfig]:
+    return [HttpCheckConfig(name=f"svc-{i}", url=f"http://127.0.0.1:{port}/health", timeout=timeout,
                             interval=interval, json_path="status", json_equals="ok")
             for i, port in enumerate(ports)]
 
@@ -273,15 +220,16 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-async def run(args: argparse.Namespace, ports: list[int]) -> None:
+async def run(args: argparse.Namespace, ports: list[int], failing: list[int]) -> None:
     tls_context()  # loaded once per process (~25 ms); keep it out of the first variant's figures
     print(f"machine: {common.machine('httpx', 'httpcore', 'httpx-aiohttp', 'aiohttp', 'textual')}")
-    print(f"code: {common.git_state()}; {len(ports)} endpoints answering after {args.delay * 1000:.0f} ms, "
-          f"server: {args.server}; load average before: {loadavg()}")
+    print(f"code: {common.git_state()}; {len(ports)} endpoints answering after {args.delay * 1000:.0f} ms "
+          f"(and {len(failing)} failing ones for the console), server: {args.server}; load average before: "
+          f"{loadavg()}")
     if args.variants or (args.spread and args.spread_clients) or args.sequential:
         await clients(args, ports)
     if args.console_window:
-        await console(args, ports)
+        await console(args, ports, failing)
     print(f"load average after: {loadavg()}")
 
 
@@ -327,10 +275,10 @@ async def clients(args: argparse.Namespace, ports: list[int]) -> None:
 
 
 def timed_console_class():
-    """A WarroomApp that times its HealthResult handler and its 1 s tick(), and keeps the
-    latency of every result it shows (imported here: the client runs need no Textual)."""
+    """A WarroomApp that times its HealthResult handler and its 1 s every_second(), and keeps
+    the latency of every result it shows (imported here: the client runs need no Textual)."""
     from warroom.tui.app import WarroomApp
-    from warroom.tui.health_flow import HealthResult
+    from warroom.tui.messages import HealthResult
 
     class TimedConsole(WarroomApp):
         handler: list[float] = []
@@ -345,9 +293,9 @@ def timed_console_class():
                 TimedConsole.latencies.append(message.result.latency_ms / 1000)
             message.prevent_default()  # the app's own handler has run
 
-        def tick(self) -> None:
+        def every_second(self) -> None:
             start = time.perf_counter()
-            super().tick()
+            super().every_second()
             TimedConsole.ticks.append(time.perf_counter() - start)
 
         @staticmethod
@@ -357,58 +305,22 @@ def timed_console_class():
     return TimedConsole
 
 
-def quiet_header_class(base):
-    """--console-what-if: the header redrawn for a health result only when that check's state
-    changed (the app redraws it for every result), and its labels updated only when their
-    text changed (Label.update() always asks for a full layout pass, same text or not)."""
-
-    class QuietHeader(base):
-        def on_mount(self) -> None:  # runs before WarroomApp.on_mount
-            for label in self.header.labels.values():
-                label.update = skip_unchanged(label.update)
-
-        def on_health_result(self, message) -> None:
-            start = time.perf_counter()
-            result = message.result
-            history = self.runner.history[result.name]
-            self.health_pane.show(result, list(history))
-            if len(history) < 2 or history[-2].state is not result.state:
-                self.refresh_state()
-            base.handler.append(time.perf_counter() - start)
-            if result.latency_ms is not None:
-                base.latencies.append(result.latency_ms / 1000)
-            message.prevent_default()
-
-    return QuietHeader
-
-
-def skip_unchanged(update):
-    shown: list[str | None] = [None]
-
-    def quiet(content="", *, layout: bool = True) -> None:
-        text = getattr(content, "plain", None)
-        text = str(content) if text is None else text
-        if text != shown[0]:
-            shown[0] = text
-            update(content, layout=layout)
-
-    return quiet
-
-
-async def console_window(app, checks: int, seconds: float, freeze: bool = False) -> dict[str, list[float] | float]:
+async def console_window(app, checks: int, failing: int, seconds: float, freeze: bool = False) -> dict:
     """Open ``app`` under run_test; once its 7 entries are shown, a TICK ticker in its loop
     records the start phase (until every check has a first result) and then ``seconds`` of
     the checks' own pace (Runner.run_forever), with gen-2 collections and the app's work.
-    ``freeze``: gc.freeze() once every check has a first result (what-if)."""
+    ``failing``: how many of the checks must be critical at the end (the last ones), the
+    others ok. ``freeze``: gc.freeze() once every check has a first result (what-if)."""
     cls = type(app)
     async with app.run_test(size=(120, 40)) as pilot:
-        await common.until(pilot, lambda: app.service is not None
+        await common.until(pilot, lambda: app.wired and app.config is not None and app.incident_flow.loaded
                            and app.timeline.entry_count == common.SMALL_ENTRIES, 30)
         loop = asyncio.get_running_loop()
+        runner = lambda: app.health_flow.runner  # noqa: E731
         with Ticker("start") as ticker:
             started = loop.time()
             if checks:
-                await common.until(pilot, lambda: app.runner is not None and len(app.runner.latest) == checks, 60)
+                await common.until(pilot, lambda: runner() is not None and len(runner().latest) == checks, 60)
             first = loop.time() - started
             if freeze:
                 gc.freeze()
@@ -417,52 +329,73 @@ async def console_window(app, checks: int, seconds: float, freeze: bool = False)
             common.GC.install()
             common.GC.pauses, common.GC.active = [], True
             cpu = time.process_time()
+            entries = app.timeline.entry_count
             await asyncio.sleep(seconds)
             cpu = time.process_time() - cpu
             common.GC.active = False
-        bad = [r for r in (app.runner.latest.values() if app.runner else ()) if r.state is not State.OK]
+        latest = runner().latest if runner() else {}
+        expected = {f"svc-{i}": State.OK if i < checks - failing else State.CRITICAL for i in range(checks)}
+        wrong = [r for r in latest.values() if r.state is not expected[r.name]]
+        journaled = app.timeline.entry_count - common.SMALL_ENTRIES
         gc.unfreeze()
-        if bad:
-            raise SystemExit(f"{len(bad)} checks not ok in the console, e.g. {bad[0].name}: {bad[0].summary}")
+        if wrong:
+            raise SystemExit(f"{len(wrong)} checks not as expected in the console, e.g. {wrong[0].name}: "
+                             f"{wrong[0].state.value} {wrong[0].summary}")
     return {"start": ticker.all("start"), "window": ticker.all("window"), "first": first, "cpu": cpu / seconds,
             "gc": list(common.GC.pauses), "handler": list(cls.handler), "ticks": list(cls.ticks),
-            "latencies": list(cls.latencies)}
+            "latencies": list(cls.latencies), "journaled": journaled,
+            "journaled_in_window": app.timeline.entry_count - entries}
 
 
-async def console_child(name: str, url: str, work: Path, ports: list[int], interval: float,
-                        window: float) -> dict:
+def console_variants(ports: list[int], failing: list[int], interval: float, timeout: float,
+                     what_if: bool) -> dict[str, tuple[list[int], int]]:
+    """name -> (the endpoints its checks sample, how many of them fail)."""
+    variants = {"no checks (baseline)": ([], 0), f"{len(ports)} http checks, all ok": (ports, 0)}
+    if failing:
+        mixed = ports[:len(ports) - len(failing)] + failing
+        variants[f"{len(ports)} http checks, {len(failing)} failing"] = (mixed, len(failing))
+    if what_if:
+        variants["what-if: all ok + gc.freeze()"] = (ports, 0)
+    return variants
+
+
+async def console_child(name: str, url: str, work: Path, ports: list[int], failing: int, interval: float,
+                        timeout: float, window: float) -> dict:
     """In a fresh process (common.in_child): one console window of the variant ``name``."""
     from warroom.config import Config
     from warroom.tui.app import ConsoleOptions
 
     cls = timed_console_class()
-    config = Config() if name.startswith("no checks") else Config(checks=configs(ports, f"{interval:g}s"))
-    if name.startswith("what-if"):
-        cls = quiet_header_class(cls)
+    config = Config(checks=configs(ports, f"{interval:g}s", f"{timeout:g}s")) if ports else Config()
     app = cls(ConsoleOptions(store_url=url, incident_id=1, config=config, author="ic-bench",
                              watch_interval=0.2, output_dir=work))
-    return await console_window(app, len(config.checks), window, freeze="gc.freeze" in name)
+    return await console_window(app, len(ports), failing, window, freeze="gc.freeze" in name)
 
 
-async def console(args: argparse.Namespace, ports: list[int]) -> None:
+async def console(args: argparse.Namespace, ports: list[int], failing: list[int]) -> None:
     """Loop lag with the console open: the console's own Runner.run_forever sampling
-    len(ports) http checks on --console-interval, against the same console with no checks."""
+    len(ports) http checks on --console-interval (all ok; then with some failing), against
+    the same console with no checks."""
+    variants = console_variants(ports, failing, args.console_interval, args.console_timeout, args.console_what_if)
     print(f"\nconsole: WarroomApp under run_test (120x40, headless) on a {common.SMALL_ENTRIES}-entry incident, "
-          f"each in a fresh process; {args.console_repeat} rounds x (no checks, {len(ports)} http checks every "
-          f"{args.console_interval:g} s{', 2 what-ifs' if args.console_what_if else ''}), "
-          f"{args.console_window:g} s windows, alternating")
-    variants = ["no checks (baseline)", f"{len(ports)} http checks"]
-    if args.console_what_if:
-        variants += ["what-if: quiet header", "what-if: quiet header + gc.freeze()"]
+          f"each in a fresh process; {args.console_repeat} rounds x ({'; '.join(variants)}), checks every "
+          f"{args.console_interval:g} s with a {args.console_timeout:g} s timeout, {args.console_window:g} s windows, "
+          "alternating")
+    if failing:
+        fails = sum(1 for k in failing_behaviours(args) if k == "fail")
+        print(f"  failing endpoints: {fails} answer 500 {{\"status\":\"down\"}}, {len(failing) - fails} never answer "
+              "(the check times out)")
     loop = asyncio.get_running_loop()
     with common.work_dir("warroom-bench-sweep-", isolate=True) as work:
-        url = await common.build_small_incident(work / "small.db")
         got: dict[str, list[dict]] = {name: [] for name in variants}
-        for _ in range(args.console_repeat):
-            for name in variants:
+        for round_ in range(args.console_repeat):
+            for n, (name, (used, failing_count)) in enumerate(variants.items()):
+                # A journal of its own: a console journals its checks' changes, which the
+                # next console would otherwise start from.
+                url = await common.build_small_incident(work / f"small-{round_}-{n}.db")
                 got[name].append(await loop.run_in_executor(
-                    None, common.in_child, console_child, name, url, work, ports, args.console_interval,
-                    args.console_window))
+                    None, common.in_child, console_child, name, url, work, used, failing_count,
+                    args.console_interval, args.console_timeout, args.console_window))
 
     def pooled(runs: list[dict], key: str) -> list[float]:
         return [v for r in runs for v in r[key]]
@@ -479,27 +412,42 @@ async def console(args: argparse.Namespace, ports: list[int]) -> None:
         return f"{percentile(values, 0.5) * 1000:.2f} ms | {max(values) * 1000:.1f} ms"
 
     print()
-    print("| console | window | ticks | loop lag p50 | p99 | max | gen-2 GCs (longest) | results/s "
-          "| sample latency p50 | p99 | max | HealthResult handler p50 | max | tick() p50 | max | CPU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| console | window | ticks | loop lag p50 | p99 | max | stalled (> 10 ms late) | late p99 over time "
+          "| gen-2 GCs (longest) | results/s | entries journaled | sample latency p50 | p99 | max "
+          "| HealthResult handler p50 | max | every_second() p50 | max | CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    figures = {}
     for name, runs in got.items():
         lags, pauses = pooled(runs, "window"), pooled(runs, "gc")
+        seconds = args.console_window * len(runs)
+        f = figures[name] = stall_figures(lags, seconds, common.TICK)
         gcs = f"{len(pauses)}" + (f" ({max(pauses) * 1000:.0f} ms)" if pauses else "")
-        results = len(pooled(runs, "latencies")) / (args.console_window * len(runs))
+        results = len(pooled(runs, "latencies")) / seconds
         handler, ticks = pooled(runs, "handler"), pooled(runs, "ticks")
-        print(f"| {name} | {args.console_window * len(runs):g} s | {len(lags)} | {pcts(lags)} | {gcs} "
-              f"| {results:.0f} | {pcts(pooled(runs, 'latencies'))} "
+        journaled = f"{sum(r['journaled'] for r in runs)} ({sum(r['journaled_in_window'] for r in runs)} in windows)"
+        print(f"| {name} | {seconds:g} s | {len(lags)} | {pcts(lags)} "
+              f"| {f['stalled'] * 1000:.0f} ms ({f['stalled'] / seconds * 100:.1f}%) | {f['late_99'] * 1000:.1f} ms "
+              f"| {gcs} | {results:.0f} | {journaled} | {pcts(pooled(runs, 'latencies'))} "
               f"| {p50_max(handler)} | {p50_max(ticks)} "
               f"| {statistics.median(r['cpu'] for r in runs) * 100:.0f}% |")
-    name = f"{len(ports)} http checks"
-    runs = got[name]
-    start = pooled(runs, "start")
-    print(f"start (run_forever's staggered first samples, cold connections, until all {len(ports)} have a "
-          f"result): {statistics.median(r['first'] for r in runs):.2f} s median; loop lag meanwhile {pcts(start)}")
     base_p99 = percentile(pooled(got["no checks (baseline)"], "window"), 0.99)
-    p99 = percentile(pooled(runs, "window"), 0.99)
-    print(f"console with {len(ports)} http checks: loop lag p99 {p99 * 1000:.1f} ms, {p99 / base_p99:.1f}x the "
-          f"console without checks (target < 50 ms): {'met' if p99 < 0.050 else 'NOT met'}")
+    for name, runs in got.items():
+        if not variants[name][0]:
+            continue
+        start = pooled(runs, "start")
+        p99 = percentile(pooled(runs, "window"), 0.99)
+        print(f"{name}: start (staggered first samples, cold connections, until all have a result) "
+              f"{statistics.median(r['first'] for r in runs):.2f} s median, loop lag meanwhile p50 | p99 | max "
+              f"{pcts(start)}; loop lag p99 {p99 * 1000:.1f} ms, {p99 / base_p99:.1f}x the console without checks, "
+              f"late p99 over time {figures[name]['late_99'] * 1000:.1f} ms, longest stall "
+              f"{figures[name]['longest'] * 1000:.0f} ms (target p99 < 50 ms): {'met' if p99 < 0.050 else 'NOT met'}")
+
+
+def failing_behaviours(args: argparse.Namespace) -> list[str]:
+    """The failing endpoints' behaviours: --failing of --checks, half answering 500, half
+    never answering."""
+    count = round(args.checks * args.failing)
+    return ["fail"] * (count - count // 2) + ["hang"] * (count // 2)
 
 
 def main() -> None:
@@ -522,9 +470,13 @@ def main() -> None:
                         help="the console's checks' interval, seconds")
     parser.add_argument("--console-repeat", type=int, default=3,
                         help="rounds of (console without checks, console with the checks)")
+    parser.add_argument("--console-timeout", type=float, default=2.0, help="the console's checks' timeout, seconds")
+    parser.add_argument("--failing", type=float, default=0.2,
+                        help="share of the checks failing in the console's second run (half HTTP 500, half no "
+                             "answer); 0: no such run")
     parser.add_argument("--console-what-if", action="store_true",
-                        help="also the console with a quieter header, and with gc.freeze() after the first results "
-                             "(subclasses; nothing under warroom/ changes)")
+                        help="also the console with gc.freeze() after the first results (a subclass; nothing "
+                             "under warroom/ changes)")
     parser.add_argument("--console-only", action="store_true",
                         help="only the console part (same as --variants '' --spread '' --sequential '')")
     parser.add_argument("--max-seconds", type=float, default=1800, help="the server stops after this")
@@ -539,28 +491,20 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown client {', '.join(sorted(unknown))} (expected {', '.join(names)})")
 
+    kinds = ["ok"] * args.checks + (failing_behaviours(args) if args.console_window else [])
     if args.server == "inline":
         async def inline() -> None:
-            servers, ports = await start_endpoints(args.checks, args.delay)
+            servers, ports = await common.start_endpoints(kinds, args.delay)
             try:
-                await run(args, ports)
+                await run(args, ports[:args.checks], ports[args.checks:])
             finally:
                 for server in servers:
                     server.close()
 
         asyncio.run(inline())
         return
-
-    context = mp.get_context("spawn")
-    parent, child = context.Pipe()
-    server = context.Process(target=serve, args=(child, args.checks, args.delay, args.max_seconds), daemon=True)
-    server.start()
-    try:
-        ports = parent.recv()
-        asyncio.run(run(args, ports))
-    finally:
-        parent.send("stop")
-        server.join(10)
+    with common.endpoints(kinds, args.delay, args.max_seconds) as ports:
+        asyncio.run(run(args, ports[:args.checks], ports[args.checks:]))
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CHECKS, NOTES, PEOPLE, SERVICES, bulk_insert, compact, in_child, machine  # noqa: E402
+from common import CHECKS, NOTES, PEOPLE, SERVICES, bulk_insert, compact, git_state, in_child, loadavg, machine  # noqa: E402
 
 from warroom.domain.timeline import STATE_KINDS, Draft, Kind  # noqa: E402
 from warroom.service import IncidentService  # noqa: E402
@@ -289,6 +289,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="warroom-bench-timeline-", dir=args.dir))
     path = tmp / "journal.db"
     print(f"# {machine()}")
+    print(f"# code: {git_state()}; load average at start {loadavg()}")
     try:
         t0 = time.perf_counter()
         target, _ = asyncio.run(build(path, args.entries, args.other))
@@ -335,6 +336,7 @@ def main() -> None:
     print(f"one more entry on this incident (median of 21): journal.append {appends['journal.append'] * 1000:.2f} ms, "
           f"service.log {appends['service.log'] * 1000:.1f} ms "
           f"(x{appends['service.log'] / appends['journal.append']:.1f}: log() also folds the incident's state)")
+    print(f"# load average at end {loadavg()}")
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ warroom.tui.panes.TimelineView at the subclass, so the app composes it unchanged
                           (0.2 s) picks them up and appends them to the timeline
               Also printed: gen-2 garbage collections during each window (count, longest),
               the wall time of the console's EntriesArrived handler per watcher batch and
-              of its 1 s tick() (which redraws the draft when entries made it stale); a
+              of its 1 s every_second() (which redraws the draft when entries made it stale); a
               WarroomApp subclass runs the app's own methods and times them.
   count       after the writer has finished: entries the console shows (the timeline's
               entry count, and whether every id the writer printed is among them) against
@@ -65,7 +65,7 @@ warroom.tui.panes.TimelineView at the subclass, so the app composes it unchanged
               consoles run one after another in one process make each other's gen-2
               collections longer): the console as is (TimedConsole), and subclasses,
               nothing under warroom/ changed: FrozenGc (gc.freeze() once loaded), NoRefill
-              (the draft never re-rendered after the load, not even by tick()), and both.
+              (the draft never re-rendered after the load, not even by every_second()), and both.
 """
 
 from __future__ import annotations
@@ -140,10 +140,10 @@ class TimedConsole(WarroomApp):
         TimedConsole.handler_seconds.append(time.perf_counter() - start)
         message.prevent_default()
 
-    def tick(self) -> None:
-        """The 1 s tick: header clock, banner, and now the draft when entries made it stale."""
+    def every_second(self) -> None:
+        """The 1 s tick: header clock, banner, and the draft when entries made it stale."""
         start = time.perf_counter()
-        super().tick()
+        super().every_second()
         TimedConsole.tick_seconds.append(time.perf_counter() - start)
 
 
@@ -151,13 +151,13 @@ class FrozenGc(TimedConsole):
     """--what-if: gc.freeze() once the incident is loaded (the 100k entries leave the
     collector's generations, so gen-2 collections no longer traverse them)."""
 
-    def on_loaded(self, message) -> None:  # runs before WarroomApp.on_loaded (MRO dispatch)
+    def on_incident_loaded(self, message) -> None:  # runs before WarroomApp's (MRO dispatch)
         self.call_after_refresh(gc.freeze)
 
 
 class NoRefill(TimedConsole):
     """--what-if: the draft is filled once at load and never re-rendered afterwards (neither
-    per watcher batch nor from tick()): what the console costs without template_context()
+    per watcher batch nor from every_second()): what the console costs without template_context()
     and render()."""
 
     _filled = False
@@ -303,8 +303,9 @@ async def run(args: argparse.Namespace, work: Path) -> int:
     # Baseline for the keys: a console on a 7-entry incident.
     small = console_app(small_url, work)
     async with small.run_test(size=SIZE) as pilot:
-        view = small.part(TimelineView)
-        await until(pilot, lambda: small.service is not None and view.entry_count == SMALL_ENTRIES, 10)
+        view = small.timeline
+        await until(pilot, lambda: small.wired and small.incident_flow.service is not None
+                    and view.entry_count == SMALL_ENTRIES, 10)
         await pilot.press("end")
         await pilot.pause()
         small_keys = await press_keys(pilot, args.keys)
@@ -316,7 +317,8 @@ async def run(args: argparse.Namespace, work: Path) -> int:
     t_open = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
         view = app.timeline
-        await until(pilot, lambda: app.incident_flow.service is not None and app.incident_flow.incident.title == common.BIG_TITLE, 120)
+        await until(pilot, lambda: app.wired and app.incident_flow.service is not None
+                    and app.incident_flow.incident.title == common.BIG_TITLE, 120)
         header_s = time.perf_counter() - t_open
         await until(pilot, lambda: view.entry_count == args.entries, 120)
         load_s = time.perf_counter() - t_open
@@ -398,7 +400,8 @@ async def what_if_window(name: str, url: str, work: Path, args: argparse.Namespa
     app = console_app(url, work, cls)
     async with app.run_test(size=SIZE) as pilot:
         view = app.timeline
-        await until(pilot, lambda: app.incident_flow.service is not None and view.entry_count >= args.entries, 120)
+        await until(pilot, lambda: app.wired and app.incident_flow.service is not None
+                    and view.entry_count >= args.entries, 120)
         await pilot.press("end")
         await pilot.pause(0.5)
         _, lags, pauses, handler, ticks = await append_window(pilot, url, work, args)

@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import sqlite3
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -73,14 +74,25 @@ def new_uid() -> str:
     return os.urandom(16).hex()
 
 
+SHARED_MAX = 64
+"""Strings in an entry's data up to this long are shared between entries (see _shared)."""
+
+
+def _shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys and short string values are one copy for every entry: the
+    same check names, states and action names recur in thousands of entries, and a console
+    holds them all (bench/incident.py: a third of a 100,000-entry incident's data)."""
+    return {sys.intern(k): sys.intern(v) if type(v) is str and len(v) <= SHARED_MAX else v for k, v in pairs}
+
+
 def _row_to_entry(row: tuple[Any, ...]) -> Entry:
     entry_id, incident_id, ts, author, kind, text, data, uid, login, origin = row
     try:
         parsed_kind = Kind(kind)
     except ValueError:  # written by a newer version: show it as a note
         parsed_kind = Kind.NOTE
-    return Entry(entry_id, incident_id, datetime.fromisoformat(ts), author, parsed_kind, text,
-                 json.loads(data) if data != "{}" else {}, uid, login,
+    return Entry(entry_id, incident_id, datetime.fromisoformat(ts), sys.intern(author), parsed_kind, text,
+                 json.loads(data, object_pairs_hook=_shared) if data != "{}" else {}, uid, sys.intern(login),
                  Origin.WARROOM if origin == Origin.WARROOM else Origin.PERSON)
 
 

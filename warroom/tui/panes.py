@@ -250,7 +250,8 @@ class DraftPane(Pane):
         self.edited = False
 
     def set_status(self, text: str) -> None:
-        self.status.update(Content(text))
+        if text != str(self.status.content):  # update() asks for a layout pass, same text or not
+            self.status.update(Content(text))
 
     def select_template(self, name: str) -> None:
         if name in self.templates:
