@@ -226,9 +226,10 @@ class LogWriter:
     """`warroom log INCIDENT --stdin` in another process, fed lines from a thread; records
     each id it prints (an entry is printed only once durable) with the time it arrived."""
 
-    def __init__(self, url: str, work: Path, incident: str = "INC-1", author: str = "scribe") -> None:
+    def __init__(self, url: str, work: Path, incident: str = "INC-1") -> None:
+        # It writes as this machine's login: who acts is the login, never a typed name.
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "warroom", "log", incident, "--stdin", "--store", url, "--author", author],
+            [PYTHON, "-m", "warroom", "log", incident, "--stdin", "--store", url],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=work,
             env=child_env(work), text=True, bufsize=1)
         self.ids: list[tuple[int, float]] = []

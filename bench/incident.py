@@ -202,7 +202,7 @@ class Terminal:
         press.sent = time.monotonic()
         os.write(self.fd, key)
         if not press.done.wait(timeout):
-            raise RuntimeError(f"key {key!r}: no frame showed it within {timeout:.0f} s")
+            raise RuntimeError(f"key {key!r}: no frame showed it within {timeout:.0f} s; output tail {self._tail!r}")
         self.press = None
         return press
 
@@ -326,7 +326,7 @@ def run_program(label: str, argv: list[str], work: Path, args: argparse.Namespac
     newest entry from then on); with ``writer_url``
     start the writer and wait --warm s; lag over ``window``; ``keys`` presses; memory."""
     out = work / f"probe-{label}.json"
-    env = common.terminal_env(work, WARROOM_USER="ic-bench", PROBE_OUT=str(out), PROBE_TICK=str(args.tick),
+    env = common.terminal_env(work, PROBE_OUT=str(out), PROBE_TICK=str(args.tick),
                               PROBE_STACKS=str(args.stall_stacks or ""), PROBE_TRACEMALLOC=str(tracemalloc or ""),
                               PROBE_PROFILE="1" if profile else "")
     term = Terminal([PYTHON, PROBE, *argv], work, env, needles=tuple(n for group in ready for n in group))

@@ -171,7 +171,7 @@ argv = ["true"]
 
 
 def child_env(work: Path) -> dict[str, str]:
-    return common.terminal_env(work, WARROOM_USER="alice")
+    return common.terminal_env(work)
 
 
 def make_journal(work: Path, url: str) -> None:

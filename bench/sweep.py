@@ -367,7 +367,7 @@ async def console_child(name: str, url: str, work: Path, ports: list[int], faili
 
     cls = timed_console_class()
     config = Config(checks=configs(ports, f"{interval:g}s", f"{timeout:g}s")) if ports else Config()
-    app = cls(ConsoleOptions(store_url=url, incident_id=1, config=config, author="ic-bench",
+    app = cls(ConsoleOptions(store_url=url, incident_id=1, config=config, author="ic-bench", login="ic-bench",
                              watch_interval=0.2, output_dir=work))
     return await console_window(app, len(ports), failing, window, freeze="gc.freeze" in name)
 

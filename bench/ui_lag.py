@@ -192,7 +192,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def console_app(url: str, work: Path, cls: type[TimedConsole] | None = None) -> WarroomApp:
-    return (cls or TimedConsole)(ConsoleOptions(store_url=url, incident_id=1, config=Config(), author="ic-bench",
+    return (cls or TimedConsole)(ConsoleOptions(store_url=url, incident_id=1, config=Config(), author="ic-bench", login="ic-bench",
                                                 watch_interval=0.2, output_dir=work))
 
 
