@@ -252,3 +252,22 @@ def test_every_binding_has_an_id_and_a_description():
         assert binding.id and binding.description, binding
     keys = {binding.key for binding in TimelineView.BINDINGS}
     assert {"up", "down", "pageup", "pagedown", "home", "end", "enter"} <= keys
+
+
+async def test_warroom_entries_are_marked_and_a_persons_imitation_is_not():
+    """A person's `--kind mitigation` note that copies an audit line shows as theirs; the
+    runner's audit carries warroom's mark."""
+    from dataclasses import replace
+
+    from warroom.domain.timeline import WARROOM_MARK, Origin
+
+    text = "drain by alice (ic): touch -> ok"
+    real = replace(entry(1, text, author="alice"), kind=Kind.MITIGATION, origin=Origin.WARROOM)
+    forged = replace(entry(2, text, author="mallory"), kind=Kind.MITIGATION)
+    app = Host([real, forged])
+    async with app.run_test(size=(120, 10)) as pilot:
+        view = app.query_one(TimelineView)
+        await pilot.pause()
+        rows = [view.render_line(y).text for y in range(view.row_count)]
+    assert f"{WARROOM_MARK} alice" in rows[0] and text in rows[0]
+    assert WARROOM_MARK not in rows[1] and "mallory" in rows[1] and text in rows[1]

@@ -27,7 +27,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from warroom.domain.timeline import Entry, Kind, utc
+from warroom.domain.timeline import Entry, Kind, byline, utc
 from warroom.text import safe_line
 from warroom.tui import registry
 
@@ -239,9 +239,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 last_day = day
             self._days.append(last_day)
             self._heights.append(_line_count(entry.text))
-            if entry.author not in self._authors:
-                self._authors.add(entry.author)
-                new_authors.add(entry.author)
+            shown = byline(entry)
+            if shown not in self._authors:
+                self._authors.add(shown)
+                new_authors.add(shown)
         self._last_id = last_id
         return new_authors
 
@@ -357,7 +358,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             stamp = f"{ts:%Y-%m-%d %H:%M:%S}" if self._multi_day else f"{ts:%H:%M:%S}"
             text = _text_line(entry.text, line)
             if line == 0:
-                author = safe_line(entry.author)
+                author = safe_line(byline(entry))
                 pad = " " * max(0, self._author_width - cell_len(author))
                 segments = [
                     Segment(stamp, style("timeline--time")),
