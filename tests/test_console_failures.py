@@ -4,6 +4,7 @@ goes on (the journal and the config are the exceptions: without them it ends wit
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -259,3 +260,33 @@ async def test_one_journal_per_console_opened_on_mount_and_closed_on_unmount(sto
     assert journal_threads() == before  # close() waits for the journal's thread to end
     with pytest.raises(Exception):
         await opened[0].entries(1)  # closed: no statement runs on it any more
+
+
+async def test_the_failure_log_is_private_and_shows_no_secret(store, clock, incident, tmp_path, monkeypatch):
+    """A failure whose message carries a secret value: masked on screen and in the log,
+    which is created 0600 in a 0700 directory whatever the umask."""
+    from warroom.config import load_config
+
+    canary = "canary-Zq81-never-shown"
+    monkeypatch.setenv("PG_PASSWORD", canary)
+    path = tmp_path / "warroom.toml"
+    path.write_text('[[action]]\nname = "drain"\nkind = "command"\nargv = ["echo", "${PG_PASSWORD}"]\n')
+    log = tmp_path / "state" / "warroom" / "console.log"
+    old = os.umask(0)
+    try:
+        app = console(store, clock, tmp_path, config=load_config(path), log_path=log)
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            await loaded(pilot)
+
+            def leak(*_args, **_kwargs):
+                raise Injected(f"connecting with password {canary}")
+
+            app.incident_flow.service.log = leak
+            await pilot.press("n", *"pool exhausted", "enter")
+            await until(pilot, lambda: any(t.startswith("writing to the journal") for t, _ in app.toasts))
+        assert not any(canary in t for t, _ in app.toasts)
+    finally:
+        os.umask(old)
+    text = log.read_text()
+    assert "connecting with password" in text and canary not in text
+    assert (log.stat().st_mode & 0o777, log.parent.stat().st_mode & 0o777) == (0o600, 0o700)

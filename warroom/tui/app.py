@@ -360,6 +360,7 @@ class WarroomApp(App):
         self.identity = message.identity
         flow = self.incident_flow
         flow.configure(config, message.identity)
+        self.failures.mask = config.secrets.mask  # the log and the toasts never show a secret
         self.health_pane.set_checks([(c.name, c.kind, c.service) for c in config.checks])
         self.start_flows()
         self.bind_mitigation_keys(config)

@@ -2,15 +2,19 @@
 traceback to a log file in the user's state directory.
 
 Writing the log happens on a listener thread (logging's QueueHandler/QueueListener), so a
-failure never adds disk I/O to the event loop.
+failure never adds disk I/O to the event loop. The file is private (0600, its directory
+0700), and once the configuration is known every line written to it, and every line shown,
+has the configuration's secret values masked.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
+from typing import Callable
 
 from warroom.errors import WarroomError
 from warroom.paths import state_dir
@@ -41,16 +45,19 @@ class FailureLog:
         self.logger.setLevel(logging.INFO)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._listener: QueueListener | None = None
+        self.mask: Callable[[str], str] = lambda text: text
+        """Set to the configuration's masking once it is validated."""
 
     def start(self) -> None:
         if self._listener is not None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
             handler: logging.Handler = logging.FileHandler(self.path, encoding="utf-8", delay=True)
         except OSError:
             handler = logging.NullHandler()  # no state directory: the toast still says it
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(_Masking(self, "%(asctime)s %(levelname)s %(message)s"))
         self._handler = handler
         self._listener = QueueListener(self._queue, handler)
         self._listener.start()
@@ -58,7 +65,7 @@ class FailureLog:
 
     def record(self, what: str, error: BaseException) -> str:
         """Log the traceback (unexpected errors) or the line (user errors); return the line."""
-        line = one_line(what, error)
+        line = self.mask(one_line(what, error))
         if isinstance(error, WarroomError):
             self.logger.warning(line)
         else:
@@ -74,3 +81,14 @@ class FailureLog:
         self._handler.close()
         for handler in list(self.logger.handlers):
             self.logger.removeHandler(handler)
+
+
+class _Masking(logging.Formatter):
+    """The whole record (message and traceback) with the secret values masked."""
+
+    def __init__(self, log: FailureLog, fmt: str) -> None:
+        super().__init__(fmt)
+        self.log = log
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.log.mask(super().format(record))
