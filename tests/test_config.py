@@ -166,6 +166,7 @@ kind = "redis.delete_pattern"
 url = "redis://cache"
 pattern = "user:*"
 allowed_roles = ["IC", "tech_lead", "sme"]
+timeout = "30s"
 
 [[action]]
 name = "flush"
@@ -316,6 +317,8 @@ def test_action_fields(tmp_path):
     rollback = config.action("rollback-api")
     assert rollback.checks == ["api", "api-pods"] and rollback.key == "r"
     assert rollback.verify_window == timedelta(minutes=5)
+    assert rollback.timeout == timedelta(seconds=10)  # every kind has one; this the default
+    assert config.action("drop-cache").timeout == timedelta(seconds=30)
     assert rollback.allowed_roles == [Role.IC, Role.TECH_LEAD]
     assert config.action("drop-cache").allowed_roles == [Role.IC, Role.TECH_LEAD, Role.SME]
     assert config.action("cancel-slow").older_than == timedelta(seconds=30)

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from tests.conftest import free_port, spawn
 from tests.console_support import FakeClock, console, part, sample_incident, until
@@ -475,6 +475,7 @@ async def test_no_stray_key_confirms_a_low_risk_mitigation(store, clock, inciden
         await pilot.press("G")
         await until(pilot, lambda: len(app.screen_stack) == 2)
         confirm = app.screen
+        assert str(confirm.query_one("#confirm-timeout", Static).content) == "times out after 1m"
         await pilot.press(stray)
         await pilot.pause()
         # Whatever the keys set off has run to its end (an action runs in this group; an

@@ -102,6 +102,10 @@ def _seconds(value: float) -> str:
 class Command(Mitigation):
     """Run ``argv`` without a shell; ok iff it exits 0."""
 
+    # The timeout is the program's: execute kills its group at ``timeout`` and reports that
+    # itself; the runner's bound only catches a kill that never completes.
+    grace = KILL_GRACE + DRAIN + 1.0
+
     def _cwd(self) -> str | None:
         return None if self.config.cwd is None else str(self.config.cwd)
 

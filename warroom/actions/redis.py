@@ -26,8 +26,6 @@ UNLINK_BATCH = 500
 """Keys per UNLINK."""
 SAMPLE = 10
 """Keys shown in a preview and kept as evidence."""
-CONNECT_TIMEOUT = 10.0
-COMMAND_TIMEOUT = 30.0
 
 
 def key_text(key: bytes) -> str:
@@ -144,9 +142,11 @@ class _RedisAction(Mitigation):
     @contextlib.asynccontextmanager
     async def _keyspace(self) -> AsyncIterator[Keyspace]:
         # One connection: the SELECT of the URL's database is made on it and nothing else.
+        # No one reply may outlast the action's timeout (the runner bounds the whole step).
+        seconds = self.timeout.total_seconds()
         client = aioredis.Redis.from_url(
             self.config.url, single_connection_client=True,
-            socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=COMMAND_TIMEOUT)
+            socket_connect_timeout=seconds, socket_timeout=seconds)
         try:
             yield Keyspace(client)
         except (rx.RedisError, OSError) as exc:
@@ -156,6 +156,8 @@ class _RedisAction(Mitigation):
                 await client.aclose()
 
     def describe(self, exc: BaseException) -> str:
+        if isinstance(exc, (rx.TimeoutError, TimeoutError)):  # its socket limits are the action's timeout
+            return mask_text(self.timed_out().summary, self.secrets)
         return mask_text(explain(exc, self.target_address()), self.secrets)
 
 

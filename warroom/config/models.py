@@ -491,6 +491,9 @@ class ActionBase(_Model):
     """Names of the health checks that should recover after it."""
     verify_window: PositiveDuration = timedelta(minutes=5)
     """How long to watch `checks` for recovery."""
+    timeout: PositiveDuration = timedelta(seconds=10)
+    """How long the preview, the evidence capture and the execution may each take; past it
+    the step fails ("did not answer in 10s") and the failure is audited."""
     allowed_roles: Annotated[list[RoleName], Field(min_length=1)] = Field(
         default_factory=lambda: [Role.IC, Role.TECH_LEAD]
     )
@@ -690,7 +693,7 @@ class CommandAction(ActionBase):
     argv: Annotated[list[str], AfterValidator(_argv)]
     """Program and arguments, e.g. ["./scripts/drain.sh", "eu-1"]."""
     timeout: PositiveDuration = timedelta(seconds=60)
-    """The program is killed after this long."""
+    """The program (its whole process group) is killed after this long."""
     cwd: FilePath | None = None
     """Working directory; the current one when unset."""
 

@@ -33,6 +33,8 @@ class ConfirmScreen(Modal):
             for line in preview.lines[:12]:
                 yield Static(Content("  " + safe_line(line)), classes="confirm-line")
             yield Static(Content("equivalent: " + safe_line(preview.equivalent)), classes="dialog-hint")
+            if not preview.noop:
+                yield Static(Content(action.timeout_text()), id="confirm-timeout", classes="dialog-hint")
             if self.checks:
                 yield Label(Content("will verify: " + ", ".join(self.checks)), classes="dialog-hint")
             if preview.noop:
