@@ -54,6 +54,7 @@ def test_dry_run_changes_nothing(capsys, setup, login):
                          "--config", setup["config"], "--store", setup["store"])
     assert code == 0, err
     assert "equivalent: touch" in out and "dry run" in out and not setup["marker"].exists()
+    assert "times out after 1m" in out.splitlines()  # a command's default timeout
 
 
 def test_yes_runs_audits_and_verifies(capsys, setup, login):

@@ -3,41 +3,57 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from warroom.actions.base import Evidence, Mitigation, Outcome, Preview
-from warroom.actions.runner import ActionRunner, Refused, Step
+from warroom.actions.registry import build_action
+from warroom.actions.runner import ActionRunner, Plan, Refused, Step
 from warroom.checks.base import Result, State
 from warroom.domain.roles import Role
 from warroom.domain.severity import PRESETS
+from warroom.config.models import ACTION_KINDS
 from warroom.domain.timeline import Kind
+from warroom.errors import WarroomError
 from warroom.secrets import Secrets
 from warroom.service import IncidentService
+from warroom.sim.kubeapi import write_kubeconfig
 from warroom.sim.sample import FixedClock
 from warroom.store import open_journal
 
 
 class Recording(Mitigation):
-    def __init__(self, risk: str = "medium", fail: bool = False, checks: list[str] | None = None) -> None:
+    def __init__(self, risk: str = "medium", fail: bool = False, checks: list[str] | None = None,
+                 hang: str | None = None) -> None:
         super().__init__(SimpleNamespace(
             name="rollback-api", kind="kubernetes.rollback", risk=risk, checks=checks or [],
-            verify_window=timedelta(seconds=0.3), allowed_roles=[Role.IC, Role.TECH_LEAD]))
+            verify_window=timedelta(seconds=0.3), allowed_roles=[Role.IC, Role.TECH_LEAD],
+            timeout=timedelta(milliseconds=200)))
         self.fail = fail
+        self.hang = hang
+        """The step ("preview", "evidence", "execute") that waits for an answer never coming."""
         self.calls: list[str] = []
 
+    async def _step(self, name: str) -> None:
+        self.calls.append(name)
+        if self.hang == name:
+            await asyncio.Event().wait()
+
     async def preview(self) -> Preview:
-        self.calls.append("preview")
+        await self._step("preview")
         return Preview("deployment/api: revision 7 -> 6", "kubectl rollout undo deployment/api", "api")
 
     async def evidence(self, preview: Preview) -> list[Evidence]:
-        self.calls.append("evidence")
+        await self._step("evidence")
         return [Evidence("logs of api-7f9c", "panic: nil map [bold]x[/]\n")]
 
     async def execute(self, preview: Preview) -> Outcome:
-        self.calls.append("execute")
+        await self._step("execute")
         if self.fail:
             raise RuntimeError("the API said no")
         return Outcome(True, "rolled back to revision 6", {"revision": 7}, {"revision": 6})
@@ -213,3 +229,106 @@ async def test_the_service_masks_every_entry_whoever_writes_it(tmp_path):
         await journal.close()
     assert "pw-typed-0b1c" not in repr(rows)
     assert rows[1][0] == "the old password **** still works"
+
+
+# --- timeouts: a target that accepts and never answers ------------------------------------------
+
+HANG_GUARD = 60
+"""Seconds after which a test that should have timed out is declared hung (never reached
+when the timeout works: what is asserted is the outcome and the audit)."""
+
+
+async def test_a_preview_that_never_answers_fails_at_the_timeout_and_is_audited(svc):
+    action = Recording(hang="preview")
+    r, events = runner(svc, action)
+    with pytest.raises(WarroomError) as failed:
+        await asyncio.wait_for(r.request("rollback-api"), HANG_GUARD)
+    assert str(failed.value) == "rollback-api: preview failed: did not answer in 200ms"
+    [audit] = await mitigations(svc)
+    assert audit.data["result"] == "failed" and audit.data["summary"] == "preview failed: did not answer in 200ms"
+    assert events[-1].step is Step.FAILED
+
+
+async def test_an_execution_that_never_answers_fails_at_the_timeout_and_is_audited(svc):
+    action = Recording(hang="execute")
+    r, events = runner(svc, action)
+    plan = await r.request("rollback-api")
+    assert action.timeout_text() == "times out after 200ms"
+    done = await asyncio.wait_for(r.execute(plan, typed="api"), HANG_GUARD)
+    assert not done.outcome.ok and done.outcome.summary == "did not answer in 200ms"
+    [audit] = await mitigations(svc)
+    assert audit.data["result"] == "failed" and audit.data["summary"] == "did not answer in 200ms"
+    assert audit.text.endswith("-> failed: did not answer in 200ms")
+    assert events[-1].step is Step.FAILED
+
+
+async def test_evidence_that_never_comes_is_said_and_the_action_still_runs(svc):
+    action = Recording(hang="evidence")
+    r, _ = runner(svc, action)
+    done = await asyncio.wait_for(r.execute(await r.request("rollback-api"), typed="api"), HANG_GUARD)
+    assert done.outcome.ok and action.calls == ["preview", "evidence", "execute"]
+    [note] = [e for e in await svc.journal.entries(1) if e.kind is Kind.EVIDENCE]
+    assert note.text == "rollback-api: evidence could not be captured: did not answer in 200ms"
+
+
+def hanging_configs(port: int, kubeconfig: Path) -> dict[str, Any]:
+    """One action of each networked kind, aimed at ``port``, which accepts and never answers."""
+    common = {"name": "stuck", "timeout": "200ms"}
+    return {
+        "redis.delete_pattern": {"url": f"redis://:s3cret@127.0.0.1:{port}/13", "pattern": "cache:*"},
+        "redis.flushdb": {"url": f"redis://127.0.0.1:{port}/15", "confirm_flushdb": True},
+        "postgres.cancel": {"dsn": f"postgresql://u:s3cret@127.0.0.1:{port}/db"},
+        "postgres.feature_flag": {"dsn": f"postgresql://u@127.0.0.1:{port}/db", "flag": "f"},
+        "kubernetes.scale": {"namespace": "prod", "deployment": "api", "replicas": 3, "kubeconfig": str(kubeconfig)},
+    } | {"common": common}
+
+
+@pytest.mark.parametrize("kind", ["redis.delete_pattern", "redis.flushdb", "postgres.cancel",
+                                  "postgres.feature_flag", "kubernetes.scale"])
+async def test_a_server_that_accepts_and_never_answers_fails_the_preview_at_the_timeout(
+        svc, listener, tmp_path, kind):
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{listener}")
+    configs = hanging_configs(listener, kubeconfig)
+    config = ACTION_KINDS[kind].model_validate({"kind": kind, **configs["common"], **configs[kind]})
+    action = build_action(config)
+    r, _ = runner(svc, action)
+    try:
+        with pytest.raises(WarroomError) as failed:
+            await asyncio.wait_for(r.request("stuck"), HANG_GUARD)
+    finally:
+        await r.close()
+    where = "" if kind.startswith("kubernetes") else f"127.0.0.1:{listener} "
+    assert str(failed.value) == f"stuck: preview failed: {where}did not answer in 200ms"
+    [audit] = await mitigations(svc)
+    assert audit.data["result"] == "failed" and audit.data["kind"] == kind
+    assert audit.data["summary"] == f"preview failed: {where}did not answer in 200ms"
+    assert "s3cret" not in audit.text
+
+
+PLANS = {
+    "redis.delete_pattern": {"pattern": "cache:*", "db": 13, "count": 1, "keys": ["cache:1"]},
+    "postgres.cancel": {"backends": [{"pid": 4242, "backend_start": "2026-01-01T00:00:00+00:00",
+                                      "query_start": "2026-01-01T00:00:01+00:00"}]},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PLANS))
+async def test_a_server_that_stops_answering_after_the_preview_fails_the_execution_at_the_timeout(
+        svc, listener, tmp_path, kind):
+    # The preview was made while the server answered; by the confirmation it accepts and
+    # never answers (the plan is what such a preview holds).
+    configs = hanging_configs(listener, tmp_path / "unused")
+    action = build_action(ACTION_KINDS[kind].model_validate({"kind": kind, **configs["common"], **configs[kind]}))
+    r, events = runner(svc, action)
+    plan = Plan(action, Preview("what was previewed", "", "stuck", PLANS[kind]), "alice", [Role.IC], svc.clock())
+    try:
+        done = await asyncio.wait_for(r.execute(plan, typed="stuck"), HANG_GUARD)
+    finally:
+        await r.close()
+    line = f"127.0.0.1:{listener} did not answer in 200ms"
+    assert not done.outcome.ok and done.outcome.summary == line
+    [note] = [e for e in await svc.journal.entries(1) if e.kind is Kind.EVIDENCE]
+    assert note.text == f"stuck: evidence could not be captured: {line}"
+    [audit] = await mitigations(svc)
+    assert audit.data["result"] == "failed" and audit.data["summary"] == line
+    assert events[-1].step is Step.FAILED

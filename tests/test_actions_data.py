@@ -422,7 +422,10 @@ async def test_delete_pattern_deletes_only_matching_keys_in_its_db(redis_dbs, ac
     assert preview.noop is None
     assert preview.summary == f"delete 26 keys matching {pattern} in db {DELETE_DB}"
     assert preview.target == pattern
-    assert preview.plan == {"pattern": pattern, "db": DELETE_DB, "count": 26}
+    assert preview.plan["pattern"] == pattern and preview.plan["db"] == DELETE_DB
+    assert preview.plan["count"] == 26
+    assert sorted(preview.plan["keys"]) == sorted([f"{prefix}:session:{i}" for i in range(25)]
+                                                  + [f"{prefix}:session:hash"])
     assert preview.equivalent == (f"redis-cli -n {DELETE_DB} --scan --pattern '{pattern}' "
                                   f"| xargs redis-cli -n {DELETE_DB} unlink")
     assert preview.lines[0] == f"db {DELETE_DB} at {REDIS_HOST}:{REDIS_PORT}"
@@ -454,6 +457,43 @@ async def test_delete_pattern_deletes_only_matching_keys_in_its_db(redis_dbs, ac
 
     again = await action.preview()
     assert again.noop == f"no key matches {pattern} in db {DELETE_DB} at {REDIS_HOST}:{REDIS_PORT}"
+
+
+async def test_delete_pattern_deletes_exactly_the_previewed_keys(redis_dbs, actions):
+    prefix = redis_dbs.prefix
+    pattern = f"{prefix}:cache:*"
+    db = redis_dbs(DELETE_DB)
+    await db.mset({f"{prefix}:cache:{i}": i for i in range(20)})
+    action = actions(models.RedisDeletePattern(name="drop-cache", url=redis_db_url(DELETE_DB), pattern=pattern))
+    preview = await action.preview()
+    assert preview.summary == f"delete 20 keys matching {pattern} in db {DELETE_DB}"
+    # Between the preview and the confirmation: five new keys match, one previewed key goes.
+    await db.mset({f"{prefix}:cache:new{i}": i for i in range(5)})
+    await db.delete(f"{prefix}:cache:0")
+    [evidence] = await action.evidence(preview)
+    assert all(item["key"] in preview.plan["keys"] for item in evidence.data["sample"])
+
+    outcome = await action.execute(preview)
+
+    assert outcome.ok
+    assert outcome.summary == (f"deleted 19 keys matching {pattern} in db {DELETE_DB}; 1 previewed key "
+                               "was already gone; 5 keys not deleted: appeared after the preview")
+    assert outcome.after["deleted"] == 19 and outcome.after["gone"] == 1
+    assert sorted(outcome.after["appeared"]) == [f"{prefix}:cache:new{i}" for i in range(5)]
+    assert await redis_dbs.ours(DELETE_DB) == [f"{prefix}:cache:new{i}" for i in range(5)]
+
+
+async def test_delete_pattern_keys_are_binary_safe(redis_dbs, actions):
+    prefix = redis_dbs.prefix
+    db = redis_dbs(DELETE_DB)
+    odd = f"{prefix}:bin:".encode() + b"\xff\xfe\x00end"
+    await db.set(odd, "x")
+    action = actions(models.RedisDeletePattern(name="drop-bin", url=redis_db_url(DELETE_DB),
+                                               pattern=f"{prefix}:bin:*"))
+    preview = await action.preview()
+    assert preview.lines[1] == f"{prefix}:bin:\\xff\\xfe\x00end"
+    outcome = await action.execute(preview)
+    assert outcome.after["deleted"] == 1 and await db.exists(odd) == 0
 
 
 async def test_delete_pattern_in_batches(redis_dbs, actions):

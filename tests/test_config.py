@@ -17,6 +17,7 @@ from warroom.config import (
     load_config,
     render_config,
 )
+from warroom.config.models import show
 from warroom.domain.durations import format_duration, parse_duration
 from warroom.domain.roles import Role
 from warroom.domain.severity import PRESETS
@@ -165,6 +166,7 @@ kind = "redis.delete_pattern"
 url = "redis://cache"
 pattern = "user:*"
 allowed_roles = ["IC", "tech_lead", "sme"]
+timeout = "30s"
 
 [[action]]
 name = "flush"
@@ -315,6 +317,8 @@ def test_action_fields(tmp_path):
     rollback = config.action("rollback-api")
     assert rollback.checks == ["api", "api-pods"] and rollback.key == "r"
     assert rollback.verify_window == timedelta(minutes=5)
+    assert rollback.timeout == timedelta(seconds=10)  # every kind has one; this the default
+    assert config.action("drop-cache").timeout == timedelta(seconds=30)
     assert rollback.allowed_roles == [Role.IC, Role.TECH_LEAD]
     assert config.action("drop-cache").allowed_roles == [Role.IC, Role.TECH_LEAD, Role.SME]
     assert config.action("cancel-slow").older_than == timedelta(seconds=30)
@@ -510,6 +514,23 @@ pattern = "*"
 allow_all = true
 """))
     assert config.action("nuke").pattern == "*"
+
+
+@pytest.mark.parametrize("pattern", ["*", "?*", "*?", "[a-z]*", "**", "?", "[c]ache:*", "*:session:*",
+                                     "\\*x*"])
+def test_a_redis_pattern_that_can_match_every_key_needs_allow_all(tmp_path, pattern):
+    table = ACTION + 'kind = "redis.delete_pattern"\nurl = "redis://h"\npattern = ' + show(pattern)
+    message = error_for(tmp_path, table)
+    assert message == (f"warroom.toml: action[0].pattern: {show(pattern)} can match every key: start it "
+                       "with the keys' literal prefix (what comes before any *, ?, [ or \\), e.g. "
+                       '"cache:user:*"; set allow_all = true if every key is meant')
+    assert load_config(write(tmp_path, table + "\nallow_all = true")).actions[0].pattern == pattern
+
+
+@pytest.mark.parametrize("pattern", ["cache:*", "c?che:*", "session:[0-9]*", "exact-key"])
+def test_a_redis_pattern_with_a_literal_prefix_is_accepted(tmp_path, pattern):
+    table = ACTION + 'kind = "redis.delete_pattern"\nurl = "redis://h"\npattern = ' + show(pattern)
+    assert load_config(write(tmp_path, table)).actions[0].pattern == pattern
 
 
 def test_invalid_toml_reports_the_line(tmp_path):

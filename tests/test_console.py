@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from tests.conftest import free_port, spawn
 from tests.console_support import FakeClock, console, part, sample_incident, until
@@ -414,7 +414,7 @@ async def test_hostile_entries_from_warroom_log_are_literal_in_a_live_console(st
         assert app.is_running
 
 
-def mitigation_config(tmp_path: Path, port: int, argv: str = '["true"]'):
+def mitigation_config(tmp_path: Path, port: int, argv: str = '["true"]', risk: str = "medium"):
     from warroom.config import load_config
 
     path = tmp_path / "warroom.toml"
@@ -430,7 +430,7 @@ interval = "100ms"
 name = "drain-eu"
 kind = "command"
 argv = {argv}
-risk = "medium"
+risk = "{risk}"
 key = "G"
 checks = ["lb"]
 verify_window = "5s"
@@ -470,6 +470,41 @@ async def test_mitigation_from_the_console_in_order_and_never_by_accident(store,
         await until(pilot, lambda: len(app.screen_stack) == 2)
         picker = app.screen.query_one("#picker")
         assert "recovered" in str(picker.get_option_at_index(0).prompt)
+
+
+@pytest.mark.parametrize("stray", ["y", "enter", "space", "Y", "j", "q", "1", "G"])
+async def test_no_stray_key_confirms_a_low_risk_mitigation(store, clock, incident, tmp_path, listener, stray):
+    from warroom.tui.messages import ActionStep
+
+    marker = tmp_path / "ran"
+    app = console(store, clock, tmp_path, config=mitigation_config(
+        tmp_path, listener, argv=f'["touch", "{marker}"]', risk="low"))
+    mitigations = lambda: [e for e in app.incident_flow.entries if e.kind is Kind.MITIGATION]  # noqa: E731
+    steps = []
+    async with app.run_test(size=(120, 40), message_hook=lambda m: isinstance(m, ActionStep)
+                            and steps.append(m.event.step.value)) as pilot:
+        await loaded(pilot)
+        await pilot.press("G")
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        confirm = app.screen
+        assert str(confirm.query_one("#confirm-timeout", Static).content) == "times out after 1m"
+        await pilot.press(stray)
+        await pilot.pause()
+        # Whatever the keys set off has run to its end (an action runs in this group; an
+        # empty list would mean every worker, the checks' endless ones too).
+        if running := [w for w in app.workers if w.group == "mitigation"]:
+            await app.workers.wait_for_complete(running)
+        assert "confirmed" not in steps
+        assert mitigations() == [] and not marker.exists()
+        assert app.screen is confirm or len(app.screen_stack) == 1  # at most, it answered No
+        while len(app.screen_stack) > 1:
+            await pilot.press("escape")
+        # The deliberate act: Tab to "Yes, run it", then Enter.
+        await pilot.press("G")
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        await pilot.press("tab", "enter")
+        await until(pilot, lambda: [e.data.get("result") for e in mitigations()][:1] == ["ok"])
+        assert marker.exists()
 
 
 async def test_someone_without_the_role_proposes_instead(store, clock, incident, tmp_path, listener):

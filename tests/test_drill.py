@@ -34,7 +34,8 @@ class Scripted(Mitigation):
     def __init__(self, name: str, checks: list[str] = (), fail: bool = False) -> None:
         super().__init__(SimpleNamespace(
             name=name, kind="scripted", risk="low", checks=list(checks),
-            verify_window=timedelta(seconds=0.2), allowed_roles=[Role.IC, Role.TECH_LEAD]))
+            verify_window=timedelta(seconds=0.2), allowed_roles=[Role.IC, Role.TECH_LEAD],
+            timeout=timedelta(seconds=10)))
         self.fail = fail
 
     async def preview(self) -> Preview:

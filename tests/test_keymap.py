@@ -57,6 +57,8 @@ def test_a_valid_keymap_is_normalized_for_textual():
     ({"draft.post": "s"}, 'keymap.toml: "draft.post" on s, which the draft editor types'),
     ({"timeline.leave_input": "?"}, 'keymap.toml: "timeline.leave_input" on question_mark, which the note editor types'),
     ({"draft.pots": "ctrl+t"}, 'keymap.toml: "draft.pots" is not a binding id (did you mean "draft.post"?)'),
+    ({"dialog.yes": "y"}, 'keymap.toml: "dialog.yes" was removed (no single key confirms a mitigation: '
+                          'Tab to "Yes, run it", then Enter)'),
     ({"draft.post": 5}, 'keymap.toml: "draft.post" = 5 is not a list of keys'),
     ({"draft.post": "Ctrl+y"}, "keymap.toml: \"draft.post\" = 'Ctrl+y' is not a list of keys"),
     ({"draft.post": "ctrl+"}, "keymap.toml: \"draft.post\" = 'ctrl+' is not a list of keys"),

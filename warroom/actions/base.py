@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Iterable
 
 from warroom.errors import WarroomError
@@ -66,11 +67,17 @@ class ActionFailed(WarroomError):
 class Mitigation(abc.ABC):
     """One configured action (an ``[[action]]`` table)."""
 
+    grace: float = 0.0
+    """Seconds the runner waits past ``timeout`` before it gives up on a step: for an action
+    that enforces its timeout itself and needs the time to clean up (killing a program)."""
+
     def __init__(self, config: Any, secrets: Iterable[str] = ()) -> None:
         self.config = config
         self.name: str = config.name
         self.kind: str = config.kind
         self.risk: str = config.risk
+        self.timeout: timedelta = config.timeout
+        """How long each step (preview, evidence, execute) may take; the runner enforces it."""
         self.secrets = Secrets.of(secrets)
         """Expands the fields that take secrets where they are used; masks their values."""
 
@@ -89,7 +96,29 @@ class Mitigation(abc.ABC):
     async def close(self) -> None:
         """Release clients and connections."""
 
+    def target_address(self) -> str:
+        """Where the action acts (``host:port``), for failure lines; empty when no one address."""
+        return ""
+
+    def timeout_text(self) -> str:
+        """``times out after 10s``: shown with the preview."""
+        return f"times out after {_duration(self.timeout)}"
+
+    def timed_out(self) -> ActionFailed:
+        """The failure of a step that got no answer within ``timeout``."""
+        where = self.target_address()
+        return ActionFailed(f"{where} did not answer in {_duration(self.timeout)}".lstrip())
+
     def describe(self, exc: BaseException) -> str:
         """A failure as one line, secrets masked."""
         text = exc.summary if isinstance(exc, ActionFailed) else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return mask_text(text, self.secrets)
+
+
+def _duration(delta: timedelta) -> str:
+    """As the config file writes it (``200ms``, ``10s``, ``1m30s``)."""
+    # Imported here: warroom.config's renderer loads pydantic, which the console's first
+    # frame (importing this module) must not wait for.
+    from warroom.config.render import format_duration
+
+    return format_duration(delta)

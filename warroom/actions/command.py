@@ -112,6 +112,10 @@ class Command(Mitigation):
     """Run ``argv`` without a shell; ok iff it exits 0. The plan, the preview and the audit
     hold argv and env as configured (``${VAR}`` unexpanded); only the process gets the values."""
 
+    # The timeout is the program's: execute kills its group at ``timeout`` and reports that
+    # itself; the runner's bound only catches a kill that never completes.
+    grace = KILL_GRACE + DRAIN + 1.0
+
     def _cwd(self) -> str | None:
         return None if self.config.cwd is None else str(self.config.cwd)
 

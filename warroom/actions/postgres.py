@@ -10,6 +10,7 @@ so a pid the server has given to another session since is never signalled.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from datetime import datetime, timedelta
@@ -32,10 +33,6 @@ def _load(name: str) -> str:
 QUERIES = {name: _load(name) for name in (
     "sessions", "planned", "cancel", "terminate", "flag_read", "flag_write")}
 
-CONNECT_TIMEOUT = 10.0
-"""Seconds to wait for a connection."""
-COMMAND_TIMEOUT = 30.0
-"""Seconds to wait for any one statement (client side: PgBouncer refuses statement_timeout)."""
 PREVIEW_QUERY = 80
 """Characters of a query's first line shown in the preview."""
 
@@ -155,19 +152,25 @@ class _PostgresAction(Mitigation):
         dsn = self.secrets.expand(self.config.dsn)
         if "application_name" not in urlsplit(dsn).query:
             settings["application_name"] = f"warroom action {self.name}"[:63]
+        # No connect and no statement may outlast the action's timeout (client side:
+        # PgBouncer refuses statement_timeout); the runner bounds the whole step.
+        seconds = self.timeout.total_seconds()
         try:
-            conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT,
-                                         command_timeout=COMMAND_TIMEOUT, server_settings=settings)
+            conn = await asyncpg.connect(dsn, timeout=seconds,
+                                         command_timeout=seconds, server_settings=settings)
         except Exception as exc:
             raise ActionFailed(self.describe(exc)) from exc
         try:
             yield Database(conn)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             raise ActionFailed(self.describe(exc)) from exc
+        except asyncio.CancelledError:  # timed out: a polite close could wait as long again
+            conn.terminate()
+            raise
         finally:
             if not conn.is_closed():
                 try:
-                    await conn.close(timeout=CONNECT_TIMEOUT)
+                    await conn.close(timeout=seconds)
                 except Exception:  # broken link: the result (or error) above is what counts
                     conn.terminate()
                 except BaseException:
@@ -175,6 +178,8 @@ class _PostgresAction(Mitigation):
                     raise
 
     def describe(self, exc: BaseException) -> str:
+        if isinstance(exc, TimeoutError):  # its connect and statement limits are the action's timeout
+            return mask_text(self.timed_out().summary, self.secrets)
         return mask_text(explain(exc, self.target_address(), self.secrets), self.secrets)
 
 

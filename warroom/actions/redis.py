@@ -28,13 +28,21 @@ UNLINK_BATCH = 500
 """Keys per UNLINK."""
 SAMPLE = 10
 """Keys shown in a preview and kept as evidence."""
-CONNECT_TIMEOUT = 10.0
-COMMAND_TIMEOUT = 30.0
 
 
 def key_text(key: bytes) -> str:
     """A key for display: keys are binary-safe, so undecodable bytes are shown escaped."""
     return key.decode("utf-8", errors="backslashreplace")
+
+
+def key_to_plan(key: bytes) -> str:
+    """A key as a str a plan can carry and ``key_from_plan`` turns back into the same bytes
+    (undecodable bytes ride as surrogates: never shown, only round-tripped)."""
+    return key.decode("utf-8", errors="surrogateescape")
+
+
+def key_from_plan(key: str) -> bytes:
+    return key.encode("utf-8", errors="surrogateescape")
 
 
 def _plural(count: int, word: str) -> str:
@@ -54,17 +62,10 @@ class Keyspace:
         """SCAN MATCH ``pattern`` (every key when None), COUNT ``SCAN_COUNT`` per call."""
         return self.client.scan_iter(match=pattern, count=SCAN_COUNT)
 
-    async def count(self, pattern: str, sample: int = SAMPLE) -> tuple[int, list[bytes]]:
-        """Keys matching ``pattern`` (SCAN may return a key twice: counted once) and the
-        first ``sample`` of them."""
-        seen: set[bytes] = set()
-        first: list[bytes] = []
-        async for key in self.scan(pattern):
-            if key not in seen:
-                seen.add(key)
-                if len(first) < sample:
-                    first.append(key)
-        return len(seen), first
+    async def matching(self, pattern: str) -> list[bytes]:
+        """Every key matching ``pattern``, once each (SCAN may return a key twice), in the
+        order SCAN found them."""
+        return list(dict.fromkeys([key async for key in self.scan(pattern)]))
 
     async def sample(self, pattern: str | None, size: int = SAMPLE) -> list[bytes]:
         found: list[bytes] = []
@@ -94,17 +95,12 @@ class Keyspace:
                               "ttl": None if pttl < 0 else round(pttl / 1000, 3)})
         return described
 
-    async def unlink_matching(self, pattern: str) -> int:
-        """SCAN for ``pattern`` and UNLINK what it finds, ``UNLINK_BATCH`` keys at a time."""
+    async def unlink(self, keys: list[bytes]) -> int:
+        """UNLINK exactly ``keys``, ``UNLINK_BATCH`` at a time; how many existed (and are
+        gone now)."""
         deleted = 0
-        batch: list[bytes] = []
-        async for key in self.scan(pattern):
-            batch.append(key)
-            if len(batch) >= UNLINK_BATCH:
-                deleted += await self.client.unlink(*batch)
-                batch = []
-        if batch:
-            deleted += await self.client.unlink(*batch)
+        for start in range(0, len(keys), UNLINK_BATCH):
+            deleted += await self.client.unlink(*keys[start:start + UNLINK_BATCH])
         return deleted
 
     async def dbsize(self) -> int:
@@ -151,9 +147,11 @@ class _RedisAction(Mitigation):
     @contextlib.asynccontextmanager
     async def _keyspace(self) -> AsyncIterator[Keyspace]:
         # One connection: the SELECT of the URL's database is made on it and nothing else.
+        # No one reply may outlast the action's timeout (the runner bounds the whole step).
+        seconds = self.timeout.total_seconds()
         client = aioredis.Redis.from_url(
             self.secrets.expand(self.config.url), single_connection_client=True,
-            socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=COMMAND_TIMEOUT)
+            socket_connect_timeout=seconds, socket_timeout=seconds)
         try:
             yield Keyspace(client)
         except (rx.RedisError, OSError) as exc:
@@ -163,6 +161,8 @@ class _RedisAction(Mitigation):
                 await client.aclose()
 
     def describe(self, exc: BaseException) -> str:
+        if isinstance(exc, (rx.TimeoutError, TimeoutError)):  # its socket limits are the action's timeout
+            return mask_text(self.timed_out().summary, self.secrets)
         return mask_text(explain(exc, self.target_address(), self.secrets), self.secrets)
 
 
@@ -197,7 +197,8 @@ def _sample_text(described: list[dict[str, Any]]) -> str:
 
 
 class DeletePattern(_RedisAction):
-    """SCAN MATCH the pattern, UNLINK what matches."""
+    """SCAN MATCH the pattern, UNLINK exactly the keys the preview found: a key that starts
+    to match after the preview was not shown to anyone, so it is reported, not deleted."""
 
     def _equivalent(self) -> str:
         cli = self.redis_cli()
@@ -206,20 +207,22 @@ class DeletePattern(_RedisAction):
     async def preview(self) -> Preview:
         pattern = self.config.pattern
         async with self._keyspace() as keys:
-            count, sample = await keys.count(pattern)
+            found = await keys.matching(pattern)
+        count = len(found)
         where = f"db {self.db} at {self.target_address()}"
-        plan = {"pattern": pattern, "db": self.db, "count": count}
+        plan = {"pattern": pattern, "db": self.db, "count": count, "keys": [key_to_plan(k) for k in found]}
         summary = f"delete {_plural(count, 'key')} matching {pattern} in db {self.db}"
-        lines = [where, *(key_text(k) for k in sample)]
-        if count > len(sample):
-            lines.append(f"... and {count - len(sample):,} more")
+        lines = [where, *(key_text(k) for k in found[:SAMPLE])]
+        if count > SAMPLE:
+            lines.append(f"... and {count - SAMPLE:,} more")
         noop = None if count else f"no key matches {pattern} in {where}"
         return Preview(summary, self._equivalent(), pattern, plan, noop=noop, lines=tuple(lines))
 
     async def evidence(self, preview: Preview) -> list[Evidence]:
         pattern = preview.plan["pattern"]
+        planned = [key_from_plan(k) for k in preview.plan.get("keys", [])[:SAMPLE]]
         async with self._keyspace() as keys:
-            described = await keys.describe_keys(await keys.sample(pattern))
+            described = await keys.describe_keys(planned)
         count = preview.plan.get("count", 0)
         data = {"pattern": pattern, "db": self.db, "count": count, "sample": described}
         text = f"{_plural(count, 'key')} matching {pattern} in db {self.db}; sample:\n" \
@@ -230,14 +233,22 @@ class DeletePattern(_RedisAction):
         pattern = preview.plan["pattern"]
         if pattern != self.config.pattern:  # a plan from another configuration
             raise ActionFailed(f"planned pattern {pattern} is not the configured {self.config.pattern}")
+        planned = [key_from_plan(k) for k in preview.plan.get("keys", [])]
         async with self._keyspace() as keys:
-            deleted = await keys.unlink_matching(pattern)
-        previewed = preview.plan.get("count", 0)
+            deleted = await keys.unlink(planned)
+            # What matches now and was never previewed: shown to no one, so left alone.
+            planned_set = set(planned)
+            appeared = [k for k in await keys.matching(pattern) if k not in planned_set]
+        gone = len(planned) - deleted
         summary = f"deleted {_plural(deleted, 'key')} matching {pattern} in db {self.db}"
-        if deleted != previewed:
-            summary += f" (previewed {previewed:,})"
-        return Outcome(True, summary, before={"count": previewed},
-                       after={"deleted": deleted, "pattern": pattern, "db": self.db})
+        if gone:
+            summary += f"; {gone:,} previewed key{'' if gone == 1 else 's'} " \
+                       f"{'was' if gone == 1 else 'were'} already gone"
+        if appeared:
+            summary += f"; {_plural(len(appeared), 'key')} not deleted: appeared after the preview"
+        after = {"deleted": deleted, "gone": gone, "pattern": pattern, "db": self.db,
+                 "appeared": [key_text(k) for k in appeared[:SAMPLE]], "appeared_count": len(appeared)}
+        return Outcome(True, summary, before={"count": len(planned)}, after=after)
 
 
 # --- flushdb ---------------------------------------------------------------------------------

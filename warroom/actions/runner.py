@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 from warroom.actions.base import Mitigation, Outcome, Preview
 from warroom.checks.base import Result, State
@@ -21,6 +21,20 @@ from warroom.errors import WarroomError
 from warroom.service import IncidentService
 
 EVIDENCE_LIMIT = 60 * 1024  # an entry holds at most 64 KiB of text
+T = TypeVar("T")
+
+
+async def bounded(action: Mitigation, step: Awaitable[T]) -> T:
+    """One step of ``action`` within its timeout (plus its grace), else ``action.timed_out()``:
+    a target that accepts and never answers fails the step at the configured time."""
+    limit = asyncio.timeout(action.timeout.total_seconds() + action.grace)
+    try:
+        async with limit:
+            return await step
+    except TimeoutError:
+        if not limit.expired():  # the step's own timeout, with its own words
+            raise
+        raise action.timed_out() from None
 
 
 class Step(StrEnum):
@@ -119,7 +133,7 @@ class ActionRunner:
         if not ok:
             await self._refuse(action, reason, roles)
         try:
-            preview = await action.preview()
+            preview = await bounded(action, action.preview())
         except Exception as exc:  # a failed preview is audited and reported, never a crash
             summary = action.describe(exc)
             self._emit(Step.FAILED, name, summary)
@@ -157,7 +171,7 @@ class ActionRunner:
             return Executed(plan, Outcome(True, preview.noop), self.service.clock(), entry)
         evidence_ids = await self._preserve(action, preview, roles)
         try:
-            outcome = await action.execute(preview)
+            outcome = await bounded(action, action.execute(preview))
         except Exception as exc:  # every failure is journaled and reported as one line
             outcome = Outcome(False, action.describe(exc))
         secrets = action.secrets
@@ -172,7 +186,7 @@ class ActionRunner:
     async def _preserve(self, action: Mitigation, preview: Preview, roles: list[Role]) -> list[int]:
         """Evidence first: what the action would destroy goes into the journal before it runs."""
         try:
-            items = await action.evidence(preview)
+            items = await bounded(action, action.evidence(preview))
         except Exception as exc:  # evidence that can't be captured is said, and the action waits for no one
             items = []
             summary = action.describe(exc)

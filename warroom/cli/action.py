@@ -61,6 +61,8 @@ async def run_action(svc: IncidentService, config: Config, incident_id: int, nam
         print(f"equivalent: {safe_line(preview.equivalent)}")
         if preview.noop:
             print(f"nothing to do: {safe_line(preview.noop)}")
+        else:
+            print(action.timeout_text())
         if dry_run:
             print("dry run: nothing was changed")
             return 0

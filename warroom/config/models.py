@@ -582,6 +582,9 @@ class ActionBase(_Model):
     """Names of the health checks that should recover after it."""
     verify_window: PositiveDuration = timedelta(minutes=5)
     """How long to watch `checks` for recovery."""
+    timeout: PositiveDuration = timedelta(seconds=10)
+    """How long the preview, the evidence capture and the execution may each take; past it
+    the step fails ("did not answer in 10s") and the failure is audited."""
     allowed_roles: Annotated[list[RoleName], Field(min_length=1)] = Field(
         default_factory=lambda: [Role.IC, Role.TECH_LEAD]
     )
@@ -709,6 +712,17 @@ class PostgresFeatureFlag(ActionBase):
     """Boolean column holding the state."""
 
 
+GLOB_METACHARACTERS = "*?[\\"
+"""What Redis's MATCH treats specially: a key prefix ends at the first of these."""
+
+
+def literal_prefix(pattern: str) -> str:
+    """The characters of a glob pattern before its first metacharacter: every key the
+    pattern matches starts with them (an empty prefix: it may match any key at all)."""
+    end = next((i for i, c in enumerate(pattern) if c in GLOB_METACHARACTERS), len(pattern))
+    return pattern[:end]
+
+
 class RedisDeletePattern(ActionBase):
     """Delete the keys matching a pattern (SCAN + UNLINK), e.g. a poisoned cache."""
 
@@ -721,13 +735,18 @@ class RedisDeletePattern(ActionBase):
     pattern: Name
     """Glob pattern, e.g. "cache:user:*"."""
     allow_all: bool = False
-    """Required to accept a pattern matching every key."""
+    """Required to accept a pattern without a literal prefix ("*", "?*", "[a-z]*"): one that
+    can match every key."""
 
     @model_validator(mode="after")
     def _check(self) -> RedisDeletePattern:
-        if not self.pattern.strip("*") and not self.allow_all:
+        # Not "does it look like *": ?*, *? and [a-z]* match every key just as well. Only a
+        # literal prefix bounds what a pattern can reach.
+        if not literal_prefix(self.pattern) and not self.allow_all:
             raise problem(
-                f'{show(self.pattern)} deletes every key; set allow_all = true if that is meant', "pattern"
+                f"{show(self.pattern)} can match every key: start it with the keys' literal prefix "
+                '(what comes before any *, ?, [ or \\), e.g. "cache:user:*"; '
+                "set allow_all = true if every key is meant", "pattern"
             )
         return self
 
@@ -768,7 +787,7 @@ class CommandAction(ActionBase):
     env: dict[str, SecretText] = Field(default_factory=dict)
     """Variables added to the program's environment, e.g. { PGPASSWORD = "${PGPASSWORD}" }."""
     timeout: PositiveDuration = timedelta(seconds=60)
-    """The program is killed after this long."""
+    """The program (its whole process group) is killed after this long."""
     cwd: FilePath | None = None
     """Working directory; the current one when unset."""
 

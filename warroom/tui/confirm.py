@@ -1,7 +1,8 @@
 """The mitigation dialog: the preview, then a confirmation no stray key can give.
 
-Low risk: Yes/No with No focused (Enter answers No). Medium and high risk: the target's
-name must be typed exactly. Escape always cancels.
+Low risk: Yes/No with No focused, so Enter or Space alone answers No; running it takes Tab
+to "Yes, run it", then Enter (no single-key shortcut: one stray `y` used to run it). Medium
+and high risk: the target's name must be typed exactly. Escape always cancels.
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ from textual.widgets import Button, Input, Label, Static
 
 from warroom.actions.runner import Plan
 from warroom.text import safe_line
-from warroom.tui import registry
 from warroom.tui.modals import Modal
 
 
 class ConfirmScreen(Modal):
-    BINDINGS = [registry.binding("dialog.yes")]
-
     def __init__(self, plan: Plan, checks: list[str]) -> None:
         super().__init__()
         self.plan = plan
@@ -35,6 +33,8 @@ class ConfirmScreen(Modal):
             for line in preview.lines[:12]:
                 yield Static(Content("  " + safe_line(line)), classes="confirm-line")
             yield Static(Content("equivalent: " + safe_line(preview.equivalent)), classes="dialog-hint")
+            if not preview.noop:
+                yield Static(Content(action.timeout_text()), id="confirm-timeout", classes="dialog-hint")
             if self.checks:
                 yield Label(Content("will verify: " + ", ".join(self.checks)), classes="dialog-hint")
             if preview.noop:
@@ -42,7 +42,7 @@ class ConfirmScreen(Modal):
                 with Horizontal(classes="buttons"):
                     yield Button("Close", id="no")
             elif action.risk == "low":
-                yield Label("Evidence is captured first. Run it?")
+                yield Label("Evidence is captured first. Run it? (Tab to Yes, then Enter)")
                 with Horizontal(classes="buttons"):
                     yield Button("No", id="no", variant="primary")
                     yield Button("Yes, run it", id="yes", variant="error")
@@ -56,14 +56,6 @@ class ConfirmScreen(Modal):
             self.query_one("#no").focus()
         else:
             self.query_one("#typed").focus()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "yes":
-            return self.plan.action.risk == "low" and not self.plan.preview.noop
-        return True
-
-    def action_yes(self) -> None:
-        self.dismiss({"yes": True})
 
     @on(Button.Pressed, "#yes")
     def _yes(self) -> None:

@@ -5,7 +5,7 @@ to keys in Textual's syntax, as posting's keymap does::
     "view.help" = "f1,question_mark"
 
 It is read and checked before the console starts (unknown ids, malformed keys, two bindings
-of one scope on one key are a ConfigError naming the file), then handed to Textual's
+of one scope on one key are a ConfigError naming the file; so are removed ids, with why), then handed to Textual's
 ``App.set_keymap``. The checks themselves are plain functions over plain data.
 """
 
@@ -94,6 +94,8 @@ def check(keymap: Mapping[str, object], source: str,
     declared = {a.binding_id: a for scope in scopes.values() for a in scope}
     result: dict[str, str] = {}
     for binding_id, value in _flat(keymap):
+        if binding_id in registry.REMOVED:
+            raise ConfigError(f'{source}: "{binding_id}" was removed', registry.REMOVED[binding_id])
         if binding_id not in declared:
             near = difflib.get_close_matches(binding_id, declared, n=1)
             raise ConfigError(f'{source}: "{binding_id}" is not a binding id',

@@ -95,12 +95,18 @@ DRAFT: tuple[ConsoleAction, ...] = (
     A("draft.leave", "leave", "escape", "Leave editor", "Leave the editor", show=False, group="Update draft pane"),
 )
 
-# Dialogs: every one cancels; the text viewer saves; a low-risk confirmation takes y.
+# Dialogs: every one cancels; the text viewer saves. No key confirms a mitigation: that
+# takes a deliberate act (warroom.tui.confirm), never one keystroke a stray finger can make.
 DIALOG: tuple[ConsoleAction, ...] = (
     A("dialog.cancel", "cancel", "escape", "Cancel", "Cancel or close a dialog", group="Dialogs"),
     A("dialog.save", "save", "ctrl+s", "Save", "Save what the text viewer shows (postmortem, diff)", group="Dialogs"),
-    A("dialog.yes", "yes", "y", "Yes", "Run a low-risk mitigation at its confirmation", show=False, group="Dialogs"),
 )
+
+REMOVED: dict[str, str] = {
+    "dialog.yes": 'no single key confirms a mitigation: Tab to "Yes, run it", then Enter',
+}
+"""Binding ids once released and since withdrawn, with why: a keymap naming one is refused
+with that reason rather than "not a binding id"."""
 
 SCOPES: dict[str, tuple[ConsoleAction, ...]] = {
     "app": ACTIONS + APP_EXTRA,
