@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Iterable
 
+from warroom.domain.durations import format_duration
 from warroom.errors import WarroomError
 from warroom.secrets import Secrets
 from warroom.text import mask_text
@@ -102,23 +103,14 @@ class Mitigation(abc.ABC):
 
     def timeout_text(self) -> str:
         """``times out after 10s``: shown with the preview."""
-        return f"times out after {_duration(self.timeout)}"
+        return f"times out after {format_duration(self.timeout)}"
 
     def timed_out(self) -> ActionFailed:
         """The failure of a step that got no answer within ``timeout``."""
         where = self.target_address()
-        return ActionFailed(f"{where} did not answer in {_duration(self.timeout)}".lstrip())
+        return ActionFailed(f"{where} did not answer in {format_duration(self.timeout)}".lstrip())
 
     def describe(self, exc: BaseException) -> str:
         """A failure as one line, secrets masked."""
         text = exc.summary if isinstance(exc, ActionFailed) else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return mask_text(text, self.secrets)
-
-
-def _duration(delta: timedelta) -> str:
-    """As the config file writes it (``200ms``, ``10s``, ``1m30s``)."""
-    # Imported here: warroom.config's renderer loads pydantic, which the console's first
-    # frame (importing this module) must not wait for.
-    from warroom.config.render import format_duration
-
-    return format_duration(delta)
