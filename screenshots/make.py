@@ -41,7 +41,7 @@ async def demo() -> None:
                     raise SystemExit("the demo did not get there in time")
                 await pilot.pause(0.1)
 
-        await until(lambda: app.health_flow.runner is not None and len(app.health_flow.runner.latest) == 4
+        await until(lambda: app.wired and app.health_flow.runner is not None and len(app.health_flow.runner.latest) == 4
                     and sum(r.state.value == "critical" for r in app.health_flow.runner.latest.values()) >= 3)
         await pilot.pause(1.0)
         app.save_screenshot(filename="demo-broken.svg", path=str(HERE))
