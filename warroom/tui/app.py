@@ -168,6 +168,8 @@ class WarroomApp(App):
         """None until validated (right after the first frame)."""
         self.identity: Identity | None = None
         """Who acts from this console, known with the configuration."""
+        self.swept = False
+        """Every configured check has a first result (the long-lived objects are then frozen)."""
         self.failure: BaseException | None = None
         """Why the console ended itself (the CLI reports it as one line)."""
         self.failures = FailureLog(options.log_path)
@@ -595,6 +597,12 @@ class WarroomApp(App):
     def on_health_result(self, message: HealthResult) -> None:
         result = message.result
         self.health_pane.show(result, self.health_flow.history(result.name))
+        if not self.swept and len(self.health_flow.latest) == len(self.health_pane.checks or ()):
+            # Every check has sampled once: its clients and connections live as long as the
+            # console. Out of the collector's way too (bench/sweep.py: p99 lag over time
+            # 84 -> 31 ms with 200 checks).
+            self.swept = True
+            gc.freeze()
         # The header only says how many checks are in which state: redraw it when a state
         # changed, not for each of 200 results a second (bench/sweep.py).
         if self.health_flow.changed_state(result):

@@ -68,6 +68,10 @@ class HealthPane(Pane):
         self.rows_ready = False
         """The table has a row per check; results that come before wait in ``_early``."""
         self._early: dict[str, tuple[Result, Sequence[Result]]] = {}
+        self._shown: dict[str, State] = {}
+        """The state each row shows."""
+        self._stale: dict[str, tuple[Result, Sequence[Result]]] = {}
+        """Newer values in the state a row shows, drawn with the ages once a second."""
 
     @staticmethod
     def _grouped(checks: Sequence[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
@@ -106,6 +110,7 @@ class HealthPane(Pane):
         if not self.checks:
             return
         self.rows_ready = True
+        self._shown, self._stale = {}, {}
         table = self.table
         # The free text last: a narrow pane cuts the summary, never the state, trend or age.
         table.add_column("state", key="state", width=len(" CRITICAL "))
@@ -113,7 +118,7 @@ class HealthPane(Pane):
         table.add_column("check", key="name")
         table.add_column("trend", key="trend", width=TREND_WIDTH)
         table.add_column("age", key="age", width=len("59m 59s"))
-        table.add_column("now", key="summary")
+        self._summary = table.add_column("now", key="summary")
         for name, kind, service in self.checks:
             table.add_row(Text(" … ", style="dim"), Text(safe_line(service or "")), Text(safe_line(name)),
                           Text(""), Text(""), Text(f"{kind}: waiting for the first result", style="dim"),
@@ -123,18 +128,34 @@ class HealthPane(Pane):
             self.show(result, history)
 
     def show(self, result: Result, history: Sequence[Result]) -> None:
+        """A check's new state is drawn at once; a new value in the same state waits for the
+        next ``show_ages`` (once a second): 200 checks are not 200 repaints a second."""
         if not self.rows_ready:
             self._early[result.name] = (result, history)
             return
+        if self._shown.get(result.name) is result.state:
+            self._stale[result.name] = (result, history)
+            return
+        self._stale.pop(result.name, None)
+        self._draw(result, history)
+
+    def _draw(self, result: Result, history: Sequence[Result]) -> None:
+        self._shown[result.name] = result.state
         table = self.table
         table.update_cell(result.name, "state", Text(f" {result.state.value.upper()} ",
                                                      style=STATE_STYLE[result.state]))
-        table.update_cell(result.name, "summary", Text(safe_line(result.summary)), update_width=True)
+        summary = Text(safe_line(result.summary))
+        # Widening the column measures every row: only when this text is wider than it.
+        wider = summary.cell_len > table.columns[self._summary].content_width
+        table.update_cell(result.name, "summary", summary, update_width=wider)
         table.update_cell(result.name, "trend", Text(sparkline([r.value for r in history])))
 
     def show_ages(self, latest: dict[str, Result], now: datetime) -> None:
         if not self.rows_ready:
             return
+        stale, self._stale = self._stale, {}
+        for result, history in stale.values():
+            self._draw(result, history)
         table = self.table
         for name, result in latest.items():
             table.update_cell(name, "age", Text(format_duration(coarse(now - result.at)), style="dim"))
