@@ -595,3 +595,28 @@ async def test_an_open_console_is_the_ics_only_for_the_ic(store, clock, incident
         await loaded(pilot)
         alice.every_second()
         assert alice.header.text("console") == "IC" and alice.bells == 1
+
+
+async def test_the_health_pane_draws_a_new_state_at_once_and_new_values_once_a_second(store, clock, incident, tmp_path):
+    from dataclasses import replace
+
+    from warroom.checks.state import State
+    from warroom.tui.messages import HealthResult
+
+    app = console(store, clock, tmp_path, config=check_config(tmp_path, free_port(), "1h"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        table = part(app, "#health-table")
+        await until(pilot, lambda: "CRITICAL" in str(table.get_cell("cache-down", "state")))
+        app.workers.cancel_group(app, "checks")
+        first = app.health_flow.latest["cache-down"]
+        same_state = replace(first, summary="still refused, 2nd sample")
+        app.post_message(HealthResult(same_state))
+        await pilot.pause()
+        assert "2nd sample" not in str(table.get_cell("cache-down", "summary"))
+        app.every_second()
+        assert "2nd sample" in str(table.get_cell("cache-down", "summary"))
+        app.post_message(HealthResult(replace(first, state=State.OK, summary="connected in 1 ms")))
+        await pilot.pause()
+        assert "OK" in str(table.get_cell("cache-down", "state"))
+        assert "connected" in str(table.get_cell("cache-down", "summary"))
