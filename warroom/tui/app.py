@@ -380,7 +380,7 @@ class WarroomApp(App):
         if interval is None:
             interval = config.console.watch_interval.total_seconds()
         flow.watch(interval)
-        self.health_flow.start(config, flow.entries)
+        self.health_flow.start(config, flow.health_journaled)
         if flow.incident_id is not None:
             self.mitigation_flow.start(config, flow.service, flow.incident_id, flow.author)
 

@@ -4,12 +4,11 @@ transitions handed to whoever journals them, and a check's evidence gathered on 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Awaitable, Callable, Mapping
 
 from warroom.checks import registry as check_kinds
 from warroom.checks import runner as check_runner
 from warroom.checks.state import State
-from warroom.domain.timeline import Entry, Kind
 from warroom.tui.controllers.host import Host
 from warroom.tui.health import evidence_text, pod_logs_section
 from warroom.tui.messages import EvidenceReady, Failure, HealthResult
@@ -20,16 +19,6 @@ if TYPE_CHECKING:
     from warroom.domain.clock import Clock
 
 TransitionSink = Callable[["check_runner.Transition"], Awaitable[None]]
-
-
-def journaled_states(entries: Iterable[Entry]) -> dict[str, State]:
-    """Each check's last state as the journal recorded it, so a restarted console does not
-    report old news again."""
-    seen: dict[str, State] = {}
-    for entry in entries:
-        if entry.kind is Kind.HEALTH and entry.data.get("to") in State._value2member_map_:
-            seen[str(entry.data.get("check"))] = State(entry.data["to"])
-    return seen
 
 
 class HealthController:
@@ -47,14 +36,17 @@ class HealthController:
     def history(self, name: str) -> list[Result]:
         return list(self.runner.history[name]) if self.runner else []
 
-    def start(self, config: Config, entries: Iterable[Entry]) -> None:
+    def start(self, config: Config, journaled: Mapping[str, str]) -> None:
+        """``journaled``: each check's last state as the journal recorded it (the incident
+        controller keeps it), so a restarted console does not report old news again."""
         if not config.checks or self.runner is not None:
             return
         self.config = config
         checks = check_kinds.build_checks(config.checks, config.secrets)
         self.runner = check_runner.Runner(
             checks, clock=self.clock,
-            hysteresis=check_runner.Hysteresis(confirmed=journaled_states(entries)),
+            hysteresis=check_runner.Hysteresis(confirmed={
+                name: State(state) for name, state in journaled.items() if state in State._value2member_map_}),
             on_result=lambda r: self.host.post_message(HealthResult(r)),
             on_transition=self.on_transition,
             on_error=lambda name, error: self.host.post_message(Failure(f"check {name}", error)))
