@@ -99,7 +99,7 @@ def test_declare_with_ic_and_started(cli):
 def test_list_open_all_and_json(cli):
     ok(cli("declare", "-s", "SEV1", "-t", "checkout down"))
     ok(cli("declare", "-s", "SEV3", "-t", "filter broken"))
-    ok(cli("status", "INC-2", "resolved"))
+    ok(cli("status", "INC-2", "resolved", "--force", "checklist not run here"))
 
     lines = ok(cli("list")).splitlines()
     assert len(lines) == 1
@@ -117,7 +117,7 @@ def test_list_open_all_and_json(cli):
 
 
 def test_list_when_nothing_is_open(cli, inc):
-    ok(cli("status", inc, "resolved"))
+    ok(cli("status", inc, "resolved", "--force", "checklist not run here"))
     assert ok(cli("list")) == "no open incidents\n"
     assert json.loads(ok(cli("list", "--json"))) == []
 
@@ -131,8 +131,9 @@ def test_show_state_roles_timer_and_timeline(cli, inc):
     assert TIMER.search(out), out
     roles = next(line for line in lines if line.startswith("Roles: "))
     assert "Incident Commander: alice" in roles
-    for required in ("Technical Lead", "Communications Lead", "Scribe"):  # SEV1 requires them
+    for required in ("Technical Lead", "Communications Lead"):  # SEV1 requires them
         assert f"{required}: UNFILLED (required)" in roles
+    assert "Scribe" not in roles  # the guides require no scribe at SEV1
     assert "Executive Liaison" not in roles  # not required at SEV1: not shown when empty
     assert "Timeline (3 entries, UTC):" in out
     timeline = lines[lines.index("Timeline (3 entries, UTC):") + 1:]
@@ -149,7 +150,7 @@ def test_show_sev3_has_no_cadence(cli):
     ok(cli("declare", "-s", "SEV3", "-t", "minor"))
     out = ok(cli("show", "INC-1"))
     assert "Next update: no cadence" in out
-    assert "Incident Commander: UNFILLED (required)" in out
+    assert "Roles: none assigned" in out  # SEV3 requires no role (the guides)
     assert "Technical Lead" not in out
 
 
@@ -213,7 +214,7 @@ def test_impact(cli, inc):
 
 
 def test_followup_with_owner_and_due(cli, inc):
-    ok(cli("status", inc, "resolved"))  # follow-ups are for after the incident too
+    ok(cli("status", inc, "resolved", "--force", "checklist not run here"))  # follow-ups are for after the incident too
     assert ok(cli("followup", inc, "Add a canary stage", "--owner", "bob", "--due", "2026-12-01")).strip().isdigit()
     assert ok(cli("followup", inc, "Alert on 5xx ratio", "--owner", "carol")).strip().isdigit()
     followups = export(cli)["incident"]["followups"]
@@ -250,6 +251,61 @@ def test_update_restarts_the_timer(cli, clock):
     clock.advance(minutes=1)
     assert ok(cli("update", "INC-1", "second")).startswith("update #2 posted. Next update: in 15:00 at 09:37 UTC")
     assert export(cli)["incident"]["updates_posted"] == 2
+
+
+def test_resolving_lists_what_is_not_done_and_needs_force(cli, clock, inc):
+    one_error_line(cli("status", inc, "resolved"), "INC-1 is not ready to resolve",
+                   "not ticked: Root cause identified", "not in monitoring", "--force")
+    ok(cli("status", inc, "monitoring"))
+    clock.advance(minutes=10)
+    one_error_line(cli("status", inc, "resolved", "--done", "1", "--done", "fix deployed",
+                       "--done", "metrics", "--done", "4", "--done", "user reports"),
+                   "monitored 10m of 30m")  # SEV1 watches 30 minutes before resolving
+    one_error_line(cli("status", inc, "resolved", "--done", "lunch"), "--done 'lunch' matches no item",
+                   "1. Root cause identified")
+    one_error_line(cli("status", inc, "identified", "--force", "x"), "--force", "for resolving")
+    assert export(cli)["incident"]["status"] == "monitoring"  # nothing was written
+    clock.advance(minutes=20)
+    assert ok(cli("status", inc, "resolved", "--done", "1", "--done", "2", "--done", "3",
+                  "--done", "4", "--done", "5")) == "Status monitoring -> resolved\n"
+    entry = export(cli)["entries"][-1]
+    assert entry["data"]["checklist"] == dict.fromkeys(entry["data"]["checklist"], True)
+    assert "- [x] Root cause identified" in ok(cli("postmortem", inc))
+
+
+def test_resolving_anyway_journals_the_reason(cli, inc):
+    out = ok(cli("status", inc, "resolved", "--done", "root cause", "--force", "vendor outage over"))
+    assert out.startswith("Status investigating -> resolved (resolved anyway: vendor outage over; not ticked: ")
+    postmortem = ok(cli("postmortem", inc))
+    assert "- [x] Root cause identified" in postmortem and "- [ ] Metrics back to normal" in postmortem
+    assert "- Resolved anyway: vendor outage over" in postmortem
+
+
+def test_notify_and_escalate_from_the_command_line(cli, clock, tmp_path):
+    config = tmp_path / "warroom.toml"
+    config.write_text('[severity]\nscheme = "p0-3"\n')
+    run = lambda *args: cli(*args, "--config", str(config))  # noqa: E731
+    ok(run("declare", "-s", "P0", "-t", "checkout down"))  # 09:00
+    shown = ok(run("show", "INC-1"))
+    assert "Notify engineering leadership: by 09:15 UTC" in shown
+    assert "Notify executive leadership: by 10:00 UTC if still unmitigated" in shown
+    assert "Escalation: to secondary on-call at 09:15 UTC if not resolved" in shown
+    clock.advance(minutes=16)
+    shown = ok(run("show", "INC-1"))
+    assert "Notify engineering leadership: OVERDUE since 09:15 UTC" in shown
+    assert "Escalation: DUE 1:00 ago (09:15 UTC): escalate to secondary on-call" in shown
+    one_error_line(run("notify", "INC-1", "eng leads"), 'no notification "eng leads"',
+                   '"engineering leadership", "executive leadership"')
+    assert ok(run("notify", "INC-1", "Engineering Leadership", "--note", "VP on the bridge")) == \
+        "Notified engineering leadership: VP on the bridge\n"
+    one_error_line(run("notify", "INC-1", "engineering leadership"), "already notified at 09:16 UTC")
+    assert ok(run("escalate", "INC-1")) == \
+        "Escalated to secondary on-call (not resolved 15m after declaration)\n"
+    shown = ok(run("show", "INC-1"))
+    assert "Notify engineering leadership: done 09:16 UTC" in shown
+    assert "Escalation: to engineering manager at 09:30 UTC if not resolved" in shown
+    entry = export(run)["entries"][-1]
+    assert entry["data"] == {"action": "escalation-ack", "step": 1, "contact": "secondary on-call"}
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -365,7 +421,7 @@ def test_log_without_text(cli, inc):
 
 
 def test_resolved_incident_needs_reopen(cli, inc):
-    ok(cli("status", inc, "resolved"))
+    ok(cli("status", inc, "resolved", "--force", "checklist not run here"))
     one_error_line(cli("log", inc, "one more thing"), "INC-1", "resolved", "--reopen")
     one_error_line(cli("assign", inc, "ic", "alice"), "resolved", "--reopen")
     one_error_line(cli("status", inc, "mitigating"), "resolved", "--reopen")
@@ -382,7 +438,7 @@ def test_resolved_incident_needs_reopen(cli, inc):
 
 
 def test_status_reopen_sets_the_given_status(cli, inc):
-    ok(cli("status", inc, "resolved"))
+    ok(cli("status", inc, "resolved", "--force", "checklist not run here"))
     assert ok(cli("status", inc, "monitoring", "--reopen")) == "Reopened: status resolved -> monitoring\n"
     assert export(cli)["incident"]["status"] == "monitoring"
 
@@ -614,7 +670,7 @@ def test_postmortem_from_the_journal(cli, inc, tmp_path, login):
     login("alice")
     ok(cli("assign", inc, "ic", "bob"))
     ok(cli("followup", inc, "Add a canary stage", "--owner", "carol", "--due", "2026-12-01"))
-    ok(cli("status", inc, "resolved"))
+    ok(cli("status", inc, "resolved", "--force", "checklist not run here"))
     text = ok(cli("postmortem", inc))
     for needle in ("# Postmortem: INC-1: API returning 500s", "## Timeline", "alice -> bob",
                    "Add a canary stage", "carol", "2026-12-01", "Why?", "required for SEV1"):
@@ -627,7 +683,7 @@ def test_postmortem_from_the_journal(cli, inc, tmp_path, login):
 def test_console_needs_exactly_one_open_incident(cli):
     one_error_line(cli("open"), "no journal")
     ok(cli("declare", "-s", "SEV2", "-t", "one"))
-    ok(cli("status", "INC-1", "resolved"))
+    ok(cli("status", "INC-1", "resolved", "--force", "checklist not run here"))
     one_error_line(cli("open"), "no open incident")
     ok(cli("declare", "-s", "SEV2", "-t", "two"))
     ok(cli("declare", "-s", "SEV2", "-t", "three"))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from warroom.comms.postmortem import postmortem_markdown, resolve_checklist
+from warroom.comms.postmortem import postmortem_markdown
+from warroom.domain.resolution import resolve_checklist
 from warroom.comms.templates import (
     BUILT_IN, TEMPLATE_NAMES, build_context, default_user_dir, diff_updates, render,
     template_for_status,

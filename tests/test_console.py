@@ -9,10 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from textual.widgets import Label, Static
+from textual.widgets import Input, Label, Static
 
 from tests.conftest import free_port, spawn
 from tests.console_support import FakeClock, console, part, sample_incident, until
+from warroom.config import Config
 from warroom.domain.incident import Status
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Kind
@@ -83,12 +84,13 @@ async def test_severity_change_rederives_cadence_and_required_roles(store, clock
         assert app.header.text("timer") == "next update in 15:00"
         assert app.header.state("severity") == "sev-0"
         roles_text = " ".join(str(w.content) for w in part(app, "#roles-list").query(Label))
-        assert "Scribe: UNFILLED (required)" in roles_text
+        assert "Scribe: —" in roles_text  # the guides require no scribe at SEV1
         assert "Communications Lead: UNFILLED (required)" in roles_text
 
 
 async def test_timer_prompts_in_fake_time_and_mark_posted(store, clock, incident, tmp_path):
-    app = console(store, clock, tmp_path)
+    no_chain = Config.model_validate({"severity": {"escalation": []}})  # only the update clock here
+    app = console(store, clock, tmp_path, config=no_chain)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         clock.advance(minutes=24)  # 2 minutes before the 30-minute deadline
@@ -137,14 +139,38 @@ async def test_escalation_prompt_and_acknowledgement(store, clock, tmp_path):
     app = console(store, clock, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        clock.advance(minutes=27)  # declared 4 min ago + 27 = 31 min: escalate-after is 30
         app.every_second()
-        assert any(sev == "error" for _, sev in app.toasts)
-        assert "ESCALATE" in str(part(app, "#banner").content)
+        assert app.header.text("escalation").endswith(": secondary on-call")
+        clock.advance(minutes=27)  # declared 4 min ago + 27 = 31 min: SEV1's window is 30
+        app.every_second()
+        assert any(sev == "error" and "engineering manager" in text for text, sev in app.toasts)
+        banner = str(part(app, "#banner").content)
+        assert "ESCALATE to engineering manager: not resolved within SEV1's 30m" in banner
+        assert app.header.state("escalation") == "timer-overdue"
         await pilot.press("e")
-        await until(pilot, lambda: app.incident_flow.incident.escalation_acked_at is not None)
+        await until(pilot, lambda: app.incident_flow.incident.escalation_acks)
+        ack = app.incident_flow.incident.escalation_acks[-1]
+        assert (ack.contact, ack.step) == ("engineering manager", 2)  # the secondary with it
         app.every_second()
         assert "ESCALATE" not in str(part(app, "#banner").content)
+        assert app.header.text("escalation") == ""  # the chain is done
+
+
+async def test_notifications_are_marked_done_from_the_console(store, clock, tmp_path):
+    await sample_incident(store, clock, severity="P0", scheme="p0-3")
+    app = console(store, clock, tmp_path, config=Config.model_validate({"severity": {"scheme": "p0-3"}}))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+        app.every_second()
+        assert app.header.text("notify").endswith(": engineering leadership")
+        clock.advance(minutes=12)  # 16 min after declaring: leadership should know by 15
+        app.every_second()
+        assert app.header.text("notify").startswith("NOTIFY 1:00 late")
+        assert any("Time to notify engineering leadership" in text for text, _ in app.toasts)
+        await pilot.press("N", "enter")  # the first waiting audience
+        await until(pilot, lambda: "engineering leadership" in app.incident_flow.incident.notified)
+        app.every_second()
+        assert app.header.text("notify").endswith(": executive leadership")
 
 
 async def test_resolve_through_the_checklist(store, clock, incident, tmp_path):
@@ -153,10 +179,17 @@ async def test_resolve_through_the_checklist(store, clock, incident, tmp_path):
         await loaded(pilot)
         await pilot.press("t", "end", "enter")  # resolved -> the checklist
         await pilot.press("space")  # tick the first item
+        await pilot.click("#ok")  # four unticked, not monitored, no reason: refused
+        await until(pilot, lambda: any("not ready to resolve" in text for text, _ in app.toasts))
+        assert app.incident_flow.incident.status is not Status.RESOLVED
+        await pilot.press("t", "end", "enter")
+        await pilot.press("space")
+        app.screen.query_one("#reason", Input).value = "customer traffic moved to the standby region"
         await pilot.click("#ok")
         await until(pilot, lambda: app.incident_flow.incident.status is Status.RESOLVED)
         data = app.incident_flow.entries[-1].data
         assert list(data["checklist"].values())[0] is True
+        assert data["override"] == "customer traffic moved to the standby region"
         assert part(app, "#draft-template").value == "resolution"
 
 
@@ -594,7 +627,8 @@ async def test_an_open_console_is_the_ics_only_for_the_ic(store, clock, incident
     async with alice.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         alice.every_second()
-        assert alice.header.text("console") == "IC" and alice.bells == 1
+        # The IC's bells: the update overdue, and the escalation to the secondary on-call.
+        assert alice.header.text("console") == "IC" and alice.bells == 2
 
 
 async def test_the_health_pane_draws_a_new_state_at_once_and_new_values_once_a_second(store, clock, incident, tmp_path):

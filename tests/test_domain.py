@@ -10,7 +10,7 @@ from warroom.domain.cadence import timer
 from warroom.domain.durations import coarse, format_duration, parse_duration
 from warroom.domain.incident import Status, fold, parse_key
 from warroom.domain.roles import Role
-from warroom.domain.severity import PRESETS
+from warroom.domain.severity import PRESETS, Step, postmortem_due
 from warroom.domain.timeline import Entry, Kind
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
@@ -57,7 +57,7 @@ def test_fold_reconstructs_severity_status_roles_impact():
     assert s.acknowledged_at == T0 + 1 * M  # the first IC took it on
     handoff = [c for c in s.role_history if c.role is Role.IC][-1]
     assert (handoff.previous, handoff.person) == ("alice", "frank")
-    assert s.unfilled(level("sev1-4", "SEV1").required_roles) == [Role.COMMS_LEAD, Role.SCRIBE]
+    assert s.unfilled(level("sev1-4", "SEV1").required_roles) == [Role.COMMS_LEAD]  # the guides require no scribe at SEV1
 
 
 def test_lifecycle_times_and_metrics():
@@ -109,7 +109,12 @@ def test_cadence_for_each_preset_level(scheme, name, every, escalate):
         after = timer(lvl, s, T0 + (every + 3) * M)
         assert after.update_overdue_by == 3 * M
     t = timer(lvl, s, T0 + 1 * M)
-    assert t.escalation_due == (None if escalate is None else T0 + escalate * M)
+    if escalate is None:
+        assert t.escalation is None and t.escalation_due is None
+    else:  # the guides' chain: secondary on-call at 15 min, the manager at the level's window
+        assert (t.escalation.contact, t.escalation_due) == ("secondary on-call", T0 + 15 * M)
+        late = timer(lvl, s, T0 + escalate * M)
+        assert (late.escalation.contact, late.escalation_due) == ("engineering manager", T0 + escalate * M)
 
 
 def test_posting_an_update_restarts_the_clock():
@@ -122,13 +127,15 @@ def test_posting_an_update_restarts_the_clock():
 def test_severity_change_mid_incident_rederives_cadence_and_escalation():
     tl = Timeline("SEV2")
     tl.add(10, Kind.UPDATE, "update #1", number=1)
+    tl.add(16, Kind.TIMER, action="escalation-ack", step=1, contact="secondary on-call")
     sev2 = timer(level("sev1-4", "SEV2"), tl.state(), T0 + 20 * M)
     assert sev2.update_due == T0 + 40 * M and sev2.escalation_due == T0 + 60 * M
     tl.add(20, Kind.SEVERITY, **{"from": "SEV2", "to": "SEV1"})
     s = tl.state()
     sev1 = timer(level("sev1-4", s.severity), s, T0 + 21 * M)
     assert sev1.update_due == T0 + 35 * M  # clock restarts at the change, 15-min cadence
-    assert sev1.escalation_due == T0 + 50 * M
+    # Unresolved 30 min after declaration is SEV1's rule, whatever the severity was before.
+    assert (sev1.escalation.contact, sev1.escalation_due) == ("engineering manager", T0 + 30 * M)
     tl.add(25, Kind.SEVERITY, **{"from": "SEV1", "to": "SEV3"})
     s = tl.state()
     sev3 = timer(level("sev1-4", s.severity), s, T0 + 26 * M)
@@ -146,14 +153,42 @@ def test_snooze_pushes_the_deadline_until_the_next_update():
     assert t.update_due == T0 + 34 * M and not t.snoozed
 
 
-def test_escalation_stops_when_mitigated_and_rearms_after_ack():
+def test_escalation_walks_the_chain_until_resolved_not_mitigated():
     lvl = level("sev1-4", "SEV1")
     tl = Timeline("SEV1")
-    assert timer(lvl, tl.state(), T0 + 31 * M).escalation_overdue_by == 1 * M
-    tl.add(32, Kind.TIMER, action="escalation-ack")
-    assert timer(lvl, tl.state(), T0 + 33 * M).escalation_due == T0 + 62 * M
-    tl.add(40, Kind.STATUS, **{"from": "investigating", "to": "monitoring"})
-    assert timer(lvl, tl.state(), T0 + 100 * M).escalation_due is None
+    t = timer(lvl, tl.state(), T0 + 16 * M)
+    assert (t.escalation.contact, t.escalation_overdue_by) == ("secondary on-call", 1 * M)
+    assert t.escalation.reason == "not resolved 15m after declaration"
+    tl.add(17, Kind.TIMER, action="escalation-ack", step=1, contact="secondary on-call")
+    t = timer(lvl, tl.state(), T0 + 20 * M)
+    assert (t.escalation.contact, t.escalation_due, t.escalation_overdue_by) == (
+        "engineering manager", T0 + 30 * M, None)
+    tl.add(25, Kind.STATUS, **{"from": "investigating", "to": "monitoring"})  # mitigated
+    t = timer(lvl, tl.state(), T0 + 31 * M)  # still unresolved: the chain goes on
+    assert t.escalation.contact == "engineering manager" and t.escalation_overdue_by == 1 * M
+    assert t.escalation.reason == "not resolved within SEV1's 30m"
+    tl.add(32, Kind.TIMER, action="escalation-ack", step=2, contact="engineering manager")
+    assert timer(lvl, tl.state(), T0 + 100 * M).escalation is None  # the chain is done
+
+
+def test_a_late_ack_covers_every_earlier_step_and_an_old_ack_the_step_then_due():
+    lvl = level("sev1-4", "SEV1")
+    tl = Timeline("SEV1")
+    t = timer(lvl, tl.state(), T0 + 40 * M)  # nobody acted: the latest step due is shown
+    assert t.escalation.contact == "engineering manager"
+    old = Timeline("SEV1").add(16, Kind.TIMER, action="escalation-ack")  # before chains
+    t = timer(lvl, old.state(), T0 + 20 * M)
+    assert t.escalation.contact == "engineering manager"
+
+
+def test_a_configured_chain_and_a_level_without_escalation():
+    chain = (Step("@backend-team-lead", timedelta(minutes=10)), Step("@database-team"))
+    tl = Timeline("SEV2")
+    t = timer(level("sev1-4", "SEV2"), tl.state(), T0 + 11 * M, chain)
+    assert (t.escalation.contact, t.escalation_due) == ("@backend-team-lead", T0 + 10 * M)
+    t = timer(level("sev1-4", "SEV2"), tl.state(), T0 + 61 * M, chain)
+    assert t.escalation.contact == "@database-team"
+    assert timer(level("sev1-4", "SEV3"), Timeline("SEV3").state(), T0 + 500 * M, chain).escalation is None
 
 
 def test_p0_notifications_due_until_marked():
@@ -163,7 +198,20 @@ def test_p0_notifications_due_until_marked():
     assert dict(t.notifications_due) == {"engineering leadership": T0 + 15 * M,
                                          "executive leadership": T0 + 60 * M}
     tl.add(5, Kind.TIMER, action="notified", audience="engineering leadership")
-    assert [a for a, _ in timer(lvl, tl.state(), T0).notifications_due] == ["executive leadership"]
+    t = timer(lvl, tl.state(), T0)
+    assert [a for a, _ in t.notifications_due] == ["executive leadership"]
+    assert [(n.audience, n.done_at) for n in t.notices] == [
+        ("engineering leadership", T0 + 5 * M), ("executive leadership", None)]
+
+
+def test_executives_are_told_only_if_the_impact_lasts_an_hour():
+    lvl = level("p0-3", "P0")
+    mitigated = Timeline("P0", "p0-3").add(40, Kind.STATUS, **{"from": "investigating", "to": "monitoring"})
+    t = timer(lvl, mitigated.state(), T0 + 90 * M)
+    assert [a for a, _ in t.notifications_due] == ["engineering leadership"]
+    late = Timeline("P0", "p0-3").add(70, Kind.STATUS, **{"from": "investigating", "to": "monitoring"})
+    t = timer(lvl, late.state(), T0 + 90 * M)  # an hour of impact: they must hear it
+    assert dict(t.notifications_due)["executive leadership"] == T0 + 60 * M
 
 
 def test_resolved_incident_has_no_timer():
@@ -175,10 +223,26 @@ def test_resolved_incident_has_no_timer():
 def test_presets_carry_the_guides_values():
     sev1 = level("sev1-4", "SEV1")
     assert sev1.respond_within == 15 * M and sev1.postmortem_required
-    assert sev1.required_roles == (Role.IC, Role.TECH_LEAD, Role.COMMS_LEAD, Role.SCRIBE)
+    assert sev1.required_roles == (Role.IC, Role.TECH_LEAD, Role.COMMS_LEAD)  # no scribe
+    assert level("sev1-4", "SEV3").required_roles == () and level("p0-3", "P2").required_roles == ()
+    assert level("sev0-3", "SEV1").monitor_before_resolve == 30 * M
+    assert level("p1-4", "P1").postmortem_business_days == 2
+    assert "update_every" in level("p1-4", "P1").defaults  # a gap the preset fills
+    assert "escalate_after" in level("sev1-4", "SEV2").defaults
+    assert "escalate_after" not in sev1.defaults  # 000: "can't resolve within 30 minutes"
     assert level("p1-4", "P1").resolve_within == 120 * M
     assert Role.EXEC_LIAISON in level("sev0-3", "SEV0").required_roles
     assert set(PRESETS) == {"sev1-4", "p0-3", "p1-4", "sev0-3"}
+
+
+@pytest.mark.parametrize("resolved,due", [
+    (datetime(2026, 12, 3, 10, tzinfo=timezone.utc), datetime(2026, 12, 7, 10, tzinfo=timezone.utc)),  # Thu -> Mon
+    (datetime(2026, 12, 7, 10, tzinfo=timezone.utc), datetime(2026, 12, 9, 10, tzinfo=timezone.utc)),  # Mon -> Wed
+    (datetime(2026, 12, 5, 10, tzinfo=timezone.utc), datetime(2026, 12, 8, 10, tzinfo=timezone.utc)),  # Sat -> Tue
+])
+def test_postmortem_due_in_business_days(resolved, due):
+    assert postmortem_due(level("p1-4", "P1"), resolved) == due
+    assert postmortem_due(level("sev1-4", "SEV1"), resolved) == resolved + timedelta(hours=48)
 
 
 @pytest.mark.parametrize("text,number", [("INC-7", 7), ("inc-12", 12), ("3", 3)])

@@ -15,6 +15,7 @@ from warroom.domain.clock import Clock, system_clock
 from warroom.domain.incident import Incident, Milestone, Status, fold, format_key, parse_key
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
+from warroom.domain.resolution import unmet
 from warroom.domain.timeline import FREE_TEXT_KINDS, STATE_KINDS, Draft, Entry, Kind, Origin
 from warroom.errors import NotFound, WarroomError
 from warroom import identity
@@ -97,7 +98,7 @@ class IncidentService:
         return None
 
     def timer(self, incident: Incident, now: datetime | None = None) -> Timer:
-        return timer(self.level(incident), incident, now or self.clock())
+        return timer(self.level(incident), incident, now or self.clock(), self.policy.escalation)
 
     def required_unfilled(self, incident: Incident) -> list[Role]:
         level = self.level(incident)
@@ -198,7 +199,11 @@ class IncidentService:
                                   {"from": incident.severity, "to": severity})
 
     async def set_status(self, incident_id: int, status: str, author: str, *,
-                         reopen: bool = False, checklist: dict[str, bool] | None = None) -> Entry:
+                         reopen: bool = False, checklist: dict[str, bool] | None = None,
+                         force: str | None = None) -> Entry:
+        """Change the status. Resolving with a ``checklist`` (the console and the CLI always
+        give one) is guarded: unticked items and an unfinished monitoring window refuse it
+        unless ``force`` gives a reason, journaled with the resolution."""
         try:
             target = Status.parse(status)
         except ValueError as exc:
@@ -215,11 +220,16 @@ class IncidentService:
             raise WarroomError(f"{self.key(incident)} is already {target.value}")
         data: dict[str, Any] = {"from": incident.status.value, "to": target.value}
         text = f"Status {incident.status.value} -> {target.value}"
-        if checklist is not None:
+        if checklist is not None and target is Status.RESOLVED:
             data["checklist"] = checklist
-            missing = [item for item, done in checklist.items() if not done]
-            if missing:
-                text += " (not yet: " + "; ".join(missing) + ")"
+            problems = unmet(incident, self.level(incident), checklist, self.clock())
+            reason = (force or "").strip()
+            if problems and not reason:
+                raise WarroomError(f"{self.key(incident)} is not ready to resolve: " + "; ".join(problems),
+                                   "finish them, or resolve anyway with a reason (--force REASON)")
+            if problems:
+                data["override"] = self._text(reason, "--force reason")
+                text += f" (resolved anyway: {reason}; " + "; ".join(problems) + ")"
         return await self._append(incident_id, Kind.STATUS, text, author, data)
 
     async def assign(self, incident_id: int, role: str, person: str, author: str, *,
@@ -312,14 +322,37 @@ class IncidentService:
                                   {"action": "snooze", "minutes": minutes, "until": until.isoformat()})
 
     async def acknowledge_escalation(self, incident_id: int, author: str, note: str = "") -> Entry:
-        await self._writable(incident_id, author, False)
-        text = "Escalation acknowledged" + (f": {note}" if note else "")
-        return await self._append(incident_id, Kind.TIMER, text, author, {"action": "escalation-ack"})
+        """Record that the chain's current step was contacted (and every step before it):
+        the one due now, else the next one (an early escalation)."""
+        incident = await self._writable(incident_id, author, False)
+        escalation = self.timer(incident).escalation
+        if escalation is None:
+            raise WarroomError(f"{self.key(incident)} has no escalation to acknowledge",
+                               "its severity escalates on no chain, or every step is contacted")
+        # Escalating before the step is due is the IC's call (expertise, a decision needed).
+        reason = (escalation.reason if escalation.due <= self.clock()
+                  else f"early: due {escalation.due:%H:%M} UTC")
+        text = f"Escalated to {escalation.contact} ({reason})" + (f": {note}" if note else "")
+        return await self._append(incident_id, Kind.TIMER, text, author,
+                                  {"action": "escalation-ack", "step": escalation.step,
+                                   "contact": escalation.contact})
 
-    async def mark_notified(self, incident_id: int, audience: str, author: str) -> Entry:
-        await self._writable(incident_id, author, False)
-        return await self._append(incident_id, Kind.TIMER, f"Notified {audience}", author,
-                                  {"action": "notified", "audience": audience})
+    async def mark_notified(self, incident_id: int, audience: str, author: str, note: str = "") -> Entry:
+        """Record that ``audience`` (one the severity level names) was told."""
+        incident = await self._writable(incident_id, author, False)
+        notices = self.timer(incident).notices
+        wanted = audience.strip().lower()
+        notice = next((n for n in notices if n.audience.lower() == wanted), None)
+        if notice is None:
+            named = ", ".join(f'"{n.audience}"' for n in notices)
+            raise WarroomError(f'{self.key(incident)} has no notification "{audience.strip()}" to mark',
+                               f"its severity asks for: {named}" if named else
+                               f"{incident.severity} asks for no notification")
+        if notice.done_at is not None:
+            raise WarroomError(f"{notice.audience} already notified at {notice.done_at:%H:%M} UTC")
+        text = f"Notified {notice.audience}" + (f": {self._text(note, 'note').strip()}" if note.strip() else "")
+        return await self._append(incident_id, Kind.TIMER, text, author,
+                                  {"action": "notified", "audience": notice.audience})
 
     async def milestone(self, incident_id: int, name: str, at: datetime | None, author: str) -> Entry:
         try:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, TypeVar
 from warroom.cli import render
 from warroom.comms.export import export_json, export_markdown
 from warroom.config.discovery import find_config
-from warroom.domain.incident import Incident, format_key
+from warroom.domain.incident import Incident, Status, format_key
+from warroom.domain.resolution import resolve_checklist, tick
 from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
 from warroom.errors import NotFound, WarroomError
 from warroom.files import write_file
@@ -248,7 +249,36 @@ async def cmd_severity(ctx: Context, svc: IncidentService) -> int:
 
 async def cmd_status(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
-    entry = await svc.set_status(await svc.resolve(a.incident), a.status, ctx.author, reopen=a.reopen)
+    incident_id = await svc.resolve(a.incident)
+    checklist = None
+    try:
+        target = Status.parse(a.status)
+    except ValueError as exc:
+        raise WarroomError(str(exc)) from None
+    if target is Status.RESOLVED:
+        items = resolve_checklist(svc.level(await svc.state(incident_id)))
+        try:
+            checklist = tick(items, a.done)
+        except ValueError as exc:
+            raise WarroomError(str(exc)) from None
+    elif a.done or a.force:
+        raise WarroomError("--done and --force are for resolving", f"not for status {a.status}")
+    entry = await svc.set_status(incident_id, a.status, ctx.author, reopen=a.reopen,
+                                 checklist=checklist, force=a.force)
+    out(safe_line(entry.text))
+    return 0
+
+
+async def cmd_notify(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    entry = await svc.mark_notified(await svc.resolve(a.incident), a.audience, ctx.author, a.note)
+    out(safe_line(entry.text))
+    return 0
+
+
+async def cmd_escalate(ctx: Context, svc: IncidentService) -> int:
+    a = ctx.args
+    entry = await svc.acknowledge_escalation(await svc.resolve(a.incident), ctx.author, a.note)
     out(safe_line(entry.text))
     return 0
 
@@ -389,7 +419,7 @@ def run_console(ctx: Context) -> int:
 COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
     "list": cmd_list, "show": cmd_show, "log": cmd_log,
     "severity": cmd_severity, "status": cmd_status, "assign": cmd_assign, "impact": cmd_impact,
-    "take-command": cmd_take_command,
+    "take-command": cmd_take_command, "notify": cmd_notify, "escalate": cmd_escalate,
     "followup": cmd_followup, "milestone": cmd_milestone, "update": cmd_update,
     "export": cmd_export, "postmortem": cmd_postmortem,
 }

@@ -136,8 +136,27 @@ def _severity(p: Parser, common: argparse.ArgumentParser) -> None:
 def _status(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("status", help="one of: " + ", ".join(s.value for s in Status))
+    p.add_argument("--done", action="append", default=[], metavar="ITEM",
+                   help="resolving: a checklist item that holds (its number or words; repeatable)")
+    p.add_argument("--force", metavar="REASON",
+                   help="resolve although checklist items are not done (the reason is journaled)")
     author(p)
     reopen(p)
+
+
+@command(("notify", "record that an audience the severity names was told (journaled)"))
+def _notify(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("audience", help='e.g. "engineering leadership" (see `warroom show`)')
+    p.add_argument("--note", default="", help="how, e.g. \"called the VP on the bridge\"")
+    author(p)
+
+
+@command(("escalate", "record that the escalation chain's current step was contacted"))
+def _escalate(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("--note", default="", help="how, e.g. \"paged, joined the bridge\"")
+    author(p)
 
 
 @command(("assign", "assign (or with --remove, stand down) a role"))

@@ -24,13 +24,16 @@ def timer_line(timer: Timer) -> str:
 
 
 def escalation_line(timer: Timer) -> str | None:
-    if timer.escalation_due is None:
+    escalation = timer.escalation
+    if escalation is None:
         return None
+    contact = safe_line(escalation.contact)
     overdue = timer.escalation_overdue_by
-    when = timer.escalation_due.strftime("%H:%M UTC")
+    when = escalation.due.strftime("%H:%M UTC")
     if overdue is not None:
-        return f"Escalation: DUE {format_clock(overdue)} ago ({when}): not mitigated"
-    return f"Escalation: at {when} if not mitigated"
+        return (f"Escalation: DUE {format_clock(overdue)} ago ({when}): escalate to {contact}, "
+                f"{escalation.reason} (then `warroom escalate`)")
+    return f"Escalation: to {contact} at {when} if not resolved"
 
 
 def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[Role],
@@ -50,9 +53,14 @@ def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[R
         escalation = escalation_line(timer)
         if escalation:
             lines.append(escalation)
-        for audience, due in timer.notifications_due:
-            state = "OVERDUE" if now >= due else "by"
-            lines.append(f"Notify {audience}: {state} {due.strftime('%H:%M UTC')}")
+        for notice in timer.notices:
+            who = safe_line(notice.audience)
+            if notice.done_at is not None:
+                lines.append(f"Notify {who}: done {notice.done_at.strftime('%H:%M UTC')}")
+                continue
+            state = "OVERDUE since" if now >= notice.due else "by"
+            condition = " if still unmitigated" if notice.conditional else ""
+            lines.append(f"Notify {who}: {state} {notice.due.strftime('%H:%M UTC')}{condition}")
     roles = []
     for role in Role:
         people = incident.holders(role)

@@ -13,10 +13,11 @@ import re
 from datetime import datetime, timedelta
 
 from warroom.comms.export import md_cell, utc_time
-from warroom.comms.templates import POSTMORTEM_DUE, hm, is_transition
+from warroom.comms.templates import hm, is_transition
 from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident
-from warroom.domain.severity import Level
+from warroom.domain.resolution import resolve_checklist
+from warroom.domain.severity import POSTMORTEM_WITHIN, Level, postmortem_due
 from warroom.domain.timeline import Entry, Kind, utc
 from warroom.text import safe_line
 
@@ -27,20 +28,6 @@ _METRICS = (
     ("time_to_resolve", "Time to resolve", "start → resolved"),
 )
 _WHYS = 5
-
-
-def resolve_checklist(level: Level | None) -> list[str]:
-    """What must hold before an incident is marked resolved (the guides' checklist)."""
-    window = level.monitor_before_resolve if level is not None else None
-    watched = (f"Monitored for {format_duration(window)} after the fix with no recurrence"
-               if window else "Monitored after the fix with no recurrence")
-    return [
-        "Root cause identified",
-        "Fix deployed and verified",
-        "Metrics back to normal",
-        watched,
-        "No new user reports",
-    ]
 
 
 def significant(entries: list[Entry]) -> list[Entry]:
@@ -61,10 +48,11 @@ def _postmortem_note(incident: Incident, level: Level | None) -> str:
         return f"severity {safe_line(incident.severity) or '?'} is not in the policy: decide whether one is needed"
     if not level.postmortem_required:
         return f"optional for {level.name}"
-    hours = int(POSTMORTEM_DUE.total_seconds() // 3600)
-    note = f"required for {level.name}, due within {hours}h of resolution"
+    within = (f"{level.postmortem_business_days} business days" if level.postmortem_business_days
+              else f"{int(POSTMORTEM_WITHIN.total_seconds() // 3600)}h")
+    note = f"required for {level.name}, due within {within} of resolution"
     if incident.resolved_at is not None:
-        note += f" (by {utc(incident.resolved_at + POSTMORTEM_DUE).strftime('%Y-%m-%d %H:%M UTC')})"
+        note += f" (by {utc(postmortem_due(level, incident.resolved_at)).strftime('%Y-%m-%d %H:%M UTC')})"
     return note
 
 
@@ -204,6 +192,15 @@ def _placeholders() -> list[str]:
     return lines
 
 
+def _checklist(incident: Incident, level: Level | None) -> list[str]:
+    """The checklist as journaled with the resolution; unticked when it was not given."""
+    ticked = incident.resolve_checklist or dict.fromkeys(resolve_checklist(level), False)
+    lines = [f"- [{'x' if done else ' '}] {safe_line(item)}" for item, done in ticked.items()]
+    if incident.resolve_override:
+        lines.append(f"- Resolved anyway: {safe_line(incident.resolve_override)}")
+    return lines
+
+
 def postmortem_markdown(incident: Incident, entries: list[Entry], *, key: str,
                         level: Level | None, now: datetime) -> str:
     """The postmortem draft as Markdown; untrusted text is sanitised and cell-escaped."""
@@ -217,8 +214,8 @@ def postmortem_markdown(incident: Incident, entries: list[Entry], *, key: str,
     lines += _placeholders()
     lines += _followups(incident)
     lines += ["", "## Before it was resolved", ""]
-    lines += [f"- [ ] {item}" for item in resolve_checklist(level)]
+    lines += _checklist(incident, level)
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["postmortem_markdown", "resolve_checklist", "significant"]
+__all__ = ["postmortem_markdown", "significant"]

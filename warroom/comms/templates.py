@@ -23,7 +23,7 @@ from warroom.domain.cadence import Timer
 from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident, Status
 from warroom.domain.roles import Role
-from warroom.domain.severity import Level
+from warroom.domain.severity import Level, postmortem_due
 from warroom.domain.timeline import Entry, Kind, utc
 from warroom.errors import WarroomError
 from warroom.paths import config_dir
@@ -31,7 +31,6 @@ from warroom.text import safe_line, safe_text
 
 SUFFIX = ".md.j2"
 BUILT_IN = "built-in"
-POSTMORTEM_DUE = timedelta(hours=48)
 NO_CADENCE = "when there is news"
 
 _STATUS_TEMPLATES = {
@@ -194,7 +193,7 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         "monitoring_since": hm(monitoring_since),
         "resolve_after": hm(monitoring_since + window) if monitoring_since and window else "",
         "postmortem_required": required,
-        "postmortem_due": (utc(incident.resolved_at + POSTMORTEM_DUE).strftime("%Y-%m-%d %H:%M UTC")
+        "postmortem_due": (utc(postmortem_due(level, incident.resolved_at)).strftime("%Y-%m-%d %H:%M UTC")
                            if required and incident.resolved_at else ""),
     }
 

@@ -6,6 +6,7 @@ unchanged (no "Value error, " prefix) and can point below the model it was raise
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from warroom.domain.durations import parse_duration
 from warroom.domain.roles import Role
-from warroom.domain.severity import PRESETS, Level, Notify, Policy
+from warroom.domain.severity import PRESETS, Level, Notify, Policy, Step
 from warroom.secrets import Secrets
 from warroom.text import first_unsafe, mask_text
 
@@ -302,6 +303,18 @@ class NotifyConfig(_Model):
     """Who, e.g. "engineering leadership"."""
     within: Duration
     """How soon after declaring."""
+    if_unmitigated: bool = False
+    """Due only if the impact is still unmitigated by then (e.g. "executives if impact > 1 hour")."""
+
+
+class StepConfig(_Model):
+    """One step of the escalation chain."""
+
+    contact: Name
+    """Whom to escalate to, e.g. "secondary on-call" or "@backend-team-lead"."""
+    after: Duration | None = None
+    """How long after the declaration, if still unresolved; unset: at the level's
+    escalate_after. A step at "0m" is the page that opened the incident."""
 
 
 class LevelConfig(_Model):
@@ -342,7 +355,7 @@ class LevelConfig(_Model):
             examples=tuple(self.examples), response=self.response,
             respond_within=self.respond_within, update_every=self.update_every,
             external_updates=self.external_updates, escalate_after=self.escalate_after,
-            notify=tuple(Notify(n.audience, n.within) for n in self.notify),
+            notify=tuple(Notify(n.audience, n.within, n.if_unmitigated) for n in self.notify),
             required_roles=tuple(self.required_roles), postmortem_required=self.postmortem_required,
             monitor_before_resolve=self.monitor_before_resolve, resolve_within=self.resolve_within,
         )
@@ -357,6 +370,10 @@ class SeverityConfig(_Model):
     """Description of a custom scheme."""
     levels: Annotated[list[LevelConfig], Field(min_length=1)] | None = None
     """A custom scheme, most severe level first; replaces the preset."""
+    escalation: list[StepConfig] | None = None
+    """The escalation chain, in order, for levels with an escalate_after; unset: the guides'
+    example (primary on-call at 0, secondary on-call at 15m, engineering manager at the
+    level's escalate_after)."""
 
     @model_validator(mode="after")
     def _check(self) -> SeverityConfig:
@@ -380,9 +397,14 @@ class SeverityConfig(_Model):
     @property
     def policy(self) -> Policy:
         if self.levels is None:
-            return PRESETS[self.scheme]
-        levels = tuple(level.to_level(rank) for rank, level in enumerate(self.levels))
-        return Policy(name=self.scheme, description=self.description or "custom scheme", levels=levels)
+            policy = PRESETS[self.scheme]
+        else:
+            levels = tuple(level.to_level(rank) for rank, level in enumerate(self.levels))
+            policy = Policy(name=self.scheme, description=self.description or "custom scheme", levels=levels)
+        if self.escalation is not None:
+            chain = tuple(Step(step.contact, step.after) for step in self.escalation)
+            policy = dataclasses.replace(policy, escalation=chain)
+        return policy
 
 
 # --- [[check]] -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from warroom.config.models import Config
 from warroom.domain.durations import format_duration
+from warroom.domain.severity import Policy
 from warroom.text import mask_text
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -64,6 +65,35 @@ def _table(header: str, model: BaseModel, secrets: frozenset[str], skip: tuple[s
     return lines + [""]
 
 
+_LEVEL_FIELDS = ("respond_within", "update_every", "external_updates", "escalate_after",
+                 "monitor_before_resolve", "resolve_within", "required_roles", "postmortem_required")
+
+
+def _preset_lines(policy: Policy) -> list[str]:
+    """A preset's values, level by level, each marked where it is warroom's own default
+    rather than a value one of the guides gives."""
+    lines = []
+    for level in policy.levels:
+        values = []
+        for name in _LEVEL_FIELDS:
+            value = getattr(level, name)
+            if value is None or value in ((), "none") or value is False:
+                continue
+            shown = (format_duration(value) if isinstance(value, timedelta)
+                     else ", ".join(str(r) for r in value) if isinstance(value, tuple)
+                     else "yes" if value is True else str(value))
+            mark = " (warroom's default)" if name in level.defaults else ""
+            values.append(f"{name} {shown}{mark}")
+        lines.append(f"#   {level.name}: " + ("; ".join(values) or "no targets"))
+    return lines
+
+
+def _chain_lines(policy: Policy) -> list[str]:
+    steps = [f"{step.contact} at " + (format_duration(step.after) if step.after is not None
+                                      else "the level's escalate_after") for step in policy.escalation]
+    return ["# escalation chain: " + ("; ".join(steps) or "none")]
+
+
 def render_config(config: Config) -> str:
     """Every setting, defaults included, as TOML; secrets and URL passwords masked."""
     secrets = config.secrets
@@ -71,7 +101,10 @@ def render_config(config: Config) -> str:
     lines = [f"# source: {config.source or '(none: defaults)'}", ""]
     lines += _table("[incident]", config.incident, secrets)
     lines += _table("[severity]", severity, secrets, skip=("levels",))[:-1]
-    lines += [mask_text(f"# levels: {', '.join(config.policy.names)}", secrets), ""]
+    lines += [mask_text(f"# levels: {', '.join(config.policy.names)}", secrets)]
+    if severity.levels is None:
+        lines += [mask_text(line, secrets) for line in _preset_lines(config.policy)]
+    lines += [mask_text(line, secrets) for line in _chain_lines(config.policy)] + [""]
     for level in severity.levels or ():
         lines += _table("[[severity.levels]]", level, secrets)
     lines += _table("[console]", config.console, secrets)

@@ -2,9 +2,10 @@
 
 A pure function of (severity level, folded timeline, now). The update clock restarts at the
 latest of: the declaration, the last posted update, the last severity change and a reopen;
-a snooze pushes the deadline out until the next update is posted. Escalation is due when
-the level's ``escalate_after`` passes without mitigation, counted from the declaration, the
-last severity change or the last acknowledged escalation, whichever is latest.
+a snooze pushes the deadline out until the next update is posted. Escalation follows the
+chain (``warroom.domain.escalation``) while the incident is unresolved. A notification is
+due ``within`` of the declaration (or the last severity change); one marked
+``if_unmitigated`` only if the impact is still unmitigated at that deadline.
 """
 
 from __future__ import annotations
@@ -13,11 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
+from warroom.domain.escalation import GUIDE_CHAIN, Escalation, Step, current
 from warroom.domain.incident import Incident, fold
 from warroom.domain.severity import Level
 from warroom.domain.timeline import Entry
 
 WARN_BEFORE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One audience the level says to tell: by when, and when it was done (None: not yet)."""
+
+    audience: str
+    due: datetime
+    done_at: datetime | None = None
+    conditional: bool = False
+    """Due only if still unmitigated at ``due`` (and it still is, or was then)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +41,12 @@ class Timer:
     update_due: datetime | None
     escalation_due: datetime | None
     notifications_due: tuple[tuple[str, datetime], ...] = ()
+    """The notices not yet done: (audience, deadline)."""
     snoozed: bool = False
+    escalation: Escalation | None = None
+    """The chain's step to act on (its contact and reason); ``escalation_due`` is its time."""
+    notices: tuple[Notice, ...] = ()
+    """Every notice the level asks for, done or not."""
 
     @property
     def update_overdue_by(self) -> timedelta | None:
@@ -60,8 +78,10 @@ def _latest(*times: datetime | None) -> datetime | None:
     return max(present) if present else None
 
 
-def timer(level: Level | None, incident: Incident, now: datetime) -> Timer:
-    """The update/escalation timer for ``incident`` at ``now`` under ``level``."""
+def timer(level: Level | None, incident: Incident, now: datetime,
+          chain: tuple[Step, ...] = GUIDE_CHAIN) -> Timer:
+    """The update/escalation timer for ``incident`` at ``now`` under ``level``, escalating
+    along ``chain``."""
     if level is None or not incident.open or incident.declared_at is None:
         return Timer(now=now, update_due=None, escalation_due=None)
 
@@ -78,23 +98,44 @@ def timer(level: Level | None, incident: Incident, now: datetime) -> Timer:
             update_due = incident.snoozed_until
             snoozed = True
 
-    escalation_due = None
-    if level.escalate_after is not None and incident.mitigated_at is None:
-        anchor = _latest(incident.declared_at, incident.severity_changed_at,
-                         incident.escalation_acked_at)
-        escalation_due = anchor + level.escalate_after
+    escalation = current(level, chain, incident.declared_at,
+                         contacted_steps(level, chain, incident), now)
+    notices = notices_of(level, incident)
+    return Timer(now=now, update_due=update_due,
+                 escalation_due=escalation.due if escalation else None,
+                 notifications_due=tuple((n.audience, n.due) for n in notices if n.done_at is None),
+                 snoozed=snoozed, escalation=escalation, notices=notices)
 
+
+def contacted_steps(level: Level | None, chain: tuple[Step, ...], incident: Incident) -> int:
+    """How many of the chain's steps, in order, have been acknowledged. An acknowledgement
+    journaled without a step (before chains) counts for the step due when it was made."""
+    contacted = 0
+    for ack in incident.escalation_acks:
+        step = ack.step
+        if step is None:
+            due = current(level, chain, incident.declared_at, contacted, ack.at)
+            step = due.step if due is not None else contacted
+        contacted = max(contacted, step + 1)
+    return contacted
+
+
+def notices_of(level: Level, incident: Incident) -> tuple[Notice, ...]:
+    """The level's notifications for ``incident``: a conditional one only while it can
+    still be due (unmitigated now, or it was still unmitigated at its deadline)."""
     anchor = _latest(incident.declared_at, incident.severity_changed_at)
-    notifications = tuple(
-        (n.audience, anchor + n.within)
-        for n in level.notify
-        if n.audience not in incident.notified
-    )
-    return Timer(now=now, update_due=update_due, escalation_due=escalation_due,
-                 notifications_due=notifications, snoozed=snoozed)
+    notices = []
+    for n in level.notify:
+        due = anchor + n.within
+        done = incident.notified.get(n.audience.strip().lower())
+        mitigated = incident.mitigated_at
+        if n.if_unmitigated and done is None and mitigated is not None and mitigated < due:
+            continue
+        notices.append(Notice(n.audience, due, done, n.if_unmitigated))
+    return tuple(notices)
 
 
 def timer_from_timeline(level: Level | None, incident_id: int, entries: Iterable[Entry],
-                        now: datetime) -> Timer:
+                        now: datetime, chain: tuple[Step, ...] = GUIDE_CHAIN) -> Timer:
     """The same, straight from a timeline."""
-    return timer(level, fold(incident_id, entries), now)
+    return timer(level, fold(incident_id, entries), now, chain)

@@ -75,6 +75,17 @@ class Followup:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class EscalationAck:
+    """An acknowledged escalation: the chain's step (None: written before chains, meaning
+    the step then due), whom the IC contacted, when and who said so."""
+
+    step: int | None
+    contact: str
+    at: datetime
+    by: str
+
+
 @dataclass
 class Incident:
     """The folded state of one incident."""
@@ -105,7 +116,16 @@ class Incident:
     snoozed_until: datetime | None = None
     snoozed_at: datetime | None = None
     escalation_acked_at: datetime | None = None
+    escalation_acks: list[EscalationAck] = field(default_factory=list)
+    """Who was contacted on each escalation, in journal order."""
+    monitoring_since: datetime | None = None
+    """When the current stretch in ``monitoring`` status began."""
+    resolve_checklist: dict[str, bool] = field(default_factory=dict)
+    """The checklist as ticked when it was last resolved (empty: resolved without one)."""
+    resolve_override: str = ""
+    """The reason given to resolve although something on the checklist did not hold."""
     notified: dict[str, datetime] = field(default_factory=dict)
+    """Each audience told, by its name in lower case, and when."""
     last_entry_id: int = 0
     entry_count: int = 0
 
@@ -183,7 +203,14 @@ class Incident:
         if self.status is Status.RESOLVED and to is not Status.RESOLVED:
             self.reopened_at = entry.ts
             self.resolved_at = None
+        if to is Status.MONITORING and self.status is not Status.MONITORING:
+            self.monitoring_since = entry.ts
         self.status = to
+        if to is Status.RESOLVED:
+            checklist = entry.data.get("checklist")
+            self.resolve_checklist = ({str(k): v is True for k, v in checklist.items()}
+                                      if isinstance(checklist, dict) else {})
+            self.resolve_override = str(entry.data.get("override") or "")
         if to in (Status.MONITORING, Status.RESOLVED) and self.mitigated_at is None:
             self.mitigated_at = entry.ts
         if to is Status.RESOLVED:
@@ -239,8 +266,12 @@ class Incident:
             self.snoozed_at = entry.ts
         elif action == "escalation-ack":
             self.escalation_acked_at = entry.ts
+            step = entry.data.get("step")
+            self.escalation_acks.append(EscalationAck(
+                step if isinstance(step, int) and not isinstance(step, bool) and step >= 0 else None,
+                str(entry.data.get("contact", "")), entry.ts, entry.author))
         elif action == "notified":
-            self.notified[str(entry.data.get("audience", ""))] = entry.ts
+            self.notified[str(entry.data.get("audience", "")).strip().lower()] = entry.ts
 
     def _mitigation(self, entry: Entry) -> None:
         self.mitigations.append(entry)

@@ -40,7 +40,8 @@ class PromptTracker:
             elif timer.update_due_soon:
                 once(Prompt.UPDATE_SOON, timer.update_due)
         if timer.escalation_overdue_by is not None:
-            once(Prompt.ESCALATION_DUE, timer.escalation_due)
+            contact = timer.escalation.contact if timer.escalation else ""
+            once(Prompt.ESCALATION_DUE, timer.escalation_due, contact)
         for audience, deadline in timer.notifications_due:
             if timer.now >= deadline:
                 once(Prompt.NOTIFY_DUE, deadline, audience)

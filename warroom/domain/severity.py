@@ -8,7 +8,7 @@ when, which roles must be filled, and whether a postmortem is required.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from warroom.domain.roles import Role
 
@@ -22,6 +22,26 @@ class Notify:
 
     audience: str
     within: timedelta
+    if_unmitigated: bool = False
+    """Due only if the impact is still unmitigated at the deadline (the guides' "notify
+    executive leadership if impact > 1 hour"); otherwise due regardless."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One rung of the chain: who, and how long after the declaration (None: at the
+    severity level's ``escalate_after``)."""
+
+    contact: str
+    after: timedelta | None = None
+
+
+GUIDE_CHAIN: tuple[Step, ...] = (
+    Step("primary on-call", timedelta(0)),
+    Step("secondary on-call", timedelta(minutes=15)),
+    Step("engineering manager"),
+)
+"""004's "Engineering Escalation" policy; the manager at the level's escalate-after."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +65,12 @@ class Level:
     postmortem_required: bool = False
     monitor_before_resolve: timedelta | None = None
     resolve_within: timedelta | None = None
+    postmortem_business_days: int | None = None
+    """The postmortem is due this many business days (Monday to Friday) after resolution;
+    None: within 48 hours, as most guides say."""
+    defaults: frozenset[str] = frozenset()
+    """The fields whose value no guide gives: warroom's own default, said so wherever
+    the level is shown (``warroom config check``, the docs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +80,8 @@ class Policy:
     name: str
     description: str
     levels: tuple[Level, ...] = field(default_factory=tuple)
+    escalation: tuple[Step, ...] = GUIDE_CHAIN
+    """Whom to escalate to, in order, while an incident is unresolved."""
 
     def level(self, name: str) -> Level:
         wanted = name.strip().upper()
@@ -86,8 +114,8 @@ SEV1_4 = Policy(
             examples=("Site completely down", "Data loss", "Security breach"),
             response="within 15 min", respond_within=15 * _M,
             update_every=15 * _M, external_updates="status page, every update",
-            escalate_after=30 * _M, required_roles=_FULL, postmortem_required=True,
-            monitor_before_resolve=30 * _M,
+            escalate_after=30 * _M, required_roles=_CORE, postmortem_required=True,
+            monitor_before_resolve=30 * _M, defaults=frozenset({"external_updates"}),
         ),
         Level(
             name="SEV2", rank=1, title="High",
@@ -97,13 +125,14 @@ SEV1_4 = Policy(
             update_every=30 * _M, external_updates="status page, every update",
             escalate_after=_H, required_roles=_CORE, postmortem_required=True,
             monitor_before_resolve=15 * _M,
+            defaults=frozenset({"external_updates", "escalate_after", "monitor_before_resolve",
+                                "required_roles"}),
         ),
         Level(
             name="SEV3", rank=2, title="Medium",
             description="Minor feature issue, limited user impact",
             examples=("Filter not working",),
             response="within 4 hours", respond_within=4 * _H,
-            required_roles=(Role.IC,),
         ),
         Level(
             name="SEV4", rank=3, title="Low",
@@ -125,7 +154,7 @@ P0_3 = Policy(
             response="within 15 min", respond_within=15 * _M,
             update_every=15 * _M, external_updates="status page; customer email after the incident",
             escalate_after=30 * _M,
-            notify=(Notify("engineering leadership", 15 * _M), Notify("executive leadership", _H)),
+            notify=(Notify("engineering leadership", 15 * _M), Notify("executive leadership", _H, if_unmitigated=True)),
             required_roles=_CORE, postmortem_required=True,
             monitor_before_resolve=30 * _M, resolve_within=_H,
         ),
@@ -139,12 +168,12 @@ P0_3 = Policy(
             notify=(Notify("engineering lead", _H),),
             required_roles=_CORE, postmortem_required=True,
             monitor_before_resolve=30 * _M, resolve_within=4 * _H,
+            defaults=frozenset({"escalate_after", "monitor_before_resolve", "required_roles"}),
         ),
         Level(
             name="P2", rank=2, title="Slow",
             description="1-10% of users affected, service slow, low data-loss risk",
             response="within 4 hours", respond_within=4 * _H,
-            required_roles=(Role.IC,),
         ),
         Level(
             name="P3", rank=3, title="Minor issue",
@@ -165,7 +194,9 @@ P1_4 = Policy(
             response="immediate", respond_within=timedelta(0),
             update_every=15 * _M, external_updates="status page, every update",
             escalate_after=30 * _M, required_roles=_FULL, postmortem_required=True,
-            monitor_before_resolve=30 * _M, resolve_within=2 * _H,
+            monitor_before_resolve=30 * _M, resolve_within=2 * _H, postmortem_business_days=2,
+            defaults=frozenset({"update_every", "external_updates", "escalate_after",
+                                "monitor_before_resolve"}),
         ),
         Level(
             name="P2", rank=1, title="Major",
@@ -174,7 +205,8 @@ P1_4 = Policy(
             response="within 30 min", respond_within=30 * _M,
             update_every=30 * _M, external_updates="status page",
             escalate_after=_H, required_roles=_FULL, postmortem_required=True,
-            resolve_within=4 * _H,
+            resolve_within=4 * _H, postmortem_business_days=2,
+            defaults=frozenset({"update_every", "external_updates", "escalate_after"}),
         ),
         Level(
             name="P3", rank=2, title="Minor",
@@ -204,6 +236,7 @@ SEV0_3 = Policy(
             escalate_after=30 * _M,
             required_roles=(Role.IC, Role.SCRIBE, Role.COMMS_LEAD, Role.EXEC_LIAISON),
             postmortem_required=True, monitor_before_resolve=30 * _M,
+            defaults=frozenset({"external_updates", "escalate_after", "monitor_before_resolve"}),
         ),
         Level(
             name="SEV1", rank=1, title="High",
@@ -213,7 +246,8 @@ SEV0_3 = Policy(
             update_every=_H, external_updates="status page",
             escalate_after=30 * _M,
             required_roles=(Role.IC, Role.SCRIBE, Role.COMMS_LEAD, Role.EXEC_LIAISON),
-            postmortem_required=True,
+            postmortem_required=True, monitor_before_resolve=30 * _M,
+            defaults=frozenset({"external_updates", "escalate_after", "monitor_before_resolve"}),
         ),
         Level(
             name="SEV2", rank=2, title="Medium",
@@ -233,3 +267,19 @@ SEV0_3 = Policy(
 
 PRESETS: dict[str, Policy] = {p.name: p for p in (SEV1_4, P0_3, P1_4, SEV0_3)}
 DEFAULT_POLICY = SEV1_4
+
+
+POSTMORTEM_WITHIN = timedelta(hours=48)
+
+
+def postmortem_due(level: Level | None, resolved_at: datetime) -> datetime:
+    """When the postmortem of an incident resolved at ``resolved_at`` is due."""
+    days = level.postmortem_business_days if level is not None else None
+    if not days:
+        return resolved_at + POSTMORTEM_WITHIN
+    due, left = resolved_at, days
+    while left:
+        due += timedelta(days=1)
+        if due.weekday() < 5:
+            left -= 1
+    return due

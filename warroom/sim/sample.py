@@ -30,12 +30,12 @@ class FixedClock:
 
 async def sample_incident(store_url: str, clock: FixedClock, *, severity: str = "SEV2",
                           title: str = "API returning 500s", notes: list[str] | None = None,
-                          story: bool = False) -> int:
+                          story: bool = False, scheme: str = "sev1-4") -> int:
     """Declare an incident at the clock's time with an IC, a Tech Lead and a few notes one
     minute apart; ``story`` adds a fuller response (decision, mitigation, posted update)."""
     journal = await open_journal(store_url, create=True)
     try:
-        svc = IncidentService(journal, PRESETS["sev1-4"], clock=clock)
+        svc = IncidentService(journal, PRESETS[scheme], clock=clock)
         entry = await svc.declare(title, severity, "alice", impact="~30% of checkouts fail",
                                   services=["api", "checkout"],
                                   started=clock.now - timedelta(minutes=6))

@@ -465,8 +465,8 @@ class WarroomApp(App):
                          f"({self.key('incident.update')}, then {self.key('draft.post')}) "
                          f"or snooze ({self.key('incident.snooze')})")
         if flow.incident.open and timer is not None and timer.escalation_overdue_by is not None:
-            lines.append("ESCALATE: not mitigated within the severity's window. Acknowledge with "
-                         + self.key("incident.ack_escalation"))
+            lines.append(f"ESCALATE to {safe_line(timer.escalation.contact)}: {timer.escalation.reason}. "
+                         f"Once contacted, press {self.key('incident.ack_escalation')}")
         self.banner.display = bool(lines)
         self.draft_pane.set_class(flow.incident.open and overdue is not None, "-due")
         text = "\n".join(lines)
@@ -505,11 +505,11 @@ class WarroomApp(App):
             self.refill_draft()
         elif prompt is Prompt.ESCALATION_DUE:
             self.bell()
-            self.notify("Not mitigated within the severity's escalation window: escalate, then press "
-                        + self.key("incident.ack_escalation"), title="Escalate", severity="error",
-                        timeout=20, markup=False)
+            self.notify(f"Escalate to {safe_line(detail)}, then press {self.key('incident.ack_escalation')}",
+                        title="Escalate", severity="error", timeout=20, markup=False)
         elif prompt is Prompt.NOTIFY_DUE:
-            self.notify(f"Time to notify {detail}", title="Notify", severity="warning", markup=False)
+            self.notify(f"Time to notify {safe_line(detail)} (then {self.key('incident.notified')})",
+                        title="Notify", severity="warning", markup=False)
 
     def refill_draft(self, *, force: bool = False) -> None:
         flow = self.incident_flow
@@ -641,6 +641,9 @@ class WarroomApp(App):
         if action == "ack_escalation":
             timer = self.incident_flow.timer()
             return timer is not None and timer.escalation_overdue_by is not None
+        if action == "notified":
+            timer = self.incident_flow.timer()
+            return timer is not None and bool(timer.notifications_due)
         if action == "actions":
             return bool(self.config.actions)
         return True
@@ -675,7 +678,10 @@ class WarroomApp(App):
     def action_ack_escalation(self) -> None:
         flow = self.incident_flow
         incident_id = flow.incident.id
-        flow.write(lambda s: s.acknowledge_escalation(incident_id, flow.author), done="Escalation acknowledged")
+        flow.write(lambda s: s.acknowledge_escalation(incident_id, flow.author), done="Escalation recorded")
+
+    def action_notified(self) -> None:
+        self.dialogs.notified()
 
     def action_postmortem(self) -> None:
         if self.config is not None:

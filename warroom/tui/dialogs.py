@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from warroom.comms import postmortem
 from warroom.domain.incident import Status
+from warroom.domain.resolution import resolve_checklist, unmet
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Kind
 from warroom.tui import modals
@@ -63,15 +64,19 @@ class IncidentDialogs:
     def resolve(self) -> None:
         flow = self.flow
 
-        def chosen(ticked: dict[str, bool] | None) -> None:
-            if ticked is None:
+        def chosen(answer: tuple[dict[str, bool], str] | None) -> None:
+            if answer is None:
                 return
+            ticked, reason = answer
             incident_id = flow.incident.id
-            flow.write(lambda s: s.set_status(incident_id, Status.RESOLVED.value, flow.author, checklist=ticked),
+            flow.write(lambda s: s.set_status(incident_id, Status.RESOLVED.value, flow.author,
+                                              checklist=ticked, force=reason or None),
                        done="Resolved. The resolution notice is in the Update pane")
             self.app.draft_pane.select_template("resolution")
 
-        self.app.push_screen(modals.ResolveScreen(postmortem.resolve_checklist(flow.level())), chosen)
+        level = flow.level()
+        window = unmet(flow.incident, level, {}, flow.now())
+        self.app.push_screen(modals.ResolveScreen(resolve_checklist(level), "; ".join(window)), chosen)
 
     def assign(self) -> None:
         flow = self.flow
@@ -108,6 +113,23 @@ class IncidentDialogs:
                                                   services=services))
 
         self.app.push_screen(modals.ImpactScreen(flow.incident.impact, flow.incident.services), chosen)
+
+    def notified(self) -> None:
+        flow = self.flow
+        timer = flow.timer()
+        pending = [(audience, f"{audience} (due {due:%H:%M} UTC)")
+                   for audience, due in (timer.notifications_due if timer else ())]
+        if not pending:
+            self.app.say("No notification is waiting at this severity")
+            return
+
+        def chosen(audience: str | None) -> None:
+            if audience:
+                incident_id = flow.incident.id
+                flow.write(lambda s: s.mark_notified(incident_id, audience, flow.author),
+                           done=f"Notified {audience}")
+
+        self.app.push_screen(modals.PickerScreen("Who was told?", pending), chosen)
 
     def snooze(self) -> None:
         flow = self.flow

@@ -30,12 +30,29 @@ def timer_text(timer: Timer) -> tuple[str, str]:
 
 
 def escalation_text(timer: Timer) -> tuple[str, str]:
-    if timer.escalation_due is None:
+    """The chain's current step: whom, and when (or how long overdue)."""
+    escalation = timer.escalation
+    if escalation is None:
         return "", "none"
+    contact = safe_line(escalation.contact)
     overdue = timer.escalation_overdue_by
     if overdue is not None:
-        return f"ESCALATE: due {format_clock(overdue)} ago", "overdue"
-    return f"escalate in {format_clock(timer.escalation_due - timer.now)}", "ok"
+        return f"ESCALATE {format_clock(overdue)} ago: {contact}", "overdue"
+    return f"escalate in {format_clock(escalation.due - timer.now)}: {contact}", "ok"
+
+
+def notify_text(timer: Timer) -> tuple[str, str]:
+    """The notifications: the most pressing one waiting, else how many were done."""
+    if not timer.notices:
+        return "", "none"
+    waiting = [n for n in timer.notices if n.done_at is None]
+    if not waiting:
+        return f"notified {len(timer.notices)}/{len(timer.notices)}", "ok"
+    first = min(waiting, key=lambda n: n.due)
+    who = safe_line(first.audience)
+    if timer.now >= first.due:
+        return f"NOTIFY {format_clock(timer.now - first.due)} late: {who}", "overdue"
+    return f"notify in {format_clock(first.due - timer.now)}: {who}", "ok"
 
 
 # The style of each field state: theme variables, so every theme colours the header.
@@ -98,7 +115,7 @@ class IncidentHeader(Vertical):
     """
 
     TOP = ("key", "severity", "status", "title", "console")
-    BOTTOM = ("elapsed", "ic", "timer", "escalation", "health")
+    BOTTOM = ("elapsed", "ic", "timer", "escalation", "notify", "health")
 
     def __init__(self) -> None:
         super().__init__()
@@ -152,13 +169,15 @@ class IncidentHeader(Vertical):
         if incident.open and timer is None:
             put("timer", "update timer …", "timer-none")
             put("escalation", "", "timer-none")
+            put("notify", "", "timer-none")
         elif incident.open:
-            text, state = timer_text(timer)
-            put("timer", text, f"timer-{state}")
-            text, state = escalation_text(timer)
-            put("escalation", text, f"timer-{state}")
+            for name, text_of in (("timer", timer_text), ("escalation", escalation_text),
+                                  ("notify", notify_text)):
+                text, state = text_of(timer)
+                put(name, text, f"timer-{state}")
         else:
             put("timer", f"resolved {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else "resolved",
                 "timer-none")
             put("escalation", "", "timer-none")
+            put("notify", "", "timer-none")
         put("health", health, f"health-{health_state}")

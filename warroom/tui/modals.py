@@ -34,6 +34,7 @@ class Modal(ModalScreen):
     .dialog.wide { width: 110; height: 90%; }
     .dialog-title { text-style: bold; margin-bottom: 1; }
     .dialog-hint { color: $text-muted; }
+    .dialog-warning { color: $warning; text-style: bold; }
     .dialog OptionList { height: auto; max-height: 16; }
     .dialog .buttons { height: auto; margin-top: 1; }
     .dialog .buttons Button { margin-right: 2; }
@@ -142,18 +143,25 @@ class ImpactScreen(Modal):
 
 
 class ResolveScreen(Modal):
-    """The guides' when-to-resolve checklist. It reminds, it does not block: what was
-    ticked is journaled with the resolution."""
+    """The guides' when-to-resolve checklist. Resolving with an item unticked or the
+    monitoring window not watched out needs a reason, journaled with the resolution (the
+    service refuses it without one and says what is missing)."""
 
-    def __init__(self, checklist: list[str]) -> None:
+    def __init__(self, checklist: list[str], window: str = "") -> None:
         super().__init__()
         self.checklist = checklist
+        self.window = window
+        """What the monitoring window still asks for, or ""."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Resolve: before you do", classes="dialog-title")
             for n, item in enumerate(self.checklist):
                 yield Checkbox(Content(item), id=f"item-{n}")
+            if self.window:
+                yield Label(Content(f"Monitoring window: {self.window}"), classes="dialog-warning")
+            yield Input(placeholder="Reason to resolve anyway (needed if anything above is not done)",
+                        id="reason", max_length=500)
             with Horizontal(classes="buttons"):
                 yield Button("Resolve", variant="error", id="ok")
                 yield Button("Cancel", id="cancel")
@@ -164,7 +172,7 @@ class ResolveScreen(Modal):
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
         ticked = {item: self.query_one(f"#item-{n}", Checkbox).value for n, item in enumerate(self.checklist)}
-        self.dismiss(ticked)
+        self.dismiss((ticked, self.query_one("#reason", Input).value.strip()))
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
