@@ -51,13 +51,14 @@ def kubeconfig(kube: KubeAPI, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def make(kubeconfig: Path):
-    """``make(Rollback, to_revision=6)``: an action on production/api, closed afterwards."""
+async def make(kubeconfig: Path, monkeypatch: pytest.MonkeyPatch):
+    """``make(Rollback, to_revision=6)``: an action on production/api, closed afterwards;
+    the kubeconfig found through $KUBECONFIG, as kubectl in the same shell finds it."""
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     built = []
 
     def build(cls, **fields):
-        config = CONFIGS[cls](**{"name": "mitigate-api", "namespace": NS, "deployment": "api",
-                                 "kubeconfig": kubeconfig, **fields})
+        config = CONFIGS[cls](**{"name": "mitigate-api", "namespace": NS, "deployment": "api", **fields})
         action = cls(config, clock=lambda: NOW)
         built.append(action)
         return action
@@ -88,6 +89,11 @@ def world(kube: KubeAPI, *, revisions=(6, 7), paused: bool = False, replicas: in
     return deployment, replica_sets
 
 
+def on(kube: KubeAPI) -> str:
+    """What a preview says of the cluster and the context it acts on."""
+    return f" on context warroom-test at {kube.base_url}"
+
+
 def patches(kube: KubeAPI) -> list:
     return kube.requests_to("PATCH", DEPLOYMENT_PATH + "*")
 
@@ -106,7 +112,7 @@ async def test_rollback_to_the_previous_revision_as_kubectl_does(kube: KubeAPI, 
 
     preview = await rollback.preview()
 
-    assert preview.summary == ("deployment/api (production): revision 7 image registry.example/api:7 -> "
+    assert preview.summary == (f"deployment/api (production){on(kube)}: revision 7 image registry.example/api:7 -> "
                                "revision 6 image registry.example/api:6")
     assert preview.equivalent == "kubectl rollout undo deployment/api -n production"
     assert preview.target == "api" and preview.noop is None
@@ -237,7 +243,7 @@ async def test_scale_is_a_merge_patch_of_the_scale_subresource(kube: KubeAPI, ma
     preview = await scale.preview()
     outcome = await scale.execute(preview)
 
-    assert preview.summary == "deployment/api (production): scale 5 -> 10 replicas"
+    assert preview.summary == f"deployment/api (production){on(kube)}: scale 5 -> 10 replicas"
     assert preview.equivalent == "kubectl scale deployment/api -n production --replicas=10"
     [patch] = patches(kube)
     assert (patch.path, patch.content_type, patch.body) == (
@@ -256,7 +262,7 @@ async def test_restart_patches_restarted_at_with_strategic_merge(kube: KubeAPI, 
     evidence = await restart.evidence(preview)
     outcome = await restart.execute(preview)
 
-    assert preview.summary == ("deployment/api (production): restart 2 pods "
+    assert preview.summary == (f"deployment/api (production){on(kube)}: restart 2 pods "
                                "(revision 7, image registry.example/api:7)")
     assert preview.equivalent == "kubectl rollout restart deployment/api -n production"
     assert [e.title for e in evidence] == ["logs of pod api-a", "logs of pod api-b"]
@@ -283,7 +289,7 @@ async def test_pause_and_resume(kube: KubeAPI, make, cls, paused: bool, verb: st
     outcome = await action.execute(preview)
 
     assert preview.equivalent == f"kubectl rollout {verb} deployment/api -n production"
-    assert preview.summary == (f"deployment/api (production): {verb} the rollout "
+    assert preview.summary == (f"deployment/api (production){on(kube)}: {verb} the rollout "
                                "(revision 7, image registry.example/api:7)")
     [patch] = patches(kube)
     assert (patch.content_type, patch.body) == ("application/strategic-merge-patch+json",
@@ -307,7 +313,7 @@ async def test_set_env_on_every_container_merged_by_name(kube: KubeAPI, make):
     preview = await set_env.preview()
     outcome = await set_env.execute(preview)
 
-    assert preview.summary == ('deployment/api (production): set env FEATURE_X="off" (was "on" in app, '
+    assert preview.summary == (f'deployment/api (production){on(kube)}: set env FEATURE_X="off" (was "on" in app, '
                                'unset in proxy), LOG_LEVEL="debug" (was unset), REGION="eu" (was from '
                                'configMapKeyRef site/region in app, unset in proxy)')
     assert preview.lines == (
@@ -369,13 +375,26 @@ async def test_set_env_sends_the_value_and_shows_the_template(kube: KubeAPI, kub
 # --- delete pod -------------------------------------------------------------------------------
 
 
-async def test_delete_pod_deletes_only_the_crash_looping_and_unready_pods(kube: KubeAPI, make):
+def ended_in_error(pod: dict) -> dict:
+    """The pod's app container between two restarts: terminated with reason Error."""
+    pod["status"]["containerStatuses"][0]["state"] = {"terminated": {"reason": "Error", "exitCode": 1}}
+    return pod
+
+
+async def test_delete_pod_deletes_only_the_failing_pods(kube: KubeAPI, make):
     _, replica_sets = world(kube)
     rs = replica_sets[7]
+    ago = lambda minutes: NOW - timedelta(minutes=minutes)  # noqa: E731
     kube.add(make_pod(rs, "api-ok-1"), make_pod(rs, "api-ok-2"),
              make_pod(rs, "api-crash", restart_count=7, waiting_reason="CrashLoopBackOff",
                       last_terminated_reason="Error"),
-             make_pod(rs, "api-stuck", ready=False))
+             make_pod(rs, "api-pull", waiting_reason="ImagePullBackOff"),
+             ended_in_error(make_pod(rs, "api-error", restart_count=2, ready=False, created=ago(1))),
+             make_pod(rs, "api-stuck", ready=False, created=ago(12)),
+             # Left alone: unready for less than the threshold, and still being created
+             # (a normal rollout's new pod), however long that takes.
+             make_pod(rs, "api-warming", ready=False, created=ago(2)),
+             make_pod(rs, "api-creating", phase="Pending", waiting_reason="ContainerCreating", created=ago(30)))
     canary = make_deployment("api-canary", NS, "registry.example/api:9", 1, 9, labels={"app": "api"})
     canary_rs = make_replicaset(canary, 9)
     kube.add(canary, canary_rs, make_pod(canary_rs, "canary-crash", waiting_reason="CrashLoopBackOff"))
@@ -387,17 +406,22 @@ async def test_delete_pod_deletes_only_the_crash_looping_and_unready_pods(kube: 
     evidence = await delete.evidence(preview)
     outcome = await delete.execute(preview)
 
-    assert preview.summary == ("deployment/api (production): delete 2 pods: "
-                               "api-crash (CrashLoopBackOff, 7 restarts) (+1 more)")
-    assert preview.lines == ("api-crash (CrashLoopBackOff, 7 restarts)", "api-stuck (not ready, 0 restarts)")
-    assert preview.equivalent == "kubectl delete pod api-crash api-stuck -n production"
-    assert [e.title for e in evidence] == ["logs of pod api-crash", "logs of pod api-stuck"]
+    failing = ["api-crash", "api-error", "api-pull", "api-stuck"]
+    assert preview.summary == (f"deployment/api (production){on(kube)}: delete 4 pods: "
+                               "api-crash (CrashLoopBackOff, 7 restarts) (+3 more)")
+    assert preview.lines == ("api-crash (CrashLoopBackOff, 7 restarts)", "api-error (Error, 2 restarts)",
+                             "api-pull (ImagePullBackOff, 0 restarts)", "api-stuck (not ready for 12m, 0 restarts)")
+    assert preview.equivalent == "kubectl delete pod api-crash api-error api-pull api-stuck -n production"
+    assert [e.title for e in evidence] == [f"logs of pod {name}" for name in failing]
     assert "panic: connection pool exhausted" in evidence[0].text
-    assert [r.path.rsplit("/", 1)[1] for r in kube.requests if r.method == "DELETE"] == ["api-crash", "api-stuck"]
-    assert sorted(p["metadata"]["name"] for p in kube.objects("Pod", NS)) == ["api-ok-1", "api-ok-2", "canary-crash"]
-    assert outcome.summary == "deleted 2 pods of deployment/api (production): api-crash, api-stuck"
+    assert [r.path.rsplit("/", 1)[1] for r in kube.requests if r.method == "DELETE"] == failing
+    assert sorted(p["metadata"]["name"] for p in kube.objects("Pod", NS)) == [
+        "api-creating", "api-ok-1", "api-ok-2", "api-warming", "canary-crash"]
+    assert outcome.summary == f"deleted 4 pods of deployment/api (production): {', '.join(failing)}"
     assert (await make(actions.DeletePod).preview()).noop == (
-        "no crash-looping or unready pod in deployment/api (production)")
+        "no failing pod in deployment/api (production) (crash-looping, erroring, or unready for 5m)")
+    # The threshold is the action's: at 1 minute the warming pod counts too.
+    assert (await make(actions.DeletePod, unready_for="1m").preview()).plan["pods"] == ["api-warming"]
 
 
 async def test_delete_a_configured_pod(kube: KubeAPI, make):
@@ -434,7 +458,9 @@ async def test_errors_are_one_line(kube: KubeAPI, make, kubeconfig: Path):
     preview = await scale.preview()
     with pytest.raises(Exception) as forbidden:
         await scale.execute(preview)
-    assert scale.describe(forbidden.value) == f"forbidden: {message} (403 from 127.0.0.1:{kube.port})"
+    assert scale.describe(forbidden.value) == (
+        'forbidden: patch deployments.apps/scale "api" in namespace production as '
+        f"system:serviceaccount:ops:warroom (403 from 127.0.0.1:{kube.port})")
 
     await kube.stop()
     pause = make(actions.Pause)

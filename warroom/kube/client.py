@@ -94,7 +94,8 @@ class KubeClient:
         if self.api_client is None:
             package = await import_client()
             self.k8s = package.client
-            target = await self.locate()
+            # Read again for each connection: kubectl reads it on each invocation.
+            target = self.target = await asyncio.to_thread(locate, self.kubeconfig, self.context)
             configuration = package.client.Configuration()
             if target.in_cluster:
                 try:
@@ -141,7 +142,6 @@ class KubeClient:
         return self.k8s.AppsV1Api(api_client), self.k8s.CoreV1Api(api_client)
 
     async def close(self) -> None:
-        self.target = None  # re-read with the next connection, as kubectl would
         if self.api_client is not None:
             api_client, self.api_client = self.api_client, None
             await api_client.close()
