@@ -233,14 +233,14 @@ def _absolute(entry: dict[str, Any], keys: tuple[str, ...], source: Path) -> dic
     for key in keys:
         value = entry.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
-            entry[key] = str(source.parent / value)
+            entry[key] = str(source.absolute().parent / value)
     return entry
 
 
 def _absolute_command(exec_config: dict[str, Any], source: Path) -> dict[str, Any]:
     command = exec_config.get("command")
     if isinstance(command, str) and os.sep in command and not Path(command).is_absolute():
-        return {**exec_config, "command": str(source.parent / command)}
+        return {**exec_config, "command": str(source.absolute().parent / command)}
     return exec_config
 
 
