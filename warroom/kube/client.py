@@ -123,10 +123,12 @@ class KubeClient:
                                                     client_configuration=configuration)
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise
-        except Exception as exc:  # the client's loader (auth providers, TLS files) as one line
+        except OSError as exc:  # a token, certificate or CA file named but not readable
+            raise KubeUnavailable(f'context "{target.context}": cannot read {exc.filename}: '
+                                  f"{(exc.strerror or str(exc)).lower()}") from None
+        except Exception as exc:  # the client's loader (auth providers, TLS data) as one line
             text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise KubeUnavailable(f'kubeconfig {":".join(map(str, target.files))}, context "{target.context}": '
-                                  f"{text}") from None
+            raise KubeUnavailable(f'context "{target.context}": {text}') from None
         kind = credential_kind(target.user)
         if kind and not has_credentials(configuration):
             raise KubeUnavailable(f'user "{target.user_name}" of context "{target.context}": its {kind} could '
