@@ -4,9 +4,11 @@ exact requests they send."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,13 @@ import pytest
 from tests.conftest import REPO, child_env
 from warroom import kube as kube_rules
 from warroom.actions import kubernetes as actions
-from warroom.actions.base import ActionFailed
+from warroom.actions.base import ActionFailed, Preview
 from warroom.actions.registry import build_action
 from warroom.config import models
 from warroom.secrets import Secrets
 from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
 from warroom.sim.kubeobjects import make_deployment, make_pod, make_replicaset
+from warroom.kube.quantity import parse_quantity
 
 NS = "production"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
@@ -486,11 +489,43 @@ def test_registry_builds_each_kind(cls, kubeconfig: Path):
     assert type(build_action(config)) is cls
 
 
-def test_equivalent_names_the_context():
+def test_equivalent_names_the_context_and_a_kubeconfig_kubectl_would_not_read(
+        kubeconfig: Path, monkeypatch: pytest.MonkeyPatch):
     config = models.KubernetesRollback(name="x", namespace=NS, deployment="api", context="prod-eu",
                                        to_revision=6)
     assert actions.Rollback(config).equivalent("--to-revision=6") == (
         "kubectl rollout undo deployment/api -n production --to-revision=6 --context=prod-eu")
+    named = models.KubernetesRollback(name="x", namespace=NS, deployment="api", kubeconfig=kubeconfig)
+    assert actions.Rollback(named).equivalent() == (
+        f"kubectl rollout undo deployment/api -n production --kubeconfig={kubeconfig}")
+    # The file kubectl reads anyway needs no flag.
+    monkeypatch.setenv("HOME", str(kubeconfig.parent))
+    default = kubeconfig.parent / ".kube" / "config"
+    default.parent.mkdir()
+    default.write_text(kubeconfig.read_text())
+    plain = models.KubernetesRollback(name="x", namespace=NS, deployment="api", kubeconfig=default)
+    assert actions.Rollback(plain).equivalent() == "kubectl rollout undo deployment/api -n production"
+
+
+async def test_a_second_restart_within_the_same_second_is_refused_as_kubectl_does(kube: KubeAPI, make):
+    world(kube)
+    first = make(actions.Restart)
+    await first.execute(await first.preview())
+
+    again = make(actions.Restart)  # the same clock: the same second
+    message = ("deployment api: a restart was already triggered within the past second "
+               "(restartedAt 2026-11-24T09:00:00Z): wait before triggering another")
+    with pytest.raises(ActionFailed, match=re.escape(message)):
+        await again.preview()
+    with pytest.raises(ActionFailed, match=re.escape(message)):  # and if it was previewed before the first
+        await again.execute(Preview("restart", "", "api", {"state": {}, "pods": []}))
+    assert len(patches(kube)) == 1
+    later = actions.Restart(again.config, clock=lambda: NOW + timedelta(seconds=1))
+    try:
+        await later.execute(await later.preview())
+    finally:
+        await later.close()
+    assert len(patches(kube)) == 2
 
 
 def test_the_kubernetes_client_is_not_imported_with_the_module():
@@ -553,3 +588,53 @@ def test_kubectl_rules_on_plain_objects():
     bare = {"metadata": {"name": "api"}, "spec": {"template": b}}
     assert kube_rules.rollback_patch(bare, {"metadata": {}, "spec": {"template": a}})[1] == {
         "op": "add", "path": "/metadata/annotations", "value": {}}
+
+
+# --- Semantic.DeepEqual: quantities by value, empty values ----------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("1", 1), ("1000m", 1), ("0.5", Fraction(1, 2)), ("500m", Fraction(1, 2)), ("100n", Fraction(1, 10**7)),
+    ("250u", Fraction(1, 4000)), ("1k", 1000), ("1M", 10**6), ("2G", 2 * 10**9), ("1T", 10**12),
+    ("1P", 10**15), ("1E", 10**18), ("1Ki", 1024), ("1Mi", 2**20), ("1Gi", 2**30), ("1.5Gi", 3 * 2**29),
+    ("1Ti", 2**40), ("1Pi", 2**50), ("1Ei", 2**60), ("1e3", 1000), ("1E3", 1000), ("5e-3", Fraction(1, 200)),
+    ("+2", 2), ("-1", -1), (".5", Fraction(1, 2)), ("1.", 1), (2, 2), (0.25, Fraction(1, 4)),
+])
+def test_quantities_parse_as_apimachinery_reads_them(text, value):
+    assert parse_quantity(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "1 Gi", "1gi", "1Gb", "Mi", "1e", "--1", "1..0", "0x10", True])
+def test_what_is_not_a_quantity(text):
+    with pytest.raises(ValueError):
+        parse_quantity(text)
+
+
+def test_template_equality_is_semantic():
+    def template(resources=None, env=None, volumes=None):
+        container = {"name": "app", "image": "x", **({"resources": resources} if resources else {}),
+                     **({"env": env} if env is not None else {})}
+        return {"metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [container], **({"volumes": volumes} if volumes else {})}}
+
+    same = [
+        ({"limits": {"cpu": "1", "memory": "1Gi"}}, {"limits": {"cpu": "1000m", "memory": "1024Mi"}}),
+        ({"requests": {"cpu": 1}}, {"requests": {"cpu": "1"}}),
+        ({"requests": {"memory": "1e3"}}, {"requests": {"memory": "1k"}}),
+    ]
+    for a, b in same:
+        assert kube_rules.same_template(template(a), template(b)), (a, b)
+        assert kube_rules.template_diff(template(a), template(b)) == []
+    assert not kube_rules.same_template(template({"limits": {"cpu": "1"}}), template({"limits": {"cpu": "1001m"}}))
+    assert kube_rules.template_diff(template({"limits": {"cpu": "1"}}), template({"limits": {"cpu": "2"}})) == [
+        'spec.containers[app].resources.limits.cpu: "1" -> "2"']
+    # Empty and missing are the same (a string's zero value, nil vs empty lists and maps).
+    assert kube_rules.same_template(template(env=[{"name": "A", "value": ""}]), template(env=[{"name": "A"}]))
+    assert kube_rules.same_template(template(env=[]), template())
+    assert not kube_rules.same_template(template(env=[{"name": "A", "value": "1"}]), template(env=[{"name": "A"}]))
+    size = lambda s: [{"name": "tmp", "emptyDir": {"sizeLimit": s}}]  # noqa: E731
+    assert kube_rules.same_template(template(volumes=size("1Gi")), template(volumes=size("1073741824")))
+    assert not kube_rules.same_template(template(volumes=size("1Gi")), template(volumes=size("1G")))
+    # Only where a quantity goes: an image tag "1" is not "1000m".
+    assert not kube_rules.same_template({"spec": {"containers": [{"name": "a", "image": "1"}]}},
+                                        {"spec": {"containers": [{"name": "a", "image": "1000m"}]}})

@@ -481,3 +481,29 @@ async def test_sim_rejects_a_json_patch_on_a_missing_path(kube: KubeAPI, kubecon
 ])
 def test_label_selectors(selector: str, labels: dict, expected: bool):
     assert parse_selector(selector)(labels) is expected
+
+
+async def test_deployed_ago_is_when_the_revision_last_became_current_not_when_its_replicaset_was_made(
+        kube: KubeAPI, runner: Runner):
+    """After a rollback the current ReplicaSet is an old one (created days ago, with a
+    revision-history): the Progressing condition says when its rollout finished."""
+    deployment, current, old = world(kube, revision=9)
+    finished_at(deployment, minutes_ago(3))
+    rolled_back = make_replicaset(deployment, 9, created=NOW - timedelta(days=40))
+    rolled_back["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] = "5,7"
+    kube.delete("ReplicaSet", NS, current["metadata"]["name"])
+    kube.add(deployment, rolled_back)
+    healthy_pods(kube, rolled_back, 5)
+    [check] = runner.checks
+
+    result = await runner.sample(check)
+    assert result.summary == "api 5/5 ready, revision 9 deployed 3m ago"
+    assert result.details["revision_changed_at"] == minutes_ago(3).isoformat()
+
+    # Rolling out again to that old ReplicaSet: when that started is not in the objects.
+    in_progress = make_deployment("api", NS, "registry.example/api:9", 5, 9, updated=2,
+                                  created=NOW - timedelta(days=30))
+    kube.add(in_progress)
+    result = await runner.sample(check)
+    assert result.summary == "api 5/5 ready, rollout in progress (2 of 5 updated), revision 9"
+    assert result.details["revision_changed_at"] is None
