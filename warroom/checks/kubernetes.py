@@ -249,6 +249,7 @@ class KubernetesCheck(Check):
             "revision_changed_at": changed_at.isoformat() if changed_at else None,
             "rollout": rollout.message, "rollout_phase": rollout.phase, "paused": bool(spec.paused),
             "new_restarts": new_restarts, "history": history, "pods": pods,
+            **self._kube.located(self.namespace),
         }
         return Probe(state, ", ".join(parts), value=float(ready), details=details)
 

@@ -84,6 +84,12 @@ class KubeClient:
         target = self.target
         return f"context {target.context} at {target.server}" if target else "the Kubernetes API"
 
+    def located(self, namespace: str) -> dict[str, str | None]:
+        """Where a request went, for a check's details: cluster URL, context, namespace."""
+        target = self.target
+        return {"cluster": target.server if target else None, "context": target.context if target else None,
+                "namespace": namespace}
+
     # -- the connection --
 
     async def connect(self) -> Any:
