@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import ipaddress
 import json
 import os
@@ -21,14 +20,12 @@ from aiohttp import web
 
 from tests.test_action_runner import mitigations, runner, svc  # noqa: F401 (the journal fixture)
 from warroom.actions import kubernetes as actions
-from warroom.actions.base import ActionFailed
 from warroom.actions.runner import Plan
 from warroom.checks.base import State
 from warroom.checks.kubernetes import KubernetesCheck
 from warroom.checks.runner import Runner
 from warroom.config import models
 from warroom.domain.roles import Role
-from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
 from warroom.sim.kubeobjects import make_deployment, make_pod, make_replicaset
@@ -152,6 +149,16 @@ def scale_for(kubeconfig: Path | None, **fields) -> actions.Scale:
     return actions.Scale(config, clock=lambda: NOW)
 
 
+async def failure_of(subject, step) -> str:
+    """The one line a check or an action gives when ``step`` fails; ``subject`` closed after."""
+    try:
+        with pytest.raises(Exception) as caught:
+            await asyncio.wait_for(step, HANG_GUARD)
+        return subject.describe(caught.value)
+    finally:
+        await subject.close()
+
+
 async def sample(check: KubernetesCheck):
     try:
         return await asyncio.wait_for(Runner([check], clock=lambda: NOW).sample(check), HANG_GUARD)
@@ -265,12 +272,7 @@ async def test_no_credential_over_plain_http(tmp_path: Path, user: dict, kind: s
                 "use https")
         result = await sample(check_for(path))
         action = scale_for(path)
-        try:
-            with pytest.raises(ActionFailed) as refused:
-                await action.preview()
-        finally:
-            await action.close()
-        assert result.summary == line and action.describe(refused.value) == line
+        assert result.summary == line and await failure_of(action, action.preview()) == line
         assert server.requests == []
 
     # The control: the same token over https is sent.
@@ -290,12 +292,7 @@ async def test_a_hanging_api_server_times_out_the_preview_and_the_execution(svc,
 
         # The client's own timeout, without the runner's: every call has one.
         action = scale_for(path, timeout="300ms", namespace="prod")
-        try:
-            with pytest.raises(Exception) as caught:
-                await asyncio.wait_for(action.preview(), HANG_GUARD)
-            assert action.describe(caught.value) == line
-        finally:
-            await action.close()
+        assert await failure_of(action, action.preview()) == line
 
         # Through the runner: the preview fails with that line, and is audited.
         action = scale_for(path, timeout="300ms", namespace="prod")
@@ -319,12 +316,7 @@ async def test_a_hanging_api_server_times_out_the_preview_and_the_execution(svc,
 
         # The check's calls too, on their own (the check runner bounds the whole sample besides).
         check = check_for(path, namespace="prod", timeout="300ms")
-        try:
-            with pytest.raises(Exception) as caught:
-                await asyncio.wait_for(check.probe(), HANG_GUARD)
-            assert check.describe(caught.value) == line
-        finally:
-            await check.close()
+        assert await failure_of(check, check.probe()) == line
 
 
 # --- the context's namespace ------------------------------------------------------------------
