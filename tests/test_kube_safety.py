@@ -10,6 +10,7 @@ import base64
 import ipaddress
 import json
 import os
+import shutil
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -371,3 +372,33 @@ async def test_two_kubeconfig_files_in_both_orders_act_on_kubectls_cluster(tmp_p
             assert f"revision {revision}" in result.summary
             assert f"at {kube.base_url}:" in preview.summary
             assert preview.equivalent == "kubectl scale deployment/api -n prod --replicas=3"
+
+
+# --- kubectl 1.32 as the oracle of both refusals ------------------------------------------------
+
+
+async def run_kubectl(kubectl: str, kubeconfig: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        kubectl, f"--kubeconfig={kubeconfig}", "get", "--raw", "/version", "--request-timeout=5s",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode or 0, stderr.decode()
+
+
+async def test_kubectl_sends_no_token_over_plain_http_and_nothing_when_its_plugin_fails(
+        require, tmp_path: Path):
+    """Why warroom refuses: kubectl drops the token over http:// (and goes anonymous,
+    which warroom does not), and sends nothing when the exec plugin fails."""
+    kubectl = shutil.which("kubectl")
+    require(kubectl is not None, "kubectl is not installed (Debian: kubernetes-client)")
+    async with Recorder() as server:
+        path = write_config(tmp_path / "plain", server.url, user={"token": "s3cret"})
+        await run_kubectl(kubectl, path)
+        assert server.requests and all(auth is None for _, _, auth in server.requests)
+    async with Recorder(tls=True) as server:
+        user = plugin(tmp_path, 'echo "token expired: run aws sso login" >&2\nexit 1\n')
+        path = write_config(tmp_path / "exec", server.url, user=user, ca=server.ca_pem)
+        code, stderr = await run_kubectl(kubectl, path)
+        assert code != 0 and server.requests == []
+        assert f"executable {tmp_path / 'auth-plugin'} failed with exit code 1" in stderr
+        assert "token expired: run aws sso login" in stderr
