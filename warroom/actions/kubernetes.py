@@ -13,13 +13,13 @@ import asyncio
 import copy
 import json
 import shlex
-from datetime import datetime, timedelta, timezone
+from datetime import timezone
 from typing import Any, Callable, Iterable
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
-from warroom.checks.kubernetes import FAILING, controller_uid, pod_facts
+from warroom.checks.kubernetes import controller_uid, failing_reason, pod_facts
 from warroom.domain.clock import Clock, system_clock
-from warroom.domain.durations import coarse, format_duration
+from warroom.domain.durations import format_duration
 from warroom.text import mask_text
 from warroom.kube import (
     DEFAULT_NAMESPACE,
@@ -359,27 +359,6 @@ class Restart(_DeploymentAction):
 
 
 # --- delete pod ---------------------------------------------------------------------------------
-
-
-STARTING = ("ContainerCreating", "PodInitializing")  # a new pod of a rollout, on its way up
-
-
-def failing_reason(facts: dict[str, Any], now: datetime, unready_for: timedelta) -> str | None:
-    """Why a pod counts as failing, for a delete_pod that names no pod; None for a pod to
-    leave alone. Failing: a failing waiting reason (CrashLoopBackOff, ImagePullBackOff,
-    ErrImagePull), a container that ended in Error, a Failed pod (evicted), or not ready
-    for ``unready_for`` or longer. Never a pod still being created: in a normal rollout
-    the new pods are unready in ContainerCreating, and deleting them stalls the rollout."""
-    if facts["waiting_reason"] in FAILING:
-        return facts["waiting_reason"]
-    if facts.get("terminated_reason") == "Error":
-        return "Error"
-    if facts["phase"] == "Failed":
-        return "Failed"
-    if facts["ready"] or facts["waiting_reason"] in STARTING or not facts.get("not_ready_since"):
-        return None
-    unready = now - datetime.fromisoformat(facts["not_ready_since"])
-    return f"not ready for {format_duration(coarse(unready))}" if unready >= unready_for else None
 
 
 def _pod_line(facts: dict[str, Any], why: str | None = None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -111,6 +112,27 @@ def pod_facts(pod: Any) -> dict[str, Any]:
         "containers": [c.name for c in pod.spec.containers],
         "node": pod.spec.node_name,
     }
+
+
+STARTING = ("ContainerCreating", "PodInitializing")  # a new pod of a rollout, on its way up
+
+
+def failing_reason(facts: dict[str, Any], now: datetime, unready_for: timedelta) -> str | None:
+    """Why a pod counts as failing, for a delete_pod that names no pod; None for a pod to
+    leave alone. Failing: a failing waiting reason (CrashLoopBackOff, ImagePullBackOff,
+    ErrImagePull), a container that ended in Error, a Failed pod (evicted), or not ready
+    for ``unready_for`` or longer. Never a pod still being created: in a normal rollout
+    the new pods are unready in ContainerCreating, and deleting them stalls the rollout."""
+    if facts["waiting_reason"] in FAILING:
+        return facts["waiting_reason"]
+    if facts.get("terminated_reason") == "Error":
+        return "Error"
+    if facts["phase"] == "Failed":
+        return "Failed"
+    if facts["ready"] or facts["waiting_reason"] in STARTING or not facts.get("not_ready_since"):
+        return None
+    unready = now - datetime.fromisoformat(facts["not_ready_since"])
+    return f"not ready for {format_duration(coarse(unready))}" if unready >= unready_for else None
 
 
 def _count(n: int, what: str) -> str:
