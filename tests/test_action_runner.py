@@ -297,7 +297,7 @@ async def test_a_server_that_accepts_and_never_answers_fails_the_preview_at_the_
             await asyncio.wait_for(r.request("stuck"), HANG_GUARD)
     finally:
         await r.close()
-    where = "" if kind.startswith("kubernetes") else f"127.0.0.1:{listener} "
+    where = f"API server 127.0.0.1:{listener} " if kind.startswith("kubernetes") else f"127.0.0.1:{listener} "
     assert str(failed.value) == f"stuck: preview failed: {where}did not answer in 200ms"
     [audit] = await mitigations(svc)
     assert audit.data["result"] == "failed" and audit.data["kind"] == kind

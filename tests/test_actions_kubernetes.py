@@ -4,9 +4,11 @@ exact requests they send."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,13 @@ import pytest
 from tests.conftest import REPO, child_env
 from warroom import kube as kube_rules
 from warroom.actions import kubernetes as actions
-from warroom.actions.base import ActionFailed
+from warroom.actions.base import ActionFailed, Preview
 from warroom.actions.registry import build_action
 from warroom.config import models
 from warroom.secrets import Secrets
 from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
 from warroom.sim.kubeobjects import make_deployment, make_pod, make_replicaset
+from warroom.kube.quantity import parse_quantity
 
 NS = "production"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
@@ -51,13 +54,14 @@ def kubeconfig(kube: KubeAPI, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def make(kubeconfig: Path):
-    """``make(Rollback, to_revision=6)``: an action on production/api, closed afterwards."""
+async def make(kubeconfig: Path, monkeypatch: pytest.MonkeyPatch):
+    """``make(Rollback, to_revision=6)``: an action on production/api, closed afterwards;
+    the kubeconfig found through $KUBECONFIG, as kubectl in the same shell finds it."""
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     built = []
 
     def build(cls, **fields):
-        config = CONFIGS[cls](**{"name": "mitigate-api", "namespace": NS, "deployment": "api",
-                                 "kubeconfig": kubeconfig, **fields})
+        config = CONFIGS[cls](**{"name": "mitigate-api", "namespace": NS, "deployment": "api", **fields})
         action = cls(config, clock=lambda: NOW)
         built.append(action)
         return action
@@ -88,6 +92,11 @@ def world(kube: KubeAPI, *, revisions=(6, 7), paused: bool = False, replicas: in
     return deployment, replica_sets
 
 
+def on(kube: KubeAPI) -> str:
+    """What a preview says of the cluster and the context it acts on."""
+    return f" on context warroom-test at {kube.base_url}"
+
+
 def patches(kube: KubeAPI) -> list:
     return kube.requests_to("PATCH", DEPLOYMENT_PATH + "*")
 
@@ -106,7 +115,7 @@ async def test_rollback_to_the_previous_revision_as_kubectl_does(kube: KubeAPI, 
 
     preview = await rollback.preview()
 
-    assert preview.summary == ("deployment/api (production): revision 7 image registry.example/api:7 -> "
+    assert preview.summary == (f"deployment/api (production){on(kube)}: revision 7 image registry.example/api:7 -> "
                                "revision 6 image registry.example/api:6")
     assert preview.equivalent == "kubectl rollout undo deployment/api -n production"
     assert preview.target == "api" and preview.noop is None
@@ -237,7 +246,7 @@ async def test_scale_is_a_merge_patch_of_the_scale_subresource(kube: KubeAPI, ma
     preview = await scale.preview()
     outcome = await scale.execute(preview)
 
-    assert preview.summary == "deployment/api (production): scale 5 -> 10 replicas"
+    assert preview.summary == f"deployment/api (production){on(kube)}: scale 5 -> 10 replicas"
     assert preview.equivalent == "kubectl scale deployment/api -n production --replicas=10"
     [patch] = patches(kube)
     assert (patch.path, patch.content_type, patch.body) == (
@@ -256,7 +265,7 @@ async def test_restart_patches_restarted_at_with_strategic_merge(kube: KubeAPI, 
     evidence = await restart.evidence(preview)
     outcome = await restart.execute(preview)
 
-    assert preview.summary == ("deployment/api (production): restart 2 pods "
+    assert preview.summary == (f"deployment/api (production){on(kube)}: restart 2 pods "
                                "(revision 7, image registry.example/api:7)")
     assert preview.equivalent == "kubectl rollout restart deployment/api -n production"
     assert [e.title for e in evidence] == ["logs of pod api-a", "logs of pod api-b"]
@@ -283,7 +292,7 @@ async def test_pause_and_resume(kube: KubeAPI, make, cls, paused: bool, verb: st
     outcome = await action.execute(preview)
 
     assert preview.equivalent == f"kubectl rollout {verb} deployment/api -n production"
-    assert preview.summary == (f"deployment/api (production): {verb} the rollout "
+    assert preview.summary == (f"deployment/api (production){on(kube)}: {verb} the rollout "
                                "(revision 7, image registry.example/api:7)")
     [patch] = patches(kube)
     assert (patch.content_type, patch.body) == ("application/strategic-merge-patch+json",
@@ -307,7 +316,7 @@ async def test_set_env_on_every_container_merged_by_name(kube: KubeAPI, make):
     preview = await set_env.preview()
     outcome = await set_env.execute(preview)
 
-    assert preview.summary == ('deployment/api (production): set env FEATURE_X="off" (was "on" in app, '
+    assert preview.summary == (f'deployment/api (production){on(kube)}: set env FEATURE_X="off" (was "on" in app, '
                                'unset in proxy), LOG_LEVEL="debug" (was unset), REGION="eu" (was from '
                                'configMapKeyRef site/region in app, unset in proxy)')
     assert preview.lines == (
@@ -369,13 +378,26 @@ async def test_set_env_sends_the_value_and_shows_the_template(kube: KubeAPI, kub
 # --- delete pod -------------------------------------------------------------------------------
 
 
-async def test_delete_pod_deletes_only_the_crash_looping_and_unready_pods(kube: KubeAPI, make):
+def ended_in_error(pod: dict) -> dict:
+    """The pod's app container between two restarts: terminated with reason Error."""
+    pod["status"]["containerStatuses"][0]["state"] = {"terminated": {"reason": "Error", "exitCode": 1}}
+    return pod
+
+
+async def test_delete_pod_deletes_only_the_failing_pods(kube: KubeAPI, make):
     _, replica_sets = world(kube)
     rs = replica_sets[7]
+    ago = lambda minutes: NOW - timedelta(minutes=minutes)  # noqa: E731
     kube.add(make_pod(rs, "api-ok-1"), make_pod(rs, "api-ok-2"),
              make_pod(rs, "api-crash", restart_count=7, waiting_reason="CrashLoopBackOff",
                       last_terminated_reason="Error"),
-             make_pod(rs, "api-stuck", ready=False))
+             make_pod(rs, "api-pull", waiting_reason="ImagePullBackOff"),
+             ended_in_error(make_pod(rs, "api-error", restart_count=2, ready=False, created=ago(1))),
+             make_pod(rs, "api-stuck", ready=False, created=ago(12)),
+             # Left alone: unready for less than the threshold, and still being created
+             # (a normal rollout's new pod), however long that takes.
+             make_pod(rs, "api-warming", ready=False, created=ago(2)),
+             make_pod(rs, "api-creating", phase="Pending", waiting_reason="ContainerCreating", created=ago(30)))
     canary = make_deployment("api-canary", NS, "registry.example/api:9", 1, 9, labels={"app": "api"})
     canary_rs = make_replicaset(canary, 9)
     kube.add(canary, canary_rs, make_pod(canary_rs, "canary-crash", waiting_reason="CrashLoopBackOff"))
@@ -387,17 +409,22 @@ async def test_delete_pod_deletes_only_the_crash_looping_and_unready_pods(kube: 
     evidence = await delete.evidence(preview)
     outcome = await delete.execute(preview)
 
-    assert preview.summary == ("deployment/api (production): delete 2 pods: "
-                               "api-crash (CrashLoopBackOff, 7 restarts) (+1 more)")
-    assert preview.lines == ("api-crash (CrashLoopBackOff, 7 restarts)", "api-stuck (not ready, 0 restarts)")
-    assert preview.equivalent == "kubectl delete pod api-crash api-stuck -n production"
-    assert [e.title for e in evidence] == ["logs of pod api-crash", "logs of pod api-stuck"]
+    failing = ["api-crash", "api-error", "api-pull", "api-stuck"]
+    assert preview.summary == (f"deployment/api (production){on(kube)}: delete 4 pods: "
+                               "api-crash (CrashLoopBackOff, 7 restarts) (+3 more)")
+    assert preview.lines == ("api-crash (CrashLoopBackOff, 7 restarts)", "api-error (Error, 2 restarts)",
+                             "api-pull (ImagePullBackOff, 0 restarts)", "api-stuck (not ready for 12m, 0 restarts)")
+    assert preview.equivalent == "kubectl delete pod api-crash api-error api-pull api-stuck -n production"
+    assert [e.title for e in evidence] == [f"logs of pod {name}" for name in failing]
     assert "panic: connection pool exhausted" in evidence[0].text
-    assert [r.path.rsplit("/", 1)[1] for r in kube.requests if r.method == "DELETE"] == ["api-crash", "api-stuck"]
-    assert sorted(p["metadata"]["name"] for p in kube.objects("Pod", NS)) == ["api-ok-1", "api-ok-2", "canary-crash"]
-    assert outcome.summary == "deleted 2 pods of deployment/api (production): api-crash, api-stuck"
+    assert [r.path.rsplit("/", 1)[1] for r in kube.requests if r.method == "DELETE"] == failing
+    assert sorted(p["metadata"]["name"] for p in kube.objects("Pod", NS)) == [
+        "api-creating", "api-ok-1", "api-ok-2", "api-warming", "canary-crash"]
+    assert outcome.summary == f"deleted 4 pods of deployment/api (production): {', '.join(failing)}"
     assert (await make(actions.DeletePod).preview()).noop == (
-        "no crash-looping or unready pod in deployment/api (production)")
+        "no failing pod in deployment/api (production) (crash-looping, erroring, or unready for 5m)")
+    # The threshold is the action's: at 1 minute the warming pod counts too.
+    assert (await make(actions.DeletePod, unready_for="1m").preview()).plan["pods"] == ["api-warming"]
 
 
 async def test_delete_a_configured_pod(kube: KubeAPI, make):
@@ -434,7 +461,9 @@ async def test_errors_are_one_line(kube: KubeAPI, make, kubeconfig: Path):
     preview = await scale.preview()
     with pytest.raises(Exception) as forbidden:
         await scale.execute(preview)
-    assert scale.describe(forbidden.value) == f"forbidden: {message} (403 from 127.0.0.1:{kube.port})"
+    assert scale.describe(forbidden.value) == (
+        'forbidden: patch deployments.apps/scale "api" in namespace production as '
+        f"system:serviceaccount:ops:warroom (403 from 127.0.0.1:{kube.port})")
 
     await kube.stop()
     pause = make(actions.Pause)
@@ -460,11 +489,43 @@ def test_registry_builds_each_kind(cls, kubeconfig: Path):
     assert type(build_action(config)) is cls
 
 
-def test_equivalent_names_the_context():
+def test_equivalent_names_the_context_and_a_kubeconfig_kubectl_would_not_read(
+        kubeconfig: Path, monkeypatch: pytest.MonkeyPatch):
     config = models.KubernetesRollback(name="x", namespace=NS, deployment="api", context="prod-eu",
                                        to_revision=6)
     assert actions.Rollback(config).equivalent("--to-revision=6") == (
         "kubectl rollout undo deployment/api -n production --to-revision=6 --context=prod-eu")
+    named = models.KubernetesRollback(name="x", namespace=NS, deployment="api", kubeconfig=kubeconfig)
+    assert actions.Rollback(named).equivalent() == (
+        f"kubectl rollout undo deployment/api -n production --kubeconfig={kubeconfig}")
+    # The file kubectl reads anyway needs no flag.
+    monkeypatch.setenv("HOME", str(kubeconfig.parent))
+    default = kubeconfig.parent / ".kube" / "config"
+    default.parent.mkdir()
+    default.write_text(kubeconfig.read_text())
+    plain = models.KubernetesRollback(name="x", namespace=NS, deployment="api", kubeconfig=default)
+    assert actions.Rollback(plain).equivalent() == "kubectl rollout undo deployment/api -n production"
+
+
+async def test_a_second_restart_within_the_same_second_is_refused_as_kubectl_does(kube: KubeAPI, make):
+    world(kube)
+    first = make(actions.Restart)
+    await first.execute(await first.preview())
+
+    again = make(actions.Restart)  # the same clock: the same second
+    message = ("deployment api: a restart was already triggered within the past second "
+               "(restartedAt 2026-11-24T09:00:00Z): wait before triggering another")
+    with pytest.raises(ActionFailed, match=re.escape(message)):
+        await again.preview()
+    with pytest.raises(ActionFailed, match=re.escape(message)):  # and if it was previewed before the first
+        await again.execute(Preview("restart", "", "api", {"state": {}, "pods": []}))
+    assert len(patches(kube)) == 1
+    later = actions.Restart(again.config, clock=lambda: NOW + timedelta(seconds=1))
+    try:
+        await later.execute(await later.preview())
+    finally:
+        await later.close()
+    assert len(patches(kube)) == 2
 
 
 def test_the_kubernetes_client_is_not_imported_with_the_module():
@@ -527,3 +588,53 @@ def test_kubectl_rules_on_plain_objects():
     bare = {"metadata": {"name": "api"}, "spec": {"template": b}}
     assert kube_rules.rollback_patch(bare, {"metadata": {}, "spec": {"template": a}})[1] == {
         "op": "add", "path": "/metadata/annotations", "value": {}}
+
+
+# --- Semantic.DeepEqual: quantities by value, empty values ----------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("1", 1), ("1000m", 1), ("0.5", Fraction(1, 2)), ("500m", Fraction(1, 2)), ("100n", Fraction(1, 10**7)),
+    ("250u", Fraction(1, 4000)), ("1k", 1000), ("1M", 10**6), ("2G", 2 * 10**9), ("1T", 10**12),
+    ("1P", 10**15), ("1E", 10**18), ("1Ki", 1024), ("1Mi", 2**20), ("1Gi", 2**30), ("1.5Gi", 3 * 2**29),
+    ("1Ti", 2**40), ("1Pi", 2**50), ("1Ei", 2**60), ("1e3", 1000), ("1E3", 1000), ("5e-3", Fraction(1, 200)),
+    ("+2", 2), ("-1", -1), (".5", Fraction(1, 2)), ("1.", 1), (2, 2), (0.25, Fraction(1, 4)),
+])
+def test_quantities_parse_as_apimachinery_reads_them(text, value):
+    assert parse_quantity(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "1 Gi", "1gi", "1Gb", "Mi", "1e", "--1", "1..0", "0x10", True])
+def test_what_is_not_a_quantity(text):
+    with pytest.raises(ValueError):
+        parse_quantity(text)
+
+
+def test_template_equality_is_semantic():
+    def template(resources=None, env=None, volumes=None):
+        container = {"name": "app", "image": "x", **({"resources": resources} if resources else {}),
+                     **({"env": env} if env is not None else {})}
+        return {"metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [container], **({"volumes": volumes} if volumes else {})}}
+
+    same = [
+        ({"limits": {"cpu": "1", "memory": "1Gi"}}, {"limits": {"cpu": "1000m", "memory": "1024Mi"}}),
+        ({"requests": {"cpu": 1}}, {"requests": {"cpu": "1"}}),
+        ({"requests": {"memory": "1e3"}}, {"requests": {"memory": "1k"}}),
+    ]
+    for a, b in same:
+        assert kube_rules.same_template(template(a), template(b)), (a, b)
+        assert kube_rules.template_diff(template(a), template(b)) == []
+    assert not kube_rules.same_template(template({"limits": {"cpu": "1"}}), template({"limits": {"cpu": "1001m"}}))
+    assert kube_rules.template_diff(template({"limits": {"cpu": "1"}}), template({"limits": {"cpu": "2"}})) == [
+        'spec.containers[app].resources.limits.cpu: "1" -> "2"']
+    # Empty and missing are the same (a string's zero value, nil vs empty lists and maps).
+    assert kube_rules.same_template(template(env=[{"name": "A", "value": ""}]), template(env=[{"name": "A"}]))
+    assert kube_rules.same_template(template(env=[]), template())
+    assert not kube_rules.same_template(template(env=[{"name": "A", "value": "1"}]), template(env=[{"name": "A"}]))
+    size = lambda s: [{"name": "tmp", "emptyDir": {"sizeLimit": s}}]  # noqa: E731
+    assert kube_rules.same_template(template(volumes=size("1Gi")), template(volumes=size("1073741824")))
+    assert not kube_rules.same_template(template(volumes=size("1Gi")), template(volumes=size("1G")))
+    # Only where a quantity goes: an image tag "1" is not "1000m".
+    assert not kube_rules.same_template({"spec": {"containers": [{"name": "a", "image": "1"}]}},
+                                        {"spec": {"containers": [{"name": "a", "image": "1000m"}]}})

@@ -68,11 +68,20 @@ def world(kube: KubeAPI, *, replicas: int = 5, revision: int = 7, **status) -> t
     (two days ago, scaled down); no pods yet."""
     deployment = make_deployment("api", NS, f"registry.example/api:{revision}", replicas, revision,
                                  created=NOW - timedelta(days=30), **status)
+    finished_at(deployment, minutes_ago(12))
     current = make_replicaset(deployment, revision, created=minutes_ago(12))
     old = make_replicaset(deployment, revision - 1, f"registry.example/api:{revision - 1}",
                           created=NOW - timedelta(days=2))
     kube.add(deployment, current, old)
     return deployment, current, old
+
+
+def finished_at(deployment: dict, when: datetime) -> None:
+    """The Progressing condition's times, as the controller leaves them when the rollout
+    of the current revision finished at ``when``."""
+    for condition in deployment["status"]["conditions"]:
+        if condition["type"] == "Progressing":
+            condition["lastUpdateTime"] = condition["lastTransitionTime"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def healthy_pods(kube: KubeAPI, rs: dict, n: int) -> list[dict]:
@@ -167,6 +176,7 @@ async def test_crash_looping_pod_is_critical_with_restarts_and_oom(kube: KubeAPI
     assert crash == {
         "name": "api-crash", "phase": "Running", "ready": False, "restarts": 5,
         "waiting_reason": "CrashLoopBackOff", "last_terminated_reason": "OOMKilled",
+        "terminated_reason": None, "not_ready_since": minutes_ago(11).isoformat(),
         "containers": ["app"], "node": "node-1",
     }
 
@@ -312,9 +322,11 @@ async def test_forbidden(kube: KubeAPI, runner: Runner, status: int):
 
     assert result.state is State.CRITICAL
     if status == 403:
-        assert result.summary == f"forbidden: {message} (403 from 127.0.0.1:{kube.port})"
+        assert result.summary == ('forbidden: get deployments.apps "api" in namespace production as '
+                                  f"system:serviceaccount:ops:warroom (403 from 127.0.0.1:{kube.port})")
     else:
-        assert result.summary == f"forbidden: Unauthorized (401 from 127.0.0.1:{kube.port})"
+        assert result.summary == (f'unauthorized: credentials of user "warroom-test" rejected by '
+                                  f"127.0.0.1:{kube.port} (401)")
         assert check._client is None  # credentials are reloaded on the next sample
     kube.clear_failures()
     assert (await runner.sample(check)).state is State.OK
@@ -469,3 +481,29 @@ async def test_sim_rejects_a_json_patch_on_a_missing_path(kube: KubeAPI, kubecon
 ])
 def test_label_selectors(selector: str, labels: dict, expected: bool):
     assert parse_selector(selector)(labels) is expected
+
+
+async def test_deployed_ago_is_when_the_revision_last_became_current_not_when_its_replicaset_was_made(
+        kube: KubeAPI, runner: Runner):
+    """After a rollback the current ReplicaSet is an old one (created days ago, with a
+    revision-history): the Progressing condition says when its rollout finished."""
+    deployment, current, old = world(kube, revision=9)
+    finished_at(deployment, minutes_ago(3))
+    rolled_back = make_replicaset(deployment, 9, created=NOW - timedelta(days=40))
+    rolled_back["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] = "5,7"
+    kube.delete("ReplicaSet", NS, current["metadata"]["name"])
+    kube.add(deployment, rolled_back)
+    healthy_pods(kube, rolled_back, 5)
+    [check] = runner.checks
+
+    result = await runner.sample(check)
+    assert result.summary == "api 5/5 ready, revision 9 deployed 3m ago"
+    assert result.details["revision_changed_at"] == minutes_ago(3).isoformat()
+
+    # Rolling out again to that old ReplicaSet: when that started is not in the objects.
+    in_progress = make_deployment("api", NS, "registry.example/api:9", 5, 9, updated=2,
+                                  created=NOW - timedelta(days=30))
+    kube.add(in_progress)
+    result = await runner.sample(check)
+    assert result.summary == "api 5/5 ready, rollout in progress (2 of 5 updated), revision 9"
+    assert result.details["revision_changed_at"] is None

@@ -295,7 +295,7 @@ def test_every_check_and_action_kind_parses(tmp_path):
     assert config.check("cache").interval == timedelta(minutes=1)
     assert config.check("smtp").interval == timedelta(seconds=15)  # default
     assert config.check("cert").port == 443
-    assert config.check("api-pods").namespace == "default"
+    assert config.check("api-pods").namespace is None  # the context's, else "default", when used
     assert config.check("api-pods").kubeconfig == Path("/etc/kube/config")
     assert config.check("db").critical_connections == 1.0
 
@@ -491,7 +491,7 @@ DEPLOYMENT = 'namespace = "n"\ndeployment = "d"\n'
         (CHECK + 'kind = "postgres"\ndsn = "postgresql://h"\nwarn_connections = 1.5', "warn_connections"),
         (ACTION + 'kind = "kubernetes.scale"\nreplicas = -1\n' + DEPLOYMENT, "action[0].replicas"),
         (ACTION + 'kind = "kubernetes.set_env"\nenv = {}\n' + DEPLOYMENT, "action[0].env: must not be empty"),
-        (ACTION + 'kind = "kubernetes.restart"\ndeployment = "d"', 'missing required key "namespace"'),
+        (ACTION + 'kind = "kubernetes.restart"\nnamespace = "n"', 'missing required key "deployment"'),
         (ACTION + 'kind = "redis.delete_pattern"\nurl = "redis://h"\npattern = "*"', "allow_all"),
         (ACTION + 'kind = "redis.flushdb"\nurl = "redis://h"', "confirm_flushdb"),
         (ACTION + 'kind = "command"\nargv = []', "action[0].argv"),

@@ -17,10 +17,12 @@ from datetime import timezone
 from typing import Any, Callable, Iterable
 
 from warroom.actions.base import ActionFailed, Evidence, Mitigation, Outcome, Preview
-from warroom.checks.kubernetes import FAILING, controller_uid, pod_facts
+from warroom.checks.kubernetes import controller_uid, failing_reason, pod_facts
 from warroom.domain.clock import Clock, system_clock
+from warroom.domain.durations import format_duration
 from warroom.text import mask_text
 from warroom.kube import (
+    DEFAULT_NAMESPACE,
     KubeClient,
     KubeUnavailable,
     NoRevision,
@@ -80,29 +82,41 @@ class _DeploymentAction(Mitigation):
     def __init__(self, config: Any, secrets: Iterable[str] = (), *,
                  clock: Clock = system_clock) -> None:
         super().__init__(config, secrets)
-        self.namespace: str = config.namespace
+        self.configured_namespace: str | None = config.namespace
+        self.namespace: str = config.namespace or DEFAULT_NAMESPACE
+        """The configured namespace, else the context's (known once the kubeconfig is read),
+        else "default": kubectl's rule."""
         self.deployment: str = config.deployment
         self.clock = clock
-        self._kube = KubeClient(config.kubeconfig, config.context)
+        self._kube = KubeClient(config.kubeconfig, config.context, timeout=self.timeout.total_seconds())
 
     @property
     def label(self) -> str:
         return f"deployment/{self.deployment} ({self.namespace})"
 
     @property
+    def place(self) -> str:
+        """What a preview acts on, cluster and context included: ``deployment/api
+        (production) on context prod at https://api.prod.example:6443``."""
+        return f"{self.label} on {self._kube.on()}"
+
+    @property
     def missing(self) -> str:
         return f"deployment {self.deployment} not found in namespace {self.namespace}"
 
     def equivalent(self, *extra: str, words: tuple[str, ...] = ()) -> str:
-        """The kubectl command line: VERB deployment/NAME -n NAMESPACE EXTRA [--context]."""
+        """The kubectl command line: VERB deployment/NAME -n NAMESPACE EXTRA, then --context
+        and --kubeconfig where kubectl's defaults would not pick the same."""
         argv = ["kubectl", *(words or (*self.VERB, f"deployment/{self.deployment}")), "-n", self.namespace, *extra]
-        return shlex.join(argv + ([f"--context={self.config.context}"] if self.config.context else []))
+        return shlex.join(argv + self._kube.kubectl_flags())
 
     async def _apis(self) -> tuple[Any, Any]:
         try:
-            return await self._kube.apis()
+            apis = await self._kube.apis()
+            self.namespace = await self._kube.namespace(self.configured_namespace)
         except KubeUnavailable as exc:
             raise ActionFailed(exc.summary) from None
+        return apis
 
     async def _call(self, method: Callable, *args: Any, missing: str | None = None, **kwargs: Any) -> Any:
         """One API call; a 404 becomes ``missing`` when given; a 401 drops the client so
@@ -194,6 +208,9 @@ class _DeploymentAction(Mitigation):
     async def close(self) -> None:
         await self._kube.close()
 
+    def target_address(self) -> str:
+        return self._kube.api_server()  # "API server host:port did not answer in 10s"
+
     def describe(self, exc: BaseException) -> str:
         text = exc.summary if isinstance(exc, ActionFailed) else self._kube.describe(exc)
         return mask_text(text, self.secrets)
@@ -223,7 +240,7 @@ class Rollback(_DeploymentAction):
         current = self._state(deployment, replica_sets)
         to_revision = _revision(target)
         to_images = images(target["spec"]["template"])
-        summary = (f"{self.label}: revision {current['revision']} {image_text(current['images'])} -> "
+        summary = (f"{self.place}: revision {current['revision']} {image_text(current['images'])} -> "
                    f"revision {to_revision} {image_text(to_images)}")
         extra = (f"--to-revision={self.config.to_revision}",) if self.config.to_revision else ()
         plan = {"patch": rollback_patch(deployment, target), "replicaset": target["metadata"]["name"],
@@ -279,7 +296,7 @@ class Scale(_DeploymentAction):
                                  missing=self.missing)
         current, wanted = scale.spec.replicas or 0, self.config.replicas
         noop = f"already at {_plural(wanted, 'replica')}" if current == wanted else None
-        return Preview(f"{self.label}: scale {current} -> {wanted} replicas",
+        return Preview(f"{self.place}: scale {current} -> {wanted} replicas",
                        self.equivalent(f"--replicas={wanted}"), self.deployment,
                        {"patch": {"spec": {"replicas": wanted}}, "from": current}, noop=noop)
 
@@ -304,13 +321,26 @@ class Restart(_DeploymentAction):
         apps, core = await self._apis()
         deployment = await self._read(apps)
         self._refuse_paused(deployment)
+        self._stamps(deployment)
         replica_sets = await self._replica_sets(apps, deployment)
         pods = [p.metadata.name for p in await self._pods(core, deployment, replica_sets)]
         state = self._state(deployment, replica_sets)
-        summary = (f"{self.label}: restart {_plural(len(pods), 'pod')} "
+        summary = (f"{self.place}: restart {_plural(len(pods), 'pod')} "
                    f"(revision {state['revision']}, {image_text(state['images'])})")
         return Preview(summary, self.equivalent(), self.deployment, {"state": state, "pods": pods},
                        lines=tuple(pods))
+
+    def _stamps(self, deployment: Obj) -> tuple[str | None, str]:
+        """The restartedAt the template has and the one a restart now would set (as kubectl:
+        time.Now() in RFC 3339, to the second; here in UTC). The same value twice is no
+        change, so kubectl refuses a second restart within the same second: so does this."""
+        template_meta = deployment["spec"]["template"].get("metadata") or {}
+        previous = (template_meta.get("annotations") or {}).get(RESTARTED_AT)
+        stamp = self.clock().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if previous == stamp:
+            raise ActionFailed(f"deployment {self.deployment}: a restart was already triggered within the past "
+                               f"second (restartedAt {stamp}): wait before triggering another")
+        return previous, stamp
 
     async def evidence(self, preview: Preview) -> list[Evidence]:
         return await self._logs_of_every_pod()
@@ -319,10 +349,7 @@ class Restart(_DeploymentAction):
         apps, _ = await self._apis()
         deployment = await self._read(apps)
         self._refuse_paused(deployment)
-        template_meta = deployment["spec"]["template"].get("metadata") or {}
-        previous = (template_meta.get("annotations") or {}).get(RESTARTED_AT)
-        # As kubectl: time.Now().Format(time.RFC3339), in UTC.
-        stamp = self.clock().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        previous, stamp = self._stamps(deployment)
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
         await self._call(apps.patch_namespaced_deployment, self.deployment, self.namespace, patch,
                          missing=self.missing)
@@ -334,12 +361,8 @@ class Restart(_DeploymentAction):
 # --- delete pod ---------------------------------------------------------------------------------
 
 
-def _unhealthy(facts: dict[str, Any]) -> bool:
-    return facts["waiting_reason"] in FAILING or not facts["ready"]
-
-
-def _pod_line(facts: dict[str, Any]) -> str:
-    why = facts["waiting_reason"] or ("not ready" if not facts["ready"] else facts["phase"])
+def _pod_line(facts: dict[str, Any], why: str | None = None) -> str:
+    why = why or facts["waiting_reason"] or ("not ready" if not facts["ready"] else facts["phase"])
     return f"{facts['name']} ({why}, {_plural(facts['restarts'], 'restart')})"
 
 
@@ -358,17 +381,33 @@ class DeletePod(_DeploymentAction):
                 await self._call(core.read_namespaced_pod, self.config.pod, self.namespace,
                                  missing=f"pod {self.config.pod} not found in namespace {self.namespace}")
                 raise ActionFailed(f"pod {self.config.pod} does not belong to deployment {self.deployment}")
+            facts = [pod_facts(p) for p in chosen]
+            why = [None] * len(facts)
         else:
-            chosen = [p for p in pods if not p.metadata.deletion_timestamp and _unhealthy(pod_facts(p))]
-        facts = [pod_facts(p) for p in chosen]
+            facts, why = self._failing(pods)
         names = [f["name"] for f in facts]
         equivalent = self.equivalent(words=("delete", "pod", *(names or ["<none>"])))
-        noop = None if names else f"no crash-looping or unready pod in {self.label}"
-        summary = f"{self.label}: delete {_plural(len(names), 'pod')}"
+        unready_for = format_duration(self.config.unready_for)
+        noop = None if names else f"no failing pod in {self.label} (crash-looping, erroring, or unready for {unready_for})"
+        lines = tuple(_pod_line(f, w) for f, w in zip(facts, why))
+        summary = f"{self.place}: delete {_plural(len(names), 'pod')}"
         if facts:
-            summary += f": {_pod_line(facts[0])}" + (f" (+{len(facts) - 1} more)" if len(facts) > 1 else "")
+            summary += f": {lines[0]}" + (f" (+{len(facts) - 1} more)" if len(facts) > 1 else "")
         return Preview(summary, equivalent, self.deployment, {"pods": names, "facts": facts}, noop=noop,
-                       lines=tuple(_pod_line(f) for f in facts))
+                       lines=lines)
+
+    def _failing(self, pods: list[Any]) -> tuple[list[dict[str, Any]], list[str | None]]:
+        """The pods to delete when none is named, and why each."""
+        now = self.clock()
+        chosen = []
+        for pod in pods:
+            if pod.metadata.deletion_timestamp:
+                continue  # already going
+            facts = pod_facts(pod)
+            why = failing_reason(facts, now, self.config.unready_for)
+            if why is not None:
+                chosen.append((facts, why))
+        return [f for f, _ in chosen], [w for _, w in chosen]
 
     async def evidence(self, preview: Preview) -> list[Evidence]:
         _, core = await self._apis()
@@ -462,7 +501,7 @@ class SetEnv(_DeploymentAction):
             was = sorted(set(olds.values()))
             was_text = was[0] if len(was) == 1 else ", ".join(f"{v} in {c}" for c, v in olds.items())
             parts.append(f"{key}={json.dumps(value)} (was {was_text})")
-        summary = mask_text(f"{self.label}: set env " + (", ".join(parts) or ", ".join(assignments)), self.secrets)
+        summary = mask_text(f"{self.place}: set env " + (", ".join(parts) or ", ".join(assignments)), self.secrets)
         lines = tuple(mask_text(f"{c}: {k} {old} -> {json.dumps(env[k])}", self.secrets)
                       for c, olds in before.items() for k, old in olds.items())
         noop = None if before else f"{', '.join(env)} already set on every container"
@@ -509,7 +548,7 @@ class _Pause(_DeploymentAction):
         state = self._state(deployment)
         noop = (f"deployment {self.deployment} is already {'paused' if paused else 'running (not paused)'}"
                 if paused == self.PAUSED else None)
-        summary = (f"{self.label}: {self.VERB[1]} the rollout "
+        summary = (f"{self.place}: {self.VERB[1]} the rollout "
                    f"(revision {state['revision']}, {image_text(state['images'])})")
         return Preview(summary, self.equivalent(), self.deployment, {"paused": paused}, noop=noop)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -18,6 +19,7 @@ from warroom.domain.clock import Clock, system_clock
 from warroom.domain.durations import coarse, format_duration
 from warroom.errors import WarroomError
 from warroom.kube import KubeClient, KubeUnavailable, import_client, revision_of, selector_query
+from warroom.kube.deployments import became_current
 from warroom.text import mask_text
 
 # Waiting reasons that mean the pod will not come up without someone acting.
@@ -90,6 +92,12 @@ def pod_facts(pod: Any) -> dict[str, Any]:
     ready_condition = next((c for c in status.conditions or () if c.type == "Ready"), None)
     ready = (ready_condition.status == "True" if ready_condition is not None
              else bool(status.container_statuses) and all(c.ready for c in status.container_statuses))
+    current_terminated = [c.state.terminated.reason for c in containers
+                          if c.state and c.state.terminated and c.state.terminated.reason]
+    unready_since = None
+    if not ready:
+        unready_since = (ready_condition.last_transition_time if ready_condition is not None
+                         else pod.metadata.creation_timestamp)
     return {
         "name": pod.metadata.name,
         "phase": "Terminating" if pod.metadata.deletion_timestamp else status.phase,
@@ -98,9 +106,33 @@ def pod_facts(pod: Any) -> dict[str, Any]:
         "waiting_reason": next((r for r in waiting if r in FAILING), waiting[0] if waiting else None),
         "last_terminated_reason": next((r for r in terminated if r == "OOMKilled"),
                                        terminated[0] if terminated else None),
+        "terminated_reason": next((r for r in current_terminated if r == "Error"),
+                                  current_terminated[0] if current_terminated else None),
+        "not_ready_since": unready_since.isoformat() if unready_since else None,
         "containers": [c.name for c in pod.spec.containers],
         "node": pod.spec.node_name,
     }
+
+
+STARTING = ("ContainerCreating", "PodInitializing")  # a new pod of a rollout, on its way up
+
+
+def failing_reason(facts: dict[str, Any], now: datetime, unready_for: timedelta) -> str | None:
+    """Why a pod counts as failing, for a delete_pod that names no pod; None for a pod to
+    leave alone. Failing: a failing waiting reason (CrashLoopBackOff, ImagePullBackOff,
+    ErrImagePull), a container that ended in Error, a Failed pod (evicted), or not ready
+    for ``unready_for`` or longer. Never a pod still being created: in a normal rollout
+    the new pods are unready in ContainerCreating, and deleting them stalls the rollout."""
+    if facts["waiting_reason"] in FAILING:
+        return facts["waiting_reason"]
+    if facts.get("terminated_reason") == "Error":
+        return "Error"
+    if facts["phase"] == "Failed":
+        return "Failed"
+    if facts["ready"] or facts["waiting_reason"] in STARTING or not facts.get("not_ready_since"):
+        return None
+    unready = now - datetime.fromisoformat(facts["not_ready_since"])
+    return f"not ready for {format_duration(coarse(unready))}" if unready >= unready_for else None
 
 
 def _count(n: int, what: str) -> str:
@@ -115,12 +147,15 @@ class KubernetesCheck(Check):
     def __init__(self, config: Any, secrets: Iterable[str] = (), *,
                  clock: Clock = system_clock) -> None:
         super().__init__(config, secrets)
-        self.namespace: str = config.namespace
+        self.configured_namespace: str | None = config.namespace
+        self.namespace: str = config.namespace or "default"
+        """The namespace acted on: the configured one, else the context's (known once the
+        kubeconfig is read), else "default"."""
         self.deployment: str = config.deployment
         self.context: str | None = config.context
         self.kubeconfig: Path | None = config.kubeconfig
         self.clock = clock
-        self._kube = KubeClient(self.kubeconfig, self.context)
+        self._kube = KubeClient(self.kubeconfig, self.context, timeout=self.timeout)
         self._restarts: dict[str, int] | None = None
 
     # -- connection (warroom.kube, shared with the actions) --
@@ -141,9 +176,11 @@ class KubernetesCheck(Check):
 
     async def _api(self) -> tuple[Any, Any]:
         try:
-            return await self._kube.apis()
+            apis = await self._kube.apis()
+            self.namespace = await self._kube.namespace(self.configured_namespace)
         except KubeUnavailable as exc:
             raise CheckFailed(exc.summary) from None
+        return apis
 
     async def close(self) -> None:
         await self._kube.close()
@@ -191,7 +228,7 @@ class KubernetesCheck(Check):
         if revision is None and history:
             revision = history[-1]["revision"]
         current = next((rs for rs in owned if revision is not None and revision_of(rs.metadata.annotations) == revision), None)
-        changed_at = current.metadata.creation_timestamp if current is not None else None
+        changed_at = became_current(deployment.to_dict(serialize=True), current.to_dict(serialize=True)) if current else None
 
         restarts = {p["name"]: p["restarts"] for p in pods}
         previous, self._restarts = self._restarts, restarts
@@ -234,6 +271,7 @@ class KubernetesCheck(Check):
             "revision_changed_at": changed_at.isoformat() if changed_at else None,
             "rollout": rollout.message, "rollout_phase": rollout.phase, "paused": bool(spec.paused),
             "new_restarts": new_restarts, "history": history, "pods": pods,
+            **self._kube.located(self.namespace),
         }
         return Probe(state, ", ".join(parts), value=float(ready), details=details)
 

@@ -563,8 +563,9 @@ class KubernetesCheck(CheckBase):
 
     kind: Literal["kubernetes"] = "kubernetes"
     """Always "kubernetes"."""
-    namespace: Name = "default"
-    """Namespace of the Deployment."""
+    namespace: Name | None = None
+    """Namespace of the Deployment; when unset, the context's namespace, else "default"
+    (kubectl's rule)."""
     deployment: Name
     """Name of the Deployment."""
     context: str | None = None
@@ -614,9 +615,11 @@ class ActionBase(_Model):
 
 
 class _KubernetesTarget(ActionBase):
-    # namespace is required, unlike checks': acting on "default" by omission is a bad surprise.
-    namespace: Name
-    """Namespace of the Deployment."""
+    # Every preview names the cluster, the context and the namespace it resolved to, so
+    # taking the context's namespace (as kubectl does) is never a silent surprise.
+    namespace: Name | None = None
+    """Namespace of the Deployment; when unset, the context's namespace, else "default"
+    (kubectl's rule)."""
     deployment: Name
     """Name of the Deployment."""
     context: str | None = None
@@ -653,12 +656,16 @@ class KubernetesRestart(_KubernetesTarget):
 
 
 class KubernetesDeletePod(_KubernetesTarget):
-    """Delete one pod of the Deployment (the given one, else the least healthy)."""
+    """Delete the given pod of the Deployment, else its failing pods."""
 
     kind: Literal["kubernetes.delete_pod"] = "kubernetes.delete_pod"
     """Always "kubernetes.delete_pod"."""
     pod: Name | None = None
-    """The pod to delete; chosen at run time when unset."""
+    """The pod to delete; when unset, every failing pod of the Deployment (crash-looping,
+    image pull failing, ended in Error, evicted, or not ready for `unready_for`), never
+    one still being created."""
+    unready_for: PositiveDuration = timedelta(minutes=5)
+    """How long a pod must have been not ready to count as failing."""
 
 
 class KubernetesSetEnv(_KubernetesTarget):
