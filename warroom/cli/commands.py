@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, TypeVar
 
 from warroom.cli import render
 from warroom.comms.export import export_json, export_markdown
-from warroom.config.discovery import find_config
+from warroom.config.discovery import configured_store, find_config
 from warroom.domain.incident import Incident, format_key
 from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
 from warroom.errors import NotFound, WarroomError
@@ -38,7 +38,8 @@ class Context:
     def __init__(self, args: argparse.Namespace, *, validate: bool = True) -> None:
         self.args = args
         self.config_path = find_config(getattr(args, "config", None))
-        self.store_url, self.store_is_default = resolve_url(getattr(args, "store", None))
+        self.store_url, self.store_is_default = resolve_url(getattr(args, "store", None),
+                                                            configured_store(self.config_path))
         self.validated: Config | None = None
         """The validated configuration, once something has asked for it."""
         if validate:

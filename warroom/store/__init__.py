@@ -1,7 +1,7 @@
 """The incident journal, behind one interface chosen by URL.
 
-``sqlite:///path`` is the embedded default; ``postgresql://`` is reserved for the shared
-store that comes later and fits the same ``Journal`` interface.
+``sqlite:///path`` is the embedded default; ``postgresql://`` (or ``postgres://``) is the
+team journal shared by consoles on several machines, behind the same ``Journal`` interface.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ def default_url() -> str:
     return f"sqlite:///{data_dir() / 'warroom.db'}"
 
 
-def resolve_url(explicit: str | None) -> tuple[str, bool]:
-    """The store URL from ``--store``, else ``$WARROOM_STORE``, else the default.
+def resolve_url(explicit: str | None, configured: str | None = None) -> tuple[str, bool]:
+    """The store URL from ``--store``, else ``$WARROOM_STORE``, else ``configured`` (the
+    config file's ``[store] url``), else the default.
 
     Returns the URL and whether it is the default (only the default location has its
     directories created for it: a mistyped explicit path must not grow a new store).
@@ -32,6 +33,8 @@ def resolve_url(explicit: str | None) -> tuple[str, bool]:
     env = os.environ.get("WARROOM_STORE")
     if env:
         return env, False
+    if configured:
+        return configured, False
     return default_url(), True
 
 
@@ -51,6 +54,10 @@ def sqlite_path(url: str) -> Path:
     return Path(rest)
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
 async def open_journal(url: str, *, create: bool = False, make_dirs: bool = False,
                        reading: bool = False, group: str | None = None) -> Journal:
     """Open the journal at ``url``. ``create`` allows a new, empty journal file;
@@ -64,8 +71,9 @@ async def open_journal(url: str, *, create: bool = False, make_dirs: bool = Fals
 
         return await SqliteJournal.open(sqlite_path(url), url=url, create=create, make_dirs=make_dirs,
                                         reading=reading, access=access(group))
-    if url.startswith(("postgresql:", "postgres:")):
-        raise StoreError("the shared PostgreSQL journal is not available in this version",
-                         "use a sqlite:///PATH store")
+    if is_postgres(url):
+        from warroom.store.postgres import PostgresJournal
+
+        return await PostgresJournal.open(url, reading=reading)
     # The URL may carry a password (postgresql://app:pw@db/x): never echo it.
-    raise StoreError(f"unsupported store URL {mask_text(url)!r}", "expected sqlite:///PATH")
+    raise StoreError(f"unsupported store URL {mask_text(url)!r}", "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB")

@@ -1,11 +1,23 @@
-"""The journal interface every store implements (SQLite now, PostgreSQL later)."""
+"""The journal interface every store implements (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
 import abc
-from typing import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import AsyncIterator, Callable, Iterable
 
 from warroom.domain.timeline import Draft, Entry, Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """How a watcher's connection to a journal server stands: ``up``, or lost ``since``
+    (UTC) for ``reason`` (one line, no secret) and being re-established."""
+
+    up: bool
+    since: datetime
+    reason: str = ""
 
 
 class Journal(abc.ABC):
@@ -16,6 +28,9 @@ class Journal(abc.ABC):
     """
 
     url: str
+    on_link: Callable[[Link], None] | None = None
+    """Told when a watcher's connection to the server is lost or back (a server-backed
+    journal's; an embedded file has no link to lose)."""
 
     @abc.abstractmethod
     async def declare(self, draft: Draft) -> Entry:

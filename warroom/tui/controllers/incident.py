@@ -25,7 +25,7 @@ from warroom.domain.timeline import Entry, Kind
 from warroom.errors import WarroomError
 from warroom.service import IncidentService
 from warroom.store import open_journal
-from warroom.store.sqlite import new_uid
+from warroom.store.rows import new_uid
 from warroom.tui.controllers.host import Host
 from warroom.tui.messages import EntriesArrived, IncidentLoaded, JournalWatch, LinesNotWritten, Notice
 from warroom.tui.quick_entry import Line
