@@ -219,3 +219,35 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'journal.db'}"
     return request.getfixturevalue("pg_store")
+
+
+@pytest.fixture
+def throwaway_postgres(require):
+    """A PostgreSQL server of the test's own on a spare port, started; stopped and removed after."""
+    from tests.pg_server import ThrowawayPostgres, available
+
+    ok, why = available()
+    require(ok, why)
+    server = ThrowawayPostgres(free_port()).init()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def pg_proxy(postgres_dsn):
+    """A TCP proxy to the test PostgreSQL server that the test can cut and restore."""
+    from tests.tcp_proxy import TcpProxy
+
+    proxy = TcpProxy(PG_HOST, PG_PORT)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+def via(proxy, url: str) -> str:
+    """``url`` (a test PostgreSQL URL) through ``proxy``."""
+    return url.replace(f"@{PG_HOST}:{PG_PORT}/", f"@127.0.0.1:{proxy.port}/")

@@ -125,11 +125,12 @@ def explain(exc: BaseException, target: Target, secrets: Secrets, *, opening: bo
     return StoreError(f"{where}: {reason}")
 
 
-async def connect(target: Target) -> tuple[asyncpg.Connection, Secrets]:
+async def connect(target: Target, name: str = "warroom") -> tuple[asyncpg.Connection, Secrets]:
+    """A connection named ``name`` (application_name: what pg_stat_activity shows)."""
     dsn, secrets = target.dsn()
     try:
         conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S, command_timeout=COMMAND_TIMEOUT_S,
-                                     server_settings={"application_name": "warroom"})
+                                     server_settings={"application_name": name})
     except (asyncpg.PostgresError, *LOST) as exc:
         raise explain(exc, target, secrets, opening=True) from None
     except ValueError as exc:  # asyncpg's DSN parser
@@ -160,6 +161,8 @@ class PostgresJournal(Journal):
         self._lock = asyncio.Lock()
         """One statement at a time on the connection (asyncpg refuses overlapping ones)."""
         self._closed = False
+        self.listener_pids: set[int] = set()
+        """The server processes of the watchers' listening connections (tests terminate them)."""
 
     # -- opening ----------------------------------------------------------------------
 
@@ -325,9 +328,10 @@ class PostgresJournal(Journal):
             while True:
                 if listener is None:
                     try:
-                        listener, _ = await connect(self.target)
+                        listener, _ = await connect(self.target, "warroom-watch")
                         listener.add_termination_listener(dropped)
                         await listener.add_listener(self.channel, notified)
+                        self.listener_pids.add(listener.get_server_pid())
                     except (StoreError, *LOST, asyncpg.PostgresError) as exc:
                         if listener is not None:
                             listener.terminate()
@@ -344,6 +348,7 @@ class PostgresJournal(Journal):
                 try:
                     rows = await listener.fetch(ENTRIES, incident_id, after_id, None, timeout=COMMAND_TIMEOUT_S)
                 except (*LOST, asyncpg.PostgresError) as exc:
+                    self.listener_pids.discard(listener.get_server_pid())
                     listener.terminate()
                     listener = None
                     if lost_since is None:
@@ -364,6 +369,7 @@ class PostgresJournal(Journal):
                     pass
         finally:
             if listener is not None:
+                self.listener_pids.discard(listener.get_server_pid())
                 listener.terminate()
 
     def _tell(self, link: Link) -> None:

@@ -426,6 +426,7 @@ class WarroomApp(App):
             self.draft_stale = True
 
     def on_journal_watch(self, message: JournalWatch) -> None:
+        self.header.journal_link(None if message.error is None else message.since or system_clock())
         if message.error is not None:
             line = self.failures.record("watching the journal", message.error)
             self.show_banner(extra=f"JOURNAL UNREACHABLE: {line}. Retrying; nothing typed here is lost")

@@ -4,6 +4,8 @@ chain with ``run_test(message_hook=...)``."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
@@ -46,11 +48,13 @@ class EntriesArrived(Message):
 
 
 class JournalWatch(Message):
-    """The journal watcher lost its source (``error``) or got it back (``error`` None)."""
+    """The journal watcher lost its source (``error``) or got it back (``error`` None),
+    ``since`` then (UTC; None: now)."""
 
-    def __init__(self, error: BaseException | None) -> None:
+    def __init__(self, error: BaseException | None, since: datetime | None = None) -> None:
         super().__init__()
         self.error = error
+        self.since = since
 
 
 class LinesNotWritten(Message):

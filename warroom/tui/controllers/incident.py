@@ -22,7 +22,7 @@ from warroom.domain.prompts import Prompt, PromptTracker
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level
 from warroom.domain.timeline import Entry, Kind
-from warroom.errors import WarroomError
+from warroom.errors import StoreUnreachable, WarroomError
 from warroom.service import IncidentService
 from warroom.store import open_journal
 from warroom.store.rows import new_uid
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from warroom.checks.runner import Transition
     from warroom.config import Config
     from warroom.identity import Identity
-    from warroom.store.base import Journal
+    from warroom.store.base import Journal, Link
 
 HEALTH_LEASE_S = 30.0
 """How long the console that journals health transitions keeps that duty without writing
@@ -169,6 +169,8 @@ class IncidentController:
 
     async def _watch(self, interval: float, after_id: int) -> None:
         assert self.journal is not None
+        # A server-backed journal's watcher keeps its own connection up and says how it stands.
+        self.journal.on_link = self._link_changed
         wait, longest = WATCH_BACKOFF
         lost = False
         while True:
@@ -189,6 +191,10 @@ class IncidentController:
                     self.host.post_message(JournalWatch(error))
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, longest)
+
+    def _link_changed(self, link: Link) -> None:
+        error = None if link.up else StoreUnreachable(f"journal connection lost: {link.reason}")
+        self.host.post_message(JournalWatch(error, link.since))
 
     def arrived(self, entries: list[Entry]) -> list[Entry]:
         """Fold what is new (a batch may repeat what this console already has)."""

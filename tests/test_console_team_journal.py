@@ -1,0 +1,39 @@
+"""Consoles on the team journal (PostgreSQL): a scribe's entry reaches the IC's console; when
+the IC console's link to the server is cut (a TCP proxy the test controls), its header says
+"journal: reconnecting since HH:MM", and once back it has everything written meanwhile, once,
+in order."""
+
+from __future__ import annotations
+
+from tests.conftest import via
+from tests.console_support import FakeClock, console, sample_incident, until
+from warroom.domain.timeline import Draft, Kind
+from warroom.store import open_journal
+
+
+async def test_the_ic_console_reconnects_says_so_and_misses_nothing(pg_store, pg_proxy, tmp_path):
+    clock = FakeClock()
+    await sample_incident(pg_store, clock)
+    app = console(via(pg_proxy, pg_store), clock, tmp_path)
+    scribe = await open_journal(pg_store)
+    try:
+        async with app.run_test(size=(140, 40), notifications=True) as pilot:
+            await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+            flow = app.incident_flow
+            await scribe.append(1, Draft(Kind.NOTE, "scribe: first", "sam", clock()))
+            await until(pilot, lambda: flow.entries[-1].text == "scribe: first", timeout=10)
+            assert app.header.text("journal") == ""
+            pg_proxy.cut()
+            await until(pilot, lambda: app.header.text("journal").startswith("journal: reconnecting since "),
+                        timeout=10)
+            assert app.header.state("journal") == "journal-lost"
+            for n in range(3):
+                await scribe.append(1, Draft(Kind.NOTE, f"scribe: meanwhile {n}", "sam", clock()))
+            pg_proxy.restore()
+            await until(pilot, lambda: app.header.text("journal") == "", timeout=15)
+            await until(pilot, lambda: flow.entries[-1].text == "scribe: meanwhile 2", timeout=10)
+            texts = [e.text for e in flow.entries]
+            assert texts[-4:] == ["scribe: first", *(f"scribe: meanwhile {n}" for n in range(3))]
+            assert len({e.id for e in flow.entries}) == len(flow.entries)
+    finally:
+        await scribe.close()
