@@ -59,12 +59,13 @@ def is_postgres(url: str) -> bool:
 
 
 async def open_journal(url: str, *, create: bool = False, make_dirs: bool = False,
-                       reading: bool = False, group: str | None = None) -> Journal:
+                       reading: bool = False, group: str | None = None, spool: bool = False) -> Journal:
     """Open the journal at ``url``. ``create`` allows a new, empty journal file;
     ``make_dirs`` also creates its missing parent directories; ``reading`` (only reads
     follow) opens a journal this process may not write (a read-only file, directory or
     mount) read-only instead of refusing it. What is created is private (0600, directories
-    0700), or shared with ``group`` (0660, 2770), whatever the umask."""
+    0700), or shared with ``group`` (0660, 2770), whatever the umask. ``spool``: a team
+    journal's appends go to a local spool while its server is unreachable (warroom.store.spool)."""
     if url.startswith("sqlite:"):
         from warroom.store.permissions import access
         from warroom.store.sqlite import SqliteJournal
@@ -74,6 +75,10 @@ async def open_journal(url: str, *, create: bool = False, make_dirs: bool = Fals
     if is_postgres(url):
         from warroom.store.postgres import PostgresJournal
 
+        if spool and not reading:
+            from warroom.store.spool import SpoolingJournal
+
+            return await SpoolingJournal.open(url)
         return await PostgresJournal.open(url, reading=reading)
     # The URL may carry a password (postgresql://app:pw@db/x): never echo it.
     raise StoreError(f"unsupported store URL {mask_text(url)!r}", "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB")

@@ -273,6 +273,34 @@ class PostgresJournal(Journal):
                 raise StoreError(f"no incident {incident_id} in journal {self.target}")
         return _entry(row)
 
+    async def append_many(self, items: list[tuple[int, Draft, str]]) -> None:
+        """Entries (incident, draft, uid), in order, in one transaction (a pushed spool)."""
+        async with self._lock:
+            conn = self._conn
+            try:
+                if conn is None or conn.is_closed():
+                    conn = self._conn = (await connect(self.target))[0]
+                async with conn.transaction():
+                    for incident_id, draft, uid in items:
+                        row = await conn.fetchrow(APPEND, uid, incident_id, *_fields(draft))
+                        if row is None and await conn.fetchrow(BY_UID, uid) is None:
+                            raise StoreError(f"no incident {incident_id} in journal {self.target}")
+            except asyncpg.PostgresError as exc:
+                if not isinstance(exc, LOST):
+                    raise explain(exc, self.target, self._secrets) from None
+                self._drop()
+                raise explain(exc, self.target, self._secrets) from None
+            except StoreUnreachable:
+                raise
+            except LOST as exc:
+                self._drop()
+                raise explain(exc, self.target, self._secrets) from None
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()
+            self._conn = None
+
     async def claim(self, name: str, holder: str, ttl: float, *, now: float | None = None) -> str:
         while True:
             got = await self._run("fetchval", CLAIM, name, holder, ttl, now)
