@@ -5,6 +5,8 @@ in order."""
 
 from __future__ import annotations
 
+import asyncpg
+
 from tests.conftest import via
 from tests.console_support import FakeClock, console, sample_incident, until
 from warroom.domain.timeline import Draft, Kind
@@ -37,3 +39,30 @@ async def test_the_ic_console_reconnects_says_so_and_misses_nothing(pg_store, pg
             assert len({e.id for e in flow.entries}) == len(flow.entries)
     finally:
         await scribe.close()
+
+
+async def test_lines_typed_while_partitioned_are_kept_marked_and_shared_once_healed(pg_store, pg_proxy, tmp_path):
+    clock = FakeClock()
+    await sample_incident(pg_store, clock)
+    app = console(via(pg_proxy, pg_store), clock, tmp_path)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+        flow = app.incident_flow
+        pg_proxy.cut()
+        await pilot.press("n", *"typed while cut", "enter")
+        await until(pilot, lambda: app.header.text("spool").startswith("1 not yet shared since "), timeout=10)
+        assert [e.text for e in flow.unshared] == ["typed while cut"]
+        assert "NOT YET SHARED" in str(app.banner.content) and "typed while cut" in str(app.banner.content)
+        await pilot.press(*"and another", "enter")  # the input keeps the focus
+        await until(pilot, lambda: app.header.text("spool").startswith("2 not yet shared"), timeout=10)
+        pg_proxy.restore()
+        await until(pilot, lambda: flow.entries[-1].text == "and another", timeout=20)
+        await until(pilot, lambda: app.header.text("spool") == "" and not flow.unshared, timeout=10)
+        assert "NOT YET SHARED" not in str(app.banner.content)
+        assert [e.text for e in flow.entries[-2:]] == ["typed while cut", "and another"]
+    conn = await asyncpg.connect(pg_store)
+    try:
+        texts = [r[0] for r in await conn.fetch("SELECT text FROM entries ORDER BY id")]
+    finally:
+        await conn.close()
+    assert texts.count("typed while cut") == 1 and texts[-2:] == ["typed while cut", "and another"]

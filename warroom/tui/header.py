@@ -99,7 +99,7 @@ class IncidentHeader(Vertical):
     """
 
     TOP = ("key", "severity", "status", "title", "console")
-    BOTTOM = ("elapsed", "ic", "timer", "escalation", "journal", "health")
+    BOTTOM = ("elapsed", "ic", "timer", "escalation", "journal", "spool", "health")
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,6 +134,13 @@ class IncidentHeader(Vertical):
             self._put("journal", "", "journal-up")
         else:
             self._put("journal", f"journal: reconnecting since {lost_since:%H:%M} UTC", "journal-lost")
+
+    def spool(self, waiting: int, since: datetime | None) -> None:
+        """Entries written here that wait in the local spool for the team journal's server."""
+        if waiting <= 0 or since is None:
+            self._put("spool", "", "journal-up")
+        else:
+            self._put("spool", f"{waiting} not yet shared since {since:%H:%M} UTC", "journal-lost")
 
     def undeclared(self, health: str, health_state: str, declare_key: str) -> None:
         """Before an incident exists (a drill): only the health summary and what to do."""

@@ -57,6 +57,15 @@ class JournalWatch(Message):
         self.since = since
 
 
+class SpoolBacklog(Message):
+    """How many entries wait in the local spool for the team journal's server, since when."""
+
+    def __init__(self, waiting: int, since: datetime | None) -> None:
+        super().__init__()
+        self.waiting = waiting
+        self.since = since
+
+
 class LinesNotWritten(Message):
     """Lines from the timeline input that were not journaled (a write failed, or this
     console can't write): they go back into the input, in order, with their uids."""
@@ -124,5 +133,5 @@ class Failure(Message):
 
 __all__: list[Any] = [
     "ActionStep", "ConfigReady", "EntriesArrived", "EvidenceReady", "Failure", "HealthResult",
-    "IncidentLoaded", "JournalWatch", "LinesNotWritten", "MitigationPreviewed", "Notice",
+    "IncidentLoaded", "JournalWatch", "LinesNotWritten", "MitigationPreviewed", "Notice", "SpoolBacklog",
 ]
