@@ -462,6 +462,10 @@ def run(args: argparse.Namespace) -> int:
         return run_check(ctx.config, once=args.once, as_json=args.json)
     if args.command in {"open", "scribe"}:
         return run_console(ctx)
+    if args.command == "store":
+        from warroom.cli.store import run_store
+
+        return asyncio.run(run_store(ctx))
     if args.command == "config":
         source = str(ctx.config_path) if ctx.config_path else "built-in defaults (no config file found)"
         out(f"# {source}: ok")

@@ -33,8 +33,23 @@ class Journal(abc.ABC):
     journal's; an embedded file has no link to lose)."""
 
     @abc.abstractmethod
-    async def declare(self, draft: Draft) -> Entry:
-        """Create a new incident whose first entry is ``draft`` (kind ``declare``)."""
+    async def declare(self, draft: Draft, *, uid: str | None = None) -> Entry:
+        """Create a new incident whose first entry is ``draft`` (kind ``declare``), with
+        ``uid`` if given (a copy keeps the original's)."""
+
+    @abc.abstractmethod
+    async def by_uid(self, uid: str) -> Entry | None:
+        """The entry that has ``uid``, if the journal has it."""
+
+    async def append_many(self, items: list[tuple[int, Draft, str]]) -> None:
+        """Entries (incident, draft, uid) in order, each once (a store may do it in one
+        transaction)."""
+        for incident_id, draft, uid in items:
+            await self.append(incident_id, draft, uid=uid)
+
+    @abc.abstractmethod
+    async def counts(self) -> tuple[int, int, int]:
+        """The journal's schema version, how many incidents and how many entries it holds."""
 
     @abc.abstractmethod
     async def append(self, incident_id: int, draft: Draft, *, uid: str | None = None) -> Entry:

@@ -252,8 +252,8 @@ class PostgresJournal(Journal):
 
     # -- writing ----------------------------------------------------------------------
 
-    async def declare(self, draft: Draft) -> Entry:
-        uid = new_uid()
+    async def declare(self, draft: Draft, *, uid: str | None = None) -> Entry:
+        uid = uid or new_uid()
         # Retried after a lost connection only if its first try did not commit (the uid says).
         try:
             row = await self._run("fetchrow", DECLARE, uid, *_fields(draft), retry=False)
@@ -327,10 +327,14 @@ class PostgresJournal(Journal):
         """The server process of the writing connection (None while it is being re-made)."""
         return None if self._conn is None or self._conn.is_closed() else self._conn.get_server_pid()
 
-    async def counts(self) -> tuple[int, int]:
-        """How many incidents and entries the journal holds."""
-        row = await self._run("fetchrow", "SELECT (SELECT count(*) FROM incidents), (SELECT count(*) FROM entries)")
-        return row[0], row[1]
+    async def counts(self) -> tuple[int, int, int]:
+        row = await self._run("fetchrow", "SELECT (SELECT version FROM warroom_schema), "
+                              "(SELECT count(*) FROM incidents), (SELECT count(*) FROM entries)")
+        return row[0], row[1], row[2]
+
+    async def by_uid(self, uid: str) -> Entry | None:
+        row = await self._run("fetchrow", BY_UID, uid)
+        return None if row is None else _entry(row)
 
     async def watch(self, incident_id: int | None = None, *, after_id: int = 0,
                     interval: float = 0.1) -> AsyncIterator[list[Entry]]:

@@ -256,8 +256,14 @@ class SpoolingJournal(Journal):
         return Entry(0, incident_id, utc(draft.ts), draft.author, draft.kind, draft.text, dict(draft.data), uid,
                      draft.login, draft.origin)
 
-    async def declare(self, draft: Draft) -> Entry:
-        return await self._call(lambda server: server.declare(draft))
+    async def declare(self, draft: Draft, *, uid: str | None = None) -> Entry:
+        return await self._call(lambda server: server.declare(draft, uid=uid))
+
+    async def by_uid(self, uid: str) -> Entry | None:
+        return await self._call(lambda server: server.by_uid(uid))
+
+    async def counts(self) -> tuple[int, int, int]:
+        return await self._call(lambda server: server.counts())
 
     async def entries(self, incident_id: int, *, after_id: int = 0,
                       kinds: Iterable[Kind] | None = None) -> list[Entry]:

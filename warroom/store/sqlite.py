@@ -267,12 +267,37 @@ class SqliteJournal(Journal):
         return Entry(cur.lastrowid, incident_id, ts, draft.author, draft.kind, draft.text,
                      json.loads(data), uid, draft.login, draft.origin)
 
-    def _declare_sync(self, draft: Draft) -> Entry:
+    def _declare_sync(self, draft: Draft, uid: str) -> Entry:
         conn = self._conn
         with _transaction(conn):
             cur = conn.execute("INSERT INTO incidents (created_at) VALUES (?)",
                                (utc(draft.ts).isoformat(),))
-            return self._insert(conn, cur.lastrowid, draft, new_uid())
+            return self._insert(conn, cur.lastrowid, draft, uid)
+
+    def _append_many_sync(self, items: list[tuple[int, Draft, str]]) -> None:
+        conn = self._conn
+        with _transaction(conn):
+            for incident_id, draft, uid in items:
+                if conn.execute("SELECT 1 FROM entries WHERE uid = ?", (uid,)).fetchone() is None:
+                    try:
+                        self._insert(conn, incident_id, draft, uid)
+                    except sqlite3.IntegrityError:
+                        raise StoreError(f"no incident {incident_id} in journal {self.path}") from None
+
+    async def append_many(self, items: list[tuple[int, Draft, str]]) -> None:
+        await self._run(self._append_many_sync, items)
+
+    async def by_uid(self, uid: str) -> Entry | None:
+        row = await self._run(lambda: self._conn.execute(_SELECT + " WHERE uid = ?", (uid,)).fetchone())
+        return None if row is None else _row_to_entry(row)
+
+    async def counts(self) -> tuple[int, int, int]:
+        def count() -> tuple[int, int, int]:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            return (version, self._conn.execute("SELECT count(*) FROM incidents").fetchone()[0],
+                    self._conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+        return await self._run(count)
 
     def _append_sync(self, incident_id: int, draft: Draft, uid: str) -> Entry:
         conn = self._conn
@@ -285,8 +310,8 @@ class SqliteJournal(Journal):
         except sqlite3.IntegrityError:
             raise StoreError(f"no incident {incident_id} in journal {self.path}") from None
 
-    async def declare(self, draft: Draft) -> Entry:
-        return await self._run(self._declare_sync, draft)
+    async def declare(self, draft: Draft, *, uid: str | None = None) -> Entry:
+        return await self._run(self._declare_sync, draft, uid or new_uid())
 
     def _claim_sync(self, name: str, holder: str, ttl: float, now: float) -> str:
         conn = self._conn
