@@ -66,3 +66,23 @@ async def test_lines_typed_while_partitioned_are_kept_marked_and_shared_once_hea
     finally:
         await conn.close()
     assert texts.count("typed while cut") == 1 and texts[-2:] == ["typed while cut", "and another"]
+
+
+async def test_the_demo_runs_on_the_team_journal(pg_store):
+    from warroom.cli.demo import _run
+
+    async def pilot_run(pilot):
+        app = pilot.app
+        await until(pilot, lambda: app.incident_flow.loaded and app.incident_flow.entries, timeout=30)
+        await pilot.press("n", *"from the demo", "enter")
+        await until(pilot, lambda: app.incident_flow.entries[-1].text == "from the demo", timeout=20)
+        await pilot.press("escape", "q")
+
+    assert await _run("bad-deploy", speed=30, drill=False, store=pg_store, author="alice", login="alice",
+                      theme=None, auto_pilot=pilot_run) == 0
+    journal = await open_journal(pg_store)
+    try:
+        entries = await journal.entries(1)
+    finally:
+        await journal.close()
+    assert entries[0].kind is Kind.DECLARE and entries[-1].text == "from the demo"
