@@ -11,14 +11,14 @@ import threading
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, listen_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.loop = asyncio.new_event_loop()
         self.open = True
         self.links: set[asyncio.StreamWriter] = set()
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((listen_host, 0))
         self.port = sock.getsockname()[1]
         self._sock = sock
         self._ready = threading.Event()
