@@ -394,7 +394,7 @@ def main() -> None:
     baseline = "raw asyncpg" if pg else "raw sqlite3"
 
     tmp = Path(tempfile.mkdtemp(prefix="warroom-bench-append-", dir=args.dir))
-    print(f"# {machine()}")
+    print(f"# {machine('asyncpg') if args.store else machine()}")
     where = f"PostgreSQL {args.store} (fresh schemas, dropped)" if pg else f"{tmp} (removed afterwards)"
     print(f"# journals in {where}; {args.repeat} rounds\n")
     header = f"{'what':<16} {'writers':>7} {'appends':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'appends/s':>10}"
