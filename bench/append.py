@@ -137,8 +137,10 @@ def raw_appends(path: Path, incident_id: int, n: int, author: str = "bench") -> 
     return latencies, start, end
 
 
-async def journal_appends(path: Path, incident_id: int, n: int, author: str = "bench") -> tuple[list[float], float, float]:
-    journal = await open_journal(f"sqlite:///{path}")
+async def journal_appends(store: Path | str, incident_id: int, n: int,
+                          author: str = "bench") -> tuple[list[float], float, float]:
+    """``store``: a SQLite journal's path, or a store URL (the team journal's)."""
+    journal = await open_journal(store if isinstance(store, str) else f"sqlite:///{store}")
     latencies = []
     try:
         start = time.monotonic()
@@ -193,11 +195,15 @@ def _worker(kind: str, path: str, incident_id: int, n: int, author: str, barrier
         queue.put((author, None, f"{type(exc).__name__}: {exc}"))
 
 
-def concurrent(name: str, kind: str, path: Path, incident_id: int, writers: int, per_writer: int) -> Result:
+def concurrent(name: str, kind: str, path: Path | str, incident_id: int, writers: int, per_writer: int, *,
+               worker=None, check=None) -> Result:
+    """``writers`` processes running ``worker`` (default: the SQLite one) on the journal at
+    ``path`` (or a store URL), released together; ``check`` then counts their rows."""
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(writers)
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(kind, str(path), incident_id, per_writer, f"w{w}", barrier, queue))
+    procs = [ctx.Process(target=worker or _worker,
+                         args=(kind, str(path), incident_id, per_writer, f"w{w}", barrier, queue))
              for w in range(writers)]
     for p in procs:
         p.start()
@@ -210,7 +216,7 @@ def concurrent(name: str, kind: str, path: Path, incident_id: int, writers: int,
     latencies = [lat for _, (lats, _, _), _ in results for lat in lats]
     start = min(r[1][1] for r in results)
     end = max(r[1][2] for r in results)
-    check_rows(path, incident_id, writers, per_writer)
+    (check or check_rows)(path, incident_id, writers, per_writer)
     return Result(name, writers, latencies, end - start)
 
 
@@ -283,24 +289,8 @@ async def pg_raw_appends(url: str, incident_id: int, n: int, author: str = "benc
     return latencies, start, end
 
 
-async def pg_journal_appends(url: str, incident_id: int, n: int, author: str = "bench") -> tuple[list[float], float, float]:
-    journal = await open_journal(url)
-    latencies = []
-    try:
-        start = time.monotonic()
-        for i in range(n):
-            d = draft(i, author)
-            t0 = time.perf_counter()
-            await journal.append(incident_id, d)
-            latencies.append(time.perf_counter() - t0)
-        end = time.monotonic()
-    finally:
-        await journal.close()
-    return latencies, start, end
-
-
 def _pg_worker(kind: str, url: str, incident_id: int, n: int, author: str, barrier, queue) -> None:
-    work = pg_raw_appends if kind == "raw" else pg_journal_appends
+    work = pg_raw_appends if kind == "raw" else journal_appends
     try:
         asyncio.run(work(url, incident_id, 5, author))
         barrier.wait()
@@ -309,40 +299,26 @@ def _pg_worker(kind: str, url: str, incident_id: int, n: int, author: str, barri
         queue.put((author, None, f"{type(exc).__name__}: {exc}"))
 
 
-def pg_concurrent(name: str, kind: str, url: str, incident_id: int, writers: int, per_writer: int) -> Result:
+def pg_check_rows(url: str, incident_id: int, writers: int, per_writer: int) -> None:
     import asyncpg
-
-    ctx = mp.get_context("spawn")
-    barrier, queue = ctx.Barrier(writers), ctx.Queue()
-    procs = [ctx.Process(target=_pg_worker, args=(kind, url, incident_id, per_writer, f"w{w}", barrier, queue))
-             for w in range(writers)]
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=300) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    errors = [f"{author}: {err}" for author, _, err in results if err]
-    if errors:
-        raise SystemExit(f"{name}: writer failed: {errors[0]}")
 
     async def count(w: int) -> int:
         conn = await asyncpg.connect(url)
         try:
-            return await conn.fetchval("SELECT count(*) FROM entries WHERE author = $1", f"w{w}")
+            return await conn.fetchval("SELECT count(*) FROM entries WHERE incident_id = $1 AND author = $2",
+                                       incident_id, f"w{w}")
         finally:
             await conn.close()
 
     for w in range(writers):
         assert asyncio.run(count(w)) == per_writer + 5, w
-    latencies = [lat for _, (lats, _, _), _ in results for lat in lats]
-    return Result(name, writers, latencies, max(r[1][2] for r in results) - min(r[1][1] for r in results))
 
 
 def run_once_pg(base: str, r: int, n: int, writers: int, per_writer: int) -> list[Result]:
     results = []
     stamp = uuid.uuid4().hex[:8]
     for label, kind, single_work in (("raw asyncpg", "raw", pg_raw_appends), ("journal.append", "journal",
-                                                                              pg_journal_appends)):
+                                                                              journal_appends)):
         url = pg_schema_url(base, f"bench_{stamp}_{kind}1_{r}")
         try:
             inc = asyncio.run(pg_make(url))
@@ -355,7 +331,8 @@ def run_once_pg(base: str, r: int, n: int, writers: int, per_writer: int) -> lis
         url = pg_schema_url(base, f"bench_{stamp}_{kind}n_{r}")
         try:
             inc = asyncio.run(pg_make(url))
-            results.append(pg_concurrent(label, kind, url, inc, writers, per_writer))
+            results.append(concurrent(label, kind, url, inc, writers, per_writer, worker=_pg_worker,
+                                      check=pg_check_rows))
         finally:
             asyncio.run(pg_drop(url))
     return results

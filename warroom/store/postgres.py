@@ -47,8 +47,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 APPEND, DECLARE, BY_UID, ENTRIES, CLAIM = (_sql(n) for n in ("append", "declare", "by_uid", "entries", "claim"))
 
 LOST = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-        asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.CannotConnectNowError)
-"""What a lost or unreachable server raises (a terminated backend is OperatorIntervention)."""
+        asyncpg.InternalClientError, asyncpg.exceptions.OperatorInterventionError,
+        asyncpg.exceptions.CannotConnectNowError)
+"""What a lost or unreachable server raises (a terminated backend is OperatorIntervention; a
+statement sent as the server's FATAL arrives can find the protocol mid-state:
+InternalClientError). The connection is dropped and made again."""
 
 
 class Target:

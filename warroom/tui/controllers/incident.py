@@ -354,5 +354,7 @@ class IncidentController:
             try:
                 if self.incident_id is not None:  # another IC console takes over at once
                     await journal.release(f"health-journal:{self.incident_id}", self.console_id)
+            except StoreUnreachable:
+                pass  # partitioned from the team journal: the lease expires by itself
             finally:
                 await journal.close()
