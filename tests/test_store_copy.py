@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import sys
 
 import asyncpg
 
@@ -78,3 +80,17 @@ def test_store_check(capsys, tmp_path, pg_store):
     code, out, err = run(capsys, "store", "check", f"postgresql://app:s3cr3t-pw@127.0.0.1:{port}/test")
     assert code == 2 and "connection refused" in err and "s3cr3t-pw" not in err + out
     assert len(err.strip().splitlines()) == 1
+
+
+def test_copy_shows_progress_on_a_terminal(capsys, tmp_path, pg_store):
+    from tests.conftest import child_env
+    from tests.console_support import in_terminal
+
+    local = f"sqlite:///{tmp_path / 'alone.db'}"
+    make_sqlite_journal(capsys, local)
+    status, seen, _ = in_terminal([sys.executable, "-m", "warroom", "store", "copy", local, pg_store], tmp_path,
+                                  env=child_env())
+    text = seen.decode(errors="replace")
+    assert status == 0, text
+    assert re.search(r"33/33 entries, [\d,]+/s, 0:00 left", text), text
+    assert "copied 33 entries (0 already there)" in text
