@@ -71,3 +71,33 @@ def test_log_spools_while_cut_survives_kill_9_and_pushes_once_healed(pg_store, p
     uids = {uid for _, uid, _ in rows}
     assert {p.removeprefix("spool:") for p in printed} <= uids
     assert len(uids) == len(rows)
+
+
+async def test_an_entry_the_server_refuses_is_set_aside_not_lost_and_holds_nothing_up(pg_store, pg_proxy):
+    from datetime import datetime, timezone
+
+    from warroom.domain.timeline import Draft, Kind
+    from warroom.store import open_journal
+
+    now = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+    store = via(pg_proxy, pg_store)
+    journal = await open_journal(store, spool=True)
+    try:
+        inc = (await journal.declare(Draft(Kind.DECLARE, "d", "ic", now))).incident_id
+        assert await journal.exists(inc)
+        pg_proxy.cut()
+        first = await journal.append(inc, Draft(Kind.NOTE, "before", "sam", now))
+        # As if spooled for an incident the server no longer has (restored from an old backup).
+        await asyncio.to_thread(journal.spool.add, 999, Draft(Kind.NOTE, "orphan", "sam", now), "orphan-uid")
+        after = await journal.append(inc, Draft(Kind.NOTE, "after", "sam", now))
+        assert first.id == after.id == 0
+        pg_proxy.restore()
+        journal._retry_at = 0  # the retry is due now, not after the backoff
+        done = await journal.append(inc, Draft(Kind.NOTE, "healed", "sam", now))
+        assert done.id > 0
+        assert (await journal.backlog()).waiting == 0
+        [(uid, text, reason)] = journal.spool.refused()
+        assert (uid, text) == ("orphan-uid", "orphan") and "no incident 999" in reason
+    finally:
+        await journal.close()
+    assert [t for _, _, t in await server_rows(pg_store)] == ["d", "before", "after", "healed"]
