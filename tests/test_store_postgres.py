@@ -133,3 +133,50 @@ async def test_a_terminated_connection_is_remade_and_the_append_kept_once(pg_sto
         entry = await journal.append(inc, Draft(Kind.NOTE, "after", "alice", NOW), uid="u-after")
         assert [e.text for e in await journal.entries(inc)] == ["t", "after"]
         assert await journal.append(inc, Draft(Kind.NOTE, "after", "alice", NOW), uid="u-after") == entry
+
+
+def test_people_with_the_granted_role_write_but_never_rewrite(pg_store, capsys):
+    """`warroom store init URL --grant ROLE`: a person's own login role, member of the team's
+    role, declares, appends and holds the health lease; the server refuses it changing or
+    deleting an entry; each entry records the person's database role."""
+    import secrets as token
+
+    from tests.conftest import PG_DSN
+
+    team, person = f"warroom_team_{token.token_hex(4)}", f"warroom_alice_{token.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f"CREATE ROLE {team} NOLOGIN; CREATE ROLE {person} LOGIN IN ROLE {team}"))
+    try:
+        assert main(["store", "init", pg_store, "--grant", team]) == 0
+        assert f"role {team} may read it" in capsys.readouterr().out
+        as_person = pg_store.replace("postgresql://postgres@", f"postgresql://{person}@")
+
+        async def write() -> None:
+            async with await open_journal(as_person) as journal:
+                entry = await journal.declare(declare_draft("as a person"))
+                await journal.append(entry.incident_id, Draft(Kind.NOTE, "note", "alice", NOW))
+                assert await journal.claim("health-journal:1", "console-a", 30) == "console-a"
+                await journal.release("health-journal:1", "console-a")
+            conn = await asyncpg.connect(as_person)
+            try:
+                assert await conn.fetchval("SELECT db_role FROM entries ORDER BY id DESC LIMIT 1") == person
+                for sql in ("UPDATE entries SET text = 'rewritten'", "DELETE FROM entries",
+                            "UPDATE incidents SET created_at = now()"):
+                    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                        await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        asyncio.run(write())
+    finally:
+        schema = pg_store.rpartition("search_path=")[2]
+        asyncio.run(admin(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {team}; "
+                          f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {team}; "
+                          f"REVOKE ALL ON SCHEMA {schema} FROM {team}; DROP ROLE {person}; DROP ROLE {team}"))

@@ -214,6 +214,11 @@ def _store(p: Parser, common: argparse.ArgumentParser) -> None:
                                 help="copy every incident and entry (uids kept; idempotent, resumable)")
     copy.add_argument("source", metavar="FROM_URL")
     copy.add_argument("destination", metavar="TO_URL")
+    init = store_sub.add_parser("init", parents=[common],
+                                help="create (or migrate) the journal's tables, e.g. as the team journal's owner")
+    init.add_argument("url", metavar="URL")
+    init.add_argument("--grant", metavar="ROLE", help="a PostgreSQL role (the team's group role) that may then "
+                      "read, add incidents and entries, and hold leases: nothing else")
     check = store_sub.add_parser("check", parents=[common], help="reachability, schema version and counts")
     check.add_argument("url", metavar="URL", nargs="?", help="the store (default: --store, $WARROOM_STORE, "
                        "[store] url, the default file)")

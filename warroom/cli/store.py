@@ -18,7 +18,25 @@ if TYPE_CHECKING:
 async def run_store(ctx: Context) -> int:
     if ctx.args.store_command == "copy":
         return await store_copy(ctx.args.source, ctx.args.destination)
+    if ctx.args.store_command == "init":
+        return await store_init(ctx.args.url, ctx.args.grant)
     return await store_check(ctx.args.url or ctx.store_url)
+
+
+async def store_init(url: str, grant: str | None) -> int:
+    if grant and not is_postgres(url):
+        raise WarroomError("--grant is for a PostgreSQL journal", "a SQLite file's access is [store] group")
+    journal = await open_journal(url, create=True)
+    try:
+        version = (await journal.counts())[0]
+        if grant:
+            await journal.grant(grant)
+    finally:
+        await journal.close()
+    print(f"journal ready at {mask_text(url)} (schema version {version})")
+    if grant:
+        print(f"role {grant} may read it, add incidents and entries, and hold leases")
+    return 0
 
 
 async def store_copy(source_url: str, destination_url: str) -> int:

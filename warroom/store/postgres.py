@@ -44,7 +44,8 @@ def _sql(name: str) -> str:
 
 MIGRATIONS: tuple[str, ...] = (_sql("migration_1"),)
 SCHEMA_VERSION = len(MIGRATIONS)
-APPEND, DECLARE, BY_UID, ENTRIES, CLAIM = (_sql(n) for n in ("append", "declare", "by_uid", "entries", "claim"))
+APPEND, DECLARE, BY_UID, ENTRIES, CLAIM, GRANT = (_sql(n) for n in ("append", "declare", "by_uid", "entries", "claim",
+                                                                    "grant"))
 
 LOST = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
         asyncpg.InternalClientError, asyncpg.exceptions.OperatorInterventionError,
@@ -325,6 +326,13 @@ class PostgresJournal(Journal):
 
     async def exists(self, incident_id: int) -> bool:
         return await self._run("fetchval", "SELECT EXISTS (SELECT 1 FROM incidents WHERE id = $1)", incident_id)
+
+    async def grant(self, role: str) -> None:
+        """Give ``role`` (a group role of the team's people) what writing the journal takes."""
+        def quote(name: str) -> str:
+            return '"' + name.replace('"', '""') + '"'
+
+        await self._run("execute", GRANT.format(schema=quote(self.schema), role=quote(role)), retry=False)
 
     def backend_pid(self) -> int | None:
         """The server process of the writing connection (None while it is being re-made)."""
