@@ -71,6 +71,9 @@ def test_log_spools_while_cut_survives_kill_9_and_pushes_once_healed(pg_store, p
     uids = {uid for _, uid, _ in rows}
     assert {p.removeprefix("spool:") for p in printed} <= uids
     assert len(uids) == len(rows)
+    check = spawn("store", "check", store, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = check.communicate(timeout=60)
+    assert "local spool: 0 waiting, 0 refused by the server" in out, err
 
 
 async def test_an_entry_the_server_refuses_is_set_aside_not_lost_and_holds_nothing_up(pg_store, pg_proxy):

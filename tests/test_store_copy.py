@@ -76,6 +76,7 @@ def test_store_check(capsys, tmp_path, pg_store):
     code, out, _ = run(capsys, "store", "check", pg_store)
     assert code == 0
     assert "reachable: yes, PostgreSQL" in out and "schema version: 1" in out and "entries: 33" in out
+    assert "local spool: none" in out
     port = free_port()
     code, out, err = run(capsys, "store", "check", f"postgresql://app:s3cr3t-pw@127.0.0.1:{port}/test")
     assert code == 2 and "connection refused" in err and "s3cr3t-pw" not in err + out

@@ -91,4 +91,24 @@ async def store_check(url: str) -> int:
     print(f"schema version: {version}")
     print(f"incidents: {incidents}")
     print(f"entries: {entries}")
+    if is_postgres(url):
+        print(local_spool(url))
     return 0
+
+
+def local_spool(url: str) -> str:
+    """What this user's spool for ``url`` on this machine holds (entries written while the
+    server was unreachable, not yet pushed; any the server refused)."""
+    from warroom.store.postgres import Target
+    from warroom.store.spool import Spool, spool_path
+
+    path = spool_path(Target(url), url.partition("?")[2])
+    if not path.exists():
+        return "local spool: none"
+    spool = Spool(path)
+    try:
+        backlog, refused = spool.backlog(), len(spool.refused())
+    finally:
+        spool.close()
+    since = f" since {backlog.since:%Y-%m-%d %H:%M} UTC" if backlog.since else ""
+    return (f"local spool: {backlog.waiting} waiting{since}, {refused} refused by the server ({path})")
