@@ -232,7 +232,7 @@ class SpoolingJournal(Journal):
     async def _push_one_by_one(self, batch: list[tuple[int, Draft, str]]) -> None:
         """A batch the server refused (an incident it does not have): each entry alone; one it
         refuses is set aside in the spool's ``refused`` table (kept, never dropped; `warroom
-        store check` would not see it: look in the spool file), so it does not hold up the rest."""
+        store check URL` counts them), so it does not hold up the rest."""
         for item in batch:
             try:
                 await self._call(lambda server: server.append_many([item]))
