@@ -1,7 +1,13 @@
-"""Durable append latency and throughput of the SQLite journal, against raw sqlite3.
+"""Durable append latency and throughput of the journal, against the raw driver.
 
     .venv/bin/python bench/append.py [--appends 2000] [--writers 4] [--per-writer 500]
-                                     [--repeat 3] [--dir DIR]
+                                     [--repeat 3] [--dir DIR] [--store postgresql://...]
+
+With --store postgresql://USER@HOST:PORT/DB the team journal is measured instead (in a fresh
+schema of that database, dropped at the end): raw asyncpg INSERT + COMMIT (one autocommit
+statement into the journal's own table, the baseline) against PostgresJournal.append (the
+incident row lock, uid dedupe, the NOTIFY trigger, Entry building), one writer and N writer
+processes on one incident.
 
 What is measured (each append is timed from the call to its return, i.e. until it is
 committed with synchronous=FULL and durable):
@@ -131,8 +137,10 @@ def raw_appends(path: Path, incident_id: int, n: int, author: str = "bench") -> 
     return latencies, start, end
 
 
-async def journal_appends(path: Path, incident_id: int, n: int, author: str = "bench") -> tuple[list[float], float, float]:
-    journal = await open_journal(f"sqlite:///{path}")
+async def journal_appends(store: Path | str, incident_id: int, n: int,
+                          author: str = "bench") -> tuple[list[float], float, float]:
+    """``store``: a SQLite journal's path, or a store URL (the team journal's)."""
+    journal = await open_journal(store if isinstance(store, str) else f"sqlite:///{store}")
     latencies = []
     try:
         start = time.monotonic()
@@ -187,11 +195,15 @@ def _worker(kind: str, path: str, incident_id: int, n: int, author: str, barrier
         queue.put((author, None, f"{type(exc).__name__}: {exc}"))
 
 
-def concurrent(name: str, kind: str, path: Path, incident_id: int, writers: int, per_writer: int) -> Result:
+def concurrent(name: str, kind: str, path: Path | str, incident_id: int, writers: int, per_writer: int, *,
+               worker=None, check=None) -> Result:
+    """``writers`` processes running ``worker`` (default: the SQLite one) on the journal at
+    ``path`` (or a store URL), released together; ``check`` then counts their rows."""
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(writers)
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(kind, str(path), incident_id, per_writer, f"w{w}", barrier, queue))
+    procs = [ctx.Process(target=worker or _worker,
+                         args=(kind, str(path), incident_id, per_writer, f"w{w}", barrier, queue))
              for w in range(writers)]
     for p in procs:
         p.start()
@@ -204,7 +216,7 @@ def concurrent(name: str, kind: str, path: Path, incident_id: int, writers: int,
     latencies = [lat for _, (lats, _, _), _ in results for lat in lats]
     start = min(r[1][1] for r in results)
     end = max(r[1][2] for r in results)
-    check_rows(path, incident_id, writers, per_writer)
+    (check or check_rows)(path, incident_id, writers, per_writer)
     return Result(name, writers, latencies, end - start)
 
 
@@ -221,6 +233,109 @@ def check_rows(path: Path, incident_id: int, writers: int, per_writer: int) -> N
 
 
 # -- main ------------------------------------------------------------------------------------
+
+
+# -- the team journal (PostgreSQL) ------------------------------------------------------------
+
+
+def pg_schema_url(base: str, schema: str) -> str:
+    return f"{base}{'&' if '?' in base else '?'}search_path={schema}"
+
+
+async def pg_make(url: str) -> int:
+    import asyncpg
+
+    schema = url.rpartition("search_path=")[2]
+    conn = await asyncpg.connect(url.rpartition("?")[0])
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+    finally:
+        await conn.close()
+    journal = await open_journal(url)
+    try:
+        return (await journal.declare(Draft(Kind.DECLARE, "Declared SEV1: bench", "bench",
+                                            datetime.now(timezone.utc), {"title": "bench"}))).incident_id
+    finally:
+        await journal.close()
+
+
+async def pg_drop(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.rpartition("?")[0])
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {url.rpartition('search_path=')[2]} CASCADE")
+    finally:
+        await conn.close()
+
+
+async def pg_raw_appends(url: str, incident_id: int, n: int, author: str = "bench") -> tuple[list[float], float, float]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    sql = "INSERT INTO entries (uid, incident_id, ts, author, kind, text, data) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    latencies = []
+    try:
+        start = time.monotonic()
+        for i in range(n):
+            row = (uuid.uuid4().hex, incident_id, datetime.now(timezone.utc), author, "note",
+                   f"{TEXTS[i % len(TEXTS)]} (#{i})", "{}")
+            t0 = time.perf_counter()
+            await conn.execute(sql, *row)
+            latencies.append(time.perf_counter() - t0)
+        end = time.monotonic()
+    finally:
+        await conn.close()
+    return latencies, start, end
+
+
+def _pg_worker(kind: str, url: str, incident_id: int, n: int, author: str, barrier, queue) -> None:
+    work = pg_raw_appends if kind == "raw" else journal_appends
+    try:
+        asyncio.run(work(url, incident_id, 5, author))
+        barrier.wait()
+        queue.put((author, asyncio.run(work(url, incident_id, n, author)), None))
+    except BaseException as exc:
+        queue.put((author, None, f"{type(exc).__name__}: {exc}"))
+
+
+def pg_check_rows(url: str, incident_id: int, writers: int, per_writer: int) -> None:
+    import asyncpg
+
+    async def count(w: int) -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetchval("SELECT count(*) FROM entries WHERE incident_id = $1 AND author = $2",
+                                       incident_id, f"w{w}")
+        finally:
+            await conn.close()
+
+    for w in range(writers):
+        assert asyncio.run(count(w)) == per_writer + 5, w
+
+
+def run_once_pg(base: str, r: int, n: int, writers: int, per_writer: int) -> list[Result]:
+    results = []
+    stamp = uuid.uuid4().hex[:8]
+    for label, kind, single_work in (("raw asyncpg", "raw", pg_raw_appends), ("journal.append", "journal",
+                                                                              journal_appends)):
+        url = pg_schema_url(base, f"bench_{stamp}_{kind}1_{r}")
+        try:
+            inc = asyncio.run(pg_make(url))
+            asyncio.run(single_work(url, inc, WARMUP))
+            latencies, start, end = asyncio.run(single_work(url, inc, n))
+            results.append(Result(label, 1, latencies, end - start))
+        finally:
+            asyncio.run(pg_drop(url))
+    for label, kind in (("raw asyncpg", "raw"), ("journal.append", "journal")):
+        url = pg_schema_url(base, f"bench_{stamp}_{kind}n_{r}")
+        try:
+            inc = asyncio.run(pg_make(url))
+            results.append(concurrent(label, kind, url, inc, writers, per_writer, worker=_pg_worker,
+                                      check=pg_check_rows))
+        finally:
+            asyncio.run(pg_drop(url))
+    return results
 
 
 def run_once(tmp: Path, r: int, n: int, writers: int, per_writer: int) -> list[Result]:
@@ -250,17 +365,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="run everything this many times; the summary shows medians and ranges")
     parser.add_argument("--dir", help="where to put the temporary journals (default: the system temp dir)")
+    parser.add_argument("--store", help="postgresql://...: measure the team journal on this database")
     args = parser.parse_args()
+    pg = bool(args.store and args.store.startswith(("postgresql://", "postgres://")))
+    baseline = "raw asyncpg" if pg else "raw sqlite3"
 
     tmp = Path(tempfile.mkdtemp(prefix="warroom-bench-append-", dir=args.dir))
-    print(f"# {machine()}")
-    print(f"# journals in {tmp} (removed afterwards); {args.repeat} rounds\n")
+    print(f"# {machine('asyncpg') if args.store else machine()}")
+    where = f"PostgreSQL {args.store} (fresh schemas, dropped)" if pg else f"{tmp} (removed afterwards)"
+    print(f"# journals in {where}; {args.repeat} rounds\n")
     header = f"{'what':<16} {'writers':>7} {'appends':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'appends/s':>10}"
     rounds: list[list[Result]] = []
     try:
         print("round " + header)
         for r in range(args.repeat):
-            rounds.append(run_once(tmp, r, args.appends, args.writers, args.per_writer))
+            rounds.append(run_once_pg(args.store, r, args.appends, args.writers, args.per_writer) if pg
+                          else run_once(tmp, r, args.appends, args.writers, args.per_writer))
             for res in rounds[-1]:
                 print(f"{r + 1:>5} {res.name:<16} {res.writers:>7} {len(res.latencies_s):>7} {res.p50_ms:>8.3f} "
                       f"{res.p99_ms:>8.3f} {res.max_ms:>8.2f} {res.per_s:>10.0f}")
@@ -284,12 +404,12 @@ def main() -> None:
         print(f"{res.name:<16} {res.writers:>7} " + " ".join(f"{c:>20}" for c in cells))
     print()
     for writers in (1, args.writers):
-        base = med[("raw sqlite3", writers)]
+        base = med[(baseline, writers)]
         for name in ("journal.append", "service.log"):
             fig = med.get((name, writers))
             if fig is None:
                 continue
-            print(f"ratio {name} / raw sqlite3, {writers} writer{'s' if writers > 1 else ''}: "
+            print(f"ratio {name} / {baseline}, {writers} writer{'s' if writers > 1 else ''}: "
                   f"p50 x{fig['p50_ms'] / base['p50_ms']:.2f}, p99 x{fig['p99_ms'] / base['p99_ms']:.2f}, "
                   f"throughput x{fig['per_s'] / base['per_s']:.2f}")
 

@@ -193,3 +193,61 @@ async def eventually(probe: Callable[[], Awaitable[Any]], what: str, timeout: fl
         if loop.time() > deadline:
             pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+# --- journals: the embedded file and the team journal on PostgreSQL ---------------------------
+
+
+@pytest.fixture
+async def pg_store(postgres_dsn: str) -> AsyncIterator[str]:
+    """A PostgreSQL journal URL of the test's own: a fresh schema (search_path), dropped after."""
+    import secrets
+
+    schema = f"warroom_test_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        yield f"{postgres_dsn}?search_path={schema}"
+    finally:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The journal contract's URL, once per store: every test using it runs on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'journal.db'}"
+    return request.getfixturevalue("pg_store")
+
+
+@pytest.fixture
+def throwaway_postgres(require):
+    """A PostgreSQL server of the test's own on a spare port, started; stopped and removed after."""
+    from tests.pg_server import ThrowawayPostgres, available
+
+    ok, why = available()
+    require(ok, why)
+    server = ThrowawayPostgres(free_port()).init()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def pg_proxy(postgres_dsn):
+    """A TCP proxy to the test PostgreSQL server that the test can cut and restore."""
+    from tests.tcp_proxy import TcpProxy
+
+    proxy = TcpProxy(PG_HOST, PG_PORT)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+def via(proxy, url: str) -> str:
+    """``url`` (a test PostgreSQL URL) through ``proxy``."""
+    return url.replace(f"@{PG_HOST}:{PG_PORT}/", f"@127.0.0.1:{proxy.port}/")

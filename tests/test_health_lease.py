@@ -1,6 +1,6 @@
 """Exactly one console journals an incident's health transitions, however many IC consoles
 are open on it: a lease in the journal names the one that writes; another takes over when it
-quits or stops renewing. (SQLite here; the PostgreSQL journal is issue 13's.)"""
+quits or stops renewing. On both stores: on PostgreSQL the consoles may be on different machines."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from warroom.tui.controllers.incident import HEALTH_LEASE_S, IncidentController
 from warroom.tui.messages import IncidentLoaded
 
 
-async def test_a_lease_is_taken_renewed_kept_from_others_and_expires(store):
-    journal = await open_journal(store, create=True)
+async def test_a_lease_is_taken_renewed_kept_from_others_and_expires(any_store):
+    journal = await open_journal(any_store, create=True)
     try:
         assert await journal.claim("health:1", "a", 30, now=1000) == "a"
         assert await journal.claim("health:1", "b", 30, now=1010) == "a"  # held
@@ -51,8 +51,8 @@ class Host:
         raise AssertionError("not used here")
 
 
-async def ic_console(store: str, clock: FakeClock) -> IncidentController:
-    controller = IncidentController(Host(), store_url=store, incident_id=1, clock=clock, seat="ic",
+async def ic_console(any_store: str, clock: FakeClock) -> IncidentController:
+    controller = IncidentController(Host(), store_url=any_store, incident_id=1, clock=clock, seat="ic",
                                     read_only=False)
     await controller._load()
     loaded = next(m for m in controller.host.messages if isinstance(m, IncidentLoaded))
@@ -66,8 +66,8 @@ def broke(at_minute: int) -> Transition:
                       datetime(2026, 11, 24, 9, at_minute, tzinfo=timezone.utc), "HTTP 503")
 
 
-async def health_entries(store: str) -> list:
-    journal = await open_journal(store)
+async def health_entries(any_store: str) -> list:
+    journal = await open_journal(any_store)
     try:
         return [e for e in await journal.entries(1) if e.kind is Kind.HEALTH]
     finally:
@@ -75,35 +75,35 @@ async def health_entries(store: str) -> list:
 
 
 @pytest.fixture
-async def consoles(store):
+async def consoles(any_store):
     """Two IC consoles on INC-1 (alice's: alice is its IC)."""
     clock = FakeClock()
-    await sample_incident(store, clock)
-    first, second = await ic_console(store, clock), await ic_console(store, clock)
+    await sample_incident(any_store, clock)
+    first, second = await ic_console(any_store, clock), await ic_console(any_store, clock)
     yield first, second
     await first.close()
     await second.close()
 
 
-async def test_two_ic_consoles_journal_each_transition_once(store, consoles):
+async def test_two_ic_consoles_journal_each_transition_once(any_store, consoles):
     first, second = consoles
     # Both see the check break, a sample apart, in either order.
     await first.journal_health(broke(10))
     await second.journal_health(broke(11))
-    assert len(await health_entries(store)) == 1
+    assert len(await health_entries(any_store)) == 1
     # The second, once the watcher brought it the entry, knows it is journaled too.
     second.arrived(await second.journal.entries(1, after_id=second.incident.last_entry_id))
     recovered = Transition("api-5xx", "http", "api", State.CRITICAL, State.OK, broke(12).at, "HTTP 200")
     await second.journal_health(recovered)  # not the lease holder: the first writes it
-    assert len(await health_entries(store)) == 1
+    assert len(await health_entries(any_store)) == 1
     await first.journal_health(recovered)
-    written = await health_entries(store)
+    written = await health_entries(any_store)
     assert [e.data["to"] for e in written] == ["critical", "ok"]
     assert {e.origin.value for e in written} == {"warroom"}
     # The first console quits: the second takes over at the next change.
     await first.close()
     await second.journal_health(broke(13))
-    assert [e.data["to"] for e in await health_entries(store)] == ["critical", "ok", "critical"]
+    assert [e.data["to"] for e in await health_entries(any_store)] == ["critical", "ok", "critical"]
 
 
 async def test_a_console_that_stopped_renewing_loses_the_lease(consoles):

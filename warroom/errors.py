@@ -32,6 +32,11 @@ class StoreError(WarroomError):
     """The journal could not be opened, read or written."""
 
 
+class StoreUnreachable(StoreError):
+    """The journal's server could not be reached (refused, timed out, connection lost): what
+    was being written may be retried elsewhere (the spool), unlike a refusal by the store."""
+
+
 class ConfigError(WarroomError):
     """A configuration file is malformed or invalid."""
 

@@ -17,7 +17,7 @@ from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
 from warroom.domain.resolution import unmet
 from warroom.domain.timeline import FREE_TEXT_KINDS, STATE_KINDS, Draft, Entry, Kind, Origin
-from warroom.errors import NotFound, WarroomError
+from warroom.errors import NotFound, StoreUnreachable, WarroomError
 from warroom import identity
 from warroom.secrets import Secrets
 from warroom.store.base import Journal
@@ -185,7 +185,13 @@ class IncidentService:
             raise WarroomError(f"entries of kind {kind.value!r} are written by their own command",
                                f"log takes: {allowed}")
         self._text(text)
-        await self._writable(incident_id, author, reopen)
+        try:
+            await self._writable(incident_id, author, reopen)
+        except StoreUnreachable:
+            # Partitioned from the team journal: a note is never refused for that. Whether the
+            # incident is resolved is the server's to say; the journal spools the entry or
+            # reports the server unreachable.
+            pass
         return await self._append(incident_id, kind, text, author, uid=uid)
 
     async def set_severity(self, incident_id: int, severity: str, author: str, *,

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, TypeVar
 
 from warroom.cli import render
 from warroom.comms.export import export_json, export_markdown
-from warroom.config.discovery import find_config
+from warroom.config.discovery import configured_store, find_config
 from warroom.domain.incident import Incident, Status, format_key
 from warroom.domain.resolution import resolve_checklist, tick
-from warroom.domain.timeline import FREE_TEXT_KINDS, Kind, utc
+from warroom.domain.timeline import FREE_TEXT_KINDS, Entry, Kind, utc
 from warroom.errors import NotFound, WarroomError
 from warroom.files import write_file
 from warroom.identity import Identity, identify
@@ -39,7 +39,8 @@ class Context:
     def __init__(self, args: argparse.Namespace, *, validate: bool = True) -> None:
         self.args = args
         self.config_path = find_config(getattr(args, "config", None))
-        self.store_url, self.store_is_default = resolve_url(getattr(args, "store", None))
+        self.store_url, self.store_is_default = resolve_url(getattr(args, "store", None),
+                                                            configured_store(self.config_path))
         self.validated: Config | None = None
         """The validated configuration, once something has asked for it."""
         if validate:
@@ -76,10 +77,11 @@ class Context:
     def author(self) -> str:
         return self.identity.name
 
-    async def service(self, *, create: bool = False, reading: bool = False) -> IncidentService:
-        """``reading``: the command only reads (a read-only journal is then read, not refused)."""
+    async def service(self, *, create: bool = False, reading: bool = False, spool: bool = False) -> IncidentService:
+        """``reading``: the command only reads (a read-only journal is then read, not refused);
+        ``spool``: its appends go to the local spool while the team journal is unreachable."""
         journal = await open_journal(self.store_url, create=create,
-                                     make_dirs=create and self.store_is_default, reading=reading,
+                                     make_dirs=create and self.store_is_default, reading=reading, spool=spool,
                                      group=None if self.validated is None else self.config.store.group)
         if self.validated is None:  # the console, before its first frame: reads only
             return IncidentService(journal)
@@ -178,8 +180,23 @@ async def cmd_log(ctx: Context, svc: IncidentService) -> int:
     if a.text is None:
         raise WarroomError("no text to log", "give it as an argument, or use --stdin")
     entry = await svc.log(incident_id, a.text, ctx.author, kind=kind, reopen=a.reopen)
-    out(str(entry.id))
+    if entry.id == 0:
+        sys.stderr.write(spool_notice(svc) + "\n")
+    out(printed_id(entry))
     return 0
+
+
+def spool_notice(svc: IncidentService) -> str:
+    path = getattr(svc.journal, "spool", None)
+    where = f" ({path.path})" if path is not None else ""
+    return safe_line(f"warroom: the team journal is unreachable: kept in the local spool{where}, "
+                     "pushed in order when the server is back")
+
+
+def printed_id(entry: Entry) -> str:
+    """What `log` prints once an entry is durable: its journal id, or ``spool:UID`` when it
+    waits in the local spool for the team journal's server (pushed with that uid)."""
+    return f"spool:{entry.uid}" if entry.id == 0 else str(entry.id)
 
 
 async def _log_stdin(ctx: Context, svc: IncidentService, incident_id: int, kind: Kind) -> int:
@@ -189,6 +206,7 @@ async def _log_stdin(ctx: Context, svc: IncidentService, incident_id: int, kind:
     loop = asyncio.get_running_loop()
     reopen = ctx.args.reopen
     number = skipped = 0
+    spooling = False
     while True:
         line = await loop.run_in_executor(None, read_line, sys.stdin.buffer, MAX_ENTRY_BYTES)
         if line is None:
@@ -208,7 +226,13 @@ async def _log_stdin(ctx: Context, svc: IncidentService, incident_id: int, kind:
         except WarroomError as exc:
             raise WarroomError(f"stdin line {number}: {exc.message}", exc.hint) from None
         reopen = False
-        sys.stdout.write(f"{entry.id}\n")
+        if entry.id == 0 and not spooling:
+            spooling = True
+            sys.stderr.write(spool_notice(svc) + "\n")
+            sys.stderr.flush()
+        elif entry.id:
+            spooling = False
+        sys.stdout.write(f"{printed_id(entry)}\n")
         sys.stdout.flush()
 
 
@@ -426,11 +450,13 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
 
 
 READING = frozenset({cmd_list, cmd_show, cmd_export, cmd_postmortem, console_target})
+SPOOLING = frozenset({cmd_log})
+"""Commands that keep a scribe writing through a partition from the team journal."""
 """The commands that only read the journal."""
 
 
 async def _with_service(ctx: Context, handler: Callable[[Context, IncidentService], Awaitable[int]]) -> int:
-    svc = await ctx.service(reading=handler in READING)
+    svc = await ctx.service(reading=handler in READING, spool=handler in SPOOLING)
     try:
         return await handler(ctx, svc)
     finally:
@@ -466,6 +492,10 @@ def run(args: argparse.Namespace) -> int:
         return run_check(ctx.config, once=args.once, as_json=args.json)
     if args.command in {"open", "scribe"}:
         return run_console(ctx)
+    if args.command == "store":
+        from warroom.cli.store import run_store
+
+        return asyncio.run(run_store(ctx))
     if args.command == "config":
         source = str(ctx.config_path) if ctx.config_path else "built-in defaults (no config file found)"
         out(f"# {source}: ok")

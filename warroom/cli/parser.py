@@ -225,6 +225,24 @@ def _config(p: Parser, common: argparse.ArgumentParser) -> None:
                           parents=[common])
 
 
+@command(("store", "the journal itself: copy it to another store, check one"))
+def _store(p: Parser, common: argparse.ArgumentParser) -> None:
+    store_sub = p.add_subparsers(dest="store_command", metavar="SUBCOMMAND", parser_class=Parser)
+    store_sub.required = True
+    copy = store_sub.add_parser("copy", parents=[common],
+                                help="copy every incident and entry (uids kept; idempotent, resumable)")
+    copy.add_argument("source", metavar="FROM_URL")
+    copy.add_argument("destination", metavar="TO_URL")
+    init = store_sub.add_parser("init", parents=[common],
+                                help="create (or migrate) the journal's tables, e.g. as the team journal's owner")
+    init.add_argument("url", metavar="URL")
+    init.add_argument("--grant", metavar="ROLE", help="a PostgreSQL role (the team's group role) that may then "
+                      "read, add incidents and entries, and hold leases: nothing else")
+    check = store_sub.add_parser("check", parents=[common], help="reachability, schema version and counts")
+    check.add_argument("url", metavar="URL", nargs="?", help="the store (default: --store, $WARROOM_STORE, "
+                       "[store] url, the default file)")
+
+
 @command(("open", "open the Incident Commander's console"),
          ("scribe", "open a scribe's console (starts in the timeline input)"))
 def _console(p: Parser, common: argparse.ArgumentParser) -> None:

@@ -30,3 +30,19 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
         return local.absolute()
     user = user_config_file()
     return user if user.is_file() else None
+
+
+def configured_store(path: Path | None) -> str | None:
+    """``[store] url`` of the config file at ``path``, read without validating the file (the
+    console opens its journal before the configuration is validated; a bad file is reported
+    by that validation, not here)."""
+    if path is None:
+        return None
+    import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            url = tomllib.load(fh).get("store", {}).get("url")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    return url if isinstance(url, str) and url else None

@@ -284,7 +284,13 @@ class ConsoleConfig(_Model):
 
 
 class StoreConfig(_Model):
-    """The journal file (its location is --store or $WARROOM_STORE)."""
+    """The journal: where it is (--store, else $WARROOM_STORE, else ``url`` here) and, for a
+    file, who may share it."""
+
+    url: SecretText | None = None
+    """The journal's URL when neither --store nor $WARROOM_STORE gives one: ``sqlite:///PATH``
+    or the team journal ``postgresql://USER:${PGPASSWORD}@HOST:PORT/DB`` (the password as a
+    ${VAR} reference, expanded only when connecting)."""
 
     group: Name | None = None
     """An OS group to share the journal with, for several logins on one host: the file is

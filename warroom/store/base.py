@@ -1,11 +1,23 @@
-"""The journal interface every store implements (SQLite now, PostgreSQL later)."""
+"""The journal interface every store implements (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
 import abc
-from typing import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import AsyncIterator, Callable, Iterable
 
 from warroom.domain.timeline import Draft, Entry, Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """How a watcher's connection to a journal server stands: ``up``, or lost ``since``
+    (UTC) for ``reason`` (one line, no secret) and being re-established."""
+
+    up: bool
+    since: datetime
+    reason: str = ""
 
 
 class Journal(abc.ABC):
@@ -16,10 +28,28 @@ class Journal(abc.ABC):
     """
 
     url: str
+    on_link: Callable[[Link], None] | None = None
+    """Told when a watcher's connection to the server is lost or back (a server-backed
+    journal's; an embedded file has no link to lose)."""
 
     @abc.abstractmethod
-    async def declare(self, draft: Draft) -> Entry:
-        """Create a new incident whose first entry is ``draft`` (kind ``declare``)."""
+    async def declare(self, draft: Draft, *, uid: str | None = None) -> Entry:
+        """Create a new incident whose first entry is ``draft`` (kind ``declare``), with
+        ``uid`` if given (a copy keeps the original's)."""
+
+    @abc.abstractmethod
+    async def by_uid(self, uid: str) -> Entry | None:
+        """The entry that has ``uid``, if the journal has it."""
+
+    async def append_many(self, items: list[tuple[int, Draft, str]]) -> None:
+        """Entries (incident, draft, uid) in order, each once (a store may do it in one
+        transaction)."""
+        for incident_id, draft, uid in items:
+            await self.append(incident_id, draft, uid=uid)
+
+    @abc.abstractmethod
+    async def counts(self) -> tuple[int, int, int]:
+        """The journal's schema version, how many incidents and how many entries it holds."""
 
     @abc.abstractmethod
     async def append(self, incident_id: int, draft: Draft, *, uid: str | None = None) -> Entry:

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import quote
 
-from warroom.domain.timeline import Draft, Entry, Kind, Origin, utc
+from warroom.domain.timeline import Draft, Entry, Kind, utc
 from warroom.errors import StoreError
 from warroom.store.base import Journal
+from warroom.store.rows import new_uid, parse_kind, parse_origin, shared
 from warroom.store.permissions import PRIVATE, Access, create_file, make_dirs as make_private_dirs, share
 
 T = TypeVar("T")
@@ -69,31 +70,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _SELECT = "SELECT id, incident_id, ts, author, kind, text, data, uid, login, origin FROM entries"
 
 
-def new_uid() -> str:
-    """A fresh entry uid: 128 random bits as 32 hex digits (the shape uuid4().hex had)."""
-    return os.urandom(16).hex()
-
-
-SHARED_MAX = 64
-"""Strings in an entry's data up to this long are shared between entries (see _shared)."""
-
-
-def _shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose keys and short string values are one copy for every entry: the
-    same check names, states and action names recur in thousands of entries, and a console
-    holds them all (bench/incident.py: a third of a 100,000-entry incident's data)."""
-    return {sys.intern(k): sys.intern(v) if type(v) is str and len(v) <= SHARED_MAX else v for k, v in pairs}
-
-
 def _row_to_entry(row: tuple[Any, ...]) -> Entry:
     entry_id, incident_id, ts, author, kind, text, data, uid, login, origin = row
-    try:
-        parsed_kind = Kind(kind)
-    except ValueError:  # written by a newer version: show it as a note
-        parsed_kind = Kind.NOTE
-    return Entry(entry_id, incident_id, datetime.fromisoformat(ts), sys.intern(author), parsed_kind, text,
-                 json.loads(data, object_pairs_hook=_shared) if data != "{}" else {}, uid, sys.intern(login),
-                 Origin.WARROOM if origin == Origin.WARROOM else Origin.PERSON)
+    return Entry(entry_id, incident_id, datetime.fromisoformat(ts), sys.intern(author), parse_kind(kind), text,
+                 json.loads(data, object_pairs_hook=shared) if data != "{}" else {}, uid, sys.intern(login),
+                 parse_origin(origin))
 
 
 def _connect(path: Path, *, read_only: bool = False, immutable: bool = False) -> sqlite3.Connection:
@@ -286,12 +267,37 @@ class SqliteJournal(Journal):
         return Entry(cur.lastrowid, incident_id, ts, draft.author, draft.kind, draft.text,
                      json.loads(data), uid, draft.login, draft.origin)
 
-    def _declare_sync(self, draft: Draft) -> Entry:
+    def _declare_sync(self, draft: Draft, uid: str) -> Entry:
         conn = self._conn
         with _transaction(conn):
             cur = conn.execute("INSERT INTO incidents (created_at) VALUES (?)",
                                (utc(draft.ts).isoformat(),))
-            return self._insert(conn, cur.lastrowid, draft, new_uid())
+            return self._insert(conn, cur.lastrowid, draft, uid)
+
+    def _append_many_sync(self, items: list[tuple[int, Draft, str]]) -> None:
+        conn = self._conn
+        with _transaction(conn):
+            for incident_id, draft, uid in items:
+                if conn.execute("SELECT 1 FROM entries WHERE uid = ?", (uid,)).fetchone() is None:
+                    try:
+                        self._insert(conn, incident_id, draft, uid)
+                    except sqlite3.IntegrityError:
+                        raise StoreError(f"no incident {incident_id} in journal {self.path}") from None
+
+    async def append_many(self, items: list[tuple[int, Draft, str]]) -> None:
+        await self._run(self._append_many_sync, items)
+
+    async def by_uid(self, uid: str) -> Entry | None:
+        row = await self._run(lambda: self._conn.execute(_SELECT + " WHERE uid = ?", (uid,)).fetchone())
+        return None if row is None else _row_to_entry(row)
+
+    async def counts(self) -> tuple[int, int, int]:
+        def count() -> tuple[int, int, int]:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            return (version, self._conn.execute("SELECT count(*) FROM incidents").fetchone()[0],
+                    self._conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+        return await self._run(count)
 
     def _append_sync(self, incident_id: int, draft: Draft, uid: str) -> Entry:
         conn = self._conn
@@ -304,8 +310,8 @@ class SqliteJournal(Journal):
         except sqlite3.IntegrityError:
             raise StoreError(f"no incident {incident_id} in journal {self.path}") from None
 
-    async def declare(self, draft: Draft) -> Entry:
-        return await self._run(self._declare_sync, draft)
+    async def declare(self, draft: Draft, *, uid: str | None = None) -> Entry:
+        return await self._run(self._declare_sync, draft, uid or new_uid())
 
     def _claim_sync(self, name: str, holder: str, ttl: float, now: float) -> str:
         conn = self._conn

@@ -44,7 +44,7 @@ from warroom.tui.failures import FailureLog
 from warroom.tui.header import IncidentHeader
 from warroom.tui.health import HealthPane, health_summary
 from warroom.tui.messages import (ActionStep, ConfigReady, EntriesArrived, EvidenceReady, Failure,
-                                  HealthResult, IncidentLoaded, JournalWatch, LinesNotWritten,
+                                  HealthResult, IncidentLoaded, JournalWatch, LinesNotWritten, SpoolBacklog,
                                   MitigationPreviewed, Notice)
 from warroom.tui.panes import DraftPane, EntryInput, Pane, RolesPane, TimelinePane
 from warroom.tui import keymap
@@ -425,7 +425,15 @@ class WarroomApp(App):
             # Redrawing the draft costs a pass over the incident: at most once a second.
             self.draft_stale = True
 
+    def on_spool_backlog(self, message: SpoolBacklog) -> None:
+        if message.waiting >= 0:  # -1: only this console's unshared lines changed
+            self.header.spool(message.waiting, message.since)
+        if not self.incident_flow.unshared and message.waiting == 0:
+            self.say("Every entry written during the partition is shared now")
+        self.show_banner()
+
     def on_journal_watch(self, message: JournalWatch) -> None:
+        self.header.journal_link(None if message.error is None else message.since or system_clock())
         if message.error is not None:
             line = self.failures.record("watching the journal", message.error)
             self.show_banner(extra=f"JOURNAL UNREACHABLE: {line}. Retrying; nothing typed here is lost")
@@ -467,6 +475,11 @@ class WarroomApp(App):
         if flow.incident.open and timer is not None and timer.escalation_overdue_by is not None:
             lines.append(f"ESCALATE to {safe_line(timer.escalation.contact)}: {timer.escalation.reason}. "
                          f"Once contacted, press {self.key('incident.ack_escalation')}")
+        unshared = flow.unshared
+        if unshared:
+            shown = " · ".join(safe_line(e.text)[:60] for e in unshared[-3:])
+            lines.append(f"NOT YET SHARED ({len(unshared)} in the local spool, pushed when the team journal "
+                         f"is back): {shown}")
         self.banner.display = bool(lines)
         self.draft_pane.set_class(flow.incident.open and overdue is not None, "-due")
         text = "\n".join(lines)

@@ -66,6 +66,7 @@ STYLES = {
     "health-none": "", "health-ok": "$timer-ok", "health-warn": "bold $timer-soon",
     "health-critical": "bold $background on $timer-overdue",
     "key": "bold", "title": "bold", "console": "$text-muted",
+    "journal-up": "", "journal-lost": "bold $background on $timer-soon",
 }
 
 
@@ -115,7 +116,7 @@ class IncidentHeader(Vertical):
     """
 
     TOP = ("key", "severity", "status", "title", "console")
-    BOTTOM = ("elapsed", "ic", "timer", "escalation", "notify", "health")
+    BOTTOM = ("elapsed", "ic", "timer", "escalation", "notify", "journal", "spool", "health")
 
     def __init__(self) -> None:
         super().__init__()
@@ -142,6 +143,21 @@ class IncidentHeader(Vertical):
             self.states[name] = state
         style = STYLES.get(state or name, "")
         self.rows[name].put(name, text, style)
+
+    def journal_link(self, lost_since: datetime | None) -> None:
+        """The team journal's connection: nothing while it is up, else since when it is lost
+        (and being re-made: entries typed meanwhile are kept)."""
+        if lost_since is None:
+            self._put("journal", "", "journal-up")
+        else:
+            self._put("journal", f"journal: reconnecting since {lost_since:%H:%M} UTC", "journal-lost")
+
+    def spool(self, waiting: int, since: datetime | None) -> None:
+        """Entries written here that wait in the local spool for the team journal's server."""
+        if waiting <= 0 or since is None:
+            self._put("spool", "", "journal-up")
+        else:
+            self._put("spool", f"{waiting} not yet shared since {since:%H:%M} UTC", "journal-lost")
 
     def undeclared(self, health: str, health_state: str, declare_key: str) -> None:
         """Before an incident exists (a drill): only the health summary and what to do."""

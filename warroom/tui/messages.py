@@ -4,6 +4,8 @@ chain with ``run_test(message_hook=...)``."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
@@ -46,11 +48,22 @@ class EntriesArrived(Message):
 
 
 class JournalWatch(Message):
-    """The journal watcher lost its source (``error``) or got it back (``error`` None)."""
+    """The journal watcher lost its source (``error``) or got it back (``error`` None),
+    ``since`` then (UTC; None: now)."""
 
-    def __init__(self, error: BaseException | None) -> None:
+    def __init__(self, error: BaseException | None, since: datetime | None = None) -> None:
         super().__init__()
         self.error = error
+        self.since = since
+
+
+class SpoolBacklog(Message):
+    """How many entries wait in the local spool for the team journal's server, since when."""
+
+    def __init__(self, waiting: int, since: datetime | None) -> None:
+        super().__init__()
+        self.waiting = waiting
+        self.since = since
 
 
 class LinesNotWritten(Message):
@@ -120,5 +133,5 @@ class Failure(Message):
 
 __all__: list[Any] = [
     "ActionStep", "ConfigReady", "EntriesArrived", "EvidenceReady", "Failure", "HealthResult",
-    "IncidentLoaded", "JournalWatch", "LinesNotWritten", "MitigationPreviewed", "Notice",
+    "IncidentLoaded", "JournalWatch", "LinesNotWritten", "MitigationPreviewed", "Notice", "SpoolBacklog",
 ]

@@ -22,19 +22,20 @@ from warroom.domain.prompts import Prompt, PromptTracker
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level
 from warroom.domain.timeline import Entry, Kind
-from warroom.errors import WarroomError
+from warroom.errors import StoreUnreachable, WarroomError
 from warroom.service import IncidentService
 from warroom.store import open_journal
-from warroom.store.sqlite import new_uid
+from warroom.store.rows import new_uid
 from warroom.tui.controllers.host import Host
-from warroom.tui.messages import EntriesArrived, IncidentLoaded, JournalWatch, LinesNotWritten, Notice
+from warroom.tui.messages import (EntriesArrived, IncidentLoaded, JournalWatch, LinesNotWritten, Notice,
+                                  SpoolBacklog)
 from warroom.tui.quick_entry import Line
 
 if TYPE_CHECKING:
     from warroom.checks.runner import Transition
     from warroom.config import Config
     from warroom.identity import Identity
-    from warroom.store.base import Journal
+    from warroom.store.base import Journal, Link
 
 HEALTH_LEASE_S = 30.0
 """How long the console that journals health transitions keeps that duty without writing
@@ -77,6 +78,9 @@ class IncidentController:
         self.lines: deque[Line] = deque()
         """Lines submitted in the timeline input and not yet journaled, in order."""
         self._writing_lines = False
+        self.unshared: list[Entry] = []
+        """Entries written here that wait in the local spool for the team journal's server
+        (a partition), oldest first: shown marked "not yet shared" until pushed."""
 
     # -- naming and rules (the policy arrives with the configuration) -----------------------
 
@@ -139,7 +143,9 @@ class IncidentController:
 
     async def _load(self) -> None:
         if self.journal is None:
-            self.journal = await open_journal(self.store_url, reading=self.read_only)
+            self.journal = await open_journal(self.store_url, reading=self.read_only, spool=True)
+            if hasattr(self.journal, "on_backlog"):
+                self.journal.on_backlog = self._backlog_changed
             self._make_service()
         if self.incident_id is None:
             self.host.post_message(IncidentLoaded(self.incident, []))
@@ -169,6 +175,8 @@ class IncidentController:
 
     async def _watch(self, interval: float, after_id: int) -> None:
         assert self.journal is not None
+        # A server-backed journal's watcher keeps its own connection up and says how it stands.
+        self.journal.on_link = self._link_changed
         wait, longest = WATCH_BACKOFF
         lost = False
         while True:
@@ -189,6 +197,15 @@ class IncidentController:
                     self.host.post_message(JournalWatch(error))
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, longest)
+
+    def _link_changed(self, link: Link) -> None:
+        error = None if link.up else StoreUnreachable(f"journal connection lost: {link.reason}")
+        self.host.post_message(JournalWatch(error, link.since))
+
+    def _backlog_changed(self, backlog) -> None:
+        # Pushed in order: what left the spool is the oldest of what this console put there.
+        self.unshared = self.unshared[max(0, len(self.unshared) - backlog.waiting):]
+        self.host.post_message(SpoolBacklog(backlog.waiting, backlog.since))
 
     def arrived(self, entries: list[Entry]) -> list[Entry]:
         """Fold what is new (a batch may repeat what this console already has)."""
@@ -266,7 +283,10 @@ class IncidentController:
             await service.followup(self.incident_id, entry.text, entry.owner or author, entry.due, author,
                                    uid=line.uid)
         else:
-            await service.log(self.incident_id, entry.text, author, kind=entry.kind, uid=line.uid)
+            written = await service.log(self.incident_id, entry.text, author, kind=entry.kind, uid=line.uid)
+            if written.id == 0:  # in the spool: shown at once, marked, until the server has it
+                self.unshared.append(written)
+                self.host.post_message(SpoolBacklog(-1, None))
 
     def declare(self, title: str, severity: str, impact: str) -> None:
         self.host.run_worker(partial(self._declare, title, severity, impact), group="declare",
@@ -334,5 +354,7 @@ class IncidentController:
             try:
                 if self.incident_id is not None:  # another IC console takes over at once
                     await journal.release(f"health-journal:{self.incident_id}", self.console_id)
+            except StoreUnreachable:
+                pass  # partitioned from the team journal: the lease expires by itself
             finally:
                 await journal.close()
