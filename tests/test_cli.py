@@ -253,6 +253,18 @@ def test_update_restarts_the_timer(cli, clock):
     assert export(cli)["incident"]["updates_posted"] == 2
 
 
+def test_status_page_updates_run_their_own_clock(cli, clock):
+    ok(cli("declare", "-s", "SEV1", "-t", "t"))  # 09:00: both clocks every 15 minutes
+    clock.advance(minutes=5)
+    assert ok(cli("update", "INC-1", "Investigating errors", "--template", "status-investigating")) == \
+        "status page update #1 posted. Status page: next update in 15:00 at 09:20 UTC\n"
+    shown = ok(cli("show", "INC-1"))
+    assert "Next update: in 10:00 at 09:15 UTC" in shown  # the internal clock did not restart
+    assert "Status page: next update in 15:00 at 09:20 UTC" in shown
+    assert export(cli)["incident"]["updates_posted"] == 0
+    one_error_line(cli("update", "INC-1", "x", "--template", "tweet"), "--template", "tweet")
+
+
 def test_resolving_lists_what_is_not_done_and_needs_force(cli, clock, inc):
     one_error_line(cli("status", inc, "resolved"), "INC-1 is not ready to resolve",
                    "not ticked: Root cause identified", "not in monitoring", "--force")

@@ -142,6 +142,21 @@ def test_severity_change_mid_incident_rederives_cadence_and_escalation():
     assert sev3.update_due is None and sev3.escalation_due is None
 
 
+def test_the_status_page_keeps_its_own_clock():
+    lvl = level("sev1-4", "SEV1")  # internal and status page every 15 minutes
+    tl = Timeline("SEV1")
+    tl.add(10, Kind.UPDATE, "Investigating elevated errors", number=1, template="status-investigating")
+    t = timer(lvl, tl.state(), T0 + 12 * M)
+    assert t.update_due == T0 + 15 * M  # the status page is no internal update
+    assert t.external_due == T0 + 25 * M
+    tl.add(14, Kind.UPDATE, "internal #1", number=1, template="internal-update")
+    s = tl.state()
+    assert (s.updates_posted, s.external_posted) == (1, 1)
+    t = timer(lvl, s, T0 + 26 * M)
+    assert t.update_due == T0 + 29 * M and t.external_overdue_by == 1 * M
+    assert timer(level("sev1-4", "SEV3"), Timeline("SEV3").state(), T0 + 99 * M).external_due is None
+
+
 def test_snooze_pushes_the_deadline_until_the_next_update():
     tl = Timeline("SEV1")
     tl.add(15, Kind.TIMER, action="snooze", minutes=5, until=(T0 + 20 * M).isoformat())

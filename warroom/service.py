@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 
 from warroom.domain.cadence import Timer, timer
 from warroom.domain.clock import Clock, system_clock
-from warroom.domain.incident import Incident, Milestone, Status, fold, format_key, parse_key
+from warroom.domain.incident import Incident, Milestone, Status, fold, format_key, is_external, parse_key
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
 from warroom.domain.resolution import unmet
@@ -310,9 +310,11 @@ class IncidentService:
 
     async def post_update(self, incident_id: int, text: str, author: str, *,
                           template: str = "internal") -> Entry:
+        """Mark an update posted: internal ones number and time the internal cadence, the
+        status page's stages and the customer email their own."""
         self._text(text, "update text")
         incident = await self.state(incident_id)
-        number = incident.updates_posted + 1
+        number = (incident.external_posted if is_external(template) else incident.updates_posted) + 1
         return await self._append(incident_id, Kind.UPDATE, text, author,
                                   {"number": number, "template": template})
 

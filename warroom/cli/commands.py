@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, TypeVar
 from warroom.cli import render
 from warroom.comms.export import export_json, export_markdown
 from warroom.config.discovery import configured_store, find_config
-from warroom.domain.incident import Incident, Status, format_key
+from warroom.domain.incident import Incident, Status, format_key, is_external
 from warroom.domain.resolution import resolve_checklist, tick
 from warroom.domain.timeline import FREE_TEXT_KINDS, Entry, Kind, utc
 from warroom.errors import NotFound, WarroomError
@@ -347,9 +347,13 @@ async def cmd_update(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     incident_id = await svc.resolve(a.incident)
     text = a.text if a.text is not None else _read_stdin()
-    entry = await svc.post_update(incident_id, text, ctx.author)
+    entry = await svc.post_update(incident_id, text, ctx.author, template=a.template)
     incident = await svc.state(incident_id)
-    out(f"update #{entry.data['number']} posted. " + render.timer_line(svc.timer(incident)))
+    timer = svc.timer(incident)
+    if is_external(a.template):
+        out(f"status page update #{entry.data['number']} posted. " + render.external_line(timer))
+    else:
+        out(f"update #{entry.data['number']} posted. " + render.timer_line(timer))
     return 0
 
 

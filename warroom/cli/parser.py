@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Callable, NoReturn
 
+from warroom.comms import TEMPLATE_NAMES
 from warroom.domain.incident import Milestone, Status
 from warroom.domain.roles import Role
 from warroom.domain.timeline import FREE_TEXT_KINDS
@@ -207,6 +208,9 @@ def _milestone(p: Parser, common: argparse.ArgumentParser) -> None:
 def _update(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("text", nargs="?", help="the update as posted (omit to read it from stdin)")
+    p.add_argument("--template", default="internal-update", choices=TEMPLATE_NAMES,
+                   help="what was posted: internal-update (default), or a status-* stage or "
+                        "customer-email, which run the status page's own clock")
     author(p)
 
 

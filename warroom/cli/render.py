@@ -23,6 +23,17 @@ def timer_line(timer: Timer) -> str:
     return f"Next update: in {format_clock(timer.update_due_in)} at {when}{snoozed}"
 
 
+def external_line(timer: Timer) -> str:
+    """The status page's own clock."""
+    if timer.external_due is None:
+        return "Status page: no cadence (post when the status changes)"
+    when = timer.external_due.strftime("%H:%M UTC")
+    overdue = timer.external_overdue_by
+    if overdue is not None:
+        return f"Status page: OVERDUE {format_clock(overdue)} (was due {when})"
+    return f"Status page: next update in {format_clock(timer.external_due - timer.now)} at {when}"
+
+
 def escalation_line(timer: Timer) -> str | None:
     escalation = timer.escalation
     if escalation is None:
@@ -50,6 +61,8 @@ def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[R
         lines.append(f"Resolved {_ts(incident.resolved_at)}")
     else:
         lines.append(timer_line(timer))
+        if timer.external_due is not None:
+            lines.append(external_line(timer))
         escalation = escalation_line(timer)
         if escalation:
             lines.append(escalation)

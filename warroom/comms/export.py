@@ -57,6 +57,8 @@ def incident_json(incident: Incident, key: str) -> dict[str, Any]:
         ],
         "updates_posted": incident.updates_posted,
         "last_update": _iso(incident.last_update_at),
+        "status_page_updates_posted": incident.external_posted,
+        "last_status_page_update": _iso(incident.last_external_at),
     }
 
 

@@ -348,6 +348,8 @@ class LevelConfig(_Model):
     """Resolution target."""
     external_updates: str = "none"
     """What the status page should expect, e.g. "status page, every update"."""
+    external_every: Duration | None = None
+    """The status page's own cadence (status-* stages, the customer email); unset: none."""
     notify: list[NotifyConfig] = Field(default_factory=list)
     """Who must be told, and by when."""
     required_roles: list[RoleName] = Field(default_factory=list)
@@ -360,7 +362,8 @@ class LevelConfig(_Model):
             name=self.name, rank=rank, title=self.title, description=self.description,
             examples=tuple(self.examples), response=self.response,
             respond_within=self.respond_within, update_every=self.update_every,
-            external_updates=self.external_updates, escalate_after=self.escalate_after,
+            external_updates=self.external_updates, external_every=self.external_every,
+            escalate_after=self.escalate_after,
             notify=tuple(Notify(n.audience, n.within, n.if_unmitigated) for n in self.notify),
             required_roles=tuple(self.required_roles), postmortem_required=self.postmortem_required,
             monitor_before_resolve=self.monitor_before_resolve, resolve_within=self.resolve_within,

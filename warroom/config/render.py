@@ -65,7 +65,7 @@ def _table(header: str, model: BaseModel, secrets: frozenset[str], skip: tuple[s
     return lines + [""]
 
 
-_LEVEL_FIELDS = ("respond_within", "update_every", "external_updates", "escalate_after",
+_LEVEL_FIELDS = ("respond_within", "update_every", "external_updates", "external_every", "escalate_after",
                  "monitor_before_resolve", "resolve_within", "required_roles", "postmortem_required")
 
 

@@ -47,6 +47,12 @@ class Timer:
     """The chain's step to act on (its contact and reason); ``escalation_due`` is its time."""
     notices: tuple[Notice, ...] = ()
     """Every notice the level asks for, done or not."""
+    external_due: datetime | None = None
+    """When the status page's next update is due (its own clock); None: no cadence."""
+
+    @property
+    def external_overdue_by(self) -> timedelta | None:
+        return _overdue(self.external_due, self.now)
 
     @property
     def update_overdue_by(self) -> timedelta | None:
@@ -98,13 +104,19 @@ def timer(level: Level | None, incident: Incident, now: datetime,
             update_due = incident.snoozed_until
             snoozed = True
 
+    external_due = None
+    if level.external_every is not None:
+        anchor = _latest(incident.declared_at, incident.last_external_at,
+                         incident.severity_changed_at, incident.reopened_at)
+        external_due = anchor + level.external_every
     escalation = current(level, chain, incident.declared_at,
                          contacted_steps(level, chain, incident), now)
     notices = notices_of(level, incident)
     return Timer(now=now, update_due=update_due,
                  escalation_due=escalation.due if escalation else None,
                  notifications_due=tuple((n.audience, n.due) for n in notices if n.done_at is None),
-                 snoozed=snoozed, escalation=escalation, notices=notices)
+                 snoozed=snoozed, escalation=escalation, notices=notices,
+                 external_due=external_due)
 
 
 def contacted_steps(level: Level | None, chain: tuple[Step, ...], incident: Incident) -> int:

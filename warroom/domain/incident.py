@@ -75,6 +75,12 @@ class Followup:
     created_at: datetime
 
 
+def is_external(template: str) -> bool:
+    """Whether an update drafted from ``template`` goes outside the company (the status
+    page's stages, the customer email): those have their own clock."""
+    return template.startswith("status-") or template == "customer-email"
+
+
 @dataclass(frozen=True, slots=True)
 class EscalationAck:
     """An acknowledged escalation: the chain's step (None: written before chains, meaning
@@ -110,7 +116,11 @@ class Incident:
     mitigations: list[Entry] = field(default_factory=list)
     """Mitigation entries (run, refused, failed, verified), in order."""
     updates_posted: int = 0
+    """Internal updates posted (Slack, the war room)."""
     last_update_at: datetime | None = None
+    external_posted: int = 0
+    """Status-page stages and customer emails posted."""
+    last_external_at: datetime | None = None
     severity_changed_at: datetime | None = None
     reopened_at: datetime | None = None
     snoozed_until: datetime | None = None
@@ -249,8 +259,14 @@ class Incident:
             self.title = str(entry.data["title"])
 
     def _update(self, entry: Entry) -> None:
-        self.updates_posted += 1
-        self.last_update_at = entry.ts
+        # The status page (and the customer email) keep their own count and clock: posting
+        # one is no internal update, and restarts only the external cadence.
+        if is_external(str(entry.data.get("template", ""))):
+            self.external_posted += 1
+            self.last_external_at = entry.ts
+        else:
+            self.updates_posted += 1
+            self.last_update_at = entry.ts
 
     def _followup(self, entry: Entry) -> None:
         due = entry.data.get("due")

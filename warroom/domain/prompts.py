@@ -15,6 +15,7 @@ class Prompt(StrEnum):
     UPDATE_DUE = "update-due"
     ESCALATION_DUE = "escalation-due"
     NOTIFY_DUE = "notify-due"
+    EXTERNAL_DUE = "external-due"
 
 
 @dataclass
@@ -39,6 +40,8 @@ class PromptTracker:
                 once(Prompt.UPDATE_DUE, timer.update_due)
             elif timer.update_due_soon:
                 once(Prompt.UPDATE_SOON, timer.update_due)
+        if timer.external_overdue_by is not None:
+            once(Prompt.EXTERNAL_DUE, timer.external_due)
         if timer.escalation_overdue_by is not None:
             contact = timer.escalation.contact if timer.escalation else ""
             once(Prompt.ESCALATION_DUE, timer.escalation_due, contact)

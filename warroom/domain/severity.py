@@ -58,6 +58,8 @@ class Level:
     update_every: timedelta | None = None
     """Internal update cadence; None means "when there is something to say"."""
     external_updates: str = "none"
+    external_every: timedelta | None = None
+    """The status page's own cadence; None: no external clock (post when it changes)."""
     escalate_after: timedelta | None = None
     """Escalate when not mitigated this long after the response began."""
     notify: tuple[Notify, ...] = ()
@@ -113,7 +115,7 @@ SEV1_4 = Policy(
             description="Complete outage, data loss or security breach; major revenue impact",
             examples=("Site completely down", "Data loss", "Security breach"),
             response="within 15 min", respond_within=15 * _M,
-            update_every=15 * _M, external_updates="status page, every update",
+            update_every=15 * _M, external_updates="status page, every update", external_every=15 * _M,
             escalate_after=30 * _M, required_roles=_CORE, postmortem_required=True,
             monitor_before_resolve=30 * _M, defaults=frozenset({"external_updates"}),
         ),
@@ -122,7 +124,7 @@ SEV1_4 = Policy(
             description="Major feature down or significant performance degradation",
             examples=("Checkout failing", "Major feature broken, workaround exists"),
             response="within 1 hour", respond_within=_H,
-            update_every=30 * _M, external_updates="status page, every update",
+            update_every=30 * _M, external_updates="status page, every update", external_every=30 * _M,
             escalate_after=_H, required_roles=_CORE, postmortem_required=True,
             monitor_before_resolve=15 * _M,
             defaults=frozenset({"external_updates", "escalate_after", "monitor_before_resolve",
@@ -192,7 +194,7 @@ P1_4 = Policy(
             description="Service down or unusable with major business impact",
             examples=("Payment processing failure", "Complete site outage", "Data breach"),
             response="immediate", respond_within=timedelta(0),
-            update_every=15 * _M, external_updates="status page, every update",
+            update_every=15 * _M, external_updates="status page, every update", external_every=15 * _M,
             escalate_after=30 * _M, required_roles=_FULL, postmortem_required=True,
             monitor_before_resolve=30 * _M, resolve_within=2 * _H, postmortem_business_days=2,
             defaults=frozenset({"update_every", "external_updates", "escalate_after",
@@ -232,7 +234,7 @@ SEV0_3 = Policy(
             description="Complete service outage or data loss; page all on-call engineers",
             examples=("Service completely unavailable", "Data corruption or loss", "Security breach"),
             response="immediate (< 5 min)", respond_within=5 * _M,
-            update_every=30 * _M, external_updates="status page, every update",
+            update_every=30 * _M, external_updates="status page, every update", external_every=30 * _M,
             escalate_after=30 * _M,
             required_roles=(Role.IC, Role.SCRIBE, Role.COMMS_LEAD, Role.EXEC_LIAISON),
             postmortem_required=True, monitor_before_resolve=30 * _M,

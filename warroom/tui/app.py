@@ -34,7 +34,7 @@ from textual.worker import Worker, WorkerState
 
 from warroom.comms import TEMPLATE_NAMES
 from warroom.domain.clock import Clock, system_clock
-from warroom.domain.incident import Incident
+from warroom.domain.incident import Incident, is_external
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
 from warroom.identity import Identity, identify
@@ -520,6 +520,10 @@ class WarroomApp(App):
             self.bell()
             self.notify(f"Escalate to {safe_line(detail)}, then press {self.key('incident.ack_escalation')}",
                         title="Escalate", severity="error", timeout=20, markup=False)
+        elif prompt is Prompt.EXTERNAL_DUE:
+            self.notify("Status page update due: pick a status-* template in the Update pane, post it, "
+                        f"then {self.key('draft.post')}", title="Status page", severity="warning",
+                        timeout=15, markup=False)
         elif prompt is Prompt.NOTIFY_DUE:
             self.notify(f"Time to notify {safe_line(detail)} (then {self.key('incident.notified')})",
                         title="Notify", severity="warning", markup=False)
@@ -547,8 +551,9 @@ class WarroomApp(App):
             self.timeline.focus()
         elif event.what == "post":
             text, template, incident_id = event.text, event.template, flow.incident.id
+            clock = "the status page's clock" if is_external(template) else "the update timer"
             flow.write(lambda s: s.post_update(incident_id, text, flow.author, template=template),
-                       done="Update marked posted: the timer restarts")
+                       done=f"Update marked posted: {clock} restarts")
         elif event.what == "diff":
             from warroom.comms.templates import diff_updates
             from warroom.tui.modals import TextScreen

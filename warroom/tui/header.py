@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
 
-from warroom.domain.cadence import Timer
+from warroom.domain.cadence import WARN_BEFORE, Timer
 from warroom.domain.durations import coarse, format_clock, format_duration
 from warroom.domain.incident import Incident, Status
 from warroom.domain.roles import Role
@@ -27,6 +27,17 @@ def timer_text(timer: Timer) -> tuple[str, str]:
     left = format_clock(timer.update_due_in)
     suffix = " (snoozed)" if timer.snoozed else ""
     return f"next update in {left}{suffix}", "soon" if timer.update_due_soon else "ok"
+
+
+def external_text(timer: Timer) -> tuple[str, str]:
+    """The status page's own clock, when the level has one."""
+    if timer.external_due is None:
+        return "", "none"
+    overdue = timer.external_overdue_by
+    if overdue is not None:
+        return f"STATUS PAGE OVERDUE {format_clock(overdue)}", "overdue"
+    left = timer.external_due - timer.now
+    return f"status page in {format_clock(left)}", "soon" if left <= WARN_BEFORE else "ok"
 
 
 def escalation_text(timer: Timer) -> tuple[str, str]:
@@ -116,7 +127,7 @@ class IncidentHeader(Vertical):
     """
 
     TOP = ("key", "severity", "status", "title", "console")
-    BOTTOM = ("elapsed", "ic", "timer", "escalation", "notify", "journal", "spool", "health")
+    BOTTOM = ("elapsed", "ic", "timer", "escalation", "notify", "external", "journal", "spool", "health")
 
     def __init__(self) -> None:
         super().__init__()
@@ -184,16 +195,16 @@ class IncidentHeader(Vertical):
         put("ic", f"IC {safe_line(ic)}" if ic else "IC UNFILLED", "ic-ok" if ic else "ic-unfilled")
         if incident.open and timer is None:
             put("timer", "update timer …", "timer-none")
-            put("escalation", "", "timer-none")
-            put("notify", "", "timer-none")
+            for name in ("external", "escalation", "notify"):
+                put(name, "", "timer-none")
         elif incident.open:
-            for name, text_of in (("timer", timer_text), ("escalation", escalation_text),
-                                  ("notify", notify_text)):
+            for name, text_of in (("timer", timer_text), ("external", external_text),
+                                  ("escalation", escalation_text), ("notify", notify_text)):
                 text, state = text_of(timer)
                 put(name, text, f"timer-{state}")
         else:
             put("timer", f"resolved {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else "resolved",
                 "timer-none")
-            put("escalation", "", "timer-none")
-            put("notify", "", "timer-none")
+            for name in ("external", "escalation", "notify"):
+                put(name, "", "timer-none")
         put("health", health, f"health-{health_state}")

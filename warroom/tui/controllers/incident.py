@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
 from warroom.comms import templates
 from warroom.domain.cadence import Timer
 from warroom.domain.clock import Clock
-from warroom.domain.incident import Incident, fold
+from warroom.domain.incident import Incident, fold, is_external
 from warroom.domain.prompts import Prompt, PromptTracker
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level
@@ -335,9 +335,14 @@ class IncidentController:
         return templates.render(template, context, user_dir=templates.default_user_dir())
 
     def draft_status(self, template: str) -> str:
-        last = self.incident.last_update_at
-        return f"{template} · {self.incident.updates_posted} posted" + (
-            f" · last {last:%H:%M} UTC" if last else "")
+        """The draft's line: how many of its kind (internal, or the status page's) were
+        posted, and when the last was."""
+        incident = self.incident
+        if is_external(template):
+            posted, last, kind = incident.external_posted, incident.last_external_at, "external"
+        else:
+            posted, last, kind = incident.updates_posted, incident.last_update_at, "internal"
+        return f"{template} · {posted} {kind} posted" + (f" · last {last:%H:%M} UTC" if last else "")
 
     def now(self) -> datetime:
         return self.clock()
