@@ -302,10 +302,13 @@ def test_notify_and_escalate_from_the_command_line(cli, clock, tmp_path):
     assert "Notify engineering leadership: by 09:15 UTC" in shown
     assert "Notify executive leadership: by 10:00 UTC if still unmitigated" in shown
     assert "Escalation: to secondary on-call at 09:15 UTC if not resolved" in shown
+    assert "Response (an IC) target: 09:15 UTC, in 15:00" in shown  # P0: respond in 15 min
+    assert "Resolution target: 10:00 UTC, in 1:00:00" in shown  # P0: resolve within the hour
     clock.advance(minutes=16)
     shown = ok(run("show", "INC-1"))
     assert "Notify engineering leadership: OVERDUE since 09:15 UTC" in shown
     assert "Escalation: DUE 1:00 ago (09:15 UTC): escalate to secondary on-call" in shown
+    assert "Response (an IC) target: MISSED by 1:00 (was 09:15 UTC)" in shown
     one_error_line(run("notify", "INC-1", "eng leads"), 'no notification "eng leads"',
                    '"engineering leadership", "executive leadership"')
     assert ok(run("notify", "INC-1", "Engineering Leadership", "--note", "VP on the bridge")) == \

@@ -142,6 +142,17 @@ def test_severity_change_mid_incident_rederives_cadence_and_escalation():
     assert sev3.update_due is None and sev3.escalation_due is None
 
 
+def test_live_targets_response_until_an_ic_and_resolution_from_the_start():
+    lvl = level("p0-3", "P0")  # respond within 15 min, resolve within 1 h
+    tl = Timeline("P0", "p0-3")
+    t = timer(lvl, tl.state(), T0 + 10 * M)
+    assert t.acknowledge_due == T0 + 15 * M and t.resolve_due == T0 + 60 * M
+    assert not t.resolve_due_soon and timer(lvl, tl.state(), T0 + 46 * M).resolve_due_soon
+    tl.add(12, Kind.ROLE, role="ic", person="alice")
+    assert timer(lvl, tl.state(), T0 + 13 * M).acknowledge_due is None
+    assert timer(level("sev1-4", "SEV1"), Timeline("SEV1").state(), T0).resolve_due is None
+
+
 def test_the_status_page_keeps_its_own_clock():
     lvl = level("sev1-4", "SEV1")  # internal and status page every 15 minutes
     tl = Timeline("SEV1")

@@ -3,6 +3,8 @@ follows the tail while it is at the end, and counts what arrives while it is scr
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from tests.console_support import FakeClock, console, part, sample_incident, until
@@ -60,3 +62,24 @@ async def test_a_long_incident_opens_at_its_newest_entries_and_follows_the_tail(
         await pilot.press("end")
         await pilot.pause()
         assert newest_shown(view) and view.cursor_entry.id == new_id
+
+
+def test_header_shows_the_live_targets():
+    from warroom.domain.cadence import Timer
+    from warroom.domain.incident import Incident
+    from warroom.tui.header import ic_text, target_text
+
+    t0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+    minute = timedelta(minutes=1)
+    incident = Incident(id=1, declared_at=t0, started_at=t0)
+    timer = Timer(now=t0 + 10 * minute, update_due=None, escalation_due=None,
+                  acknowledge_due=t0 + 15 * minute, resolve_due=t0 + 60 * minute, resolve_window=60 * minute)
+    assert ic_text(incident, timer) == ("IC UNFILLED, respond in 5:00", "ic-unfilled")
+    assert target_text(timer) == ("resolve target in 50:00", "ok")
+    late = Timer(now=t0 + 61 * minute, update_due=None, escalation_due=None,
+                 acknowledge_due=t0 + 15 * minute, resolve_due=t0 + 60 * minute, resolve_window=60 * minute)
+    assert ic_text(incident, late) == ("IC UNFILLED, response 46:00 late", "ic-late")
+    assert target_text(late) == ("RESOLVE TARGET missed by 1:00", "overdue")
+    amber = Timer(now=t0 + 50 * minute, update_due=None, escalation_due=None,
+                  resolve_due=t0 + 60 * minute, resolve_window=60 * minute)
+    assert target_text(amber) == ("resolve target in 10:00", "soon")

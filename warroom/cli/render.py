@@ -34,6 +34,20 @@ def external_line(timer: Timer) -> str:
     return f"Status page: next update in {format_clock(timer.external_due - timer.now)} at {when}"
 
 
+def target_lines(timer: Timer) -> list[str]:
+    """The level's response target (until an IC takes it on) and resolution target."""
+    lines = []
+    for what, due in (("Response (an IC)", timer.acknowledge_due), ("Resolution", timer.resolve_due)):
+        if due is None:
+            continue
+        when = due.strftime("%H:%M UTC")
+        if timer.now >= due:
+            lines.append(f"{what} target: MISSED by {format_clock(timer.now - due)} (was {when})")
+        else:
+            lines.append(f"{what} target: {when}, in {format_clock(due - timer.now)}")
+    return lines
+
+
 def escalation_line(timer: Timer) -> str | None:
     escalation = timer.escalation
     if escalation is None:
@@ -63,6 +77,7 @@ def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[R
         lines.append(timer_line(timer))
         if timer.external_due is not None:
             lines.append(external_line(timer))
+        lines += target_lines(timer)
         escalation = escalation_line(timer)
         if escalation:
             lines.append(escalation)

@@ -49,6 +49,19 @@ class Timer:
     """Every notice the level asks for, done or not."""
     external_due: datetime | None = None
     """When the status page's next update is due (its own clock); None: no cadence."""
+    acknowledge_due: datetime | None = None
+    """The level's response target while no IC has taken the incident on."""
+    resolve_due: datetime | None = None
+    """The level's resolution target (from the start of impact, as MTTR counts)."""
+    resolve_window: timedelta | None = None
+
+    @property
+    def resolve_due_soon(self) -> bool:
+        """In the last quarter of the resolution target (amber)."""
+        if self.resolve_due is None or self.resolve_window is None:
+            return False
+        left = self.resolve_due - self.now
+        return timedelta(0) < left <= self.resolve_window / 4
 
     @property
     def external_overdue_by(self) -> timedelta | None:
@@ -109,6 +122,10 @@ def timer(level: Level | None, incident: Incident, now: datetime,
         anchor = _latest(incident.declared_at, incident.last_external_at,
                          incident.severity_changed_at, incident.reopened_at)
         external_due = anchor + level.external_every
+    acknowledge_due = (incident.declared_at + level.respond_within
+                       if level.respond_within is not None and incident.acknowledged_at is None else None)
+    resolve_due = (incident.started_at + level.resolve_within
+                   if level.resolve_within is not None and incident.started_at is not None else None)
     escalation = current(level, chain, incident.declared_at,
                          contacted_steps(level, chain, incident), now)
     notices = notices_of(level, incident)
@@ -116,7 +133,8 @@ def timer(level: Level | None, incident: Incident, now: datetime,
                  escalation_due=escalation.due if escalation else None,
                  notifications_due=tuple((n.audience, n.due) for n in notices if n.done_at is None),
                  snoozed=snoozed, escalation=escalation, notices=notices,
-                 external_due=external_due)
+                 external_due=external_due, acknowledge_due=acknowledge_due,
+                 resolve_due=resolve_due, resolve_window=level.resolve_within)
 
 
 def contacted_steps(level: Level | None, chain: tuple[Step, ...], incident: Incident) -> int:

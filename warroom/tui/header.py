@@ -40,6 +40,29 @@ def external_text(timer: Timer) -> tuple[str, str]:
     return f"status page in {format_clock(left)}", "soon" if left <= WARN_BEFORE else "ok"
 
 
+def target_text(timer: Timer) -> tuple[str, str]:
+    """The level's resolution target: amber in its last quarter, red once missed."""
+    if timer.resolve_due is None:
+        return "", "none"
+    if timer.now >= timer.resolve_due:
+        return f"RESOLVE TARGET missed by {format_clock(timer.now - timer.resolve_due)}", "overdue"
+    left = format_clock(timer.resolve_due - timer.now)
+    return f"resolve target in {left}", "soon" if timer.resolve_due_soon else "ok"
+
+
+def ic_text(incident: Incident, timer: Timer | None) -> tuple[str, str]:
+    """Who commands; while no one does, the response target too."""
+    ic = incident.holder(Role.IC)
+    if ic:
+        return f"IC {safe_line(ic)}", "ic-ok"
+    due = timer.acknowledge_due if timer is not None and incident.open else None
+    if due is None:
+        return "IC UNFILLED", "ic-unfilled"
+    if timer.now >= due:
+        return f"IC UNFILLED, response {format_clock(timer.now - due)} late", "ic-late"
+    return f"IC UNFILLED, respond in {format_clock(due - timer.now)}", "ic-unfilled"
+
+
 def escalation_text(timer: Timer) -> tuple[str, str]:
     """The chain's current step: whom, and when (or how long overdue)."""
     escalation = timer.escalation
@@ -71,7 +94,7 @@ STYLES = {
     **{f"sev-{rank}": f"bold $background on $severity-{rank}" for rank in range(4)},
     "timer-ok": "$timer-ok", "timer-soon": "bold $timer-soon",
     "timer-overdue": "bold $background on $timer-overdue", "timer-none": "$text-muted",
-    "ic-ok": "", "ic-unfilled": "bold $error",
+    "ic-ok": "", "ic-unfilled": "bold $error", "ic-late": "bold $background on $timer-overdue",
     **{f"status-{s.value}": "bold" for s in Status if s is not Status.RESOLVED},
     "status-resolved": "bold $success",
     "health-none": "", "health-ok": "$timer-ok", "health-warn": "bold $timer-soon",
@@ -127,7 +150,8 @@ class IncidentHeader(Vertical):
     """
 
     TOP = ("key", "severity", "status", "title", "console")
-    BOTTOM = ("elapsed", "ic", "timer", "escalation", "notify", "external", "journal", "spool", "health")
+    BOTTOM = ("elapsed", "ic", "timer", "escalation", "notify", "external", "target", "journal", "spool",
+              "health")
 
     def __init__(self) -> None:
         super().__init__()
@@ -191,20 +215,20 @@ class IncidentHeader(Vertical):
         if incident.started_at is not None:
             end = incident.resolved_at or now
             put("elapsed", f"elapsed {format_duration(coarse(end - incident.started_at))}")
-        ic = incident.holder(Role.IC)
-        put("ic", f"IC {safe_line(ic)}" if ic else "IC UNFILLED", "ic-ok" if ic else "ic-unfilled")
+        put("ic", *ic_text(incident, timer))
         if incident.open and timer is None:
             put("timer", "update timer …", "timer-none")
-            for name in ("external", "escalation", "notify"):
+            for name in ("external", "escalation", "notify", "target"):
                 put(name, "", "timer-none")
         elif incident.open:
             for name, text_of in (("timer", timer_text), ("external", external_text),
-                                  ("escalation", escalation_text), ("notify", notify_text)):
+                                  ("escalation", escalation_text), ("notify", notify_text),
+                                  ("target", target_text)):
                 text, state = text_of(timer)
                 put(name, text, f"timer-{state}")
         else:
             put("timer", f"resolved {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else "resolved",
                 "timer-none")
-            for name in ("external", "escalation", "notify"):
+            for name in ("external", "escalation", "notify", "target"):
                 put(name, "", "timer-none")
         put("health", health, f"health-{health_state}")
