@@ -253,6 +253,33 @@ def test_update_restarts_the_timer(cli, clock):
     assert export(cli)["incident"]["updates_posted"] == 2
 
 
+def test_a_scribe_writing_late_records_when_it_happened(cli, clock, inc):
+    clock.advance(minutes=20)  # 09:20
+    ok(cli("log", inc, "now"))
+    ok(cli("log", inc, "db failover started", "--at", "9:05"))
+    ok(cli("status", inc, "monitoring", "--at", "2026-11-24T09:12:00Z"))
+    shown = ok(cli("show", inc))
+    timeline = shown[shown.index("Timeline"):].splitlines()[1:]
+    assert [line.split()[0] for line in timeline] == ["09:00:00", "09:05:00", "09:12:00", "09:20:00"]
+    assert "(written 09:20) db failover started" in timeline[1]
+    assert export(cli)["incident"]["metrics_seconds"]["time_to_mitigate"] == 12 * 60  # when it happened
+    one_error_line(cli("log", inc, "x", "--at", "2026-11-24T10:00:00Z"), "--at", "in the future")
+    one_error_line(cli("log", inc, "x", "--at", "25:00"), "--at", "25:00")
+    one_error_line(cli("log", inc, "--stdin", "--at", "9:00"), "--at", "--stdin")
+    postmortem = ok(cli("postmortem", inc))
+    assert postmortem.index("db failover started") < postmortem.index("| now |")
+
+
+def test_a_milestone_corrects_a_resolved_incident(cli, clock, inc):
+    clock.advance(minutes=30)
+    ok(cli("status", inc, "resolved", "--force", "test", "--at", "09:20"))
+    assert ok(cli("milestone", inc, "mitigated", "--at", "09:10")).startswith(
+        "Mitigated at 2026-11-24T09:10:00+00:00 (a correction after the resolution)")
+    assert export(cli)["incident"]["status"] == "resolved"  # not reopened
+    assert export(cli)["incident"]["metrics_seconds"]["time_to_mitigate"] == 10 * 60
+    one_error_line(cli("milestone", inc, "mitigated", "--at", "09:25"), "after the resolution")
+
+
 def test_status_page_updates_run_their_own_clock(cli, clock):
     ok(cli("declare", "-s", "SEV1", "-t", "t"))  # 09:00: both clocks every 15 minutes
     clock.advance(minutes=5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import os
 import pwd
 import subprocess
@@ -54,6 +55,17 @@ async def test_append_from_the_timeline_input(store, clock, incident, tmp_path):
         await until(pilot, lambda: app.incident_flow.entries[-1].text == "fail over to replica")
         assert app.incident_flow.entries[-1].kind is Kind.DECISION
         assert part(app, TimelineView).entry_count == len(app.incident_flow.entries)
+        # Written late: "@HH:MM" (UTC) says when it happened; it sorts there.
+        declared = app.incident_flow.incident.declared_at
+        typed = f"@{declared + timedelta(minutes=1):%H:%M} replica lag alarm"
+        await pilot.press(*typed, "enter")
+        await until(pilot, lambda: app.incident_flow.entries[-1].text == "replica lag alarm")
+        assert app.incident_flow.entries[-1].data["happened"] == (declared + timedelta(minutes=1)).isoformat()
+        await pilot.pause()
+        view = part(app, TimelineView)
+        rows = [view.render_line(y).text for y in range(view.row_count)]
+        late = next(i for i, row in enumerate(rows) if "replica lag alarm" in row)
+        assert "(written " in rows[late] and late < next(i for i, row in enumerate(rows) if "db pool" in row)
 
 
 async def test_assign_records_a_handoff(store, clock, incident, tmp_path):

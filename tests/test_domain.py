@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
@@ -11,7 +11,7 @@ from warroom.domain.durations import coarse, format_duration, parse_duration
 from warroom.domain.incident import Status, fold, parse_key
 from warroom.domain.roles import Role
 from warroom.domain.severity import PRESETS, Step, postmortem_due
-from warroom.domain.timeline import Entry, Kind
+from warroom.domain.timeline import Entry, Kind, as_it_happened, latest_at
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 M = timedelta(minutes=1)
@@ -140,6 +140,28 @@ def test_severity_change_mid_incident_rederives_cadence_and_escalation():
     s = tl.state()
     sev3 = timer(level("sev1-4", s.severity), s, T0 + 26 * M)
     assert sev3.update_due is None and sev3.escalation_due is None
+
+
+def test_a_status_recorded_late_counts_when_it_happened():
+    tl = Timeline("SEV1")
+    tl.add(30, Kind.STATUS, **{"from": "investigating", "to": "monitoring",
+                               "happened": (T0 + 12 * M).isoformat()})
+    s = tl.state()
+    assert s.mitigated_at == T0 + 12 * M and s.monitoring_since == T0 + 12 * M
+    assert s.metrics()["time_to_mitigate"] == 12 * M
+
+
+def test_latest_at_and_as_it_happened():
+    now = datetime(2026, 11, 24, 0, 10, tzinfo=timezone.utc)
+    assert latest_at(time(14, 32), now) == datetime(2026, 11, 23, 14, 32, tzinfo=timezone.utc)
+    assert latest_at(time(0, 5), now) == datetime(2026, 11, 24, 0, 5, tzinfo=timezone.utc)
+    assert latest_at(time(0, 11), now) == datetime(2026, 11, 24, 0, 11, tzinfo=timezone.utc)  # a minute's grace
+    a = Entry(1, 1, T0, "a", Kind.NOTE, "a")
+    b = Entry(2, 1, T0 + 9 * M, "b", Kind.NOTE, "b", {"happened": (T0 - M).isoformat()})
+    c = Entry(3, 1, T0 + 10 * M, "c", Kind.NOTE, "c")
+    assert [e.id for e in as_it_happened([a, b, c])] == [2, 1, 3]
+    plain = [a, c]
+    assert as_it_happened(plain) is plain
 
 
 def test_live_targets_response_until_an_ic_and_resolution_from_the_start():

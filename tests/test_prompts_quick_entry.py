@@ -7,7 +7,7 @@ import pytest
 from warroom.domain.cadence import Timer
 from warroom.domain.prompts import Prompt, PromptTracker
 from warroom.domain.timeline import Kind
-from warroom.tui.quick_entry import parse_quick_entry
+from warroom.tui.quick_entry import QuickEntry, parse_quick_entry
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 M = timedelta(minutes=1)
@@ -65,3 +65,17 @@ def test_quick_followup_with_owner_and_due():
 def test_quick_entry_errors(line, reason):
     with pytest.raises(ValueError, match=reason):
         parse_quick_entry(line)
+
+
+def test_an_entry_written_late_says_when_it_happened():
+    from datetime import time
+
+    from warroom.tui.quick_entry import QuickEntry, parse_quick_entry
+
+    assert parse_quick_entry("@14:32 db failover started") == QuickEntry(Kind.NOTE, "db failover started", at=time(14, 32))
+    assert parse_quick_entry("@9:05:30 !roll back") == QuickEntry(Kind.DECISION, "roll back", at=time(9, 5, 30))
+    assert parse_quick_entry("@bob please look").text == "@bob please look"  # a mention, not a time
+    with pytest.raises(ValueError, match="not a time of day"):
+        parse_quick_entry("@25:00 x")
+    with pytest.raises(ValueError, match="due date"):
+        parse_quick_entry("@14:00 /followup @bob fix it")

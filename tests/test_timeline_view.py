@@ -271,3 +271,22 @@ async def test_warroom_entries_are_marked_and_a_persons_imitation_is_not():
         rows = [view.render_line(y).text for y in range(view.row_count)]
     assert f"{WARROOM_MARK} alice" in rows[0] and text in rows[0]
     assert WARROOM_MARK not in rows[1] and "mallory" in rows[1] and text in rows[1]
+
+
+async def test_a_backdated_entry_sorts_where_it_happened_and_shows_when_it_was_written():
+    app = Host(many(3))  # 12:00:01 .. 12:00:03
+    async with app.run_test(size=(100, 10)) as pilot:
+        view = app.query_one(TimelineView)
+        await pilot.pause()
+        late = Entry(id=4, incident_id=1, ts=T0 + timedelta(minutes=20), author="carol", kind=Kind.NOTE,
+                     text="db failover started", data={"happened": (T0 + timedelta(seconds=2, milliseconds=500)).isoformat()})
+        view.add_entries([late, entry(5, ts=T0 + timedelta(minutes=21))])
+        await pilot.pause()
+        rows = [view.render_line(y).text for y in range(view.row_count)]
+        assert [r.split()[0] for r in rows] == ["12:00:01", "12:00:02", "12:00:02", "12:00:03", "12:21:00"]
+        assert "(written 12:20) db failover started" in rows[2]
+        assert view.entry_count == 5
+        # Loaded afresh (a restarted console), the same order.
+        view.set_entries([*many(3), late])
+        await pilot.pause()
+        assert "db failover started" in view.render_line(2).text

@@ -7,7 +7,7 @@ one entry. Nothing else is written anywhere: the journal is the whole record.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Sequence
 
 from warroom.domain.cadence import Timer, timer
@@ -16,7 +16,8 @@ from warroom.domain.incident import Incident, Milestone, Status, fold, format_ke
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
 from warroom.domain.resolution import unmet
-from warroom.domain.timeline import FREE_TEXT_KINDS, STATE_KINDS, Draft, Entry, Kind, Origin
+from warroom.domain.timeline import (FREE_TEXT_KINDS, HAPPENED, SIGNIFICANT_DELAY, STATE_KINDS, Draft, Entry,
+                                     Kind, Origin, latest_at, utc)
 from warroom.errors import NotFound, StoreUnreachable, WarroomError
 from warroom import identity
 from warroom.secrets import Secrets
@@ -177,9 +178,22 @@ class IncidentService:
     async def declare(self, title: str, severity: str, author: str, **details: Any) -> Entry:
         return await self.journal.declare(self.declare_draft(title, severity, author, **details))
 
+    def _happened(self, at: datetime | time | None, what: str = "--at") -> dict[str, Any]:
+        """The data that backdates an entry to ``at`` (a time of day is the latest such
+        moment, UTC), or nothing when it is now; a time in the future is refused."""
+        if at is None:
+            return {}
+        now = self.clock()
+        when = latest_at(at, now) if isinstance(at, time) else utc(at)
+        if when > now + SIGNIFICANT_DELAY:
+            raise WarroomError(f"{what} {when:%Y-%m-%d %H:%M} UTC is in the future")
+        return {HAPPENED: when.isoformat()} if now - when > SIGNIFICANT_DELAY else {}
+
     async def log(self, incident_id: int, text: str, author: str, *, kind: Kind = Kind.NOTE,
-                  reopen: bool = False, uid: str | None = None) -> Entry:
-        """``uid``: the entry's, chosen by the caller so that a retry never adds it twice."""
+                  reopen: bool = False, uid: str | None = None,
+                  at: datetime | time | None = None) -> Entry:
+        """``uid``: the entry's, chosen by the caller so that a retry never adds it twice.
+        ``at``: when it happened, for a scribe writing late (the entry sorts there)."""
         if kind not in FREE_TEXT_KINDS:
             allowed = ", ".join(sorted(k.value for k in FREE_TEXT_KINDS))
             raise WarroomError(f"entries of kind {kind.value!r} are written by their own command",
@@ -192,7 +206,7 @@ class IncidentService:
             # incident is resolved is the server's to say; the journal spools the entry or
             # reports the server unreachable.
             pass
-        return await self._append(incident_id, kind, text, author, uid=uid)
+        return await self._append(incident_id, kind, text, author, self._happened(at), uid=uid)
 
     async def set_severity(self, incident_id: int, severity: str, author: str, *,
                            reopen: bool = False) -> Entry:
@@ -206,7 +220,7 @@ class IncidentService:
 
     async def set_status(self, incident_id: int, status: str, author: str, *,
                          reopen: bool = False, checklist: dict[str, bool] | None = None,
-                         force: str | None = None) -> Entry:
+                         force: str | None = None, at: datetime | time | None = None) -> Entry:
         """Change the status. Resolving with a ``checklist`` (the console and the CLI always
         give one) is guarded: unticked items and an unfinished monitoring window refuse it
         unless ``force`` gives a reason, journaled with the resolution."""
@@ -224,7 +238,7 @@ class IncidentService:
                                       {"from": incident.status.value, "to": target.value, "reopen": True})
         if incident.status is target:
             raise WarroomError(f"{self.key(incident)} is already {target.value}")
-        data: dict[str, Any] = {"from": incident.status.value, "to": target.value}
+        data: dict[str, Any] = {"from": incident.status.value, "to": target.value, **self._happened(at)}
         text = f"Status {incident.status.value} -> {target.value}"
         if checklist is not None and target is Status.RESOLVED:
             data["checklist"] = checklist
@@ -362,17 +376,22 @@ class IncidentService:
         return await self._append(incident_id, Kind.TIMER, text, author,
                                   {"action": "notified", "audience": notice.audience})
 
-    async def milestone(self, incident_id: int, name: str, at: datetime | None, author: str) -> Entry:
+    async def milestone(self, incident_id: int, name: str, at: datetime | time | None, author: str) -> Entry:
         try:
             milestone = Milestone(name.strip().lower())
         except ValueError:
             names = ", ".join(m.value for m in Milestone)
             raise WarroomError(f"unknown milestone {name!r}", f"expected one of: {names}") from None
         now = self.clock()
-        when = at or now
+        when = latest_at(at, now) if isinstance(at, time) else at or now
         if when > now + timedelta(minutes=1):
             raise WarroomError(f"--at {when.isoformat()} is in the future")
-        incident = await self._writable(incident_id, author, False)
+        # A correction of the record: after the resolution too, without reopening (the
+        # metrics of a resolved incident are fixed this way for the postmortem).
+        incident = await self.state(incident_id)
+        if incident.resolved_at is not None and when > incident.resolved_at:
+            raise WarroomError(f"{milestone.value} at {when.isoformat()} is after the resolution "
+                               f"({incident.resolved_at.isoformat()})")
         # Each milestone has a floor: detection can't precede the start, and so on.
         floor = {Milestone.STARTED: None, Milestone.DETECTED: None,
                  Milestone.ACKNOWLEDGED: ("detection", incident.detected_at),
@@ -383,8 +402,9 @@ class IncidentService:
         if milestone is Milestone.STARTED and incident.detected_at and when > incident.detected_at:
             raise WarroomError(f"started at {when.isoformat()} is after the detection "
                                f"({incident.detected_at.isoformat()})")
+        correction = " (a correction after the resolution)" if not incident.open else ""
         return await self._append(incident_id, Kind.MILESTONE,
-                                  f"{milestone.value.capitalize()} at {when.isoformat()}", author,
+                                  f"{milestone.value.capitalize()} at {when.isoformat()}{correction}", author,
                                   {"milestone": milestone.value, "at": when.isoformat()})
 
     async def record_drill_score(self, incident_id: int, score_data: dict[str, Any], text: str,

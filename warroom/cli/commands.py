@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, TypeVar
 
@@ -99,6 +100,21 @@ def parse_time(text: str | None, option: str) -> datetime | None:
                            "e.g. 2026-11-24T09:50:00Z") from None
 
 
+_CLOCK = re.compile(r"\d{1,2}:\d{2}(:\d{2})?")
+
+
+def parse_when(text: str | None, option: str) -> datetime | time | None:
+    """``--at``: an ISO 8601 time, or a time of day (UTC) such as 14:32, meaning the latest
+    14:32 that is not in the future."""
+    if text is not None and _CLOCK.fullmatch(text.strip()):
+        hour, rest = text.strip().split(":", 1)
+        try:
+            return time.fromisoformat(f"{int(hour):02d}:{rest}")
+        except ValueError:
+            raise WarroomError(f"{option} {text!r} is not a time of day", "e.g. 14:32 (UTC)") from None
+    return parse_time(text, option)
+
+
 def parse_date(text: str | None) -> date | None:
     if text is None:
         return None
@@ -176,10 +192,13 @@ async def cmd_log(ctx: Context, svc: IncidentService) -> int:
     if a.stdin:
         if a.text is not None:
             raise WarroomError("give the text or --stdin, not both")
+        if a.at is not None:
+            raise WarroomError("--at is for one entry", "not with --stdin")
         return await _log_stdin(ctx, svc, incident_id, kind)
     if a.text is None:
         raise WarroomError("no text to log", "give it as an argument, or use --stdin")
-    entry = await svc.log(incident_id, a.text, ctx.author, kind=kind, reopen=a.reopen)
+    entry = await svc.log(incident_id, a.text, ctx.author, kind=kind, reopen=a.reopen,
+                          at=parse_when(a.at, "--at"))
     if entry.id == 0:
         sys.stderr.write(spool_notice(svc) + "\n")
     out(printed_id(entry))
@@ -288,7 +307,7 @@ async def cmd_status(ctx: Context, svc: IncidentService) -> int:
     elif a.done or a.force:
         raise WarroomError("--done and --force are for resolving", f"not for status {a.status}")
     entry = await svc.set_status(incident_id, a.status, ctx.author, reopen=a.reopen,
-                                 checklist=checklist, force=a.force)
+                                 checklist=checklist, force=a.force, at=parse_when(a.at, "--at"))
     out(safe_line(entry.text))
     return 0
 
@@ -338,7 +357,7 @@ async def cmd_followup(ctx: Context, svc: IncidentService) -> int:
 
 async def cmd_milestone(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
-    entry = await svc.milestone(await svc.resolve(a.incident), a.milestone, parse_time(a.at, "--at"), ctx.author)
+    entry = await svc.milestone(await svc.resolve(a.incident), a.milestone, parse_when(a.at, "--at"), ctx.author)
     out(safe_line(entry.text))
     return 0
 

@@ -121,6 +121,8 @@ def _log(p: Parser, common: argparse.ArgumentParser) -> None:
                    help="one of: " + ", ".join(sorted(k.value for k in FREE_TEXT_KINDS)))
     p.add_argument("--stdin", action="store_true",
                    help="one entry per input line; each id is printed once it is durable")
+    p.add_argument("--at", metavar="TIME",
+                   help="when it happened, if earlier: 14:32 (UTC, the latest such time) or ISO 8601")
     author(p)
     reopen(p)
 
@@ -141,6 +143,8 @@ def _status(p: Parser, common: argparse.ArgumentParser) -> None:
                    help="resolving: a checklist item that holds (its number or words; repeatable)")
     p.add_argument("--force", metavar="REASON",
                    help="resolve although checklist items are not done (the reason is journaled)")
+    p.add_argument("--at", metavar="TIME",
+                   help="when it happened, if earlier: 14:32 (UTC, the latest such time) or ISO 8601")
     author(p)
     reopen(p)
 

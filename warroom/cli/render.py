@@ -8,7 +8,7 @@ from warroom.domain.cadence import Timer
 from warroom.domain.durations import coarse, format_clock, format_duration
 from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
-from warroom.domain.timeline import Entry, byline
+from warroom.domain.timeline import Entry, as_it_happened, byline, happened_at, late_note
 from warroom.text import safe_line, safe_text
 
 
@@ -105,15 +105,17 @@ def _ts(ts: datetime | None) -> str:
 
 
 def entry_lines(entry: Entry, with_date: bool) -> list[str]:
-    stamp = entry.ts.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+    stamp = happened_at(entry).strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
     head = f"{stamp}  #{entry.id:<5} {entry.kind.value:<10} {safe_line(byline(entry)):<12} "
-    body = safe_text(entry.text).splitlines() or [""]
+    body = safe_text(late_note(entry) + entry.text).splitlines() or [""]
     pad = " " * len(head)
     return [head + body[0]] + [pad + line for line in body[1:]]
 
 
 def timeline(entries: list[Entry]) -> list[str]:
-    with_date = len({e.ts.date() for e in entries}) > 1
+    """Entries as they happened (a backdated one where it happened, with when it was written)."""
+    entries = as_it_happened(entries)
+    with_date = len({happened_at(e).date() for e in entries}) > 1
     lines: list[str] = []
     for entry in entries:
         lines.extend(entry_lines(entry, with_date))

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warroom.domain.incident import Incident
-from warroom.domain.timeline import Entry
+from warroom.domain.timeline import Entry, as_it_happened, happened_at, late_note
 from warroom.text import safe_line
 
 FORMAT = "warroom-incident/1"
@@ -97,9 +97,9 @@ def export_markdown(incident: Incident, key: str, entries: list[Entry]) -> str:
     held = [(role, people) for role, people in incident.roles.items() if people]
     lines += [f"- {role.title}: {safe_line(', '.join(people))}" for role, people in held] or ["- none assigned"]
     lines += ["", "## Timeline (UTC)", "", "| Time | Kind | Author | Entry |", "|---|---|---|---|"]
-    for entry in entries:
-        lines.append(f"| {utc_time(entry.ts)} | {entry.kind.value} | {md_cell(entry.author)} "
-                     f"| {md_cell(entry.text)} |")
+    for entry in as_it_happened(entries):
+        lines.append(f"| {utc_time(happened_at(entry))} | {entry.kind.value} | {md_cell(entry.author)} "
+                     f"| {md_cell(late_note(entry) + entry.text)} |")
     if incident.followups:
         lines += ["", "## Follow-ups", ""]
         for f in incident.followups:

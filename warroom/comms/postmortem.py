@@ -18,7 +18,7 @@ from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident
 from warroom.domain.resolution import resolve_checklist
 from warroom.domain.severity import POSTMORTEM_WITHIN, Level, postmortem_due
-from warroom.domain.timeline import Entry, Kind, utc
+from warroom.domain.timeline import Entry, Kind, as_it_happened, happened_at, late_note, utc
 from warroom.text import safe_line
 
 _METRICS = (
@@ -104,13 +104,14 @@ def _what(entry: Entry) -> str:
 
 
 def _timeline(entries: list[Entry]) -> list[str]:
-    shown = significant(entries)
+    shown = as_it_happened(significant(entries))
     # Dates only when the incident crosses midnight: otherwise they are noise.
-    with_date = len({utc(e.ts).date() for e in shown}) > 1
+    with_date = len({utc(happened_at(e)).date() for e in shown}) > 1
     lines = ["", "## Timeline", "", "| Time UTC | Kind | Who | What |", "|---|---|---|---|"]
     for entry in shown:
-        when = utc_time(utc(entry.ts), with_date=with_date)
-        lines.append(f"| {when} | {entry.kind.value} | {md_cell(entry.author)} | {md_cell(_what(entry))} |")
+        when = utc_time(utc(happened_at(entry)), with_date=with_date)
+        lines.append(f"| {when} | {entry.kind.value} | {md_cell(entry.author)} "
+                     f"| {md_cell(late_note(entry) + _what(entry))} |")
     if not shown:
         lines.append("| — | — | — | no entries |")
     return lines

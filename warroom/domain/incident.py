@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Iterable
 
 from warroom.domain.roles import Role
-from warroom.domain.timeline import Entry, Kind, utc
+from warroom.domain.timeline import Entry, Kind, happened_at, utc
 
 
 class Status(StrEnum):
@@ -210,11 +210,12 @@ class Incident:
             to = Status(entry.data.get("to", ""))
         except ValueError:
             return
+        at = happened_at(entry)  # a status the scribe recorded late counts when it happened
         if self.status is Status.RESOLVED and to is not Status.RESOLVED:
-            self.reopened_at = entry.ts
+            self.reopened_at = at
             self.resolved_at = None
         if to is Status.MONITORING and self.status is not Status.MONITORING:
-            self.monitoring_since = entry.ts
+            self.monitoring_since = at
         self.status = to
         if to is Status.RESOLVED:
             checklist = entry.data.get("checklist")
@@ -222,9 +223,9 @@ class Incident:
                                       if isinstance(checklist, dict) else {})
             self.resolve_override = str(entry.data.get("override") or "")
         if to in (Status.MONITORING, Status.RESOLVED) and self.mitigated_at is None:
-            self.mitigated_at = entry.ts
+            self.mitigated_at = at
         if to is Status.RESOLVED:
-            self.resolved_at = entry.ts
+            self.resolved_at = at
 
     def _role(self, entry: Entry) -> None:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -53,6 +53,51 @@ def utc(ts: datetime) -> datetime:
     if ts.tzinfo is None:
         return ts.replace(tzinfo=timezone.utc)
     return ts.astimezone(timezone.utc)
+
+
+HAPPENED = "happened"
+"""The data key of a backdated entry: when it happened, as ISO 8601 (its ``ts`` is when it
+was written). The timeline, the postmortem and the metrics go by when it happened."""
+SIGNIFICANT_DELAY = timedelta(minutes=1)
+"""Written this much after it happened, an entry shows both times."""
+
+
+def happened_at(entry: "Entry | Draft") -> datetime:
+    """When what the entry records happened: its ``happened`` time if backdated, else
+    when it was written."""
+    value = entry.data.get(HAPPENED) if entry.data else None
+    if value:
+        try:
+            return utc(datetime.fromisoformat(str(value)))
+        except ValueError:
+            pass
+    return entry.ts
+
+
+def written_late(entry: "Entry") -> bool:
+    """Whether the entry was written more than a minute after what it records."""
+    return entry.ts - happened_at(entry) > SIGNIFICANT_DELAY
+
+
+def as_it_happened(entries: "list[Entry]") -> "list[Entry]":
+    """Entries in the order things happened (ties in journal order): a backdated entry
+    where it happened. The list itself when nothing is backdated."""
+    if not any(HAPPENED in e.data for e in entries):
+        return entries
+    return sorted(entries, key=lambda e: (happened_at(e), e.id))
+
+
+def late_note(entry: "Entry") -> str:
+    """``"(written 14:50) "`` before the text of an entry written late, else ``""``."""
+    return f"(written {utc(entry.ts):%H:%M}) " if written_late(entry) else ""
+
+
+def latest_at(clock: time, now: datetime) -> datetime:
+    """``clock`` (UTC, e.g. typed as 14:32) as the latest such moment not after ``now``
+    (a minute's grace): 14:32 typed at 00:10 is yesterday's."""
+    now = utc(now)
+    at = datetime.combine(now.date(), clock, tzinfo=timezone.utc)
+    return at - timedelta(days=1) if at > now + SIGNIFICANT_DELAY else at
 
 
 class Origin(StrEnum):

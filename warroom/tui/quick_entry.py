@@ -4,6 +4,7 @@
     !text  or  /decision text a decision
     /action text, /mitigation text, /evidence text, /note text
     /followup @owner [YYYY-MM-DD] text
+    @14:32 ...                when it happened, if earlier (UTC; the latest 14:32 gone by)
 
 Pure (no Textual) so it is tested on its own.
 """
@@ -11,8 +12,8 @@ Pure (no Textual) so it is tested on its own.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, time
 
 from warroom.domain.timeline import Kind
 
@@ -24,7 +25,8 @@ PREFIXES = {
     "/evidence": Kind.EVIDENCE, "/e": Kind.EVIDENCE,
     "/followup": Kind.FOLLOWUP, "/f": Kind.FOLLOWUP,
 }
-HINT = "note… (! decision, /action /mitigation /evidence, /followup @owner YYYY-MM-DD text)"
+HINT = "note… (! decision, /action /mitigation /evidence, /followup @owner YYYY-MM-DD text, @14:32 first if earlier)"
+_AT = re.compile(r"^@(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(.*)$", re.S)
 _FOLLOWUP = re.compile(r"^@(\S+)\s+(?:(\d{4}-\d{2}-\d{2})\s+)?(.+)$", re.S)
 
 
@@ -34,6 +36,8 @@ class QuickEntry:
     text: str
     owner: str | None = None
     due: date | None = None
+    at: time | None = None
+    """When it happened (UTC time of day), for an entry written late."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,17 @@ def parse_quick_entry(line: str) -> QuickEntry:
     line = line.strip()
     if not line:
         raise ValueError("nothing to add")
+    match = _AT.match(line)
+    if match is not None:
+        hour, minute, second, rest = match.groups()
+        try:
+            at = time(int(hour), int(minute), int(second or 0))
+        except ValueError:
+            raise ValueError(f"@{hour}:{minute} is not a time of day (UTC, e.g. @14:32)") from None
+        entry = parse_quick_entry(rest)
+        if entry.kind is Kind.FOLLOWUP:
+            raise ValueError("a follow-up has a due date, not a time it happened")
+        return replace(entry, at=at)
     if line.startswith("!"):
         return QuickEntry(Kind.DECISION, _nonempty(line[1:]))
     if line.startswith("/"):

@@ -27,7 +27,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from warroom.domain.timeline import Entry, Kind, byline, utc
+from warroom.domain.timeline import HAPPENED, Entry, Kind, byline, happened_at, late_note, utc
 from warroom.text import safe_line
 from warroom.tui import registry
 
@@ -148,6 +148,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._author_width = 0
         self._multi_day = False
         self._last_id: int | None = None
+        self._last_happened = None  # when the last entry in _entries happened
         self._cursor: int | None = None  # row index of the cursor entry's first line
         self._unseen = 0
         self.set_entries(entries)
@@ -174,11 +175,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_entries(self, entries: Iterable[Entry]) -> None:
         """Replace every entry (journal order: an id not above the one before is dropped);
-        the view goes to the newest."""
+        shown in the order things happened (a backdated entry where it happened); the view
+        goes to the newest."""
         self._entries, self._days, self._heights = [], [], []
         self._authors.clear()
-        self._last_id = None
-        self._ingest(entries)
+        self._last_id = self._last_happened = None
+        if self._ingest(entries):
+            self._resort()
         self._multi_day = len(set(self._days)) > 1
         self._author_width = self._measure_authors(self._authors)
         self._cursor = None
@@ -189,7 +192,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         at_end = self.is_vertical_scroll_end and not self.is_vertical_scrollbar_grabbed
         following = self._cursor is None or self._cursor == self._last_entry_row()
         start = len(self._entries)
-        new_authors = self._ingest(entries)
+        new_authors: set[str] = set()
+        if self._ingest(entries, new_authors):
+            # A backdated entry goes where it happened: the rare full re-sort.
+            self._resort()
+            self._author_width = max(self._author_width, self._measure_authors(new_authors))
+            self._rebuild()
+            return
         if len(self._entries) == start:
             return
         if not self._multi_day:
@@ -222,17 +231,26 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.set_reactive(TimelineView.search, "")
         self._rebuild()
 
-    def _ingest(self, entries: Iterable[Entry]) -> set[str]:
-        """Append entries newer than the last id; return authors not seen before."""
-        new_authors: set[str] = set()
+    def _ingest(self, entries: Iterable[Entry], new_authors: set[str] | None = None) -> bool:
+        """Append entries newer than the last id, adding authors not seen before to
+        ``new_authors``; True when one happened before the entry it follows (the entries
+        then need ``_resort``)."""
+        new_authors = set() if new_authors is None else new_authors
         last_id = self._last_id
         last_day = self._days[-1] if self._days else None
+        last_happened = self._last_happened
+        out_of_order = False
         for entry in entries:
             if last_id is not None and entry.id <= last_id:
                 continue
             last_id = entry.id
             self._entries.append(entry)
-            day = utc(entry.ts).date()
+            happened = happened_at(entry) if HAPPENED in entry.data else entry.ts
+            if last_happened is not None and happened < last_happened:
+                out_of_order = True
+            else:
+                last_happened = happened
+            day = utc(happened).date()
             # Entries come in order, most on the day of the one before: one date object per
             # day rather than one per entry (4 MiB for 100,000 entries, bench/incident.py).
             if day != last_day:
@@ -244,7 +262,17 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
                 self._authors.add(shown)
                 new_authors.add(shown)
         self._last_id = last_id
-        return new_authors
+        self._last_happened = last_happened
+        return out_of_order
+
+    def _resort(self) -> None:
+        """Every entry in the order things happened (ties in journal order)."""
+        order = sorted(range(len(self._entries)), key=lambda i: (happened_at(self._entries[i]), self._entries[i].id))
+        self._entries = [self._entries[i] for i in order]
+        self._days = [self._days[i] for i in order]
+        self._heights = [self._heights[i] for i in order]
+        self._last_happened = happened_at(self._entries[-1]) if self._entries else None
+        self._multi_day = len(set(self._days)) > 1
 
     @staticmethod
     def _measure_authors(authors: Iterable[str]) -> int:
@@ -354,9 +382,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if line == SEPARATOR:
             segments = [Segment(f"── {self._days[index].isoformat()} ──", style("timeline--date"))]
         else:
-            ts = utc(entry.ts)
+            ts = utc(happened_at(entry))
             stamp = f"{ts:%Y-%m-%d %H:%M:%S}" if self._multi_day else f"{ts:%H:%M:%S}"
             text = _text_line(entry.text, line)
+            if line == 0:
+                text = late_note(entry) + text
             if line == 0:
                 author = safe_line(byline(entry))
                 pad = " " * max(0, self._author_width - cell_len(author))

@@ -283,7 +283,8 @@ class IncidentController:
             await service.followup(self.incident_id, entry.text, entry.owner or author, entry.due, author,
                                    uid=line.uid)
         else:
-            written = await service.log(self.incident_id, entry.text, author, kind=entry.kind, uid=line.uid)
+            written = await service.log(self.incident_id, entry.text, author, kind=entry.kind, uid=line.uid,
+                                        at=entry.at)
             if written.id == 0:  # in the spool: shown at once, marked, until the server has it
                 self.unshared.append(written)
                 self.host.post_message(SpoolBacklog(-1, None))
