@@ -663,3 +663,38 @@ def test_registry_builds_each_network_kind():
     for cls, config in configs.items():
         check = build_check(config, ("secret",))
         assert type(check) is cls and "secret" in check.secrets
+
+
+# --- command ---------------------------------------------------------------------------------
+
+
+def command_check(*argv: str, timeout: str = "2s", **kw) -> Check:
+    return build_check(models.CommandCheck(name="disk", argv=list(argv), timeout=timeout, **kw),
+                       Secrets({"DISK_TOKEN": "s3cr3t-value"}))
+
+
+async def test_command_check_reads_exit_codes_as_monitoring_plugins_do(tmp_path: Path):
+    results = await sample(
+        command_check("sh", "-c", "echo 'DISK OK - / 42% used'"),
+        command_check("sh", "-c", "echo; echo 'DISK WARNING - / 91% used'; exit 1"),
+        command_check("sh", "-c", "echo 'DISK CRITICAL - / 99% used' ; exit 2"),
+        command_check("sh", "-c", "echo 'no such mount'; exit 3"),
+    )
+    assert [(r.state, r.summary) for r in results] == [
+        (State.OK, "DISK OK - / 42% used"), (State.WARN, "DISK WARNING - / 91% used"),
+        (State.CRITICAL, "DISK CRITICAL - / 99% used"), (State.CRITICAL, "exit 3 (unknown): no such mount")]
+    assert results[1].details["exit_code"] == 1
+
+
+async def test_command_check_no_shell_timeout_missing_program_and_secrets(tmp_path: Path):
+    marker = tmp_path / "ran"
+    hung, missing, literal, secret = await sample(
+        command_check("sh", "-c", f"sleep 30; touch {marker}", timeout="300ms"),
+        command_check("./no-such-plugin", cwd=tmp_path),
+        command_check("echo", "$HOME; touch /tmp/x"),
+        command_check("sh", "-c", "echo token=$T", env={"T": "${DISK_TOKEN}"}),
+    )
+    assert hung.state is State.CRITICAL and not marker.exists()
+    assert (missing.state, missing.summary) == (State.CRITICAL, "program not found: ./no-such-plugin")
+    assert literal.summary == "$HOME; touch /tmp/x"  # argv, never a shell
+    assert secret.summary == "token=****" and "s3cr3t" not in str(secret.details)

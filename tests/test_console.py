@@ -608,6 +608,54 @@ async def test_a_drill_console_starts_without_an_incident_and_declares_one(store
         await until(pilot, lambda: app.incident_flow.entries[-1].text == "first note")
 
 
+async def test_triage_suggests_the_severity_and_opens_the_timeline(store, clock, tmp_path):
+    from textual.widgets import Checkbox, Select
+
+    from warroom.store import open_journal
+
+    await (await open_journal(store, create=True)).close()  # an empty journal
+    app = console(store, clock, tmp_path, incident_id=None)
+    async with app.run_test(size=(120, 45)) as pilot:
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+        await pilot.press("T")
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        screen = app.screen
+        screen.query_one("#real", Select).value = "yes"
+        screen.query_one("#users", Select).value = "10-50%"
+        screen.query_one("#service", Select).value = "down"  # the more severe answer wins
+        screen.query_one("#broken", Input).value = "checkout API returns 502"
+        screen.query_one("#changed", Input).value = "api v1.2.3 deployed 14:00"
+        screen.query_one("#suspect-0", Checkbox).value = True  # a recent deployment
+        await pilot.click("#ok")
+        await until(pilot, lambda: len(app.screen_stack) == 2 and app.screen.query("#title"))
+        declare = app.screen
+        assert declare.query_one("#title", Input).value == "checkout API returns 502"
+        assert "Suggested SEV1" in " ".join(str(label.content) for label in declare.query(Label))
+        await pilot.click("#ok")
+        await until(pilot, lambda: app.incident_flow.incident.severity == "SEV1" and len(app.incident_flow.entries) >= 2)
+        note = app.incident_flow.entries[1]
+        assert note.kind is Kind.NOTE and note.data["triage"]["suspects"] == ["Recent deployment"]
+        assert note.text.startswith("Triage: Real incident: yes; Broken: checkout API returns 502")
+
+
+async def test_a_false_alarm_declares_nothing(store, clock, tmp_path):
+    from textual.widgets import Select
+
+    from warroom.store import open_journal
+
+    await (await open_journal(store, create=True)).close()  # an empty journal
+    app = console(store, clock, tmp_path, incident_id=None)
+    async with app.run_test(size=(120, 45)) as pilot:
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+        await pilot.press("T")
+        await until(pilot, lambda: len(app.screen_stack) == 2)
+        print("DBG", app.screen_stack, app.focused, app.toasts)
+        app.screen.query_one("#real", Select).value = "false alarm"
+        await pilot.click("#ok")
+        await until(pilot, lambda: any("false alarm" in text for text, _ in app.toasts))
+        assert len(app.screen_stack) == 1 and app.incident_flow.incident_id is None
+
+
 async def test_taking_command_is_explicit_and_every_console_is_told(store, clock, incident, tmp_path):
     ic = console(store, clock, tmp_path)
     other = console(store, clock, tmp_path, author="dana")

@@ -83,3 +83,14 @@ def test_header_shows_the_live_targets():
     amber = Timer(now=t0 + 50 * minute, update_due=None, escalation_due=None,
                   resolve_due=t0 + 60 * minute, resolve_window=60 * minute)
     assert target_text(amber) == ("resolve target in 10:00", "soon")
+
+
+def test_evidence_names_the_runbook_and_the_dashboard():
+    from warroom.checks.base import Result, State
+    from warroom.tui.health import evidence_text
+
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+    result = Result("disk", "command", State.WARN, "DISK WARNING - / 91% used", at)
+    text = evidence_text(result, [result], "https://runbooks/disk", dashboard="https://grafana/d/disk\x1b[2J")
+    assert "runbook: https://runbooks/disk" in text
+    assert "dashboard: https://grafana/d/disk" in text and "\x1b" not in text

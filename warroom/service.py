@@ -16,6 +16,7 @@ from warroom.domain.incident import Incident, Milestone, Status, fold, format_ke
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
 from warroom.domain.resolution import unmet
+from warroom.domain.triage import Triage, entry_text
 from warroom.domain.timeline import (FREE_TEXT_KINDS, HAPPENED, SIGNIFICANT_DELAY, STATE_KINDS, Draft, Entry,
                                      Kind, Origin, latest_at, utc)
 from warroom.errors import NotFound, StoreUnreachable, WarroomError
@@ -358,6 +359,17 @@ class IncidentService:
         return await self._append(incident_id, Kind.TIMER, text, author,
                                   {"action": "escalation-ack", "step": escalation.step,
                                    "contact": escalation.contact})
+
+    async def record_triage(self, incident_id: int, triage: Triage, author: str) -> Entry:
+        """The first-five-minutes answers, journaled as a note the first update draws on."""
+        lines = triage.lines()
+        if not lines:
+            raise WarroomError("the triage has no answer", "answer at least one question")
+        for line in lines:
+            check_size(line, "triage answer")
+        await self._writable(incident_id, author, False)
+        return await self._append(incident_id, Kind.NOTE, entry_text(triage), author,
+                                  {"triage": triage.as_data()})
 
     async def mark_notified(self, incident_id: int, audience: str, author: str, note: str = "") -> Entry:
         """Record that ``audience`` (one the severity level names) was told."""

@@ -17,6 +17,7 @@ KINDS = {
     "postgres": "warroom.checks.postgres:PostgresCheck",
     "redis": "warroom.checks.redis:RedisCheck",
     "kubernetes": "warroom.checks.kubernetes:KubernetesCheck",
+    "command": "warroom.checks.command:CommandCheck",
 }
 
 

@@ -419,13 +419,19 @@ class SeverityConfig(_Model):
 # --- [[check]] -----------------------------------------------------------------------------
 
 
+def _argv(value: list[str]) -> list[str]:
+    if not value or not value[0].strip():
+        raise problem("expected a non-empty list of strings starting with the program")
+    return value
+
+
 class CheckBase(_Model):
     """Fields every health check has."""
 
     name: Name
     """Unique name, shown in the console and used by actions' `checks`."""
     kind: str
-    """Which probe runs: http, postgres, redis, tcp, tls, prometheus or kubernetes."""
+    """Which probe runs: http, postgres, redis, tcp, tls, prometheus, kubernetes or command."""
     interval: PositiveDuration = timedelta(seconds=15)
     """Time between two runs."""
     timeout: PositiveDuration = timedelta(seconds=5)
@@ -434,6 +440,8 @@ class CheckBase(_Model):
     """The service this check watches, for grouping."""
     runbook: str | None = None
     """Link or path to the runbook to open when it fails."""
+    dashboard: str | None = None
+    """Link to the dashboard that shows what this check watches (shown with its evidence)."""
 
 
 class HttpCheck(CheckBase):
@@ -521,6 +529,20 @@ class TcpCheck(CheckBase):
     """Port, 1-65535."""
 
 
+class CommandCheck(CheckBase):
+    """A program judges the health (a host's disk or memory, say): exit 0 ok, 1 warning,
+    2 or anything else critical, as monitoring plugins do; its first line is the summary."""
+
+    kind: Literal["command"] = "command"
+    """Always "command"."""
+    argv: Annotated[list[SecretText], AfterValidator(_argv)]
+    """Program and arguments, no shell, e.g. ["/usr/lib/nagios/plugins/check_disk", "-w", "10%", "-p", "/"]."""
+    env: dict[str, SecretText] = Field(default_factory=dict)
+    """Variables added to the program's environment."""
+    cwd: FilePath | None = None
+    """Working directory; the current one when unset."""
+
+
 class TlsCheck(CheckBase):
     """A TLS certificate is valid and not about to expire."""
 
@@ -584,7 +606,8 @@ class KubernetesCheck(CheckBase):
 
 
 Check = Annotated[
-    Union[HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, PrometheusCheck, KubernetesCheck],
+    Union[HttpCheck, PostgresCheck, RedisCheck, TcpCheck, TlsCheck, PrometheusCheck, KubernetesCheck,
+          CommandCheck],
     Field(discriminator="kind"),
 ]
 
@@ -806,12 +829,6 @@ class RedisFlushdb(ActionBase):
         if not self.confirm_flushdb:
             raise problem("redis.flushdb empties the database; set confirm_flushdb = true if that is meant")
         return self
-
-
-def _argv(value: list[str]) -> list[str]:
-    if not value or not value[0].strip():
-        raise problem("expected a non-empty list of strings starting with the program")
-    return value
 
 
 class CommandAction(ActionBase):

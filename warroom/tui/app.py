@@ -654,6 +654,8 @@ class WarroomApp(App):
             return False  # nothing changes before the configuration (and its policy) is in
         if action == "declare":
             return self.options.incident_id is None and self.incident_flow.incident_id is None
+        if action == "triage":  # before declaring too: it leads to the declare dialog
+            return self.options.incident_id is None or self.incident_flow.incident_id is not None
         if mutating and self.incident_flow.incident_id is None:
             return False  # nothing to change before an incident exists
         if action == "ack_escalation":
@@ -668,6 +670,9 @@ class WarroomApp(App):
 
     def action_declare(self) -> None:
         self.dialogs.declare()
+
+    def action_triage(self) -> None:
+        self.dialogs.triage()
 
     def action_add_entry(self) -> None:
         self.timeline_pane.input.focus()

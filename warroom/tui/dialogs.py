@@ -11,6 +11,7 @@ from warroom.domain.incident import Status
 from warroom.domain.resolution import resolve_checklist, unmet
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Kind
+from warroom.domain.triage import Triage, suggest
 from warroom.tui import modals
 
 if TYPE_CHECKING:
@@ -27,12 +28,40 @@ class IncidentDialogs:
         return [(lvl.name, f"{lvl.name}  {lvl.title}: {lvl.description}")
                 for lvl in self.flow.config.policy.levels]
 
-    def declare(self) -> None:
+    def declare(self, found: Triage | None = None) -> None:
+        """The declare dialog; after a triage, pre-filled from it with its suggestion."""
+        prefill: dict[str, str | None] = {}
+        if found is not None:
+            assert self.flow.config is not None
+            level = suggest(self.flow.config.policy, found)
+            prefill = {"title": found.broken, "impact": f"{found.users} of users" if found.users else "",
+                       "severity": level.name if level else None,
+                       "why": (f"Suggested {level.name}: users affected {found.users or '?'}, "
+                               f"service {found.service or '?'}") if level else ""}
+
         def chosen(answer: tuple[str, str, str] | None) -> None:
             if answer:
-                self.flow.declare(*answer)
+                self.flow.declare(*answer, triage=found)
 
-        self.app.push_screen(modals.DeclareScreen(self._levels()), chosen)
+        self.app.push_screen(modals.DeclareScreen(self._levels(), **prefill), chosen)
+
+    def triage(self) -> None:
+        """The first five minutes' questions; before an incident exists they lead to the
+        declare dialog (a false alarm declares nothing), after, they are journaled."""
+        flow = self.flow
+
+        def answered(found: Triage | None) -> None:
+            if found is None:
+                return
+            if flow.incident_id is not None:
+                incident_id = flow.incident_id
+                flow.write(lambda s: s.record_triage(incident_id, found, flow.author), done="Triage journaled")
+            elif found.real == "false alarm":
+                self.app.say("A false alarm: nothing declared")
+            else:
+                self.declare(found)
+
+        self.app.push_screen(modals.TriageScreen(), answered)
 
     def severity(self) -> None:
         flow = self.flow

@@ -166,7 +166,7 @@ class HealthPane(Pane):
 
 
 def evidence_text(result: Result | None, history: Sequence[Result], runbook: str | None,
-                  extra: str = "") -> str:
+                  extra: str = "", dashboard: str | None = None) -> str:
     """The detail view of one check, as literal text."""
     if result is None:
         return "No result yet."
@@ -176,6 +176,8 @@ def evidence_text(result: Result | None, history: Sequence[Result], runbook: str
         lines.append(f"latency: {result.latency_ms} ms")
     if runbook:
         lines.append(f"runbook: {runbook}")
+    if dashboard:
+        lines.append(f"dashboard: {dashboard}")
     failures = [r for r in history if r.state is not State.OK]
     if failures:
         lines.append(f"last problem: {failures[-1].at:%H:%M:%S} {failures[-1].summary}")

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
+from warroom.domain import triage
 from warroom.domain.roles import Role
 from warroom.text import safe_line
 from warroom.tui import registry
@@ -179,6 +180,77 @@ class ResolveScreen(Modal):
         self.dismiss(None)
 
 
+class TriageScreen(Modal):
+    """The first five minutes (the guides' initial assessment): is it real, what is broken,
+    how many users, the service's state, since when, what changed, the trend, and the common
+    issues to rule in or out. Returns a Triage; nothing is required but one answer."""
+
+    DEFAULT_CSS = """
+    TriageScreen .dialog { width: 90; }
+    TriageScreen .row { height: auto; }
+    TriageScreen Select { width: 1fr; margin-right: 1; }
+    TriageScreen #suspects { height: auto; layout: grid; grid-size: 2; grid-rows: 1; }
+    TriageScreen #suspects Checkbox { height: 1; border: none; padding: 0; }
+    """
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import VerticalScroll
+        from textual.widgets import Select
+
+        def choice(name: str, prompt: str, values: tuple[str, ...]) -> Select:
+            return Select([(Content(v), v) for v in values], prompt=prompt, id=name)
+
+        with VerticalScroll(classes="dialog"):
+            yield Label("Triage: the first five minutes", classes="dialog-title")
+            with Horizontal(classes="row"):
+                yield choice("real", "real incident?", triage.REAL)
+                yield choice("users", "users affected", triage.USERS)
+            with Horizontal(classes="row"):
+                yield choice("service", "service state", triage.SERVICE)
+                yield choice("trend", "getting worse?", triage.TREND)
+            yield Input(placeholder="what is broken (components, errors)", id="broken", max_length=500)
+            yield Input(placeholder="since when (e.g. 14:05, after the 14:00 deploy)", id="since", max_length=200)
+            yield Input(placeholder="what changed recently (deploys, config, traffic)", id="changed", max_length=500)
+            yield Label("Suspected (the common issues):", classes="dialog-hint")
+            with Vertical(id="suspects"):
+                for n, issue in enumerate(triage.COMMON_ISSUES):
+                    yield Checkbox(Content(issue), id=f"suspect-{n}")
+            with Horizontal(classes="buttons"):
+                yield Button("Done", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#real").focus()
+
+    def answers(self) -> triage.Triage:
+        from textual.widgets import Select
+
+        def chosen(name: str) -> str:
+            value = self.query_one(f"#{name}", Select).value
+            return value if isinstance(value, str) else ""
+
+        def typed(name: str) -> str:
+            return self.query_one(f"#{name}", Input).value.strip()
+
+        suspects = tuple(issue for n, issue in enumerate(triage.COMMON_ISSUES)
+                         if self.query_one(f"#suspect-{n}", Checkbox).value)
+        return triage.Triage(real=chosen("real"), broken=typed("broken"), users=chosen("users"),
+                             service=chosen("service"), since=typed("since"), changed=typed("changed"),
+                             trend=chosen("trend"), suspects=suspects)
+
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        answers = self.answers()
+        if not answers.lines():
+            self.notify("Answer at least one question", severity="warning", markup=False)
+            return
+        self.dismiss(answers)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
 class TextScreen(Modal):
     """Literal text (a diff, the postmortem) in a read-only viewer; ctrl+s saves it."""
 
@@ -258,24 +330,33 @@ class InputScreen(Modal):
 
 
 class DeclareScreen(Modal):
-    """Title, severity and impact of a new incident."""
+    """Title, severity and impact of a new incident; a triage pre-fills them (its
+    suggested severity highlighted, said so)."""
 
-    def __init__(self, levels: list[tuple[str, str]]) -> None:
+    def __init__(self, levels: list[tuple[str, str]], *, title: str = "", severity: str | None = None,
+                 impact: str = "", why: str = "") -> None:
         super().__init__()
         self.levels = levels
+        self.prefill = (title, severity, impact)
+        self.why = why
 
     def compose(self) -> ComposeResult:
+        title, _, impact = self.prefill
         with Vertical(classes="dialog"):
             yield Label("Declare an incident", classes="dialog-title")
-            yield Input(placeholder="title, e.g. API returning 500s", id="title")
+            yield Input(value=title, placeholder="title, e.g. API returning 500s", id="title")
             yield OptionList(*[Option(Content(label), id=name) for name, label in self.levels], id="severity")
-            yield Input(placeholder="impact (who or what is affected)", id="impact")
+            if self.why:
+                yield Label(Content(self.why), classes="dialog-hint")
+            yield Input(value=impact, placeholder="impact (who or what is affected)", id="impact")
             with Horizontal(classes="buttons"):
                 yield Button("Declare", variant="error", id="ok")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#severity", OptionList).highlighted = 0
+        names = [name for name, _ in self.levels]
+        suggested = self.prefill[1]
+        self.query_one("#severity", OptionList).highlighted = names.index(suggested) if suggested in names else 0
         self.query_one("#title").focus()
 
     @on(Input.Submitted, "#title")

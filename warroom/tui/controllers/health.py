@@ -67,7 +67,8 @@ class HealthController:
         check = next(c for c in self.runner.checks if c.name == name)
         latest = self.runner.latest.get(name)
         extra = await pod_logs_section(check, latest.details) if latest else ""
-        text = evidence_text(latest, self.history(name), self.config.check(name).runbook, extra)
+        configured = self.config.check(name)
+        text = evidence_text(latest, self.history(name), configured.runbook, extra, configured.dashboard)
         self.host.post_message(EvidenceReady(f"Check: {name}", text))
 
     async def close(self) -> None:

@@ -22,6 +22,7 @@ from warroom.domain.prompts import Prompt, PromptTracker
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level
 from warroom.domain.timeline import Entry, Kind
+from warroom.domain.triage import Triage
 from warroom.errors import StoreUnreachable, WarroomError
 from warroom.service import IncidentService
 from warroom.store import open_journal
@@ -289,15 +290,17 @@ class IncidentController:
                 self.unshared.append(written)
                 self.host.post_message(SpoolBacklog(-1, None))
 
-    def declare(self, title: str, severity: str, impact: str) -> None:
-        self.host.run_worker(partial(self._declare, title, severity, impact), group="declare",
+    def declare(self, title: str, severity: str, impact: str, triage: Triage | None = None) -> None:
+        self.host.run_worker(partial(self._declare, title, severity, impact, triage), group="declare",
                              exclusive=True, exit_on_error=False)
 
-    async def _declare(self, title: str, severity: str, impact: str) -> None:
+    async def _declare(self, title: str, severity: str, impact: str, triage: Triage | None = None) -> None:
         assert self.service is not None
         entry = await self.service.declare(title, severity, self.author, impact=impact)
         self.incident_id = entry.incident_id
         self.incident = Incident(id=entry.incident_id)
+        if triage is not None:  # what the triage found opens the timeline
+            await self.service.record_triage(entry.incident_id, triage, self.author)
         self.host.post_message(Notice(f"Declared {self.service.key(entry.incident_id)}"))
         await self._load()
 
