@@ -1,6 +1,6 @@
 """Kubernetes objects as the simulated API server and the simulation's controllers make
 and change them: Deployments, ReplicaSets and Pods shaped like the real API's, label
-selectors, merge and JSON patches, and the error the server turns into a Status.
+selectors, merge and JSON patches (``strategic`` does strategic merge), and the error the server turns into a Status.
 ``kubeapi`` serves them over HTTP; ``cluster`` moves them along like controllers."""
 
 from __future__ import annotations
@@ -71,29 +71,17 @@ def parse_selector(text: str) -> Callable[[dict[str, str]], bool]:
 # --- patches -------------------------------------------------------------------------------
 
 
-def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
-    """RFC 7386 merge patch (null deletes, lists replace). ``strategic`` also merges lists
-    of named objects (containers, env, volumes) by ``name``, the merge key Kubernetes
-    uses for them; the other strategic directives (``$patch``, ``$retainKeys``) are not
-    supported."""
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 merge patch: null deletes, lists replace (``strategic`` merges by keys)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
-        elif strategic and _named_list(value) and _named_list(result.get(key)):
-            merged = {item["name"]: item for item in result[key]}
-            for item in value:
-                merged[item["name"]] = merge_patch(merged.get(item["name"], {}), item, strategic=True)
-            result[key] = list(merged.values())
         else:
-            result[key] = merge_patch(result.get(key), value, strategic=strategic)
+            result[key] = merge_patch(result.get(key), value)
     return result
-
-
-def _named_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)
 
 
 def _pointer(path: str) -> list[str]:
