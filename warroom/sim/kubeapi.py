@@ -37,7 +37,7 @@ from aiohttp import web
 
 from warroom.files import write_file
 from warroom.sim import kubetables
-from warroom.sim.kubeobjects import APIError, Obj, json_patch, merge_patch, parse_selector, timestamp
+from warroom.sim.kubeobjects import APIError, Obj, _uid, canonical, json_patch, merge_patch, parse_selector, timestamp
 from warroom.sim.kubetables import KINDS, RESOURCES
 from warroom.sim.strategic import strategic_merge
 from warroom.sim.validation import validate
@@ -191,6 +191,8 @@ class KubeAPI:
         app.router.add_get("/api/v1", self._discovery)
         app.router.add_get("/apis/{group}", self._discovery)
         app.router.add_get("/apis/{group}/v1", self._discovery)
+        app.router.add_get("/api/v1/namespaces", self._namespaces)
+        app.router.add_get("/api/v1/namespaces/{ns}", self._namespaces)
         for prefix in ("/api/v1", "/apis/{group}/v1"):
             base = prefix + "/namespaces/{ns}/{plural}"
             app.router.add_route("*", base, self._collection)
@@ -432,6 +434,22 @@ class KubeAPI:
             raise web.HTTPNotFound()
         return web.json_response(document)
 
+    async def _namespaces(self, request: web.Request) -> web.Response:
+        """The namespaces that hold an object (kubectl asks after a 404 whether the
+        namespace exists)."""
+        names = sorted({ns for objects in self._objects.values() for ns, _ in objects})
+        wanted = request.match_info.get("ns")
+        if wanted is not None and wanted not in names:
+            raise APIError(404, f'namespaces "{wanted}" not found', name=wanted, kind="Namespace")
+        items = [{"apiVersion": "v1", "kind": "Namespace",
+                  "metadata": {"name": n, "uid": _uid("Namespace", n), "resourceVersion": "1",
+                               "creationTimestamp": "2026-01-01T00:00:00Z"},
+                  "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}} for n in names]
+        if wanted is not None:
+            return web.json_response(items[names.index(wanted)])
+        return web.json_response({"apiVersion": "v1", "kind": "NamespaceList",
+                                  "metadata": {"resourceVersion": str(self._last_version)}, "items": items})
+
     def _resource(self, request: web.Request) -> str:
         group, plural = request.match_info.get("group", ""), request.match_info["plural"]
         for kind, resource in RESOURCES.items():
@@ -601,6 +619,7 @@ class KubeAPI:
         after["apiVersion"], after["kind"] = before["apiVersion"], before["kind"]
         if "status" in before:
             after["status"] = copy.deepcopy(before["status"])
+        canonical(after)
         validate(kind, name, RESOURCES[kind].group, after, before)
         if after.get("spec") != before.get("spec") and "generation" in before["metadata"]:
             meta["generation"] = before["metadata"]["generation"] + 1
@@ -728,8 +747,13 @@ def _status_body(exc: APIError) -> Obj:
     body: Obj = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
                  "message": exc.message, "reason": _REASONS.get(exc.status, "Unknown"), "code": exc.status}
     if exc.name:
-        resource = RESOURCES[exc.kind or "Pod"]
-        body["details"] = {"name": exc.name, "group": resource.group, "kind": resource.plural}
+        resource = RESOURCES.get(exc.kind or "Pod")
+        body["details"] = {"name": exc.name, "group": resource.group if resource else "",
+                           "kind": resource.plural if resource else "namespaces"}
+        if exc.causes:  # an Invalid names the kind itself and each field
+            body["details"]["kind"] = exc.kind
+            body["details"]["causes"] = [{"reason": "FieldValueInvalid", "message": message, "field": field}
+                                         for field, message in exc.causes]
     return body
 
 

@@ -23,9 +23,11 @@ class APIError(Exception):
     """Turned into a ``Status`` response by the server."""
 
     def __init__(self, status: int, message: str, *, name: str | None = None,
-                 kind: str | None = None) -> None:
+                 kind: str | None = None, causes: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.name, self.kind = status, message, name, kind
+        self.causes = causes or []
+        """(field, message) of each invalid field (a 422's details.causes)."""
 
 
 def timestamp(when: datetime | None = None) -> str:
@@ -82,6 +84,27 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def canonical(obj: Obj) -> Obj:
+    """``obj`` in the one form the server stores, whichever client wrote it: a pod
+    template's zero creationTimestamp (null, as Go clients send it) and a container's
+    empty ``resources`` are omitted, as the simulator's own objects omit them."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    template = spec.get("template") if isinstance(spec.get("template"), dict) else None
+    pod_specs = [spec] if obj.get("kind") == "Pod" else []
+    if template is not None:
+        meta = template.get("metadata")
+        if isinstance(meta, dict) and "creationTimestamp" in meta and meta["creationTimestamp"] is None:
+            del meta["creationTimestamp"]
+        if isinstance(template.get("spec"), dict):
+            pod_specs.append(template["spec"])
+    for pod_spec in pod_specs:
+        for key in ("containers", "initContainers"):
+            for container in pod_spec.get(key) or []:
+                if isinstance(container, dict) and container.get("resources") == {}:
+                    del container["resources"]
+    return obj
 
 
 def _pointer(path: str) -> list[str]:

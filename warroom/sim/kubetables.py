@@ -74,6 +74,9 @@ def resource_list(group: str) -> Obj | None:
             resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": True,
                               **({"group": "autoscaling", "version": "v1"} if kind == "Scale" else {}),
                               "kind": kind, "verbs": list(verbs)})
+    if not group:
+        resources.append({"name": "namespaces", "singularName": "namespace", "namespaced": False,
+                          "kind": "Namespace", "verbs": ["get", "list"], "shortNames": ["ns"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": served[0].api_version,
             "resources": resources}
 

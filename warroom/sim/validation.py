@@ -110,4 +110,5 @@ def validate(kind: str, name: str, group: str, obj: Obj, old: Obj | None) -> Non
     found = problems(kind, obj, old)
     if found:
         qualified = f"{kind}.{group}" if group else kind
-        raise APIError(422, f'{qualified} "{name}" is invalid: {", ".join(found)}', name=name, kind=kind)
+        raise APIError(422, f'{qualified} "{name}" is invalid: {", ".join(found)}', name=name, kind=kind,
+                       causes=[tuple(problem.split(": ", 1)) for problem in found])
