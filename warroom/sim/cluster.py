@@ -112,7 +112,7 @@ class Cluster:
         for _ in range(spec.replicas):
             pod = self._pod(self.new, -86400.0, now - timedelta(days=1))
             pod.waiting, pod.started, pod.memory = None, -86400.0, spec.memory_base
-        self._template_digest = digest(deployment["spec"]["template"])
+        self._template_digest = self._seen(deployment)
         self.api.subscribe(self._on_write)
         self._render(self.t)
 
@@ -143,12 +143,12 @@ class Cluster:
     def sync(self) -> None:
         """The Deployment controller's first move on a change: find or make (unless paused)
         the ReplicaSet of the pod template, give it the next revision and the Deployment's
-        annotations, observe the generation, delete history beyond revisionHistoryLimit."""
+        annotations, observe the generation."""
         self.pending = False
         deployment = self._deployment()
         template = deployment["spec"]["template"]
         paused = bool(deployment["spec"].get("paused"))
-        self._template_digest = digest(template)
+        self._template_digest = self._seen(deployment)
         new = next((rs for rs in self.sets.values() if same_template(rs.template, template)), None)
         top = max((rs.revision for rs in self.sets.values()), default=0)
         own = {k: v for k, v in (deployment["metadata"].get("annotations") or {}).items()
@@ -167,10 +167,9 @@ class Cluster:
         deployment.setdefault("status", {})["observedGeneration"] = deployment["metadata"]["generation"]
         self.api.replace(deployment)
         self._shown.pop(("Deployment", self.name), None)
-        self._clean_history(deployment["spec"].get("revisionHistoryLimit", 10))
 
     def _clean_history(self, limit: int) -> None:
-        """Old ReplicaSets that run nothing, oldest first, beyond ``limit``."""
+        """Delete old ReplicaSets that run nothing, oldest first, beyond ``limit``."""
         idle = sorted((rs for rs in self.sets.values() if rs is not self.new and rs.replicas == 0
                        and not any(p.rs == rs.name for p in self.pods.values())), key=lambda rs: rs.revision)
         for rs in idle[:max(0, len(idle) - limit)]:
@@ -185,6 +184,11 @@ class Cluster:
                field_path: str | None = None) -> None:
         self.api.record_event(involved, reason, message, type="Warning" if warning else "Normal",
                               component=component, at=self.wall(), field_path=field_path)
+
+    @staticmethod
+    def _seen(deployment: Obj) -> str:
+        """What the Deployment controller acts on: the template and whether it is paused."""
+        return digest([deployment["spec"]["template"], bool(deployment["spec"].get("paused"))])
 
     def _deployment(self) -> Obj:
         return self.api.get("Deployment", self.ns, self.name)
@@ -215,7 +219,7 @@ class Cluster:
     def step(self, t: float, leak_per_second: float = 0.0) -> None:
         dt, self.t = max(0.0, t - self.t), t
         deployment = self._deployment()
-        if self.pending or digest(deployment["spec"]["template"]) != self._template_digest:
+        if self.pending or self._seen(deployment) != self._template_digest:
             self.sync()  # a write through the API, or from Python (a test, another driver)
             deployment = self._deployment()
         for pod in list(self.pods.values()):
@@ -230,6 +234,8 @@ class Cluster:
                             f"{sizes[rs.name]} to {rs.replicas}", "deployment-controller")
         for rs in self.sets.values():
             self._replicate(rs, t)
+        if self.complete:  # as the controller cleans up once a rollout is complete
+            self._clean_history(deployment["spec"].get("revisionHistoryLimit", 10))
         self._render(t)
         self.caught_up.set()
 
