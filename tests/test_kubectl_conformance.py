@@ -180,7 +180,14 @@ async def test_logs_previous_delete_pod_and_events_of_a_crash_loop(tmp_path: Pat
         assert re.search(rf"Warning\s+BackOff\s+pod/{pod}\s+Back-off restarting failed container api", events), events
         described = await kubectl.out("describe", "pod", pod)
         assert "BackOff" in described
+        follow = asyncio.create_task(kubectl.out("logs", "-f", pod))
+        for _ in range(200):  # until kubectl's follow request has arrived
+            if any(r.query.get("follow") == "true" for r in sim.kube.requests):
+                break
+            await asyncio.sleep(0.05)
         await kubectl.run("delete", "pod", pod, "--wait=true", "--timeout=30s")
+        followed = await asyncio.wait_for(follow, 30)  # the stream ends with the pod
+        assert "INFO starting registry.example/api:v1.8.0" in followed
         code, _, err = await kubectl.run("get", "pod", pod, ok=False)
         assert code == 1 and f'pods "{pod}" not found' in err
         assert pod not in [p["name"] for p in (await sample(kubeconfig)).details["pods"]]

@@ -50,7 +50,7 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 ROLES = {"admin": frozenset({"get", "list", "watch", "create", "update", "patch", "delete"}),
          "view": frozenset({"get", "list", "watch"})}
 """What each token's role may do (the cluster roles of the same names, for these kinds)."""
-HISTORY = 5000
+HISTORY = 1000
 """Changes kept for watches that resume from a resourceVersion; older ones get 410 Expired."""
 MAX_EVENTS = 500
 """Events kept (the oldest go first), so a demo left running does not grow forever."""
@@ -264,6 +264,8 @@ class KubeAPI:
         gone = copy.deepcopy(old)
         gone["metadata"]["resourceVersion"] = self._next_version()
         self._changed(kind, "DELETED", old, gone)
+        if kind == "Pod":
+            self._wake_followers()  # its log streams end with it
         return gone
 
     def get(self, kind: str, ns: str, name: str) -> Obj:
@@ -293,6 +295,9 @@ class KubeAPI:
         if container is None:
             container = self._objects["Pod"][(ns, pod)]["spec"]["containers"][0]["name"]
         self._logs[(ns, pod, container, previous)] = text
+        self._wake_followers()
+
+    def _wake_followers(self) -> None:
         self._log_changed.set()
         self._log_changed = asyncio.Event()
 

@@ -216,7 +216,7 @@ class Simulation:
         the API: the next tick when the simulation runs itself, a tick now when the caller
         drives it (``autorun=False``)."""
         cluster = self.cluster
-        if cluster is None or not cluster.pending:
+        if cluster is None or not cluster.pending or self._stopped:
             return
         if self._loop_task is None or self._loop_task.done():
             self.tick()
