@@ -5,7 +5,10 @@ journal, verification), with real PostgreSQL and Redis where a scenario needs th
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import socket
+import ssl
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -351,3 +354,238 @@ async def test_the_documented_mitigation_recovers(name: str, tmp_path: Path, req
     finally:
         await sim.stop()
     await assert_clean(sim)
+
+
+# --- (f) the simulated API server's own rules ---------------------------------------------------
+
+
+def pod_template(**container) -> dict:
+    base = {"name": "app", "image": "registry.example/app:1", "ports": [{"containerPort": 8080}],
+            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+            "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}]}
+    return {"metadata": {"labels": {"app": "api"}},
+            "spec": {"containers": [{**base, **container}, {"name": "sidecar", "image": "registry.example/side:1"}],
+                     "volumes": [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]}}
+
+
+@pytest.fixture
+async def api():
+    from warroom.sim.kubeapi import KubeAPI
+    from warroom.sim.kubeobjects import make_deployment
+
+    async with KubeAPI() as server:
+        deployment = make_deployment("api", NS, revision=7)
+        deployment["spec"]["template"] = pod_template()
+        server.add(deployment)
+        yield server
+
+
+DEPLOY_URL = f"/apis/apps/v1/namespaces/{NS}/deployments/api"
+STRATEGIC = "application/strategic-merge-patch+json"
+
+
+async def call(api, method: str, body=None, *, path: str = DEPLOY_URL, content_type: str = STRATEGIC,
+               query: dict | None = None) -> tuple[int, dict]:
+    async with aiohttp.ClientSession() as http:
+        async with http.request(method, api.base_url + path, params=query or {},
+                                data=None if body is None else json.dumps(body),
+                                headers={"Content-Type": content_type}) as response:
+            return response.status, await response.json()
+
+
+async def test_strategic_merge_uses_the_real_merge_keys_and_directives(api):
+    status, body = await call(api, "PATCH", {"spec": {"template": {"spec": {
+        "$setElementOrder/containers": [{"name": "sidecar"}, {"name": "app"}],
+        "containers": [{"name": "app",
+                        "ports": [{"containerPort": 8080, "name": "http"}, {"containerPort": 9090}],
+                        "volumeMounts": [{"mountPath": "/tmp", "$patch": "delete"}],
+                        "env": [{"name": "B", "$patch": "delete"}, {"name": "C", "value": "3"}]}]}}}})
+    assert status == 200, body
+    sidecar, app = body["spec"]["template"]["spec"]["containers"]
+    assert (sidecar["name"], app["name"]) == ("sidecar", "app")
+    assert app["ports"] == [{"containerPort": 8080, "name": "http"}, {"containerPort": 9090}]
+    assert app["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
+    assert app["env"] == [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}]
+    assert app["image"] == "registry.example/app:1"
+
+    status, body = await call(api, "PATCH", {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "env": [{"$patch": "replace"}, {"name": "ONLY", "value": "x"}]}]}}}})
+    assert status == 200 and body["spec"]["template"]["spec"]["containers"][1]["env"] == [{"name": "ONLY", "value": "x"}]
+    status, body = await call(api, "PATCH", {"spec": {"strategy": {
+        "$retainKeys": ["type"], "type": "Recreate"}}})
+    assert status == 200 and body["spec"]["strategy"] == {"type": "Recreate"}
+    status, body = await call(api, "PATCH", {"spec": {"strategy": {"$patch": "replace", "type": "RollingUpdate"}}})
+    assert status == 200 and body["spec"]["strategy"] == {"type": "RollingUpdate"}
+    assert "$" not in json.dumps(api.get("Deployment", NS, "api"))
+
+
+@pytest.mark.parametrize(("patch", "status", "words"), [
+    ({"spec": {"$patch": "merge-harder"}}, 400, "unknown $patch directive"),
+    ({"spec": {"$frobnicate": 1}}, 400, "unknown strategic merge patch directive"),
+    ({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}}, 422, "merge key name"),
+    ({"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {}}}}, 422, "$retainKeys"),
+])
+async def test_a_strategic_patch_the_server_would_refuse_is_refused_and_not_stored(api, patch, status, words):
+    before = api.get("Deployment", NS, "api")
+    got, body = await call(api, "PATCH", patch)
+    assert got == status and words in body["message"], body
+    assert api.get("Deployment", NS, "api") == before
+
+
+@pytest.mark.parametrize(("patch", "words"), [
+    ({"spec": {"replicas": -1}}, "spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
+    ({"spec": {"replicas": "3"}}, 'spec.replicas: Invalid value: "3": must be an integer'),
+    ({"spec": {"replicas": 1.5}}, "spec.replicas: Invalid value: 1.5: must be an integer"),
+    ({"spec": {"selector": {"matchLabels": {"app": "api", "tier": "web"}}}}, "field is immutable"),
+    ({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": None}]}}}},
+     "spec.template.spec.containers[0].image: Required value"),
+    ({"spec": {"template": {"spec": {"containers": [{"name": "app", "ports": [{"containerPort": 70000}]}]}}}},
+     "containerPort: Invalid value: 70000"),
+])
+async def test_invalid_or_immutable_fields_are_422(api, patch, words):
+    before = api.get("Deployment", NS, "api")
+    status, body = await call(api, "PATCH", patch)
+    assert status == 422 and body["reason"] == "Invalid" and words in body["message"], body
+    assert body["details"]["kind"] == "Deployment" and body["details"]["causes"]
+    assert api.get("Deployment", NS, "api") == before
+
+
+async def test_stale_resource_version_is_409_and_dry_run_is_never_stored(api):
+    current = api.get("Deployment", NS, "api")
+    version = current["metadata"]["resourceVersion"]
+    status, body = await call(api, "PATCH", {"metadata": {"resourceVersion": version, "labels": {"a": "b"}}},
+                              content_type="application/merge-patch+json")
+    assert status == 200 and body["metadata"]["resourceVersion"] != version
+    current["spec"]["replicas"] = 1
+    status, body = await call(api, "PUT", current, content_type="application/json")
+    assert status == 409 and body["reason"] == "Conflict" and "the object has been modified" in body["message"]
+    stored = api.get("Deployment", NS, "api")
+    stored["spec"]["replicas"] = 1
+    status, body = await call(api, "PUT", stored, content_type="application/json", query={"dryRun": "All"})
+    assert status == 200 and body["spec"]["replicas"] == 1
+    assert api.get("Deployment", NS, "api")["spec"]["replicas"] == 3
+    status, body = await call(api, "PUT", stored, content_type="application/json")
+    assert status == 200 and api.get("Deployment", NS, "api")["spec"]["replicas"] == 1
+    assert body["metadata"]["generation"] == stored["metadata"]["generation"] + 1
+
+
+async def test_a_watch_resumes_from_its_resource_version_and_honours_the_field_selector(api):
+    from warroom.sim import kubeapi
+    from warroom.sim.kubeobjects import make_deployment
+
+    api.add(make_deployment("worker", NS))
+    since = api.get("Deployment", NS, "api")["metadata"]["resourceVersion"]
+    api.patch("Deployment", NS, "api", {"metadata": {"labels": {"step": "1"}}})
+    api.patch("Deployment", NS, "worker", {"metadata": {"labels": {"step": "1"}}})
+    url = api.base_url + f"/apis/apps/v1/namespaces/{NS}/deployments"
+    async with aiohttp.ClientSession() as http:
+        params = {"watch": "true", "resourceVersion": since, "fieldSelector": "metadata.name=api",
+                  "timeoutSeconds": "5"}
+        async with http.get(url, params=params) as response:
+            first = json.loads(await response.content.readline())
+            api.patch("Deployment", NS, "worker", {"metadata": {"labels": {"step": "2"}}})
+            api.delete("Deployment", NS, "api")
+            second = json.loads(await response.content.readline())
+            assert await response.content.readline() == b""  # the stream ends at timeoutSeconds
+        assert (first["type"], first["object"]["metadata"]["labels"]["step"]) == ("MODIFIED", "1")
+        assert (second["type"], second["object"]["metadata"]["name"]) == ("DELETED", "api")
+        for _ in range(kubeapi.HISTORY):
+            api.patch("Deployment", NS, "worker", {"metadata": {"annotations": {"n": str(_)}}})
+        async with http.get(url, params={**params, "timeoutSeconds": "1"}) as response:
+            expired = json.loads(await response.content.readline())
+        assert expired["type"] == "ERROR" and expired["object"]["code"] == 410
+
+
+async def test_logs_follow_streams_until_the_container_restarts(api):
+    from warroom.sim.kubeobjects import make_pod, make_replicaset
+
+    rs = make_replicaset(api.get("Deployment", NS, "api"), 7)
+    api.add(rs, make_pod(rs, "api-a"))
+    api.set_log(NS, "api-a", "one\n")
+    async with aiohttp.ClientSession() as http:
+        url = api.base_url + f"/api/v1/namespaces/{NS}/pods/api-a/log"
+        async with http.get(url, params={"follow": "true", "container": "app"}) as response:
+            assert await response.content.readline() == b"one\n"
+            api.set_log(NS, "api-a", "one\ntwo\n")
+            assert await response.content.readline() == b"two\n"
+            api.set_log(NS, "api-a", "fresh start\n")  # a new container instance: this stream is over
+            assert await response.content.read() == b""
+
+
+async def test_controllers_act_after_the_write_and_keep_the_history_a_cluster_keeps(tmp_path: Path):
+    clock = FixedClock()
+    quiet = parse_scenario(re.sub(r"\[\[event\]\]\nat = [^\n]*\ndo = [^\n]*\n\n", "", BASE), "quiet.toml")
+    assert not quiet.events
+    async with Simulation(quiet, clock=clock, autorun=False) as sim:
+        kubeconfig = sim.endpoints.kubeconfig
+        config = models.KubernetesRestart(name="restart-api", namespace=NS, deployment="api", kubeconfig=kubeconfig)
+        action = build_action(config)
+        try:
+            await action.execute(await action.preview())
+        finally:
+            await action.close()
+        deployment = sim.kube.get("Deployment", NS, "api")
+        assert deployment["status"]["observedGeneration"] == deployment["metadata"]["generation"] - 1
+        assert sim.cluster.pending
+        await sim.settled()
+        deployment = sim.kube.get("Deployment", NS, "api")
+        assert deployment["status"]["observedGeneration"] == deployment["metadata"]["generation"]
+        assert deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "8"
+
+        # The change-cause goes with the template to the new ReplicaSet; history beyond the limit goes.
+        sim.kube.patch("Deployment", NS, "api", {"metadata": {"annotations": {
+            "kubernetes.io/change-cause": "kubectl set image api=v1.7.4"}}, "spec": {
+            "revisionHistoryLimit": 1, "template": {"spec": {"containers": [
+                {"name": "api", "image": "registry.example/api:v1.7.4"}]}}}})
+        for _ in range(120):
+            clock.advance(seconds=1)
+            sim.tick()
+        sets = {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs
+                for rs in sim.kube.objects("ReplicaSet", NS)}
+        assert set(sets) == {"8", "9"}, "revisionHistoryLimit 1: the current one and one more"
+        assert sets["9"]["metadata"]["annotations"]["kubernetes.io/change-cause"] == "kubectl set image api=v1.7.4"
+
+        # Paused: the template changes, no ReplicaSet comes until resumed.
+        sim.kube.patch("Deployment", NS, "api", {"spec": {"paused": True, "template": {"spec": {"containers": [
+            {"name": "api", "image": "registry.example/api:v1.7.5"}]}}}})
+        sim.tick()
+        assert len(sim.kube.objects("ReplicaSet", NS)) == 2
+        progressing = sim.kube.get("Deployment", NS, "api")["status"]["conditions"][1]
+        assert (progressing["status"], progressing["reason"]) == ("Unknown", "DeploymentPaused")
+        sim.kube.patch("Deployment", NS, "api", {"spec": {"paused": False}})
+        sim.tick()
+        assert {rs["spec"]["template"]["spec"]["containers"][0]["image"]
+                for rs in sim.kube.objects("ReplicaSet", NS)} >= {"registry.example/api:v1.7.5"}
+
+
+async def test_the_simulations_api_wants_its_token_over_https(tmp_path: Path):
+    from warroom.sim.kubeapi import KubeAPI
+    from warroom.sim.kubeobjects import make_deployment
+
+    async with Simulation("bad-deploy", speed=SPEED) as sim:
+        assert sim.endpoints.kube.startswith("https://") and "token:" in sim.endpoints.kubeconfig.read_text()
+        config = models.KubernetesRollback(name="rollback-api", namespace=NS, deployment="api",
+                                           kubeconfig=sim.endpoints.kubeconfig)
+        action = build_action(config)
+        try:
+            assert "revision" in (await action.preview()).summary
+        finally:
+            await action.close()
+        assert all(r.headers.get("Authorization", "").startswith("Bearer ") for r in sim.kube.requests)
+    async with KubeAPI(secure=True, tokens={"w": "admin", "r": "view"}) as api:
+        api.add(make_deployment("api", NS))
+        context = ssl.create_default_context(cadata=api.ca_pem.decode())
+        url = api.base_url + DEPLOY_URL
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
+            for token, method, status in ((None, "GET", 401), ("wrong", "GET", 401), ("r", "GET", 200),
+                                          ("r", "PATCH", 403), ("w", "PATCH", 200)):
+                headers = {"Content-Type": STRATEGIC, **({"Authorization": f"Bearer {token}"} if token else {})}
+                async with http.request(method, url, headers=headers,
+                                        data=json.dumps({"spec": {"replicas": 2}})) as response:
+                    body = await response.json()
+                assert response.status == status, (token, method, body)
+                if status == 403:
+                    assert body["message"] == ('deployments.apps "api" is forbidden: User "view" cannot patch '
+                                               'resource "deployments" in API group "apps" in the namespace "production"')
+                if status == 401:
+                    assert body["reason"] == "Unauthorized"

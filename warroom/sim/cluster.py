@@ -6,11 +6,17 @@ ReplicaSet controller (pods created and removed to match) and a kubelet (pods st
 leak fills their memory: it grows at the leak rate, a quarter of it above 85%). Everything moves on simulated time (``step(t)``).
 
 KubeAPI serves what this writes; writes made through the API (the rollback's JSON Patch,
-restart's annotation, scale, pod deletions) reach it through ``KubeAPI.subscribe``.
+restart's annotation, scale, pod deletions) reach it through ``KubeAPI.subscribe``. As in a
+cluster, the controllers act after the write, not during it: until the next ``step`` the
+Deployment's new generation is not observed (``pending``; ``caught_up`` is set once it
+is). A paused Deployment gets no new ReplicaSet until resumed; ReplicaSets beyond
+``revisionHistoryLimit`` that run nothing are deleted; the Deployment's annotations (its
+change-cause) are carried to its new ReplicaSet; each move is recorded as an Event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import itertools
@@ -80,6 +86,10 @@ class Cluster:
         self._numbers = itertools.count(1)
         self._template_digest = ""
         self._shown: dict[tuple[str, str], Any] = {}
+        self.pending = False
+        """A write the controllers have not acted on yet."""
+        self.caught_up = asyncio.Event()
+        self.caught_up.set()
 
     # -- set-up and writes ------------------------------------------------------------------
 
@@ -102,7 +112,7 @@ class Cluster:
         for _ in range(spec.replicas):
             pod = self._pod(self.new, -86400.0, now - timedelta(days=1))
             pod.waiting, pod.started, pod.memory = None, -86400.0, spec.memory_base
-        self._template_digest = digest(deployment["spec"]["template"])
+        self._template_digest = self._seen(deployment)
         self.api.subscribe(self._on_write)
         self._render(self.t)
 
@@ -122,32 +132,63 @@ class Cluster:
         if meta.get("namespace") != self.ns:
             return
         if kind == "Deployment" and meta["name"] == self.name:
-            self.sync()
+            self.pending = True  # the Deployment controller sees it at its next turn
+            self.caught_up.clear()
         elif kind == "Pod" and verb == "delete" and meta["name"] in self.pods:
             del self.pods[meta["name"]]
             self._shown.pop(("Pod", meta["name"]), None)
+            self._event(obj, "Killing", f"Stopping container {obj['spec']['containers'][0]['name']}",
+                        "kubelet", field_path=f"spec.containers{{{obj['spec']['containers'][0]['name']}}}")
 
     def sync(self) -> None:
-        """The Deployment controller's first move on a change: find or make the ReplicaSet
-        of the pod template, give it the next revision, observe the generation."""
+        """The Deployment controller's first move on a change: find or make (unless paused)
+        the ReplicaSet of the pod template, give it the next revision and the Deployment's
+        annotations, observe the generation."""
+        self.pending = False
         deployment = self._deployment()
         template = deployment["spec"]["template"]
-        self._template_digest = digest(template)
+        paused = bool(deployment["spec"].get("paused"))
+        self._template_digest = self._seen(deployment)
         new = next((rs for rs in self.sets.values() if same_template(rs.template, template)), None)
         top = max((rs.revision for rs in self.sets.values()), default=0)
-        if new is None:
-            own = deployment["metadata"].get("annotations") or {}
-            new = self._new_set(copy.deepcopy(template), top + 1, self.wall(),
-                                {k: v for k, v in own.items() if k not in SKIPPED_ANNOTATIONS})
-        elif new.revision != top:
+        own = {k: v for k, v in (deployment["metadata"].get("annotations") or {}).items()
+               if k not in SKIPPED_ANNOTATIONS}
+        if new is None and not paused:
+            new = self._new_set(copy.deepcopy(template), top + 1, self.wall(), own)
+        elif new is not None and new.revision != top and not paused:
             new.history.append(new.revision)  # as the controller does on a rollback
             new.revision = top + 1
-        if new is not self.new:
-            self.new, self.complete, self.rollout_started = new, False, self.t
-        deployment["metadata"].setdefault("annotations", {})[REVISION] = str(new.revision)
+        if new is not None and not paused:
+            new.annotations.update(own)
+            if new is not self.new:
+                self.new, self.complete, self.rollout_started = new, False, self.t
+        assert self.new is not None
+        deployment["metadata"].setdefault("annotations", {})[REVISION] = str(self.new.revision)
         deployment.setdefault("status", {})["observedGeneration"] = deployment["metadata"]["generation"]
         self.api.replace(deployment)
         self._shown.pop(("Deployment", self.name), None)
+
+    def _clean_history(self, limit: int) -> None:
+        """Delete old ReplicaSets that run nothing, oldest first, beyond ``limit``."""
+        idle = sorted((rs for rs in self.sets.values() if rs is not self.new and rs.replicas == 0
+                       and not any(p.rs == rs.name for p in self.pods.values())), key=lambda rs: rs.revision)
+        for rs in idle[:max(0, len(idle) - limit)]:
+            del self.sets[rs.name]
+            self._shown.pop(("ReplicaSet", rs.name), None)
+            try:
+                self.api.delete("ReplicaSet", self.ns, rs.name)
+            except KeyError:
+                pass
+
+    def _event(self, involved: Obj, reason: str, message: str, component: str, *, warning: bool = False,
+               field_path: str | None = None) -> None:
+        self.api.record_event(involved, reason, message, type="Warning" if warning else "Normal",
+                              component=component, at=self.wall(), field_path=field_path)
+
+    @staticmethod
+    def _seen(deployment: Obj) -> str:
+        """What the Deployment controller acts on: the template and whether it is paused."""
+        return digest([deployment["spec"]["template"], bool(deployment["spec"].get("paused"))])
 
     def _deployment(self) -> Obj:
         return self.api.get("Deployment", self.ns, self.name)
@@ -178,22 +219,32 @@ class Cluster:
     def step(self, t: float, leak_per_second: float = 0.0) -> None:
         dt, self.t = max(0.0, t - self.t), t
         deployment = self._deployment()
-        if digest(deployment["spec"]["template"]) != self._template_digest:
-            self.sync()  # changed from Python (a test, another driver) rather than the API
+        if self.pending or self._seen(deployment) != self._template_digest:
+            self.sync()  # a write through the API, or from Python (a test, another driver)
             deployment = self._deployment()
         for pod in list(self.pods.values()):
             self._kubelet(pod, t, dt, leak_per_second)
+        sizes = {rs.name: rs.replicas for rs in self.sets.values()}
         if not deployment["spec"].get("paused"):
             self._roll(deployment["spec"].get("replicas", 1))
         for rs in self.sets.values():
+            if rs.replicas != sizes[rs.name]:
+                direction = "up" if rs.replicas > sizes[rs.name] else "down"
+                self._event(deployment, "ScalingReplicaSet", f"Scaled {direction} replica set {rs.name} from "
+                            f"{sizes[rs.name]} to {rs.replicas}", "deployment-controller")
+        for rs in self.sets.values():
             self._replicate(rs, t)
+        if self.complete:  # as the controller cleans up once a rollout is complete
+            self._clean_history(deployment["spec"].get("revisionHistoryLimit", 10))
         self._render(t)
+        self.caught_up.set()
 
     def _kubelet(self, pod: Pod, t: float, dt: float, leak: float) -> None:
         if pod.waiting is not None:
             if t < pod.until:
                 return
             pod.waiting, pod.started, pod.memory = None, t, self.spec.memory_base
+            self._pod_event(pod, "Started", f"Started container {self.spec.container}")
             return
         crash_after = self.behaviour(pod.rs).crash_after
         if crash_after is not None and t - pod.started >= crash_after.total_seconds() * (0.6 + 0.8 * pod.spread):
@@ -205,11 +256,18 @@ class Cluster:
         if pod.memory >= 1.0:
             self._crash(pod, t, "OOMKilled")
 
-    @staticmethod
-    def _crash(pod: Pod, t: float, reason: str) -> None:
+    def _crash(self, pod: Pod, t: float, reason: str) -> None:
         pod.restarts += 1
         pod.last, pod.waiting, pod.memory = reason, "CrashLoopBackOff", 0.0
         pod.until = t + min(BACKOFF * 2 ** (pod.restarts - 1), MAX_BACKOFF)
+        self._pod_event(pod, "BackOff", f"Back-off restarting failed container {self.spec.container} in pod "
+                        f"{pod.name}_{self.ns}({_uid('Pod', self.ns, pod.name)})", warning=True)
+
+    def _pod_event(self, pod: Pod, reason: str, message: str, *, warning: bool = False) -> None:
+        involved = {"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": pod.name, "namespace": self.ns, "uid": _uid("Pod", self.ns, pod.name)}}
+        self._event(involved, reason, message, "kubelet", warning=warning,
+                    field_path=f"spec.containers{{{self.spec.container}}}")
 
     def _ready(self, rs: ReplicaSet) -> int:
         return sum(1 for p in self.pods.values() if p.rs == rs.name and p.ready)
@@ -243,17 +301,24 @@ class Cluster:
     def _replicate(self, rs: ReplicaSet, t: float) -> None:
         mine = [p for p in self.pods.values() if p.rs == rs.name]
         for _ in range(rs.replicas - len(mine)):
-            self._pod(rs, t, self.wall())
+            pod = self._pod(rs, t, self.wall())
+            self._event(self._set_ref(rs), "SuccessfulCreate", f"Created pod: {pod.name}", "replicaset-controller")
         if len(mine) > rs.replicas:
             # Not-ready pods first, then the youngest: as the ReplicaSet controller ranks them.
             doomed = sorted(mine, key=lambda p: (p.ready, -p.created.timestamp()))[: len(mine) - rs.replicas]
             for pod in doomed:
                 del self.pods[pod.name]
+                self._event(self._set_ref(rs), "SuccessfulDelete", f"Deleted pod: {pod.name}",
+                            "replicaset-controller")
                 self._shown.pop(("Pod", pod.name), None)
                 try:
                     self.api.delete("Pod", self.ns, pod.name)
                 except KeyError:
                     pass
+
+    def _set_ref(self, rs: ReplicaSet) -> Obj:
+        return {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {"name": rs.name, "namespace": self.ns, "uid": _uid("ReplicaSet", self.ns, rs.name)}}
 
     # -- what the API shows --------------------------------------------------------------------
 
@@ -279,7 +344,8 @@ class Cluster:
             self.api.add(make_pod(objects[pod.rs], pod.name, phase, pod.ready, pod.restarts, pod.waiting,
                                   pod.last, created=pod.created, node=pod.node))
             self._logs(pod)
-        status = self.status(deployment["spec"].get("replicas", 1), deployment["metadata"]["generation"], t)
+        status = self.status(deployment["spec"].get("replicas", 1), deployment["metadata"]["generation"], t,
+                             bool(deployment["spec"].get("paused")))
         key = ("Deployment", self.name)
         shown = repr(sorted((k, str(v)) for k, v in status.items() if k != "conditions")) \
             + repr([(c["type"], c["status"], c["reason"]) for c in status["conditions"]])
@@ -324,13 +390,15 @@ class Cluster:
         except KeyError:
             pass
 
-    def status(self, desired: int, generation: int, t: float) -> Obj:
+    def status(self, desired: int, generation: int, t: float, paused: bool = False) -> Obj:
         pods = list(self.pods.values())
         ready = sum(p.ready for p in pods)
         updated = sum(p.rs == (self.new.name if self.new else "") for p in pods)
         unavailable = math.floor(desired * 0.25)
         has_minimum = ready >= desired - unavailable
-        if self.complete:
+        if paused:
+            reason, message = "DeploymentPaused", "Deployment is paused"
+        elif self.complete:
             reason, message = "NewReplicaSetAvailable", f'ReplicaSet "{self.new.name}" has successfully progressed.'
         elif t - self.rollout_started > PROGRESS_DEADLINE:
             reason, message = "ProgressDeadlineExceeded", f'ReplicaSet "{self.new.name}" has timed out progressing.'
@@ -345,7 +413,8 @@ class Cluster:
                            "MinimumReplicasAvailable" if has_minimum else "MinimumReplicasUnavailable",
                            "Deployment has minimum availability." if has_minimum
                            else "Deployment does not have minimum availability.", at),
-                _condition("Progressing", reason != "ProgressDeadlineExceeded", reason, message, at),
+                {**_condition("Progressing", reason != "ProgressDeadlineExceeded", reason, message, at),
+                 **({"status": "Unknown"} if paused else {})},
             ],
         }
 

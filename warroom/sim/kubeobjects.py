@@ -1,6 +1,6 @@
 """Kubernetes objects as the simulated API server and the simulation's controllers make
 and change them: Deployments, ReplicaSets and Pods shaped like the real API's, label
-selectors, merge and JSON patches, and the error the server turns into a Status.
+selectors, merge and JSON patches (``strategic`` does strategic merge), and the error the server turns into a Status.
 ``kubeapi`` serves them over HTTP; ``cluster`` moves them along like controllers."""
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ class APIError(Exception):
     """Turned into a ``Status`` response by the server."""
 
     def __init__(self, status: int, message: str, *, name: str | None = None,
-                 kind: str | None = None) -> None:
+                 kind: str | None = None, causes: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.name, self.kind = status, message, name, kind
+        self.causes = causes or []
+        """(field, message) of each invalid field (a 422's details.causes)."""
 
 
 def timestamp(when: datetime | None = None) -> str:
@@ -71,29 +73,38 @@ def parse_selector(text: str) -> Callable[[dict[str, str]], bool]:
 # --- patches -------------------------------------------------------------------------------
 
 
-def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
-    """RFC 7386 merge patch (null deletes, lists replace). ``strategic`` also merges lists
-    of named objects (containers, env, volumes) by ``name``, the merge key Kubernetes
-    uses for them; the other strategic directives (``$patch``, ``$retainKeys``) are not
-    supported."""
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 merge patch: null deletes, lists replace (``strategic`` merges by keys)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
-        elif strategic and _named_list(value) and _named_list(result.get(key)):
-            merged = {item["name"]: item for item in result[key]}
-            for item in value:
-                merged[item["name"]] = merge_patch(merged.get(item["name"], {}), item, strategic=True)
-            result[key] = list(merged.values())
         else:
-            result[key] = merge_patch(result.get(key), value, strategic=strategic)
+            result[key] = merge_patch(result.get(key), value)
     return result
 
 
-def _named_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)
+def canonical(obj: Obj) -> Obj:
+    """``obj`` in the one form the server stores, whichever client wrote it: a pod
+    template's zero creationTimestamp (null, as Go clients send it) and a container's
+    empty ``resources`` are omitted, as the simulator's own objects omit them."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    template = spec.get("template") if isinstance(spec.get("template"), dict) else None
+    pod_specs = [spec] if obj.get("kind") == "Pod" else []
+    if template is not None:
+        meta = template.get("metadata")
+        if isinstance(meta, dict) and "creationTimestamp" in meta and meta["creationTimestamp"] is None:
+            del meta["creationTimestamp"]
+        if isinstance(template.get("spec"), dict):
+            pod_specs.append(template["spec"])
+    for pod_spec in pod_specs:
+        for key in ("containers", "initContainers"):
+            for container in pod_spec.get(key) or []:
+                if isinstance(container, dict) and container.get("resources") == {}:
+                    del container["resources"]
+    return obj
 
 
 def _pointer(path: str) -> list[str]:

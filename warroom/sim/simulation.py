@@ -32,7 +32,7 @@ from warroom.domain.durations import format_duration, parse_duration
 from warroom.errors import WarroomError
 from warroom.sim.backends import PostgresLoad, RedisCache, postgres_dsn, redis_url
 from warroom.sim.cluster import Cluster
-from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
+from warroom.sim.kubeapi import KubeAPI
 from warroom.sim.scenario import SCALED, Event, Scenario, fill, load_scenario
 from warroom.sim.servers import Servers
 from warroom.sim.world import World
@@ -100,7 +100,8 @@ class Simulation:
         self.redis_prefix = f"warroom-sim:{self.scenario.name}:{token}:"
         self._postgres_dsn = postgres_dsn(postgres) if "postgres" in self.scenario.needs else None
         self._redis_url = redis_url(redis, self.scenario.redis.db) if "redis" in self.scenario.needs else None
-        self.kube = KubeAPI()
+        # As a real cluster: HTTPS, and a bearer token (the kubeconfig's) for every request.
+        self.kube = KubeAPI(secure=True, clock=clock)
         self.postgres: PostgresLoad | None = None
         self.cache: RedisCache | None = None
         self.cluster: Cluster | None = None
@@ -144,7 +145,7 @@ class Simulation:
     async def _start(self) -> Endpoints:
         self._tempdir = Path(tempfile.mkdtemp(prefix=f"warroom-sim-{self.scenario.name}-"))
         kube = await self.kube.start()
-        kubeconfig = write_kubeconfig(self._tempdir / "kubeconfig", kube, context=f"sim-{self.scenario.name}")
+        kubeconfig = self.kube.write_kubeconfig(self._tempdir / "kubeconfig", context=f"sim-{self.scenario.name}")
         if self.scenario.deployment is not None:
             self.cluster = Cluster(self.kube, self.scenario.deployment, wall=self.clock)
             self.cluster.install()
@@ -209,6 +210,18 @@ class Simulation:
         """Wait for the effects already started (sessions opening, keys being written)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def settled(self) -> None:
+        """Until the cluster's controllers have acted on every write made so far through
+        the API: the next tick when the simulation runs itself, a tick now when the caller
+        drives it (``autorun=False``)."""
+        cluster = self.cluster
+        if cluster is None or not cluster.pending or self._stopped:
+            return
+        if self._loop_task is None or self._loop_task.done():
+            self.tick()
+        else:
+            await cluster.caught_up.wait()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro)
