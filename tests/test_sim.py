@@ -589,3 +589,19 @@ async def test_the_simulations_api_wants_its_token_over_https(tmp_path: Path):
                                                'resource "deployments" in API group "apps" in the namespace "production"')
                 if status == 401:
                     assert body["reason"] == "Unauthorized"
+
+
+def test_a_condition_keeps_its_times_while_its_status_and_reason_hold():
+    from warroom.sim.cluster import keep_condition_times
+
+    before = [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+               "lastUpdateTime": "t1", "lastTransitionTime": "t0"},
+              {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+               "lastUpdateTime": "t1", "lastTransitionTime": "t1"}]
+    after = [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+              "lastUpdateTime": "t9", "lastTransitionTime": "t9"},
+             {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+              "lastUpdateTime": "t9", "lastTransitionTime": "t9"}]
+    keep_condition_times(before, after)
+    assert (after[0]["lastUpdateTime"], after[0]["lastTransitionTime"]) == ("t1", "t0")
+    assert (after[1]["lastUpdateTime"], after[1]["lastTransitionTime"]) == ("t9", "t9")

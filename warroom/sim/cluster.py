@@ -23,7 +23,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from warroom.kube import SKIPPED_ANNOTATIONS, digest, same_template, without_hash
 from warroom.sim.kubeapi import KubeAPI
@@ -351,6 +351,7 @@ class Cluster:
             + repr([(c["type"], c["status"], c["reason"]) for c in status["conditions"]])
         if self._shown.get(key) != shown:
             self._shown[key] = shown
+            keep_condition_times((deployment.get("status") or {}).get("conditions") or (), status["conditions"])
             deployment["status"] = status
             self.api.replace(deployment)
 
@@ -434,3 +435,18 @@ class Cluster:
             "error_rate": sum(rates) / len(rates) if rates else 1.0,
             "memory": max((p.memory for p in ready), default=0.0),
         }
+
+
+def keep_condition_times(before: Iterable[Obj], after: list[Obj]) -> None:
+    """The deployment controller's SetDeploymentCondition: a condition whose status and
+    reason did not change keeps both its times (so "deployed N ago" reads when the rollout
+    finished, not the last status write); one whose status did not change keeps its
+    lastTransitionTime."""
+    previous = {c.get("type"): c for c in before}
+    for condition in after:
+        old = previous.get(condition["type"])
+        if old is None or old.get("status") != condition["status"]:
+            continue
+        condition["lastTransitionTime"] = old.get("lastTransitionTime", condition["lastTransitionTime"])
+        if old.get("reason") == condition["reason"]:
+            condition["lastUpdateTime"] = old.get("lastUpdateTime", condition["lastUpdateTime"])

@@ -39,7 +39,7 @@ A = ConsoleAction
 # The app's own actions: also the command palette's entries.
 ACTIONS: tuple[ConsoleAction, ...] = (
     A("incident.declare", "declare", "D", "Declare", "Declare an incident (when none is open: a drill)", True),
-    A("incident.triage", "triage", "T", "Triage", "The first five minutes: what is broken, who, since when, what changed; suggests the severity", True),
+    A("incident.triage", "triage", "T", "Triage", "The first five minutes: assess, get a severity suggested", True, show=False),
     A("incident.note", "add_entry", "n", "Note", "Write a timeline entry (! decision, /action, /followup …)", True),
     A("incident.severity", "severity", "s", "Severity", "Change the severity: the cadence and required roles follow", True),
     A("incident.status", "status", "t", "Status", "Change the status; resolving shows the resolve checklist", True),
