@@ -154,10 +154,13 @@ async def test_healthy_deployment_is_ok_with_its_revision_and_history(kube: Kube
     # The reads kubectl would make, by the Deployment's selector (the two lists run concurrently).
     first, *lists = [(r.method, r.path, r.query) for r in kube.requests]
     assert first == ("GET", DEPLOYMENT_PATH, {})
-    assert sorted(lists) == [
+    assert sorted(lists) == [  # then metrics-server's usage and the pods' node (none here: 404s)
         ("GET", f"/api/v1/namespaces/{NS}/pods", {"labelSelector": "app=api"}),
+        ("GET", "/api/v1/nodes/node-1", {}),
         ("GET", f"/apis/apps/v1/namespaces/{NS}/replicasets", {"labelSelector": "app=api"}),
+        ("GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{NS}/pods", {"labelSelector": "app=api"}),
     ]
+    assert details["metrics"] is False and details["node_pressure"] == {}
     assert {r.method for r in kube.requests} == {"GET"} and all(r.body is None for r in kube.requests)
 
 
@@ -177,8 +180,30 @@ async def test_crash_looping_pod_is_critical_with_restarts_and_oom(kube: KubeAPI
         "name": "api-crash", "phase": "Running", "ready": False, "restarts": 5,
         "waiting_reason": "CrashLoopBackOff", "last_terminated_reason": "OOMKilled",
         "terminated_reason": None, "not_ready_since": minutes_ago(11).isoformat(),
-        "containers": ["app"], "node": "node-1",
+        "containers": ["app"], "node": "node-1", "limits": {},
     }
+
+
+async def test_memory_near_its_limit_and_node_pressure_warn(kube: KubeAPI, runner: Runner):
+    _, current, _ = world(kube, replicas=2)
+    current["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "limits": {"memory": "512Mi", "cpu": "500m"}}
+    first, second = healthy_pods(kube, current, 2)
+    kube.set_pod_metrics(NS, first["metadata"]["name"], {"app": {"cpu": "100m", "memory": "480Mi"}})
+    kube.set_pod_metrics(NS, second["metadata"]["name"], {"app": {"cpu": "0.5", "memory": "100Mi"}})
+    kube.set_node("node-1", pressure=("DiskPressure",))
+
+    [result] = await runner.run_once()
+
+    assert result.state is State.WARN
+    assert result.summary == ("api 2/2 ready, revision 7 deployed 12m ago, "
+                              f"{first['metadata']['name']} memory at 94% of its limit, "
+                              f"{second['metadata']['name']} CPU (throttled) at 100% of its limit, "
+                              "node node-1 DiskPressure")
+    pod = result.details["pods"][0]
+    assert pod["usage"] == {"app": {"cpu": "100m", "memory": "480Mi"}}
+    assert pod["limits"] == {"app": {"memory": "512Mi", "cpu": "500m"}}
+    assert result.details["node_pressure"] == {"node-1": ["DiskPressure"]}
 
 
 async def test_image_pull_backoff_is_critical(kube: KubeAPI, runner: Runner):

@@ -20,6 +20,7 @@ from warroom.domain.durations import coarse, format_duration
 from warroom.errors import WarroomError
 from warroom.kube import KubeClient, KubeUnavailable, import_client, revision_of, selector_query
 from warroom.kube.deployments import became_current
+from warroom.kube.quantity import parse_quantity
 from warroom.text import mask_text
 
 # Waiting reasons that mean the pod will not come up without someone acting.
@@ -111,6 +112,8 @@ def pod_facts(pod: Any) -> dict[str, Any]:
         "not_ready_since": unready_since.isoformat() if unready_since else None,
         "containers": [c.name for c in pod.spec.containers],
         "node": pod.spec.node_name,
+        "limits": {c.name: dict(c.resources.limits) for c in pod.spec.containers
+                   if c.resources is not None and c.resources.limits},
     }
 
 
@@ -133,6 +136,36 @@ def failing_reason(facts: dict[str, Any], now: datetime, unready_for: timedelta)
         return None
     unready = now - datetime.fromisoformat(facts["not_ready_since"])
     return f"not ready for {format_duration(coarse(unready))}" if unready >= unready_for else None
+
+
+PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure")
+NEAR_LIMIT = 0.9
+"""A container using this share of its limit: memory near an OOM kill, CPU throttled."""
+
+
+def with_resources(probe: Probe, pods: list[dict[str, Any]], usage: dict[str, dict[str, Any]] | None,
+                   pressure: dict[str, list[str]]) -> Probe:
+    """The sample with what the guides look at first beside the pods' state: CPU and memory
+    against each container's limit (metrics-server), and pressure on the pods' nodes. A
+    container at 90% of a limit, or a node under pressure, is a warning."""
+    notes: list[str] = []
+    for pod in pods:
+        for container, used in (usage or {}).get(pod["name"], {}).items():
+            pod.setdefault("usage", {})[container] = dict(used)
+            limits = pod.get("limits", {}).get(container, {})
+            for resource, word in (("memory", "memory"), ("cpu", "CPU (throttled)")):
+                try:
+                    share = parse_quantity(used[resource]) / parse_quantity(limits[resource])
+                except (KeyError, ValueError, ZeroDivisionError):
+                    continue
+                if share >= NEAR_LIMIT:
+                    notes.append(f"{pod['name']} {word} at {float(share):.0%} of its limit")
+    notes += [f"node {node} {', '.join(kinds)}" for node, kinds in pressure.items()]
+    details = {**probe.details, "metrics": usage is not None, "node_pressure": pressure}
+    if not notes:
+        return Probe(probe.state, probe.summary, probe.value, details)
+    state = State.worst((probe.state, State.WARN))
+    return Probe(state, ", ".join([probe.summary, *notes]), probe.value, details)
 
 
 def _count(n: int, what: str) -> str:
@@ -214,7 +247,40 @@ class KubernetesCheck(Check):
         owned_uids = {rs.metadata.uid for rs in owned}
         facts = [pod_facts(p) for p in sorted(pods.items, key=lambda p: p.metadata.name)
                  if controller_uid(p) in owned_uids]
-        return self._judge(deployment, owned, facts)
+        usage, pressure = await asyncio.gather(self._pod_usage(selector),
+                                               self._node_pressure(core, {p["node"] for p in facts if p["node"]}))
+        probe = self._judge(deployment, owned, facts)
+        return with_resources(probe, facts, usage, pressure)
+
+    async def _pod_usage(self, selector: str) -> dict[str, dict[str, Any]] | None:
+        """metrics-server's CPU and memory per pod and container; None where the cluster
+        has none (404), or it is not ours to read (403) or not ready (503)."""
+        metrics = self._k8s.CustomObjectsApi(self._client)
+        try:
+            answer = await metrics.list_namespaced_custom_object("metrics.k8s.io", "v1beta1", self.namespace,
+                                                                 "pods", label_selector=selector)
+        except self._k8s.ApiException as exc:
+            if exc.status in (403, 404, 503):
+                return None
+            raise
+        return {item["metadata"]["name"]: {c["name"]: c.get("usage", {}) for c in item.get("containers", ())}
+                for item in answer.get("items", ())}
+
+    async def _node_pressure(self, core: Any, nodes: set[str]) -> dict[str, list[str]]:
+        """The pressure conditions True on the nodes the pods run on (nodes are cluster
+        objects: a namespaced role may not read them, and then nothing is said)."""
+        pressure: dict[str, list[str]] = {}
+        for name in sorted(nodes):
+            try:
+                node = await core.read_node(name)
+            except self._k8s.ApiException as exc:
+                if exc.status in (403, 404):
+                    continue
+                raise
+            found = [c.type for c in node.status.conditions or () if c.type in PRESSURE and c.status == "True"]
+            if found:
+                pressure[name] = found
+        return pressure
 
     def _judge(self, deployment: Any, owned: list[Any], pods: list[dict[str, Any]]) -> Probe:
         spec = deployment.spec

@@ -161,6 +161,8 @@ class KubeAPI:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.ca_pem: bytes | None = None
         self.requests: list[Request] = []
+        self.pod_usage: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
+        self.nodes: dict[str, tuple[str, ...]] = {}
         self._objects: dict[str, dict[tuple[str, str], Obj]] = {kind: {} for kind in KINDS}
         self._logs: dict[tuple[str, str, str, bool], str] = {}
         self._log_changed = asyncio.Event()
@@ -191,6 +193,8 @@ class KubeAPI:
         app.router.add_get("/api/v1", self._discovery)
         app.router.add_get("/apis/{group}", self._discovery)
         app.router.add_get("/apis/{group}/v1", self._discovery)
+        app.router.add_get("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods", self._pod_metrics)
+        app.router.add_get("/api/v1/nodes/{name}", self._node)
         app.router.add_get("/api/v1/namespaces", self._namespaces)
         app.router.add_get("/api/v1/namespaces/{ns}", self._namespaces)
         for prefix in ("/api/v1", "/apis/{group}/v1"):
@@ -438,6 +442,45 @@ class KubeAPI:
         if document is None:
             raise web.HTTPNotFound()
         return web.json_response(document)
+
+    # -- metrics-server and nodes: what the check reads of a pod's CPU/memory and node pressure --
+
+    def set_pod_metrics(self, ns: str, pod: str, usage: dict[str, dict[str, str]]) -> None:
+        """What metrics-server would report for ``pod``: per container, its ``cpu`` and
+        ``memory`` usage. Until one is set, metrics.k8s.io answers 404 (no metrics-server)."""
+        self.pod_usage[(ns, pod)] = usage
+
+    def set_node(self, name: str, *, pressure: tuple[str, ...] = ()) -> None:
+        """A node and the pressure conditions (MemoryPressure, DiskPressure, PIDPressure)
+        that are True on it."""
+        self.nodes[name] = tuple(pressure)
+
+    async def _pod_metrics(self, request: web.Request) -> web.Response:
+        ns = request.match_info["ns"]
+        self._authorize(request, "list", "Pod", None, ns, None)
+        if not self.pod_usage:
+            raise APIError(404, "the server could not find the requested resource")
+        matches = self._matcher(request, "Pod")
+        pods = {o["metadata"]["name"]: o for o in self.objects("Pod", ns)}
+        items = []
+        for (pod_ns, name), usage in sorted(self.pod_usage.items()):
+            if pod_ns != ns or name not in pods or not matches(pods[name]):
+                continue
+            items.append({"metadata": {"name": name, "namespace": ns}, "timestamp": timestamp(None),
+                          "window": "15s", "containers": [{"name": c, "usage": u} for c, u in usage.items()]})
+        return web.json_response({"kind": "PodMetricsList", "apiVersion": "metrics.k8s.io/v1beta1",
+                                  "metadata": {}, "items": items})
+
+    async def _node(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in self.nodes:
+            raise APIError(404, f'nodes "{name}" not found', name=name, kind="Node")
+        kinds = ("MemoryPressure", "DiskPressure", "PIDPressure")
+        conditions = [{"type": kind, "status": "True" if kind in self.nodes[name] else "False",
+                       "reason": f"Kubelet{'Has' if kind in self.nodes[name] else 'HasNo'}{kind}"} for kind in kinds]
+        conditions.append({"type": "Ready", "status": "True", "reason": "KubeletReady"})
+        return web.json_response({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                                  "status": {"conditions": conditions}})
 
     async def _namespaces(self, request: web.Request) -> web.Response:
         """The namespaces that hold an object (kubectl asks after a 404 whether the
