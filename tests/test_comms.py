@@ -313,9 +313,10 @@ async def test_postmortem_draft(war: War):
     assert "- Incident Commander: alice -> dave at 09:12 UTC" in pm
     assert "2 updates posted, at: 09:10 UTC, 09:21 UTC." in pm
     assert "| 09:14 UTC | bob | Rolled back api to revision 41 | 5xx ratio back to 0.2% |" in pm
-    # follow-ups with owners and due dates
-    assert "| [ ] | Add an index review to the migration checklist | bob | 2026-11-30 |" in pm
-    assert "| [ ] | Alert on connection pool usage | carol | 2026-12-02 |" in pm
+    # action items (follow-ups) with owners, priority, due dates and status
+    assert "| Action | Owner | Priority | Due | Status |" in pm
+    assert "| Add an index review to the migration checklist | bob | — | 2026-11-30 | open |" in pm
+    assert "| Alert on connection pool usage | carol | — | 2026-12-02 | open |" in pm
     # placeholders
     assert [line for line in pm.splitlines() if "Why?" in line] == [f"{n}. Why? [answer]" for n in range(1, 6)]
     for heading in ("## Summary", "## Root cause", "## What went well", "## What could be better",
@@ -442,3 +443,26 @@ async def test_alert_identified_and_resolution_carry_the_war_room_cause_and_foll
     assert "- [ ] Add pool alerts (owner: bob, P1)" in text
     assert "Questions: #incident-response" in text
     assert ctx["eta"] == ""  # resolved: no ETA any more
+
+
+async def test_postmortem_has_the_guides_sections(war: War):
+    await first_hour(war)
+    svc, i = war.svc, war.id
+    await svc.set_impact(i, "dave", cause="a missing index on orders.user_id", reopen=True)
+    await svc.set_status(i, "resolved", "dave", force="test")
+    await svc.followup(i, "Canary api deploys", "bob", date(2026, 12, 5), "dave", priority="P1")
+    first = (await svc.load(i)).incident.followups[0]
+    war.at(80); await svc.followup_done(i, first.entry_id, "bob")
+    pm = await war.postmortem()
+    assert "- **Document status**: Draft (then In review, then Final)" in pm
+    assert "- **Authors**: dave [and whoever else writes it]" in pm
+    impact = pm[pm.index("## Impact"):pm.index("## Response metrics")]
+    assert "- **Users affected (as stated)**: Customers cannot place orders" in impact
+    assert "- **Services**: checkout, api" in impact and "- **Impact reduced**: 20m after detection" in impact
+    for heading in ("## Detection", "## Response", "## Resolution", "## Contributing factors"):
+        assert f"\n{heading}\n" in pm, heading
+    assert "- Detected at 09:00 UTC, 5m after the start." in pm
+    assert "- First Incident Commander at 09:01 UTC (1m after detection); 2 updates posted; dave in command" in pm
+    assert "Root cause: a missing index on orders.user_id (as stated during the incident)" in pm
+    assert "| Add an index review to the migration checklist | bob | — | 2026-11-30 | done 2026-11-24 |" in pm
+    assert "| Canary api deploys | bob | P1 | 2026-12-05 | open |" in pm
