@@ -230,6 +230,8 @@ def test_impact_cause_eta_and_followup_priority_and_done(cli, clock, inc):
     assert export(cli)["incident"]["cause"] == "connection pool exhausted"
     assert ok(cli("eta", inc, "30m")) == "ETA to resolution 09:30 UTC\n"
     assert export(cli)["incident"]["eta"] == "2026-11-24T09:30:00+00:00"
+    shown = ok(cli("show", inc))
+    assert "Cause: connection pool exhausted" in shown and "ETA to resolution: " in shown
     assert ok(cli("eta", inc, "8:15")) == "ETA to resolution 08:15 UTC\n"  # the next 08:15: tomorrow
     assert export(cli)["incident"]["eta"] == "2026-11-25T08:15:00+00:00"
     assert ok(cli("eta", inc, "clear")) == "ETA to resolution cleared\n"
@@ -246,6 +248,8 @@ def test_impact_cause_eta_and_followup_priority_and_done(cli, clock, inc):
     followups = export(cli)["incident"]["followups"]
     assert [(f["text"], f["priority"], f["status"]) for f in followups] == [
         ("Add pool alerts", "P1", "done"), ("Load test", None, "open")]
+    md = ok(cli("export", inc, "--format", "md"))
+    assert "- [x] Add pool alerts (@bob, P1, due no due date)" in md and "- [ ] Load test (@carol, due" in md
     ok(cli("status", inc, "resolved", "--force", "test"))
     one_error_line(cli("eta", inc, "30m"), "resolved")
 

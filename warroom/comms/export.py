@@ -107,7 +107,8 @@ def export_markdown(incident: Incident, key: str, entries: list[Entry]) -> str:
         lines += ["", "## Follow-ups", ""]
         for f in incident.followups:
             due = f.due.isoformat() if f.due else "no due date"
-            lines.append(f"- [ ] {safe_line(f.text)} (@{safe_line(f.owner)}, due {due})")
+            tick, priority = "x" if f.done_at else " ", f", {f.priority}" if f.priority else ""
+            lines.append(f"- [{tick}] {safe_line(f.text)} (@{safe_line(f.owner)}{priority}, due {due})")
     return "\n".join(lines) + "\n"
 
 

@@ -282,7 +282,11 @@ class IncidentController:
             raise WarroomError("no incident is declared yet", "declare one first")
         if entry.kind is Kind.FOLLOWUP:
             await service.followup(self.incident_id, entry.text, entry.owner or author, entry.due, author,
-                                   uid=line.uid)
+                                   priority=entry.priority, uid=line.uid)
+        elif entry.kind is Kind.TIMER:
+            await service.set_eta(self.incident_id, entry.text, author)
+        elif entry.kind is Kind.IMPACT:
+            await service.set_impact(self.incident_id, author, cause=entry.text)
         else:
             written = await service.log(self.incident_id, entry.text, author, kind=entry.kind, uid=line.uid,
                                         at=entry.at)
