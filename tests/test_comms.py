@@ -466,3 +466,19 @@ async def test_postmortem_has_the_guides_sections(war: War):
     assert "Root cause: a missing index on orders.user_id (as stated during the incident)" in pm
     assert "| Add an index review to the migration checklist | bob | — | 2026-11-30 | done 2026-11-24 |" in pm
     assert "| Canary api deploys | bob | P1 | 2026-12-05 | open |" in pm
+
+
+async def test_hostile_cause_channel_and_metrics_are_literal_and_one_line(war: War):
+    await war.svc.set_impact(war.id, "alice", cause=f"pool\n# {HOSTILE}")
+    await health(war, HOSTILE, "ok", "critical", f"5%\n{HOSTILE}")
+    loaded = await war.svc.load(war.id)
+    ctx = build_context(loaded.incident, loaded.entries, key="INC-1", level=war.svc.level(loaded.incident),
+                        timer=war.svc.timer(loaded.incident, war.now), now=war.now,
+                        channel=HOSTILE, bridge=HOSTILE)
+    for name in TEMPLATE_NAMES:
+        text = render(name, ctx).text
+        assert "\x1b" not in text and "\x07" not in text and "\n# " not in text, name
+    update = render("internal-update", ctx).text
+    assert "**Root cause:** pool # ␛]0;x␇ [bold]boom[/]" in update
+    assert "- ␛]0;x␇ [bold]boom[/]: critical: 5% ␛]0;x␇ [bold]boom[/]" in update
+    assert "**War room:** ␛]0;x␇ [bold]boom[/] · ␛]0;x␇ [bold]boom[/]" in update

@@ -289,7 +289,7 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         "postmortem_due": (utc(postmortem_due(level, incident.resolved_at)).strftime("%Y-%m-%d %H:%M UTC")
                            if required and incident.resolved_at else ""),
         "detected_date": _day(incident.detected_at),
-        "cause": safe_text(incident.cause),
+        "cause": safe_line(incident.cause),
         "eta": hm(eta) + (f" {_day(eta)}" if eta and _day(eta) != _day(now) else ""),
         "eta_in": _span(eta - now) if eta and eta > now else "",
         "eta_passed": _span(now - eta) if eta and eta <= now else "",
