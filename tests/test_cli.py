@@ -225,6 +225,35 @@ def test_followup_with_owner_and_due(cli, inc):
     assert "- [ ] Alert on 5xx ratio (@carol, due no due date)" in md
 
 
+def test_impact_cause_eta_and_followup_priority_and_done(cli, clock, inc):
+    assert ok(cli("impact", inc, "--cause", "connection pool exhausted")) == "Cause: connection pool exhausted\n"
+    assert export(cli)["incident"]["cause"] == "connection pool exhausted"
+    assert ok(cli("eta", inc, "30m")) == "ETA to resolution 09:30 UTC\n"
+    assert export(cli)["incident"]["eta"] == "2026-11-24T09:30:00+00:00"
+    shown = ok(cli("show", inc))
+    assert "Cause: connection pool exhausted" in shown and "ETA to resolution: " in shown
+    assert ok(cli("eta", inc, "8:15")) == "ETA to resolution 08:15 UTC\n"  # the next 08:15: tomorrow
+    assert export(cli)["incident"]["eta"] == "2026-11-25T08:15:00+00:00"
+    assert ok(cli("eta", inc, "clear")) == "ETA to resolution cleared\n"
+    assert export(cli)["incident"]["eta"] is None
+    one_error_line(cli("eta", inc, "clear"), "no ETA to clear")
+    one_error_line(cli("eta", inc, "soon"), "ETA", "soon")
+    one_error_line(cli("eta", inc, "25:00"), "ETA", "25:00")
+    first = ok(cli("followup", inc, "Add pool alerts", "--owner", "bob", "--priority", "p1")).strip()
+    ok(cli("followup", inc, "Load test", "--owner", "carol"))
+    one_error_line(cli("followup", inc, "x", "--owner", "bob", "--priority", "P7"), "priority", "P7")
+    assert ok(cli("followup-done", inc, first)) == f"Follow-up {first} done: Add pool alerts\n"
+    one_error_line(cli("followup-done", inc, first), "already done")
+    one_error_line(cli("followup-done", inc, "999"), "no follow-up", "999")
+    followups = export(cli)["incident"]["followups"]
+    assert [(f["text"], f["priority"], f["status"]) for f in followups] == [
+        ("Add pool alerts", "P1", "done"), ("Load test", None, "open")]
+    md = ok(cli("export", inc, "--format", "md"))
+    assert "- [x] Add pool alerts (@bob, P1, due no due date)" in md and "- [ ] Load test (@carol, due" in md
+    ok(cli("status", inc, "resolved", "--force", "test"))
+    one_error_line(cli("eta", inc, "30m"), "resolved")
+
+
 def test_milestone(cli, inc):
     ok(cli("milestone", inc, "detected", "--at", "2026-11-24T09:30:00Z"))
     assert ok(cli("milestone", inc, "mitigated", "--at", "2026-11-24T10:00:00Z")) == \

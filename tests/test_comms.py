@@ -157,7 +157,9 @@ async def test_without_a_cadence_the_next_update_is_when_there_is_news(war: War)
 async def test_initial_alert(war: War):
     war.at(1); await war.svc.assign(war.id, "ic", "alice", "alice")
     text = (await war.draft("initial-alert")).text
-    assert "INCIDENT DECLARED: SEV1 (Critical)" in text
+    assert "INCIDENT DETECTED: SEV1 (Critical)" in text
+    assert "**Detected:** 2026-11-24 09:00 UTC\n" in text
+    assert "Bridge" not in text and "Channel" not in text  # not configured
     assert "**Started:** 2026-11-24 08:55 UTC (declared 09:00 UTC)" in text
     assert "every 15m; next by 09:16 UTC" in text and "**IC:** alice" in text
     assert "checkout, api" in text and "`warroom open INC-1`" in text
@@ -192,9 +194,11 @@ async def test_resolution_notice(war: War):
     text = (await war.draft("resolution")).text
     assert "**Duration:** 1h (08:55 UTC to 09:55 UTC)" in text
     assert "- 09:14 UTC: Rolled back api to revision 41 → 5xx ratio back to 0.2%" in text
-    assert "[one or two sentences" in text
+    assert "[one or two sentences" in text  # no cause stated
+    assert "**Users affected:** Customers cannot place orders" in text
     assert "- [ ] Alert on connection pool usage (owner: carol, due 2026-12-02)" in text
-    assert "due by 2026-11-26 09:55 UTC" in text
+    assert "**Monitoring:** watched for 35m (from 09:20 UTC) before resolving; the policy asks for 30m" in text
+    assert "**Postmortem:** required, scheduled by 2026-11-26 09:55 UTC" in text
     assert ("alice (Incident Commander), bob (Technical Lead), carol (Communications Lead), "
             "dave (Incident Commander).") in text
 
@@ -309,9 +313,10 @@ async def test_postmortem_draft(war: War):
     assert "- Incident Commander: alice -> dave at 09:12 UTC" in pm
     assert "2 updates posted, at: 09:10 UTC, 09:21 UTC." in pm
     assert "| 09:14 UTC | bob | Rolled back api to revision 41 | 5xx ratio back to 0.2% |" in pm
-    # follow-ups with owners and due dates
-    assert "| [ ] | Add an index review to the migration checklist | bob | 2026-11-30 |" in pm
-    assert "| [ ] | Alert on connection pool usage | carol | 2026-12-02 |" in pm
+    # action items (follow-ups) with owners, priority, due dates and status
+    assert "| Action | Owner | Priority | Due | Status |" in pm
+    assert "| Add an index review to the migration checklist | bob | — | 2026-11-30 | open |" in pm
+    assert "| Alert on connection pool usage | carol | — | 2026-12-02 | open |" in pm
     # placeholders
     assert [line for line in pm.splitlines() if "Why?" in line] == [f"{n}. Why? [answer]" for n in range(1, 6)]
     for heading in ("## Summary", "## Root cause", "## What went well", "## What could be better",
@@ -350,3 +355,130 @@ async def test_diff_updates(war: War):
     assert "+**INC-1 update #2** (09:21 UTC): Checkout API returning 500s" in lines
     assert "+**Next update:** 09:36 UTC" in lines
     assert "\x1b" not in diff_updates("a\x1b[2J", "b")
+
+
+# -- what the guides' updates carry (issue 14) ------------------------------------------------
+
+async def health(w: War, check: str, before: str, to: str, summary: str, service: str = "api") -> None:
+    await w.svc.append_raw(w.id, Kind.HEALTH, f"{check}: {before} -> {to}: {summary}", "warroom-health",
+                           {"check": check, "kind": "prometheus", "service": service, "from": before,
+                            "to": to, "summary": summary, "at": w.now.isoformat()})
+
+
+async def test_internal_update_carries_metrics_actions_next_steps_cause_eta_and_the_war_room(war: War):
+    svc, i = war.svc, war.id
+    war.at(2); await health(war, "api-errors", "ok", "critical", "5.2% (critical >= 1%)")
+    await health(war, "api-ready", "ok", "warn", "1 of 3 ready", service="api")
+    await health(war, "search-p95", "ok", "critical", "8s (critical >= 2s)", service="search")
+    await svc.log(i, "Roll back api", "alice", kind=Kind.DECISION)
+    await svc.append_raw(i, Kind.EVIDENCE, "rollback: evidence: pod logs (40 lines)", "warroom", {"title": "pod logs"})
+    war.at(4)
+    ran = await svc.append_raw(i, Kind.MITIGATION, "rollback api: ok", "bob", {"action": "rollback", "result": "ok"})
+    await svc.append_raw(i, Kind.MITIGATION, "api-errors back to ok 2m after rollback", "bob",
+                         {"action": "rollback", "verified": True, "mitigation_entry": ran.id,
+                          "recovered_at": war.now.isoformat()})
+    await svc.append_raw(i, Kind.MITIGATION, "scale api: refused", "mallory", {"action": "scale", "result": "refused"})
+    await svc.log(i, "Flushed the CDN cache", "carol", kind=Kind.MITIGATION)
+    await svc.log(i, "Check the pool size on db-main", "bob", kind=Kind.ACTION)
+    war.at(6); await health(war, "api-errors", "critical", "ok", "0.1%")
+    await svc.set_impact(i, "alice", cause="connection pool exhausted on db-main")
+    await svc.set_eta(i, "30m", "alice")  # 09:36
+    war.at(10)
+    ctx = await war.context()
+    ctx.update(channel="#incident-response", bridge="https://zoom.us/j/123")
+    text = render("internal-update", ctx).text
+    # metrics: only the incident's services (checkout, api), now against the first reading
+    assert "- api-errors: ok: 0.1% (was critical: 5.2% (critical >= 1%) at 09:02 UTC)" in text
+    assert "- api-ready: warn: 1 of 3 ready (unchanged since 09:02 UTC)" in text
+    assert "- search-p95:" not in text  # another service's check (its transition is a health change)
+    assert "**Root cause:** connection pool exhausted on db-main" in text
+    # done (a run, verified; a person's record), not the refused one; in progress; next steps
+    assert "- [done] 09:04 UTC: rollback api: ok (bob) · checks recovered" in text
+    assert "- [done] 09:04 UTC: Flushed the CDN cache (carol)" in text
+    assert "scale api" not in text and "back to ok 2m" not in text
+    assert "- [in progress] 09:02 UTC decided: Roll back api (alice)" in text
+    assert "**Next steps:**\n- [ ] Check the pool size on db-main (bob)\n" in text
+    assert "- 09:02 UTC: rollback: evidence: pod logs (40 lines) (warroom)" in text  # evidence is known
+    assert "**ETA to resolution:** 09:36 UTC (in 26m)" in text
+    assert "**War room:** https://zoom.us/j/123 · #incident-response" in text
+    assert "\n\n\n" not in text
+    war.at(40)
+    assert "**ETA to resolution:** 09:36 UTC (passed 4m ago)" in (await war.draft()).text
+    await svc.set_eta(i, "clear", "alice")
+    assert "**ETA to resolution:** unknown" in (await war.draft()).text
+
+
+async def test_live_readings_are_newer_than_the_journal(war: War):
+    war.at(2); await health(war, "api-errors", "ok", "critical", "5.2% (critical >= 1%)")
+    loaded = await war.svc.load(war.id)
+    inc = loaded.incident
+    ctx = build_context(inc, loaded.entries, key="INC-1", level=war.svc.level(inc),
+                        timer=war.svc.timer(inc, war.now), now=war.now,
+                        live={"api-errors": {"state": "critical", "summary": "9.9% (critical >= 1%)",
+                                             "at": war.now, "service": "api"}})
+    assert ctx["metrics"] == [{"check": "api-errors", "service": "api", "now": "critical: 9.9% (critical >= 1%)",
+                               "now_at": "09:02 UTC", "start": "critical: 5.2% (critical >= 1%)",
+                               "start_at": "09:02 UTC", "changed": True}]
+
+
+async def test_alert_identified_and_resolution_carry_the_war_room_cause_and_follow_up_state(war: War):
+    await war.svc.set_impact(war.id, "alice", cause="a bad index migration")
+    war.at(3); await war.svc.set_eta(war.id, "14:30", "alice")
+    ctx = await war.context()
+    ctx.update(channel="#incident-response", bridge="https://zoom.us/j/123")
+    alert = render("initial-alert", ctx).text
+    assert "**Bridge:** https://zoom.us/j/123\n**Channel:** #incident-response\n" in alert
+    identified = render("status-identified", ctx).text
+    assert "We have identified the cause of the problem: a bad index migration." in identified
+    assert "Expected resolution: 14:30 UTC" in identified
+    await first_hour(war)
+    await war.svc.followup(war.id, "Add pool alerts", "bob", None, "dave", priority="P1")
+    closed = (await war.svc.load(war.id)).incident.followups[0]
+    await war.svc.followup_done(war.id, closed.entry_id, "dave")
+    ctx = await war.context()
+    ctx.update(channel="#incident-response")
+    text = render("resolution", ctx).text
+    assert "**Root cause:** a bad index migration" in text
+    assert "- [x] Add an index review to the migration checklist (owner: bob, due 2026-11-30)" in text
+    assert "- [ ] Add pool alerts (owner: bob, P1)" in text
+    assert "Questions: #incident-response" in text
+    assert ctx["eta"] == ""  # resolved: no ETA any more
+
+
+async def test_postmortem_has_the_guides_sections(war: War):
+    await first_hour(war)
+    svc, i = war.svc, war.id
+    await svc.set_impact(i, "dave", cause="a missing index on orders.user_id", reopen=True)
+    await svc.set_status(i, "resolved", "dave", force="test")
+    await svc.followup(i, "Canary api deploys", "bob", date(2026, 12, 5), "dave", priority="P1")
+    first = (await svc.load(i)).incident.followups[0]
+    war.at(80); await svc.followup_done(i, first.entry_id, "bob")
+    pm = await war.postmortem()
+    assert "- **Document status**: Draft (then In review, then Final)" in pm
+    assert "- **Authors**: dave [and whoever else writes it]" in pm
+    impact = pm[pm.index("## Impact"):pm.index("## Response metrics")]
+    assert "- **Users affected (as stated)**: Customers cannot place orders" in impact
+    assert "- **Services**: checkout, api" in impact and "- **Impact reduced**: 20m after detection" in impact
+    for heading in ("## Detection", "## Response", "## Resolution", "## Contributing factors"):
+        assert f"\n{heading}\n" in pm, heading
+    assert "- Detected at 09:00 UTC, 5m after the start." in pm
+    assert "- First Incident Commander at 09:01 UTC (1m after detection); 2 updates posted; dave in command" in pm
+    assert "Root cause: a missing index on orders.user_id (as stated during the incident)" in pm
+    assert "| Add an index review to the migration checklist | bob | — | 2026-11-30 | done 2026-11-24 |" in pm
+    assert "| Canary api deploys | bob | P1 | 2026-12-05 | open |" in pm
+
+
+async def test_hostile_cause_channel_and_metrics_are_literal_and_one_line(war: War):
+    await war.svc.set_impact(war.id, "alice", cause=f"pool\n# {HOSTILE}")
+    await health(war, HOSTILE, "ok", "critical", f"5%\n{HOSTILE}")
+    loaded = await war.svc.load(war.id)
+    ctx = build_context(loaded.incident, loaded.entries, key="INC-1", level=war.svc.level(loaded.incident),
+                        timer=war.svc.timer(loaded.incident, war.now), now=war.now,
+                        channel=HOSTILE, bridge=HOSTILE)
+    for name in TEMPLATE_NAMES:
+        text = render(name, ctx).text
+        assert "\x1b" not in text and "\x07" not in text and "\n# " not in text, name
+    update = render("internal-update", ctx).text
+    assert "**Root cause:** pool # ␛]0;x␇ [bold]boom[/]" in update
+    assert "- ␛]0;x␇ [bold]boom[/]: critical: 5% ␛]0;x␇ [bold]boom[/]" in update
+    assert "**War room:** ␛]0;x␇ [bold]boom[/] · ␛]0;x␇ [bold]boom[/]" in update

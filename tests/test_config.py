@@ -27,6 +27,8 @@ EVERY_KIND = """
 [incident]
 id_prefix = "OPS"
 user = "alice"
+channel = "#incident-response"
+bridge = "https://zoom.us/j/123"
 
 [console]
 theme = "warroom-light"
@@ -289,6 +291,7 @@ def test_every_check_and_action_kind_parses(tmp_path):
     config = load_config(write(tmp_path, EVERY_KIND))
     assert {c.kind for c in config.checks} == set(CHECK_KINDS)
     assert {a.kind for a in config.actions} == set(ACTION_KINDS)
+    assert (config.incident.channel, config.incident.bridge) == ("#incident-response", "https://zoom.us/j/123")
     http = config.check("api")
     assert http.method == "POST" and http.expect_status == [200, 204]
     assert http.warn_latency == timedelta(milliseconds=300)
@@ -484,6 +487,8 @@ DEPLOYMENT = 'namespace = "n"\ndeployment = "d"\n'
     ("table", "expected"),
     [
         ('[incident]\nid_prefix = "inc"', "incident.id_prefix"),
+        ('[incident]\nbridge = "zoom.us/j/1"', "incident.bridge: expected a http:// or https:// URL"),
+        ('[incident]\nchannel = "#a\\nb"', "incident.channel: must not contain control characters"),
         (CHECK + 'kind = "http"\nurl = "ftp://h"', "check[0].url: expected a http:// or https:// URL"),
         (CHECK + 'kind = "redis"\nurl = "http://h"', "check[0].url: expected a redis://"),
         (CHECK + 'kind = "tls"\nhost = "h"\nwarn_days = 3\ncritical_days = 5', "check[0].critical_days"),

@@ -714,3 +714,41 @@ async def test_the_health_pane_draws_a_new_state_at_once_and_new_values_once_a_s
         await pilot.pause()
         assert "OK" in str(table.get_cell("cache-down", "state"))
         assert "connected" in str(table.get_cell("cache-down", "summary"))
+
+
+async def test_eta_cause_and_live_metrics_reach_the_update_draft(store, clock, incident, tmp_path):
+    from warroom.config import load_config
+
+    path = tmp_path / "warroom.toml"
+    path.write_text(f'''
+[incident]
+channel = "#incident-response"
+bridge = "https://zoom.us/j/123"
+
+[[check]]
+name = "cache-down"
+kind = "tcp"
+host = "127.0.0.1"
+port = {free_port()}
+interval = "100ms"
+timeout = "1s"
+service = "cache"
+''')
+    app = console(store, clock, tmp_path, config=load_config(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: any(e.kind is Kind.HEALTH for e in app.incident_flow.entries))
+        await pilot.press("n", *"/eta 30m", "enter")
+        await until(pilot, lambda: app.incident_flow.incident.eta is not None)
+        assert app.incident_flow.incident.eta == clock() + timedelta(minutes=30)
+        await pilot.press(*"/cause pool exhausted on db-main", "enter")
+        await until(pilot, lambda: app.incident_flow.incident.cause == "pool exhausted on db-main")
+        await pilot.press(*"/eta someday", "enter")  # refused at the input, nothing journaled
+        await pilot.press("escape", "u")
+        await until(pilot, lambda: "pool exhausted" in part(app, "#draft-text").text)
+        draft = part(app, "#draft-text").text
+        assert "**Root cause:** pool exhausted on db-main" in draft
+        assert f"**ETA to resolution:** {clock() + timedelta(minutes=30):%H:%M} UTC (in 30m)" in draft
+        assert "**War room:** https://zoom.us/j/123 · #incident-response" in draft
+        assert "- cache-down: critical: " in draft  # the live reading (the port refuses)
+        assert sum(e.kind is Kind.TIMER and e.data.get("action") == "eta" for e in app.incident_flow.entries) == 1

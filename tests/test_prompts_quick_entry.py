@@ -79,3 +79,18 @@ def test_an_entry_written_late_says_when_it_happened():
         parse_quick_entry("@25:00 x")
     with pytest.raises(ValueError, match="due date"):
         parse_quick_entry("@14:00 /followup @bob fix it")
+
+
+def test_quick_eta_cause_and_followup_priority():
+    assert parse_quick_entry("/eta 30m") == QuickEntry(Kind.TIMER, "30m")
+    assert parse_quick_entry("/eta clear").text == "clear"
+    assert parse_quick_entry("/cause pool exhausted on db-main") == QuickEntry(Kind.IMPACT, "pool exhausted on db-main")
+    entry = parse_quick_entry("/followup @bob 2026-12-01 p1 add canary stage")
+    assert (entry.priority, entry.due, entry.text) == ("P1", date(2026, 12, 1), "add canary stage")
+    assert parse_quick_entry("/f @bob P2 alerts").priority == "P2"
+    assert parse_quick_entry("/f @bob P9 alerts").text == "P9 alerts"  # not a priority: part of the text
+    for line, reason in (("/eta soon", "ETA 'soon' is not understood"), ("/eta", "no text"),
+                         ("/eta 25:00", "not a time of day"), ("@14:00 /eta 30m", "no @time"),
+                         ("/cause", "no text")):
+        with pytest.raises(ValueError, match=reason):
+            parse_quick_entry(line)

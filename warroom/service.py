@@ -12,7 +12,9 @@ from typing import Any, Iterable, Sequence
 
 from warroom.domain.cadence import Timer, timer
 from warroom.domain.clock import Clock, system_clock
-from warroom.domain.incident import Incident, Milestone, Status, fold, format_key, is_external, parse_key
+from warroom.domain.eta import parse_eta
+from warroom.domain.incident import (PRIORITIES, Incident, Milestone, Status, fold, format_key, is_external,
+                                     parse_key)
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
 from warroom.domain.resolution import unmet
@@ -300,7 +302,10 @@ class IncidentService:
             "took_command": True, "reason": reason})
 
     async def set_impact(self, incident_id: int, author: str, *, impact: str | None = None,
-                         services: Sequence[str] | None = None, reopen: bool = False) -> Entry:
+                         services: Sequence[str] | None = None, cause: str | None = None,
+                         reopen: bool = False) -> Entry:
+        """Change the stated impact, the affected services and/or the root cause ("" for
+        cause: no longer known)."""
         await self._writable(incident_id, author, reopen)
         data: dict[str, Any] = {}
         parts = []
@@ -310,18 +315,54 @@ class IncidentService:
         if services is not None:
             data["services"] = list(services)
             parts.append("Services: " + (", ".join(services) or "none"))
+        if cause is not None:
+            data["cause"] = self._text(cause, "cause").strip()
+            parts.append(f"Cause: {data['cause'] or 'unknown again'}")
         if not data:
-            raise WarroomError("nothing to change", "give --impact and/or --service")
+            raise WarroomError("nothing to change", "give --impact, --service and/or --cause")
         return await self._append(incident_id, Kind.IMPACT, "; ".join(parts), author, data)
 
     async def followup(self, incident_id: int, text: str, owner: str, due: date | None,
-                       author: str, *, uid: str | None = None) -> Entry:
+                       author: str, *, priority: str | None = None, uid: str | None = None) -> Entry:
         self._text(text)
         owner = self._text(owner, "owner").strip()
+        data: dict[str, Any] = {"owner": owner, "due": due.isoformat() if due else None}
+        if priority is not None:
+            if priority.strip().upper() not in PRIORITIES:
+                raise WarroomError(f"priority {priority!r} is not one of {', '.join(PRIORITIES)}",
+                                   "P0 is the most urgent")
+            data["priority"] = priority.strip().upper()
         # Follow-ups are typically added after resolution, for the postmortem: no reopen.
         await self.state(incident_id)
-        data = {"owner": owner, "due": due.isoformat() if due else None}
         return await self._append(incident_id, Kind.FOLLOWUP, text, author, data, uid=uid)
+
+    async def followup_done(self, incident_id: int, entry_id: int, author: str) -> Entry:
+        """Close the follow-up journaled as entry ``entry_id`` (its id as `followup` printed)."""
+        incident = await self.state(incident_id)
+        item = next((f for f in incident.followups if f.entry_id == entry_id), None)
+        if item is None:
+            ids = ", ".join(str(f.entry_id) for f in incident.followups) or "none"
+            raise WarroomError(f"{self.key(incident)} has no follow-up with entry id {entry_id}",
+                               f"its follow-ups: {ids}")
+        if item.done_at is not None:
+            raise WarroomError(f"follow-up {entry_id} is already done (at {item.done_at:%Y-%m-%d %H:%M} UTC)")
+        return await self._append(incident_id, Kind.FOLLOWUP, f"Follow-up {entry_id} done: {item.text}",
+                                  author, {"done": entry_id})
+
+    async def set_eta(self, incident_id: int, text: str, author: str) -> Entry:
+        """The IC's expected resolution time: ``30m``, ``14:30`` (UTC) or ``clear``."""
+        incident = await self.state(incident_id)
+        if not incident.open:
+            raise WarroomError(f"{self.key(incident)} is resolved", "an ETA is for an open incident")
+        try:
+            until = parse_eta(text, self.clock())
+        except ValueError as exc:
+            raise WarroomError(str(exc)) from None
+        if until is None and incident.eta is None:
+            raise WarroomError(f"{self.key(incident)} has no ETA to clear")
+        said = f"ETA to resolution {until:%H:%M} UTC" if until else "ETA to resolution cleared"
+        return await self._append(incident_id, Kind.TIMER, said, author,
+                                  {"action": "eta", "until": until.isoformat() if until else None})
 
     async def post_update(self, incident_id: int, text: str, author: str, *,
                           template: str = "internal") -> Entry:

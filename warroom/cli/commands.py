@@ -343,15 +343,28 @@ async def cmd_take_command(ctx: Context, svc: IncidentService) -> int:
 async def cmd_impact(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     entry = await svc.set_impact(await svc.resolve(a.incident), ctx.author, impact=a.impact,
-                                 services=a.service, reopen=a.reopen)
+                                 services=a.service, cause=a.cause, reopen=a.reopen)
+    out(safe_line(entry.text))
+    return 0
+
+
+async def cmd_eta(ctx: Context, svc: IncidentService) -> int:
+    entry = await svc.set_eta(await svc.resolve(ctx.args.incident), ctx.args.eta, ctx.author)
     out(safe_line(entry.text))
     return 0
 
 
 async def cmd_followup(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
-    entry = await svc.followup(await svc.resolve(a.incident), a.text, a.owner, parse_date(a.due), ctx.author)
+    entry = await svc.followup(await svc.resolve(a.incident), a.text, a.owner, parse_date(a.due), ctx.author,
+                               priority=a.priority)
     out(str(entry.id))
+    return 0
+
+
+async def cmd_followup_done(ctx: Context, svc: IncidentService) -> int:
+    entry = await svc.followup_done(await svc.resolve(ctx.args.incident), ctx.args.entry, ctx.author)
+    out(safe_line(entry.text))
     return 0
 
 
@@ -467,7 +480,8 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
     "list": cmd_list, "show": cmd_show, "log": cmd_log,
     "severity": cmd_severity, "status": cmd_status, "assign": cmd_assign, "impact": cmd_impact,
     "take-command": cmd_take_command, "notify": cmd_notify, "escalate": cmd_escalate,
-    "followup": cmd_followup, "milestone": cmd_milestone, "update": cmd_update,
+    "followup": cmd_followup, "followup-done": cmd_followup_done, "eta": cmd_eta,
+    "milestone": cmd_milestone, "update": cmd_update,
     "export": cmd_export, "postmortem": cmd_postmortem,
 }
 

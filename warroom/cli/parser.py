@@ -187,8 +187,17 @@ def _impact(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("--impact", help="who or what is affected now")
     p.add_argument("--service", action="append", metavar="NAME", help="affected service (repeatable; replaces the list)")
+    p.add_argument("--cause", metavar="TEXT", help='the root cause once known ("" when it is not after all); '
+                   "shown in updates, status-identified and the resolution notice")
     author(p)
     reopen(p)
+
+
+@command(("eta", "set the expected time to resolution shown in updates (30m, 14:30 UTC, or clear)"))
+def _eta(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("eta", metavar="WHEN", help='"30m" from now, "14:30" (UTC, the next one), or "clear"')
+    author(p)
 
 
 @command(("followup", "record a follow-up action with an owner and due date"))
@@ -197,6 +206,14 @@ def _followup(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("text")
     p.add_argument("--owner", required=True)
     p.add_argument("--due", metavar="DATE", help="YYYY-MM-DD")
+    p.add_argument("--priority", metavar="P0-P3", help="P0 (most urgent) to P3, as in the postmortem's action items")
+    author(p)
+
+
+@command(("followup-done", "mark a follow-up done (its entry id, as `followup` printed it)"))
+def _followup_done(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("entry", metavar="ENTRY_ID", type=positive_int)
     author(p)
 
 

@@ -71,6 +71,10 @@ def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[R
         f"Started {_ts(incident.started_at)}, declared {_ts(incident.declared_at)} by "
         f"{safe_line(incident.declared_by)}; elapsed {elapsed}",
     ]
+    if incident.cause:
+        lines.append(f"Cause: {safe_line(incident.cause)}")
+    if incident.eta and incident.open:
+        lines.append(f"ETA to resolution: {_ts(incident.eta)}")
     if incident.resolved_at:
         lines.append(f"Resolved {_ts(incident.resolved_at)}")
     else:

@@ -52,12 +52,15 @@ def incident_json(incident: Incident, key: str) -> dict[str, Any]:
         ],
         "followups": [
             {"entry_id": f.entry_id, "text": f.text, "owner": f.owner,
-             "due": f.due.isoformat() if f.due else None, "created": f.created_at.isoformat()}
+             "due": f.due.isoformat() if f.due else None, "created": f.created_at.isoformat(),
+             "priority": f.priority or None, "status": f.status, "done": _iso(f.done_at)}
             for f in incident.followups
         ],
         "updates_posted": incident.updates_posted,
         "last_update": _iso(incident.last_update_at),
         "status_page_updates_posted": incident.external_posted,
+        "cause": incident.cause,
+        "eta": _iso(incident.eta),
         "last_status_page_update": _iso(incident.last_external_at),
     }
 
@@ -104,7 +107,8 @@ def export_markdown(incident: Incident, key: str, entries: list[Entry]) -> str:
         lines += ["", "## Follow-ups", ""]
         for f in incident.followups:
             due = f.due.isoformat() if f.due else "no due date"
-            lines.append(f"- [ ] {safe_line(f.text)} (@{safe_line(f.owner)}, due {due})")
+            tick, priority = "x" if f.done_at else " ", f", {f.priority}" if f.priority else ""
+            lines.append(f"- [{tick}] {safe_line(f.text)} (@{safe_line(f.owner)}{priority}, due {due})")
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,11 @@
 """A blameless postmortem draft pre-filled from the journal, and the resolve checklist.
 
+Sections follow the guides: a header with the document status (Draft, then In review,
+then Final: the draft always starts as Draft) and the authors, the quantified impact, the
+response metrics, the timeline, the questions on detection, response and resolution (each
+answered from the journal as far as it can be, the rest left to the authors), the root
+cause and contributing factors, and the action items with priority and status.
+
 Timeline choice: every entry kind is listed (declaration, notes, decisions, actions,
 mitigations, state changes, updates, evidence, follow-ups, timers, milestones, drill
 scores) except health entries that are not transitions: a check that reports "still
@@ -16,6 +22,7 @@ from warroom.comms.export import md_cell, utc_time
 from warroom.comms.templates import hm, is_transition
 from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident
+from warroom.domain.roles import Role
 from warroom.domain.resolution import resolve_checklist
 from warroom.domain.severity import POSTMORTEM_WITHIN, Level, postmortem_due
 from warroom.domain.timeline import Entry, Kind, as_it_happened, happened_at, late_note, utc
@@ -78,11 +85,66 @@ def _header(incident: Incident, key: str, level: Level | None, now: datetime) ->
         f"- **Services affected**: {_or_dash(safe_line(', '.join(incident.services)))}",
         f"- **Declared by**: {_or_dash(safe_line(incident.declared_by))} at {utc_time(incident.declared_at)}",
         f"- **Postmortem**: {_postmortem_note(incident, level)}",
+        "- **Document status**: Draft (then In review, then Final)",
+        f"- **Authors**: {_authors(incident)}",
         f"- **Draft generated**: {utc_time(now)}",
         "",
         "## Summary",
         "",
         "[Two or three sentences: what broke, who was affected, how it was fixed.]",
+    ]
+
+
+def _authors(incident: Incident) -> str:
+    ic = incident.holder(Role.IC)
+    return f"{safe_line(ic)} [and whoever else writes it]" if ic else "[who writes this]"
+
+
+def _impact(incident: Incident, now: datetime) -> list[str]:
+    """The impact as far as the journal can quantify it; the numbers it can't are asked for."""
+    if incident.started_at is None:
+        lasted = "—"
+    elif incident.resolved_at is not None:
+        lasted = f"{_span(incident.duration)} ({hm(incident.started_at)} to {hm(incident.resolved_at)})"
+    else:
+        lasted = f"{_span(now - incident.started_at)} so far (from {hm(incident.started_at)})"
+    reduced = incident.metrics()["time_to_mitigate"]
+    return ["", "## Impact", "",
+            f"- **Duration**: {lasted}",
+            f"- **Users affected (as stated)**: {_or_dash(safe_line(incident.impact))}",
+            f"- **Services**: {_or_dash(safe_line(', '.join(incident.services)))}",
+            f"- **Impact reduced**: {_span(reduced) + ' after detection' if reduced is not None else '—'}",
+            "- [Failed requests, orders, revenue: the numbers, with where they come from]"]
+
+
+def _questions(incident: Incident, entries: list[Entry]) -> list[str]:
+    """Detection, response and resolution: what the journal says, then what to answer."""
+    metrics = incident.metrics()
+    detected = (f"Detected at {hm(incident.detected_at)}, {_span(metrics['time_to_detect'])} after the start."
+                if incident.detected_at else "Detection time not recorded.")
+    ic = incident.holder(Role.IC)
+    acknowledged = (f"First Incident Commander at {hm(incident.acknowledged_at)}"
+                    f" ({_span(metrics['time_to_acknowledge'])} after detection)"
+                    if incident.acknowledged_at else "No Incident Commander was recorded")
+    updates = sum(1 for e in entries if e.kind is Kind.UPDATE)
+    ran = [e for e in incident.mitigations if "verified" not in e.data and e.data.get("result") in (None, "ok")]
+    resolved = f"Resolved at {hm(incident.resolved_at)}." if incident.resolved_at else "Not resolved yet."
+    return [
+        "", "## Detection", "", f"- {detected}",
+        "- How did we find out: an alert, a customer, a colleague?",
+        "- Did it take longer than it should have, and why?",
+        "- What would have told us sooner?",
+        "", "## Response", "",
+        f"- {acknowledged}; {updates} update{'s' if updates != 1 else ''} posted"
+        + (f"; {safe_line(ic)} in command {'at the end' if incident.resolved_at else 'now'}." if ic else "."),
+        "- What went well in how we responded?",
+        "- What slowed us down?",
+        "- Were the right people there, and early enough?",
+        "", "## Resolution", "",
+        f"- {resolved} {len(ran)} mitigation{'s' if len(ran) != 1 else ''} carried out (see Mitigations).",
+        "- What brought service back?",
+        "- What else did we consider, and why not that?",
+        "- Is the fix for good, or does something still have to follow?",
     ]
 
 
@@ -172,20 +234,24 @@ def _drill(entries: list[Entry]) -> list[str]:
 
 
 def _followups(incident: Incident) -> list[str]:
-    lines = ["", "## Follow-ups", ""]
+    lines = ["", "## Action items", "", "| Action | Owner | Priority | Due | Status |", "|---|---|---|---|---|"]
     if not incident.followups:
-        return lines + ["- [ ] [action] (owner, due date)"]
-    lines += ["| Done | Action | Owner | Due |", "|---|---|---|---|"]
+        return lines + ["| [action] | [owner] | [P0-P3] | [date] | open |"]
     for f in incident.followups:
         due = f.due.isoformat() if f.due else "—"
-        lines.append(f"| [ ] | {md_cell(f.text)} | {_or_dash(md_cell(f.owner))} | {due} |")
+        status = f"done {f.done_at:%Y-%m-%d}" if f.done_at else "open"
+        lines.append(f"| {md_cell(f.text)} | {_or_dash(md_cell(f.owner))} | {f.priority or '—'} | {due} | {status} |")
     return lines
 
 
-def _placeholders() -> list[str]:
+def _placeholders(incident: Incident) -> list[str]:
     lines = ["", "## Root cause", "", "Problem: [what users saw]", ""]
     lines += [f"{n}. Why? [answer]" for n in range(1, _WHYS + 1)]
-    lines += ["", "Root cause: [the answer to the last why]"]
+    cause = safe_line(incident.cause)
+    lines += ["", f"Root cause: {cause} (as stated during the incident)" if cause
+              else "Root cause: [the answer to the last why]"]
+    lines += ["", "## Contributing factors", "",
+              "1. [what made it more likely, larger or longer: a gap in tests, alerts, rollout, runbooks]"]
     for heading, hint in (("What went well", "what helped"),
                           ("What could be better", "what slowed us down or made it worse"),
                           ("Lessons learned", "what we will do differently")):
@@ -206,13 +272,15 @@ def postmortem_markdown(incident: Incident, entries: list[Entry], *, key: str,
                         level: Level | None, now: datetime) -> str:
     """The postmortem draft as Markdown; untrusted text is sanitised and cell-escaped."""
     lines = _header(incident, key, level, now)
+    lines += _impact(incident, now)
     lines += _metrics(incident)
     lines += _timeline(entries)
+    lines += _questions(incident, entries)
     lines += _roles(incident)
     lines += _updates(entries)
     lines += _mitigations(entries)
     lines += _drill(entries)
-    lines += _placeholders()
+    lines += _placeholders(incident)
     lines += _followups(incident)
     lines += ["", "## Before it was resolved", ""]
     lines += _checklist(incident, level)

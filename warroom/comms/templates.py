@@ -3,6 +3,20 @@
 Templates are sandboxed Jinja2 (``*.md.j2``) over a context of plain, already sanitised
 data. A file ``<user_dir>/<name>.md.j2`` overrides a built-in; a broken override falls back
 to the built-in with a one-line warning, so a typo never leaves the IC without a draft.
+
+What the guides' update asks for, and where it comes from:
+
+- ``metrics``, now against the start: per health check, the first reading journaled (health
+  entries are transitions, written from the declaration on) and the latest one, live from
+  the console when it passes ``live`` readings, else the latest journaled. Only the checks
+  of the incident's services when any check names one; else every check. The check's own
+  summary is quoted (an error ratio, a p95, ready replicas: whatever the check measures).
+- ``actions_done``: mitigations that ran (``result: ok``) or that a person recorded, across
+  the incident, each marked with its verification when one followed; refused, failed and
+  no-op runs are not "done". ``actions_in_progress``: decisions since the last update.
+  ``next_steps``: ``action`` entries since the last update (the newest few).
+- ``cause`` (``impact --cause``), ``eta`` (``warroom eta``), ``channel`` and ``bridge``
+  (``[incident]`` in the config) are "" when not set.
 """
 
 from __future__ import annotations
@@ -13,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -24,7 +38,7 @@ from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident, Status
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, postmortem_due
-from warroom.domain.timeline import Entry, Kind, utc
+from warroom.domain.timeline import Entry, Kind, happened_at, utc
 from warroom.errors import WarroomError
 from warroom.paths import config_dir
 from warroom.text import safe_line, safe_text
@@ -41,7 +55,9 @@ _STATUS_TEMPLATES = {
     Status.RESOLVED: "status-resolved",
 }
 _CHANGE_KINDS = frozenset({Kind.STATUS, Kind.SEVERITY, Kind.ROLE, Kind.IMPACT})
-_KNOWN_KINDS = _CHANGE_KINDS | {Kind.DECISION, Kind.NOTE}
+_KNOWN_KINDS = _CHANGE_KINDS | {Kind.DECISION, Kind.NOTE, Kind.EVIDENCE}
+NEXT_STEPS = 5
+"""How many of the latest ``action`` entries an update lists as next steps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +120,77 @@ def _mitigation(entry: Entry) -> dict[str, str]:
     return {**_item(entry), "outcome": safe_line(str(outcome)) if outcome is not None else ""}
 
 
+def _done(mitigations: list[Entry]) -> list[dict[str, str]]:
+    """Mitigations that were carried out (see the module docstring), each with
+    ``verified``: "recovered", "not recovered" or "" (nothing checked it)."""
+    checked: dict[object, str] = {}
+    for e in mitigations:
+        if "verified" in e.data:
+            checked[e.data.get("mitigation_entry")] = "recovered" if e.data["verified"] is True else "not recovered"
+    done = []
+    for e in mitigations:
+        result = e.data.get("result")
+        if "verified" in e.data or (result is not None and result != "ok"):
+            continue
+        done.append({**_mitigation(e), "verified": checked.get(e.id, "")})
+    return done
+
+
+def _reading(state: object, summary: object) -> str:
+    state, summary = safe_line(str(state or "")), safe_line(str(summary or ""))
+    return f"{state}: {summary}" if state and summary else state or summary
+
+
+def _metrics(entries: list[Entry], services: list[str],
+             live: Mapping[str, Mapping[str, Any]] | None) -> list[dict[str, str]]:
+    """Each check's first journaled reading against its latest (see the module docstring)."""
+    first: dict[str, dict[str, Any]] = {}
+    latest: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if e.kind is not Kind.HEALTH:
+            continue
+        name = str(e.data.get("check", e.data.get("name", "")))
+        if not name:
+            continue
+        reading = {"state": e.data.get("to", e.data.get("state", "")), "summary": e.data.get("summary", ""),
+                   "at": _at(e.data.get("at")) or happened_at(e), "service": e.data.get("service")}
+        first.setdefault(name, reading)
+        latest[name] = reading
+    for name, reading in (live or {}).items():
+        latest[name] = dict(reading)
+    linked = [n for n, r in latest.items() if r.get("service") in services]
+    rows = []
+    for name in linked or list(latest):
+        start, now = first.get(name), latest[name]
+        rows.append({"check": safe_line(name), "service": safe_line(str(now.get("service") or "")),
+                     "now": _reading(now["state"], now["summary"]), "now_at": hm(now["at"]),
+                     "start": _reading(start["state"], start["summary"]) if start else "",
+                     "start_at": hm(start["at"]) if start else "",
+                     "changed": start is not None and start is not now and
+                                (start["state"], start["summary"]) != (now["state"], now["summary"])})
+    return rows
+
+
+def _at(value: object) -> datetime | None:
+    try:
+        return utc(datetime.fromisoformat(str(value))) if value else None
+    except ValueError:
+        return None
+
+
+def _monitored(entries: list[Entry], resolved_at: datetime | None) -> datetime | None:
+    """When the last stretch in monitoring before the resolution began (None: resolved
+    without one, or not resolved)."""
+    if resolved_at is None:
+        return None
+    since = None
+    for e in entries:
+        if e.kind is Kind.STATUS:
+            since = happened_at(e) if e.data.get("to") == Status.MONITORING.value else (
+                since if e.data.get("to") == Status.RESOLVED.value else None)
+    return since
+
+
 RECENT_LIMIT = 300
 
 
@@ -129,8 +216,11 @@ def _responders(incident: Incident) -> list[dict[str, str]]:
 
 
 def build_context(incident: Incident, entries: list[Entry], *, key: str, level: Level | None,
-                  timer: Timer, now: datetime) -> dict[str, Any]:
-    """The data every template sees: strings, numbers, booleans, lists and dicts only."""
+                  timer: Timer, now: datetime, channel: str | None = None, bridge: str | None = None,
+                  live: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The data every template sees: strings, numbers, booleans, lists and dicts only.
+    ``live``: the console's latest health readings by check name (``state``, ``summary``,
+    ``at``, ``service``), newer than what the journal holds."""
     last_update, recent = since_last_update(entries)
     # An update quotes what happened since the last one; past a few hundred entries nobody
     # reads the list, and building it would cost the console a pass over a huge journal.
@@ -146,6 +236,8 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
                                  and e.data.get("to") == Status.MONITORING.value), None)
     required = bool(level and level.postmortem_required)
     started = incident.started_at
+    monitored_from = _monitored(entries, incident.resolved_at)
+    eta = incident.eta if incident.open else None
     return {
         "key": safe_line(key),
         "title": safe_line(incident.title),
@@ -183,7 +275,8 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         "known": [_item(e) for e in recent if e.kind in _KNOWN_KINDS],
         "mitigations": [_mitigation(e) for e in incident.mitigations],
         "followups": [{"text": safe_line(f.text), "owner": safe_line(f.owner),
-                       "due": f.due.isoformat() if f.due else ""} for f in incident.followups],
+                       "due": f.due.isoformat() if f.due else "", "priority": f.priority,
+                       "status": f.status} for f in incident.followups],
         "cadence": _span(cadence),
         "next_update": hm(next_due) if next_due else NO_CADENCE,
         "next_update_at": hm(next_due),
@@ -195,6 +288,20 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         "postmortem_required": required,
         "postmortem_due": (utc(postmortem_due(level, incident.resolved_at)).strftime("%Y-%m-%d %H:%M UTC")
                            if required and incident.resolved_at else ""),
+        "detected_date": _day(incident.detected_at),
+        "cause": safe_line(incident.cause),
+        "eta": hm(eta) + (f" {_day(eta)}" if eta and _day(eta) != _day(now) else ""),
+        "eta_in": _span(eta - now) if eta and eta > now else "",
+        "eta_passed": _span(now - eta) if eta and eta <= now else "",
+        "channel": safe_line(channel or ""),
+        "bridge": safe_line(bridge or ""),
+        "metrics": _metrics(entries, incident.services, live),
+        "actions_done": _done(incident.mitigations),
+        "actions_in_progress": [_item(e) for e in recent if e.kind is Kind.DECISION],
+        "next_steps": [_item(e) for e in recent if e.kind is Kind.ACTION][-NEXT_STEPS:],
+        "monitored_from": hm(monitored_from),
+        "monitored_for": _span(incident.resolved_at - monitored_from)
+                         if monitored_from and incident.resolved_at else "",
     }
 
 

@@ -270,6 +270,10 @@ class IncidentConfig(_Model):
     """Prefix of incident ids, e.g. "INC" gives INC-42."""
     user: Name | None = None
     """The name to act as, among those [people] maps to the login (as --as would pick)."""
+    channel: OneLine | None = None
+    """The incident chat channel, e.g. "#incident-response": quoted in alerts and updates."""
+    bridge: Annotated[str, AfterValidator(_url("http", "https"))] | None = None
+    """The call bridge (war room) link, e.g. "https://zoom.us/j/123": quoted in alerts and updates."""
 
 
 class ConsoleConfig(_Model):

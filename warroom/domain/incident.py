@@ -7,7 +7,7 @@ and is exactly where the last one left it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Iterable
@@ -66,6 +66,10 @@ class RoleChange:
     removed: bool = False
 
 
+PRIORITIES = ("P0", "P1", "P2", "P3")
+"""A follow-up's priority, most urgent first (the guides' action-item tables)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Followup:
     entry_id: int
@@ -73,6 +77,14 @@ class Followup:
     owner: str
     due: date | None
     created_at: datetime
+    priority: str = ""
+    """P0 (most urgent) to P3, or "" when not given."""
+    done_at: datetime | None = None
+    """When a ``followup-done`` entry closed it."""
+
+    @property
+    def status(self) -> str:
+        return "done" if self.done_at is not None else "open"
 
 
 def is_external(template: str) -> bool:
@@ -102,6 +114,10 @@ class Incident:
     scheme: str = ""
     status: Status = Status.INVESTIGATING
     impact: str = ""
+    cause: str = ""
+    """The root cause as the IC states it (``warroom impact --cause``); "" while unknown."""
+    eta: datetime | None = None
+    """When the IC expects it resolved (``warroom eta``); None: not set or cleared."""
     services: list[str] = field(default_factory=list)
     declared_by: str = ""
     declared_at: datetime | None = None
@@ -256,6 +272,8 @@ class Incident:
             self.impact = str(entry.data["impact"])
         if "services" in entry.data:
             self.services = [str(s) for s in entry.data["services"]]
+        if "cause" in entry.data:
+            self.cause = str(entry.data["cause"] or "")
         if "title" in entry.data:
             self.title = str(entry.data["title"])
 
@@ -270,10 +288,17 @@ class Incident:
             self.last_update_at = entry.ts
 
     def _followup(self, entry: Entry) -> None:
+        closes = entry.data.get("done")
+        if closes is not None:  # ``followup-done``: closes the follow-up journaled as entry ``done``
+            self.followups = [replace(f, done_at=entry.ts) if f.entry_id == closes else f
+                              for f in self.followups]
+            return
         due = entry.data.get("due")
+        priority = entry.data.get("priority")
         self.followups.append(
             Followup(entry.id, entry.text, str(entry.data.get("owner", "")),
-                     date.fromisoformat(due) if due else None, entry.ts)
+                     date.fromisoformat(due) if due else None, entry.ts,
+                     str(priority) if priority in PRIORITIES else "")
         )
 
     def _timer(self, entry: Entry) -> None:
@@ -287,6 +312,8 @@ class Incident:
             self.escalation_acks.append(EscalationAck(
                 step if isinstance(step, int) and not isinstance(step, bool) and step >= 0 else None,
                 str(entry.data.get("contact", "")), entry.ts, entry.author))
+        elif action == "eta":
+            self.eta = _time(entry.data.get("until"))
         elif action == "notified":
             self.notified[str(entry.data.get("audience", "")).strip().lower()] = entry.ts
 

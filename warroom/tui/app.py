@@ -533,7 +533,7 @@ class WarroomApp(App):
         draft = self.draft_pane
         if not flow.loaded or flow.incident_id is None or not draft.populated or (draft.edited and not force):
             return
-        rendered = flow.draft(draft.template)
+        rendered = flow.draft(draft.template, self.health_flow.latest)
         draft.fill(rendered.text, force=force)
         draft.set_status(flow.draft_status(draft.template))
         if rendered.warning:

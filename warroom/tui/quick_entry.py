@@ -3,7 +3,9 @@
     text                      a note
     !text  or  /decision text a decision
     /action text, /mitigation text, /evidence text, /note text
-    /followup @owner [YYYY-MM-DD] text
+    /followup @owner [YYYY-MM-DD] [P0-P3] text
+    /eta 30m | 14:30 | clear  the expected time to resolution (as `warroom eta`)
+    /cause text               the root cause once known (as `warroom impact --cause`)
     @14:32 ...                when it happened, if earlier (UTC; the latest 14:32 gone by)
 
 Pure (no Textual) so it is tested on its own.
@@ -13,8 +15,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date, time
+from datetime import date, datetime, time, timezone
 
+from warroom.domain.eta import parse_eta
 from warroom.domain.timeline import Kind
 
 PREFIXES = {
@@ -24,10 +27,13 @@ PREFIXES = {
     "/mitigation": Kind.MITIGATION, "/m": Kind.MITIGATION,
     "/evidence": Kind.EVIDENCE, "/e": Kind.EVIDENCE,
     "/followup": Kind.FOLLOWUP, "/f": Kind.FOLLOWUP,
+    "/eta": Kind.TIMER,
+    "/cause": Kind.IMPACT,
 }
 HINT = "note… (! decision, /action /mitigation /evidence, /followup @owner YYYY-MM-DD text, @14:32 first if earlier)"
 _AT = re.compile(r"^@(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(.*)$", re.S)
-_FOLLOWUP = re.compile(r"^@(\S+)\s+(?:(\d{4}-\d{2}-\d{2})\s+)?(.+)$", re.S)
+_FOLLOWUP = re.compile(r"^@(\S+)\s+(?:(\d{4}-\d{2}-\d{2})\s+)?(?:([Pp][0-3])\s+)?(.+)$", re.S)
+_ANY_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)  # whether an ETA reads right does not depend on now
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class QuickEntry:
     text: str
     owner: str | None = None
     due: date | None = None
+    priority: str | None = None
     at: time | None = None
     """When it happened (UTC time of day), for an entry written late."""
 
@@ -65,6 +72,8 @@ def parse_quick_entry(line: str) -> QuickEntry:
         entry = parse_quick_entry(rest)
         if entry.kind is Kind.FOLLOWUP:
             raise ValueError("a follow-up has a due date, not a time it happened")
+        if entry.kind in (Kind.TIMER, Kind.IMPACT):
+            raise ValueError("an ETA or a cause holds from now on: no @time")
         return replace(entry, at=at)
     if line.startswith("!"):
         return QuickEntry(Kind.DECISION, _nonempty(line[1:]))
@@ -78,12 +87,14 @@ def parse_quick_entry(line: str) -> QuickEntry:
             match = _FOLLOWUP.match(rest.strip())
             if match is None:
                 raise ValueError("a follow-up needs an owner: /followup @owner [YYYY-MM-DD] text")
-            owner, due, text = match.groups()
+            owner, due, priority, text = match.groups()
             try:
                 parsed_due = date.fromisoformat(due) if due else None
             except ValueError:
                 raise ValueError(f"{due!r} is not a date (YYYY-MM-DD)") from None
-            return QuickEntry(kind, _nonempty(text), owner, parsed_due)
+            return QuickEntry(kind, _nonempty(text), owner, parsed_due, priority.upper() if priority else None)
+        if kind is Kind.TIMER:
+            parse_eta(_nonempty(rest), _ANY_TIME)  # a clear one-line reason now, not at journaling
         return QuickEntry(kind, _nonempty(rest))
     return QuickEntry(Kind.NOTE, line)
 

@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Mapping
 
 from warroom.comms import templates
 from warroom.domain.cadence import Timer
@@ -33,6 +33,7 @@ from warroom.tui.messages import (EntriesArrived, IncidentLoaded, JournalWatch, 
 from warroom.tui.quick_entry import Line
 
 if TYPE_CHECKING:
+    from warroom.checks.base import Result
     from warroom.checks.runner import Transition
     from warroom.config import Config
     from warroom.identity import Identity
@@ -282,7 +283,11 @@ class IncidentController:
             raise WarroomError("no incident is declared yet", "declare one first")
         if entry.kind is Kind.FOLLOWUP:
             await service.followup(self.incident_id, entry.text, entry.owner or author, entry.due, author,
-                                   uid=line.uid)
+                                   priority=entry.priority, uid=line.uid)
+        elif entry.kind is Kind.TIMER:
+            await service.set_eta(self.incident_id, entry.text, author)
+        elif entry.kind is Kind.IMPACT:
+            await service.set_impact(self.incident_id, author, cause=entry.text)
         else:
             written = await service.log(self.incident_id, entry.text, author, kind=entry.kind, uid=line.uid,
                                         at=entry.at)
@@ -331,11 +336,17 @@ class IncidentController:
 
     # -- the draft ----------------------------------------------------------------------
 
-    def draft(self, template: str) -> templates.Rendered:
-        """The next update from ``template``, filled from the incident's state."""
+    def draft(self, template: str, live: Mapping[str, Result] | None = None) -> templates.Rendered:
+        """The next update from ``template``, filled from the incident's state and the
+        health checks' ``live`` results (newer than the journal's transitions)."""
         timer = self.timer() or Timer(now=self.clock(), update_due=None, escalation_due=None)
+        settings = self.config.incident if self.config is not None else None
+        readings = {name: {"state": r.state.value, "summary": r.summary, "at": r.at, "service": r.service}
+                    for name, r in (live or {}).items()}
         context = templates.build_context(self.incident, self.entries, key=self.key(),
-                                          level=self.level(), timer=timer, now=self.clock())
+                                          level=self.level(), timer=timer, now=self.clock(),
+                                          channel=settings.channel if settings else None,
+                                          bridge=settings.bridge if settings else None, live=readings)
         return templates.render(template, context, user_dir=templates.default_user_dir())
 
     def draft_status(self, template: str) -> str:
