@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from warroom.comms.postmortem import postmortem_markdown
-from warroom.domain.resolution import resolve_checklist
 from warroom.comms.templates import (
     BUILT_IN, TEMPLATE_NAMES, build_context, default_user_dir, diff_updates, render,
     template_for_status,
 )
+from warroom.domain.resolution import resolve_checklist
 from warroom.domain.severity import PRESETS
 from warroom.domain.timeline import Kind
 from warroom.errors import WarroomError
@@ -482,3 +482,24 @@ async def test_hostile_cause_channel_and_metrics_are_literal_and_one_line(war: W
     assert "**Root cause:** pool # ␛]0;x␇ [bold]boom[/]" in update
     assert "- ␛]0;x␇ [bold]boom[/]: critical: 5% ␛]0;x␇ [bold]boom[/]" in update
     assert "**War room:** ␛]0;x␇ [bold]boom[/] · ␛]0;x␇ [bold]boom[/]" in update
+
+
+async def test_the_initial_alert_carries_the_first_assessment(tmp_path):
+    from warroom.domain.triage import Triage
+    from warroom.store import open_journal
+
+    journal = await open_journal(f"sqlite:///{tmp_path / 'j.db'}", create=True)
+    try:
+        svc = IncidentService(journal, PRESETS["sev1-4"])
+        entry = await svc.declare("checkout down", "SEV1", "alice")
+        await svc.record_triage(entry.incident_id, Triage(real="yes", users=">50%", changed="api v1.2.3 [b]x[/b]",
+                                                          suspects=("Recent deployment",)), "alice")
+        loaded = await svc.load(entry.incident_id)
+        context = build_context(loaded.incident, loaded.entries, key="INC-1", level=PRESETS["sev1-4"].level("SEV1"),
+                                timer=svc.timer(loaded.incident), now=loaded.entries[-1].ts)
+        text = render("initial-alert", context).text
+    finally:
+        await journal.close()
+    assert "**First assessment:**" in text
+    assert "- Users affected: >50%" in text and "- Suspected: Recent deployment" in text
+    assert "- What changed: api v1.2.3 [b]x[/b]" in text

@@ -39,6 +39,7 @@ from warroom.domain.incident import Incident, Status
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, postmortem_due
 from warroom.domain.timeline import Entry, Kind, happened_at, utc
+from warroom.domain.triage import latest as latest_triage
 from warroom.errors import WarroomError
 from warroom.paths import config_dir
 from warroom.text import safe_line, safe_text
@@ -215,6 +216,13 @@ def _responders(incident: Incident) -> list[dict[str, str]]:
     return [{"name": safe_line(p), "roles": ", ".join(t)} for p, t in held.items()]
 
 
+def _triage_lines(entries: list[Entry], recent: list[Entry]) -> list[str]:
+    """The latest first assessment: it opens the incident or came since the last update,
+    so only those entries are read, never the whole of a huge journal."""
+    found = latest_triage([*entries[:RECENT_LIMIT], *recent])
+    return [safe_line(line) for line in found.lines()] if found else []
+
+
 def build_context(incident: Incident, entries: list[Entry], *, key: str, level: Level | None,
                   timer: Timer, now: datetime, channel: str | None = None, bridge: str | None = None,
                   live: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
@@ -273,6 +281,7 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         "health": [_health(e) for e in recent if e.kind is Kind.HEALTH and is_transition(e)],
         "changes": [_item(e) for e in recent if e.kind in _CHANGE_KINDS],
         "known": [_item(e) for e in recent if e.kind in _KNOWN_KINDS],
+        "triage": _triage_lines(entries, recent),
         "mitigations": [_mitigation(e) for e in incident.mitigations],
         "followups": [{"text": safe_line(f.text), "owner": safe_line(f.owner),
                        "due": f.due.isoformat() if f.due else "", "priority": f.priority,
