@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import asynccontextmanager
 from datetime import timedelta
 import os
 import pwd
@@ -608,17 +609,24 @@ async def test_a_drill_console_starts_without_an_incident_and_declares_one(store
         await until(pilot, lambda: app.incident_flow.entries[-1].text == "first note")
 
 
-async def test_triage_suggests_the_severity_and_opens_the_timeline(store, clock, tmp_path):
-    from textual.widgets import Checkbox, Select
-
+@asynccontextmanager
+async def triage_open(store, clock, tmp_path):
+    """A console on an empty journal (before any incident) with the triage dialog open."""
     from warroom.store import open_journal
 
-    await (await open_journal(store, create=True)).close()  # an empty journal
+    await (await open_journal(store, create=True)).close()
     app = console(store, clock, tmp_path, incident_id=None)
     async with app.run_test(size=(120, 45)) as pilot:
         await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
         await pilot.press("T")
         await until(pilot, lambda: len(app.screen_stack) == 2)
+        yield app, pilot
+
+
+async def test_triage_suggests_the_severity_and_opens_the_timeline(store, clock, tmp_path):
+    from textual.widgets import Checkbox, Select
+
+    async with triage_open(store, clock, tmp_path) as (app, pilot):
         screen = app.screen
         screen.query_one("#real", Select).value = "yes"
         screen.query_one("#users", Select).value = "10-50%"
@@ -641,15 +649,7 @@ async def test_triage_suggests_the_severity_and_opens_the_timeline(store, clock,
 async def test_a_false_alarm_declares_nothing(store, clock, tmp_path):
     from textual.widgets import Select
 
-    from warroom.store import open_journal
-
-    await (await open_journal(store, create=True)).close()  # an empty journal
-    app = console(store, clock, tmp_path, incident_id=None)
-    async with app.run_test(size=(120, 45)) as pilot:
-        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
-        await pilot.press("T")
-        await until(pilot, lambda: len(app.screen_stack) == 2)
-        print("DBG", app.screen_stack, app.focused, app.toasts)
+    async with triage_open(store, clock, tmp_path) as (app, pilot):
         app.screen.query_one("#real", Select).value = "false alarm"
         await pilot.click("#ok")
         await until(pilot, lambda: any("false alarm" in text for text, _ in app.toasts))
