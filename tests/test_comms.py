@@ -503,3 +503,16 @@ async def test_the_initial_alert_carries_the_first_assessment(tmp_path):
     assert "**First assessment:**" in text
     assert "- Users affected: >50%" in text and "- Suspected: Recent deployment" in text
     assert "- What changed: api v1.2.3 [b]x[/b]" in text
+
+
+async def test_an_update_lists_the_telling_checks_and_counts_the_rest(war: War):
+    loaded = await war.svc.load(war.id)
+    inc = loaded.incident
+    live = {f"check-{n:02d}": {"state": "critical" if n in (7, 23) else "ok", "summary": f"reading {n}",
+                               "at": war.now, "service": "other"} for n in range(30)}
+    ctx = build_context(inc, loaded.entries, key="INC-1", level=war.svc.level(inc),
+                        timer=war.svc.timer(inc, war.now), now=war.now, live=live)
+    shown = [m["check"] for m in ctx["metrics"]]
+    assert len(shown) == 12 and shown[:2] == ["check-00", "check-01"] and {"check-07", "check-23"} <= set(shown)
+    assert ctx["metrics_more"] == 18
+    assert "- and 18 more checks (the Health pane has them all)" in render("internal-update", ctx).text

@@ -121,20 +121,18 @@ def _mitigation(entry: Entry) -> dict[str, str]:
     return {**_item(entry), "outcome": safe_line(str(outcome)) if outcome is not None else ""}
 
 
-def _done(mitigations: list[Entry]) -> list[dict[str, str]]:
+def _done(mitigations: list[Entry]) -> dict[str, Any]:
     """Mitigations that were carried out (see the module docstring), each with
-    ``verified``: "recovered", "not recovered" or "" (nothing checked it)."""
+    ``verified``: "recovered", "not recovered" or "" (nothing checked it); the latest
+    SHOWN_LIMIT formatted, the earlier ones counted (``actions_done_more``)."""
     checked: dict[object, str] = {}
     for e in mitigations:
         if "verified" in e.data:
             checked[e.data.get("mitigation_entry")] = "recovered" if e.data["verified"] is True else "not recovered"
-    done = []
-    for e in mitigations:
-        result = e.data.get("result")
-        if "verified" in e.data or (result is not None and result != "ok"):
-            continue
-        done.append({**_mitigation(e), "verified": checked.get(e.id, "")})
-    return done
+    done = [e for e in mitigations
+            if "verified" not in e.data and e.data.get("result") in (None, "ok")]
+    return {"actions_done": [{**_mitigation(e), "verified": checked.get(e.id, "")} for e in done[-SHOWN_LIMIT:]],
+            "actions_done_more": max(0, len(done) - SHOWN_LIMIT)}
 
 
 def _reading(state: object, summary: object) -> str:
@@ -144,32 +142,65 @@ def _reading(state: object, summary: object) -> str:
 
 def _metrics(entries: list[Entry], services: list[str],
              live: Mapping[str, Mapping[str, Any]] | None) -> list[dict[str, str]]:
-    """Each check's first journaled reading against its latest (see the module docstring)."""
-    first: dict[str, dict[str, Any]] = {}
-    latest: dict[str, dict[str, Any]] = {}
+    """Each check's first journaled reading against its latest (see the module docstring).
+    One pass that only remembers entries: a reading is built for the two kept per check, not
+    for each of the thousands of health entries a long incident holds (the console asks for
+    this draft once a second)."""
+    first: dict[str, Entry] = {}
+    last: dict[str, Entry] = {}
     for e in entries:
         if e.kind is not Kind.HEALTH:
             continue
-        name = str(e.data.get("check", e.data.get("name", "")))
+        name = e.data.get("check") or e.data.get("name")
         if not name:
             continue
-        reading = {"state": e.data.get("to", e.data.get("state", "")), "summary": e.data.get("summary", ""),
-                   "at": _at(e.data.get("at")) or happened_at(e), "service": e.data.get("service")}
-        first.setdefault(name, reading)
-        latest[name] = reading
+        name = str(name)
+        if name not in first:
+            first[name] = e
+        last[name] = e
+    start_of = {name: _health_reading(e) for name, e in first.items()}
+    latest = {name: _health_reading(e) for name, e in last.items() if name not in (live or {})}
     for name, reading in (live or {}).items():
         latest[name] = dict(reading)
     linked = [n for n, r in latest.items() if r.get("service") in services]
     rows = []
     for name in linked or list(latest):
-        start, now = first.get(name), latest[name]
+        start, now = start_of.get(name), latest[name]
         rows.append({"check": safe_line(name), "service": safe_line(str(now.get("service") or "")),
                      "now": _reading(now["state"], now["summary"]), "now_at": hm(now["at"]),
                      "start": _reading(start["state"], start["summary"]) if start else "",
                      "start_at": hm(start["at"]) if start else "",
-                     "changed": start is not None and start is not now and
+                     "changed": start is not None and
                                 (start["state"], start["summary"]) != (now["state"], now["summary"])})
     return rows
+
+
+SHOWN_LIMIT = 12
+"""Rows an update lists of one kind (metrics, actions done); the rest are counted: an update
+with 200 checks or 4,000 actions in it is read by no one."""
+
+
+def _shown(name: str, rows: list[dict[str, Any]], key: Any = None) -> dict[str, Any]:
+    """``{name: at most SHOWN_LIMIT rows, name_more: how many were left out}``: with ``key``
+    the most telling rows (lowest key first, order otherwise kept), else the latest."""
+    if len(rows) <= SHOWN_LIMIT:
+        return {name: rows, f"{name}_more": 0}
+    if key is None:
+        kept = rows[-SHOWN_LIMIT:]
+    else:
+        chosen = set(sorted(range(len(rows)), key=lambda i: (key(rows[i]), i))[:SHOWN_LIMIT])
+        kept = [row for i, row in enumerate(rows) if i in chosen]
+    return {name: kept, f"{name}_more": len(rows) - SHOWN_LIMIT}
+
+
+def _metric_weight(row: dict[str, Any]) -> int:
+    """A check not ok now first, then one that changed since the start, then the rest."""
+    return 0 if not row["now"].startswith("ok") else 1 if row["changed"] else 2
+
+
+def _health_reading(e: Entry) -> dict[str, Any]:
+    return {"state": e.data.get("to", e.data.get("state", "")), "summary": e.data.get("summary", ""),
+            "at": _at(e.data.get("at")) or happened_at(e), "service": e.data.get("service")}
 
 
 def _at(value: object) -> datetime | None:
@@ -304,8 +335,8 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         "eta_passed": _span(now - eta) if eta and eta <= now else "",
         "channel": safe_line(channel or ""),
         "bridge": safe_line(bridge or ""),
-        "metrics": _metrics(entries, incident.services, live),
-        "actions_done": _done(incident.mitigations),
+        **_shown("metrics", _metrics(entries, incident.services, live), key=_metric_weight),
+        **_done(incident.mitigations),
         "actions_in_progress": [_item(e) for e in recent if e.kind is Kind.DECISION],
         "next_steps": [_item(e) for e in recent if e.kind is Kind.ACTION][-NEXT_STEPS:],
         "monitored_from": hm(monitored_from),
