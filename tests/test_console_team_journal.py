@@ -75,7 +75,8 @@ async def test_the_demo_runs_on_the_team_journal(pg_store):
         app = pilot.app
         await until(pilot, lambda: app.incident_flow.loaded and app.incident_flow.entries, timeout=30)
         await pilot.press("n", *"from the demo", "enter")
-        await until(pilot, lambda: app.incident_flow.entries[-1].text == "from the demo", timeout=20)
+        await until(pilot, lambda: any(e.text == "from the demo" for e in app.incident_flow.entries[-10:]),
+                    timeout=20)
         await pilot.press("escape", "q")
 
     assert await _run("bad-deploy", speed=30, drill=False, store=pg_store, author="alice", login="alice",
@@ -85,4 +86,5 @@ async def test_the_demo_runs_on_the_team_journal(pg_store):
         entries = await journal.entries(1)
     finally:
         await journal.close()
-    assert entries[0].kind is Kind.DECLARE and entries[-1].text == "from the demo"
+    # The demo's health transitions may be journaled after the note, before the console quits.
+    assert entries[0].kind is Kind.DECLARE and [e.text for e in entries].count("from the demo") == 1
