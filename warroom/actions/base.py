@@ -82,6 +82,10 @@ class Mitigation(abc.ABC):
         self.secrets = Secrets.of(secrets)
         """Expands the fields that take secrets where they are used; masks their values."""
 
+    async def prepare(self) -> None:
+        """One-off local work before the first step, outside its timeout (importing a heavy
+        client library): the timeout is the target's to miss, not ours."""
+
     @abc.abstractmethod
     async def preview(self) -> Preview:
         """Read live state and say exactly what ``execute`` would do. Changes nothing."""

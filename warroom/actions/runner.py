@@ -133,6 +133,7 @@ class ActionRunner:
         if not ok:
             await self._refuse(action, reason, roles)
         try:
+            await action.prepare()
             preview = await bounded(action, action.preview())
         except Exception as exc:  # a failed preview is audited and reported, never a crash
             summary = action.describe(exc)
