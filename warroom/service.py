@@ -181,15 +181,20 @@ class IncidentService:
     async def declare(self, title: str, severity: str, author: str, **details: Any) -> Entry:
         return await self.journal.declare(self.declare_draft(title, severity, author, **details))
 
-    def _happened(self, at: datetime | time | None, what: str = "--at") -> dict[str, Any]:
-        """The data that backdates an entry to ``at`` (a time of day is the latest such
-        moment, UTC), or nothing when it is now; a time in the future is refused."""
+    def _when(self, at: datetime | time | None, now: datetime, what: str = "--at") -> datetime:
+        """``at`` as a moment (a time of day is the latest such moment, UTC; None is now);
+        a moment in the future is refused."""
+        when = now if at is None else latest_at(at, now) if isinstance(at, time) else utc(at)
+        if when > now + SIGNIFICANT_DELAY:
+            raise WarroomError(f"{what} {when:%Y-%m-%d %H:%M} UTC is in the future")
+        return when
+
+    def _happened(self, at: datetime | time | None) -> dict[str, Any]:
+        """The data that backdates an entry to ``at``, or nothing when it is now."""
         if at is None:
             return {}
         now = self.clock()
-        when = latest_at(at, now) if isinstance(at, time) else utc(at)
-        if when > now + SIGNIFICANT_DELAY:
-            raise WarroomError(f"{what} {when:%Y-%m-%d %H:%M} UTC is in the future")
+        when = self._when(at, now)
         return {HAPPENED: when.isoformat()} if now - when > SIGNIFICANT_DELAY else {}
 
     async def log(self, incident_id: int, text: str, author: str, *, kind: Kind = Kind.NOTE,
@@ -435,10 +440,7 @@ class IncidentService:
         except ValueError:
             names = ", ".join(m.value for m in Milestone)
             raise WarroomError(f"unknown milestone {name!r}", f"expected one of: {names}") from None
-        now = self.clock()
-        when = latest_at(at, now) if isinstance(at, time) else at or now
-        if when > now + timedelta(minutes=1):
-            raise WarroomError(f"--at {when.isoformat()} is in the future")
+        when = self._when(at, self.clock())
         # A correction of the record: after the resolution too, without reopening (the
         # metrics of a resolved incident are fixed this way for the postmortem).
         incident = await self.state(incident_id)

@@ -210,19 +210,6 @@ def _at(value: object) -> datetime | None:
         return None
 
 
-def _monitored(entries: list[Entry], resolved_at: datetime | None) -> datetime | None:
-    """When the last stretch in monitoring before the resolution began (None: resolved
-    without one, or not resolved)."""
-    if resolved_at is None:
-        return None
-    since = None
-    for e in entries:
-        if e.kind is Kind.STATUS:
-            since = happened_at(e) if e.data.get("to") == Status.MONITORING.value else (
-                since if e.data.get("to") == Status.RESOLVED.value else None)
-    return since
-
-
 RECENT_LIMIT = 300
 
 
@@ -269,13 +256,10 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
     # Posting this draft restarts the update clock, so the next one is due a cadence from now.
     next_due = now + cadence if cadence is not None and incident.open else None
     window = level.monitor_before_resolve if level is not None else None
-    monitoring_since = None
-    if incident.status is Status.MONITORING:  # the scan stops at the latest status change
-        monitoring_since = next((e.ts for e in reversed(entries) if e.kind is Kind.STATUS
-                                 and e.data.get("to") == Status.MONITORING.value), None)
+    monitoring_since = incident.monitoring_since if incident.status is Status.MONITORING else None
     required = bool(level and level.postmortem_required)
     started = incident.started_at
-    monitored_from = _monitored(entries, incident.resolved_at)
+    monitored_from = incident.monitoring_since if incident.resolved_at else None
     eta = incident.eta if incident.open else None
     return {
         "key": safe_line(key),

@@ -145,7 +145,8 @@ class Incident:
     escalation_acks: list[EscalationAck] = field(default_factory=list)
     """Who was contacted on each escalation, in journal order."""
     monitoring_since: datetime | None = None
-    """When the current stretch in ``monitoring`` status began."""
+    """When the current stretch in ``monitoring`` status began; resolved, when the stretch
+    that led to the resolution began (None: resolved without one)."""
     resolve_checklist: dict[str, bool] = field(default_factory=dict)
     """The checklist as ticked when it was last resolved (empty: resolved without one)."""
     resolve_override: str = ""
@@ -232,6 +233,8 @@ class Incident:
             self.resolved_at = None
         if to is Status.MONITORING and self.status is not Status.MONITORING:
             self.monitoring_since = at
+        elif to is not Status.MONITORING and to is not Status.RESOLVED:
+            self.monitoring_since = None  # the watch was broken off
         self.status = to
         if to is Status.RESOLVED:
             checklist = entry.data.get("checklist")
