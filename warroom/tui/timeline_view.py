@@ -333,6 +333,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def on_mount(self) -> None:
         self._follow_tail()
 
+    def on_resize(self, event: events.Resize) -> None:
+        # A layout that changes the view's size or its rows' (the first one after the
+        # entries arrived, a resized terminal) moves the end: a view on the newest entry
+        # stays there, whenever that layout lands; one scrolled away from new entries (they
+        # are counted as unseen) is left where the reader put it.
+        if not self._unseen and self._cursor is not None and self._cursor == self._last_entry_row():
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
     def _follow_tail(self) -> None:
         """Show the newest rows. Scrolling is refused until a layout has shown the scrollbar
         the new rows need, so it is done again after the next refresh, if the cursor is
