@@ -195,6 +195,9 @@ class JiraChannel(ChannelBase):
     """The project key, e.g. "OPS"."""
     issue_type: Name = "Task"
     """The issue type follow-ups are filed as."""
+    api_version: Literal[2, 3] = 3
+    """The REST API: 3 (Jira Cloud: the description as a document, the assignee by account
+    id) or 2 (Jira Server and Data Center: the description as text, the assignee by user name)."""
 
 
 class GitHubChannel(ChannelBase):

@@ -15,39 +15,28 @@ are worth retrying, its 5xx replies are not.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import re
 import smtplib
 import ssl
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import TYPE_CHECKING
+from typing import Any
 
 from warroom.comms.channels.base import DeliveryFailed, Message, Receipt
+from warroom.comms.channels.publication import atom, discriminator
 from warroom.errors import describe_error
 from warroom.secrets import Secrets
 from warroom.text import MASK, safe_line
 
-if TYPE_CHECKING:
-    from warroom.config.channels import EmailChannel as EmailConfig
 
-_ATOM_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-
-
-def _atom(text: str) -> str:
-    return _ATOM_UNSAFE.sub("-", text).strip("-") or "x"
 
 
 def message_id(message: Message, sender: str) -> str:
     """``<dedup.template.publication@sender-domain>``: the same for every attempt at one
-    publication. The publication is ``fields["publication"]`` (the journal's id of the
-    request) or, without one, a digest of the text: the same text of the same template for
-    the same incident is the same publication."""
-    publication = message.fields.get("publication") or hashlib.sha256(message.text.encode()).hexdigest()[:16]
+    publication (``publication.discriminator``)."""
     domain = sender.rpartition("@")[2] or "warroom.invalid"
-    return f"<{_atom(message.dedup_key)}.{_atom(message.template)}.{_atom(str(publication))}@{_atom(domain)}>"
+    return f"<{atom(message.dedup_key)}.{atom(message.template)}.{discriminator(message)}@{atom(domain)}>"
 
 
 def subject(message: Message) -> str:
@@ -64,7 +53,8 @@ def body(text: str) -> str:
 class EmailChannel:
     kind = "email"
 
-    def __init__(self, config: EmailConfig, secrets: Secrets) -> None:
+    def __init__(self, config: Any, secrets: Secrets) -> None:
+        """``config``: a ``warroom.config.channels.EmailChannel`` (not imported: pydantic stays out of comms)."""
         self.config = config
         self.name = config.name
         self._secrets = secrets
