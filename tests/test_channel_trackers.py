@@ -7,34 +7,19 @@ filed as plain text. The token never appears in what is shown."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.tracker_servers import FakeGitHub, FakeJira, serving
+from tests.tracker_servers import GITHUB_TOKEN, JIRA_TOKEN, FakeGitHub, FakeJira, github, jira  # noqa: F401 (fixtures)
 from warroom.comms.channels import build_channel
 from warroom.comms.channels.base import DeliveryFailed, Message
 from warroom.config.loader import load_config
 from warroom.domain.publishing import Moment
 
-JIRA_TOKEN = "jira-token-value"
-GITHUB_TOKEN = "ghp_tokenvalue"
 HOSTILE = ("Rotate @here creds <script>alert(1)</script> [~admin] [click|http://evil.example] "
            "\x1b]8;;http://evil.example\x07link\x1b]8;;\x07 \x1b[2J ```\n{noformat}\n![x](http://evil.example/x.png)")
-
-
-@pytest.fixture
-def jira() -> Iterator[FakeJira]:
-    with serving(FakeJira(token=JIRA_TOKEN)) as fake:
-        yield fake
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with serving(FakeGitHub(token=GITHUB_TOKEN)) as fake:
-        yield fake
 
 
 def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str):

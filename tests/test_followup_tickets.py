@@ -11,32 +11,17 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import spawn
-from tests.tracker_servers import FakeGitHub, FakeJira, serving
+from tests.tracker_servers import GITHUB_TOKEN, JIRA_TOKEN, FakeGitHub, FakeJira, github, jira  # noqa: F401 (fixtures)
 from warroom.domain.incident import Followup, Incident, TicketState, fold
 from warroom.domain.timeline import Entry, Kind, Origin
 from warroom.store import open_journal
 
-JIRA_TOKEN = "jira-token-value"
-GITHUB_TOKEN = "ghp_tokenvalue"
-
-
-@pytest.fixture
-def jira() -> Iterator[FakeJira]:
-    with serving(FakeJira(token=JIRA_TOKEN)) as fake:
-        yield fake
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with serving(FakeGitHub(token=GITHUB_TOKEN)) as fake:
-        yield fake
 
 
 def write_config(tmp_path: Path, jira: FakeJira | None, github: FakeGitHub | None, *, jira_extra: str = "",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.console_support import FakeClock, console, part, sample_incident, until
-from tests.tracker_servers import FakeGitHub, serving
+from tests.tracker_servers import GITHUB_TOKEN, FakeGitHub, serving
 from warroom.config.loader import load_config
 from warroom.domain.incident import TicketState
 from warroom.identity import Identity
@@ -22,8 +22,8 @@ HOSTILE = "Rotate creds @everyone [@click=app.quit]boom[/] \x1b]0;pwned\x07 \x1b
 async def test_a_filed_follow_up_is_literal_in_the_console(store, tmp_path: Path, monkeypatch):
     clock = FakeClock()
     await sample_incident(store, clock)
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_tokenvalue")
-    with serving(FakeGitHub(token="ghp_tokenvalue")) as github:
+    monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+    with serving(FakeGitHub()) as github:
         path = tmp_path / "warroom.toml"
         path.write_text(f'[[channel]]\nname = "gh"\nkind = "github"\napi_url = "{github.url}"\n'
                         f'token = "${{GITHUB_TOKEN}}"\nrepo = "acme/ops"\n', encoding="utf-8")

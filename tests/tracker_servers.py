@@ -18,7 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from aiohttp import web
+
+
+JIRA_TOKEN = "jira-token-value"
+GITHUB_TOKEN = "ghp_tokenvalue"
 
 
 @dataclass
@@ -75,7 +80,7 @@ class Fake:
 @dataclass
 class FakeJira(Fake):
     user: str = "ops@example.com"
-    token: str = "jira-token-value"
+    token: str = JIRA_TOKEN
     projects: tuple[str, ...] = ("OPS",)
     issues: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -115,7 +120,7 @@ class FakeJira(Fake):
 
 @dataclass
 class FakeGitHub(Fake):
-    token: str = "ghp_tokenvalue"
+    token: str = GITHUB_TOKEN
     repo: str = "acme/ops"
     assignable: tuple[str, ...] = ("bob",)
     issues: list[dict[str, Any]] = field(default_factory=list)
@@ -176,3 +181,17 @@ def serving(fake: Fake) -> Iterator[Fake]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+@pytest.fixture
+def jira() -> Iterator[FakeJira]:
+    """A Jira on loopback (import the fixture into a test module to use it)."""
+    with serving(FakeJira()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    """A GitHub on loopback (import the fixture into a test module to use it)."""
+    with serving(FakeGitHub()) as fake:
+        yield fake

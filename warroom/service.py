@@ -343,7 +343,7 @@ class IncidentService:
 
     async def followup_done(self, incident_id: int, entry_id: int, author: str) -> Entry:
         """Close the follow-up journaled as entry ``entry_id`` (its id as `followup` printed)."""
-        item = await self._followup_item(incident_id, entry_id)
+        item = await self.followup_item(incident_id, entry_id)
         if item.done_at is not None:
             raise WarroomError(f"follow-up {entry_id} is already done (at {item.done_at:%Y-%m-%d %H:%M} UTC)")
         return await self._append(incident_id, Kind.FOLLOWUP, f"Follow-up {entry_id} done: {item.text}",
@@ -352,7 +352,7 @@ class IncidentService:
     async def ticket_asked(self, incident_id: int, entry_id: int, channels: Sequence[str], author: str) -> Entry:
         """Journal that follow-up ``entry_id`` is to be filed in ``channels``: written before
         anything is sent, so a crash leaves the ask on record (``Ticket`` ASKED)."""
-        await self._followup_item(incident_id, entry_id)
+        await self.followup_item(incident_id, entry_id)
         names = ", ".join(channels)
         return await self._append(incident_id, Kind.FOLLOWUP, f"Filing follow-up {entry_id} in {names}",
                                   author, {TICKET: TicketState.ASKED.value, "followup": entry_id,
@@ -363,7 +363,7 @@ class IncidentService:
                              found: bool = False) -> Entry:
         """Journal what ``channel`` answered: the ticket's ``key`` and ``url``, or the
         ``reason`` it was not filed. warroom's own entry: the fold reads no person's."""
-        await self._followup_item(incident_id, entry_id)
+        await self.followup_item(incident_id, entry_id)
         if key:
             again = " (already there: filed by an earlier attempt)" if found else ""
             text = f"Follow-up {entry_id} filed in {channel} as {key}" + (f": {url}" if url else "") + again
@@ -375,7 +375,7 @@ class IncidentService:
                     "reason": reason, "permanent": permanent}
         return await self._append(incident_id, Kind.FOLLOWUP, text, author, data, Origin.WARROOM)
 
-    async def _followup_item(self, incident_id: int, entry_id: int) -> Followup:
+    async def followup_item(self, incident_id: int, entry_id: int) -> Followup:
         incident = await self.state(incident_id)
         item = next((f for f in incident.followups if f.entry_id == entry_id), None)
         if item is None:

@@ -123,7 +123,7 @@ async def file_followup(svc: IncidentService, config: Any, incident_id: int, ent
                         report: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
     """File follow-up ``entry_id`` in its channels; each outcome journaled as it comes."""
     incident = await svc.state(incident_id)
-    item = await svc._followup_item(incident_id, entry_id)
+    item = await svc.followup_item(incident_id, entry_id)
     channels = followup_channels(config, incident, names)
     check_allowed(channels, incident, who)
     outcomes: list[Outcome] = []

@@ -26,7 +26,7 @@ async def publish_followup(ctx, svc: IncidentService, incident_id: int, entry_id
     config, mask = ctx.config, ctx.config.secrets.mask
     if getattr(ctx.args, "dry_run", False):
         incident = await svc.state(incident_id)
-        item = await svc._followup_item(incident_id, entry_id)
+        item = await svc.followup_item(incident_id, entry_id)
         for line in dry_run(svc, config, incident, item, ctx.args.channel):
             sys.stdout.write(mask(line) + "\n")
         return 0

@@ -180,7 +180,10 @@ class EmailChannel:
         for to in c.to:
             code, text = smtp.rcpt(to)
             if code not in (250, 251):
-                smtp.rset()
+                try:
+                    smtp.rset()
+                except (smtplib.SMTPException, OSError):
+                    pass  # the refusal is what to say; the connection is closed below anyway
                 raise self._refused(f"recipient {to} refused, sent to nobody", code, text)
         code, text = smtp.data(mail.as_bytes(policy=policy.SMTP))
         if code != 250:

@@ -25,8 +25,7 @@ import httpx
 from warroom.comms.channels import http
 from warroom.comms.channels.base import DeliveryFailed, Message, Receipt
 from warroom.comms.channels.publication import marker
-from warroom.comms.channels.tracker import answer, as_json, details, judged, summary, text
-from warroom.secrets import Secrets
+from warroom.comms.channels.tracker import TrackerChannel, answer, as_json, details, judged, summary, text
 from warroom.text import MASK, safe_line
 
 
@@ -56,16 +55,8 @@ def _fenced(body: str) -> str:
     return f"{fence}text\n{body}\n{fence}"
 
 
-class GitHubChannel:
+class GitHubChannel(TrackerChannel):
     kind = "github"
-
-    def __init__(self, config: Any, secrets: Secrets) -> None:
-        """``config``: a ``warroom.config.channels.GitHubChannel`` (not imported: pydantic stays out of comms)."""
-        self.config = config
-        self.name = config.name
-        self._secrets = secrets
-        self._client: httpx.AsyncClient | None = None
-        self._what = f"github {config.name}"
 
     @property
     def _issues(self) -> str:
@@ -109,7 +100,7 @@ class GitHubChannel:
         return judged(self._what, _explain)(response)
 
     async def send(self, message: Message, earlier: Receipt | None) -> Receipt:
-        client = self._client = self._client or httpx.AsyncClient()
+        client = self._client
         timeout = self.config.timeout.total_seconds()
         listed = await http.send(client, "GET", self._issues, params=self._LIST, headers=self._headers(),
                                  what=self._what, timeout=timeout, judge=self._judge)
@@ -143,8 +134,3 @@ class GitHubChannel:
             raise DeliveryFailed(f"{self._what}: GitHub's answer names no issue number", permanent=True)
         data = {"number": str(number), **({"found": "true"} if found else {})}
         return Receipt(remote_id=f"{self.config.repo}#{number}", url=str(issue.get("html_url") or ""), data=data)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None

@@ -19,8 +19,7 @@ import httpx
 from warroom.comms.channels import http
 from warroom.comms.channels.base import DeliveryFailed, Message, Receipt
 from warroom.comms.channels.publication import marker
-from warroom.comms.channels.tracker import answer, as_json, details, judged, summary, text
-from warroom.secrets import Secrets
+from warroom.comms.channels.tracker import TrackerChannel, answer, as_json, details, judged, summary, text
 from warroom.text import MASK
 
 
@@ -58,16 +57,8 @@ def _wiki(lines: list[str], body: str) -> str:
     return "\n".join(lines) + "\n\n{noformat}\n" + body.replace("{noformat}", "{noformat }") + "\n{noformat}"
 
 
-class JiraChannel:
+class JiraChannel(TrackerChannel):
     kind = "jira"
-
-    def __init__(self, config: Any, secrets: Secrets) -> None:
-        """``config``: a ``warroom.config.channels.JiraChannel`` (not imported: pydantic stays out of comms)."""
-        self.config = config
-        self.name = config.name
-        self._secrets = secrets
-        self._client: httpx.AsyncClient | None = None
-        self._what = f"jira {config.name}"
 
     # -- the requests -----------------------------------------------------------------
 
@@ -116,7 +107,7 @@ class JiraChannel:
     # -- sending ----------------------------------------------------------------------
 
     async def send(self, message: Message, earlier: Receipt | None) -> Receipt:
-        client = self._client = self._client or httpx.AsyncClient()
+        client = self._client
         timeout = self.config.timeout.total_seconds()
         judge = judged(self._what, _explain)
         url, params = self._search(message)
@@ -135,8 +126,3 @@ class JiraChannel:
     def _receipt(self, key: str, *, found: bool = False) -> Receipt:
         browse = f"{self.config.url.rstrip('/')}/browse/{key}"
         return Receipt(remote_id=key, url=browse, data={"found": "true"} if found else {})
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None

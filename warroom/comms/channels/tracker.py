@@ -18,6 +18,7 @@ import httpx
 
 from warroom.comms.channels.base import DeliveryFailed, Message
 from warroom.comms.channels.http import failure
+from warroom.secrets import Secrets
 from warroom.text import safe_line, safe_text
 
 SUMMARY_LIMIT = 200
@@ -75,3 +76,30 @@ def answer(response: httpx.Response, what: str, service: str) -> dict[str, Any]:
         start = safe_line(response.text.strip()[:80]) or "an empty body"
         raise DeliveryFailed(f"{what}: {response.status_code} is not {service}'s answer: {start}", permanent=True)
     return body
+
+
+class TrackerChannel:
+    """What the Jira and GitHub adapters share: their configuration, one HTTP client made
+    at the first send and closed by ``aclose``."""
+
+    kind = ""
+
+    def __init__(self, config: Any, secrets: Secrets) -> None:
+        """``config``: its ``warroom.config.channels`` table (not imported: pydantic stays
+        out of comms)."""
+        self.config = config
+        self.name = config.name
+        self._secrets = secrets
+        self._http: httpx.AsyncClient | None = None
+        self._what = f"{self.kind} {config.name}"
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient()
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
