@@ -80,7 +80,8 @@ async def test_jira_v3_searches_then_creates_and_returns_the_key(tmp_path, monke
         "summary": "INC-42: Add a canary stage for api deploys",
         "description": {"type": "doc", "version": 1, "content": [
             {"type": "paragraph", "content": [
-                {"type": "text", "text": "Follow-up of INC-42 (Checkout errors), filed by warroom."}, {"type": "hardBreak"},
+                {"type": "text", "text": "Follow-up of INC-42, filed by warroom."}, {"type": "hardBreak"},
+                {"type": "text", "text": "Incident: INC-42 Checkout errors"}, {"type": "hardBreak"},
                 {"type": "text", "text": "Owner: bob"}, {"type": "hardBreak"},
                 {"type": "text", "text": "Due: 2026-12-20"}, {"type": "hardBreak"},
                 {"type": "text", "text": "Priority: P1"}]},
@@ -97,7 +98,8 @@ async def test_jira_v2_sends_wiki_text_and_the_assignee_by_name(tmp_path, monkey
     fields = create.json["fields"]
     assert fields["assignee"] == {"name": "bob"} and fields["issuetype"] == {"name": "Bug"}
     description = fields["description"]
-    assert description.startswith("Follow-up of INC-42 (Checkout errors), filed by warroom.\nOwner: bob\n")
+    assert description.startswith("Follow-up of INC-42, filed by warroom.\n\n{noformat}\n"
+                                  "Incident: INC-42 Checkout errors\nOwner: bob\n"), "what people typed is in the block"
     body = description.split("\n\n{noformat}\n", 1)[1]
     assert body.endswith("\n{noformat}") and body.count("{noformat}") == 1, "the text cannot end the block"
     assert "\x1b" not in description and "␛]8;;http://evil.example␇link" in description
@@ -205,8 +207,8 @@ async def test_github_lists_then_creates_with_the_documented_headers(tmp_path, m
         assert seen.headers["user-agent"] == "warroom"
     assert create.json == {
         "title": "INC-42: Add a canary stage for api deploys",
-        "body": ("Follow-up of INC-42 (Checkout errors), filed by warroom.\n\n"
-                 "```text\nOwner: bob\nDue: 2026-12-20\nPriority: P1\n\nAdd a canary stage for api deploys\n```\n\n"
+        "body": ("Follow-up of INC-42, filed by warroom.\n\n"
+                 "```text\nIncident: INC-42 Checkout errors\nOwner: bob\nDue: 2026-12-20\nPriority: P1\n\nAdd a canary stage for api deploys\n```\n\n"
                  "<!-- warroom-warroom-inc-42-f17 -->"),
         "assignees": ["bob"]}
 
@@ -226,7 +228,7 @@ async def test_github_hostile_text_stays_inside_the_code_block(tmp_path, monkeyp
     await channel.send(followup(HOSTILE + "\n````\n@everyone"), None)
     body = github.seen[-1].json["body"]
     head, fenced, tail = body.split("`````", 2)[0], body.split("`````")[1], body.split("`````")[2]
-    assert head == "Follow-up of INC-42 (Checkout errors), filed by warroom.\n\n", "nothing typed outside the block"
+    assert head == "Follow-up of INC-42, filed by warroom.\n\n", "nothing typed outside the block"
     assert "@here" in fenced and "@everyone" in fenced and "````" in fenced and "\x1b" not in fenced
     assert tail == "\n\n<!-- warroom-warroom-inc-42-f17 -->"
     assert "\x1b" not in github.seen[-1].json["title"]

@@ -25,7 +25,7 @@ import httpx
 from warroom.comms.channels import http
 from warroom.comms.channels.base import DeliveryFailed, Message, Receipt
 from warroom.comms.channels.publication import marker
-from warroom.comms.channels.tracker import TrackerChannel, answer, as_json, details, judged, summary, text
+from warroom.comms.channels.tracker import TrackerChannel, answer, as_json, details, heading, judged, summary, text
 from warroom.text import MASK, safe_line
 
 
@@ -63,9 +63,8 @@ class GitHubChannel(TrackerChannel):
         return f"{(self.config.api_url or API).rstrip('/')}/repos/{self.config.repo}/issues"
 
     def payload(self, message: Message, *, assign: bool = True) -> dict[str, Any]:
-        lines = details(message)
-        body = "\n\n".join([lines[0], _fenced("\n".join([*lines[1:], "", text(message)]).strip("\n")),
-                            f"<!-- {marker(message)} -->"])
+        typed = "\n".join([*details(message), "", text(message)])
+        body = "\n\n".join([heading(message), _fenced(typed), f"<!-- {marker(message)} -->"])
         payload: dict[str, Any] = {"title": summary(message), "body": body}
         owner = message.fields.get("owner", "").removeprefix("@")
         if assign and _LOGIN.fullmatch(owner):

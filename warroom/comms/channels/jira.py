@@ -19,7 +19,7 @@ import httpx
 from warroom.comms.channels import http
 from warroom.comms.channels.base import DeliveryFailed, Message, Receipt
 from warroom.comms.channels.publication import marker
-from warroom.comms.channels.tracker import TrackerChannel, answer, as_json, details, judged, summary, text
+from warroom.comms.channels.tracker import TrackerChannel, answer, as_json, details, heading, judged, summary, text
 from warroom.text import MASK
 
 
@@ -35,7 +35,7 @@ def _explain(body: Any) -> str | None:
     return "; ".join(parts) or None
 
 
-def _document(lines: list[str], body: str) -> dict[str, Any]:
+def _document(head: str, lines: list[str], body: str) -> dict[str, Any]:
     """Atlassian Document Format: paragraphs of text nodes, which Jira shows as written (a
     mention or a link is a node of its own, never made from text)."""
     def paragraph(block: str) -> dict[str, Any]:
@@ -47,14 +47,15 @@ def _document(lines: list[str], body: str) -> dict[str, Any]:
                 content.append({"type": "text", "text": line})
         return {"type": "paragraph", "content": content}
 
-    blocks = ["\n".join(lines), *[b for b in body.split("\n\n") if b.strip()]]
+    blocks = ["\n".join([head, *lines]), *[b for b in body.split("\n\n") if b.strip()]]
     return {"type": "doc", "version": 1, "content": [paragraph(b) for b in blocks]}
 
 
-def _wiki(lines: list[str], body: str) -> str:
-    """Jira wiki markup (v2): the text in a {noformat} block, where no markup, mention or
-    link is made; a {noformat} in the text itself is broken so it cannot end the block."""
-    return "\n".join(lines) + "\n\n{noformat}\n" + body.replace("{noformat}", "{noformat }") + "\n{noformat}"
+def _wiki(head: str, lines: list[str], body: str) -> str:
+    """Jira wiki markup (v2): what people typed in a {noformat} block, where no markup,
+    mention or link is made; a {noformat} in their text is broken so it cannot end the block."""
+    typed = "\n".join([*lines, "", body]).replace("{noformat}", "{noformat }")
+    return f"{head}\n\n{{noformat}}\n{typed}\n{{noformat}}"
 
 
 class JiraChannel(TrackerChannel):
@@ -68,12 +69,12 @@ class JiraChannel(TrackerChannel):
 
     def fields(self, message: Message) -> dict[str, Any]:
         c = self.config
-        lines, body = details(message), text(message)
+        head, lines, body = heading(message), details(message), text(message)
         fields: dict[str, Any] = {
             "project": {"key": c.project},
             "issuetype": {"name": c.issue_type},
             "summary": summary(message),
-            "description": _document(lines, body) if c.api_version == 3 else _wiki(lines, body),
+            "description": _document(head, lines, body) if c.api_version == 3 else _wiki(head, lines, body),
             "labels": [LABEL, marker(message)],
         }
         if message.fields.get("due"):

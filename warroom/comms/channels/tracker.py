@@ -31,10 +31,16 @@ def summary(message: Message) -> str:
     return line if len(line) <= SUMMARY_LIMIT else line[:SUMMARY_LIMIT - 1] + "…"
 
 
+def heading(message: Message) -> str:
+    """The ticket's first line, nothing typed by a person in it: it stands outside the
+    block that holds their words (a wiki {noformat}, a Markdown fence)."""
+    return f"Follow-up of {safe_line(message.incident_key)}, filed by warroom."
+
+
 def details(message: Message) -> list[str]:
-    """The lines that say where the ticket comes from and what it asks, as plain text."""
+    """Where the ticket comes from and what it asks, as plain text: typed by people."""
     f = message.fields
-    lines = [f"Follow-up of {message.incident_key} ({message.title}), filed by warroom."]
+    lines = [f"Incident: {message.incident_key} {message.title}"]
     lines += [f"{label}: {f[key]}" for key, label in (("owner", "Owner"), ("due", "Due"),
                                                        ("priority", "Priority")) if f.get(key)]
     return [safe_line(line) for line in lines]
