@@ -273,3 +273,23 @@ def test_dry_run_shows_the_conversation_with_the_password_masked(tmp_path, monke
                          "RCPT TO:<lead@example.com>", "DATA"]
     assert "Message-ID: <warroom-inc-42.leadership-notice.17@example-com>" in lines[6]
     assert not any(PASSWORD in line for line in lines)
+
+
+class RefusesData(Mailbox):
+    def __init__(self, reply: str) -> None:
+        super().__init__()
+        self.reply = reply
+
+    async def handle_DATA(self, server, session, envelope):
+        return self.reply
+
+
+@pytest.mark.parametrize(("reply", "permanent"), [("451 4.3.0 Queue full, try later", False),
+                                                  ("554 5.7.1 Message rejected as spam", True)])
+async def test_a_refused_message_is_classified_by_its_reply(tmp_path, monkeypatch, servers, reply, permanent):
+    servers.append(server := serve(RefusesData(reply)))
+    email = channel(tmp_path, monkeypatch, server.port, "starttls = false")
+    with pytest.raises(DeliveryFailed) as failed:
+        await email.send(message(), None)
+    assert str(failed.value) == f"email leadership: message refused ({reply})"
+    assert failed.value.permanent is permanent

@@ -276,3 +276,10 @@ def test_github_dry_run_masks_the_token(tmp_path, monkeypatch, github):
                          "Authorization: Bearer ****", "Accept: application/vnd.github+json",
                          "X-GitHub-Api-Version: 2022-11-28", "User-Agent: warroom"]
     assert GITHUB_TOKEN not in "\n".join(lines) and github.seen == []
+
+
+def test_jira_api_version_is_2_or_3(tmp_path, monkeypatch, jira):
+    from warroom.errors import WarroomError
+
+    with pytest.raises(WarroomError, match=r"channel\[0\]\.api_version: expected 2 or 3, got 4"):
+        jira_channel(tmp_path, monkeypatch, jira, "api_version = 4")

@@ -15,6 +15,7 @@ are worth retrying, its 5xx replies are not.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import smtplib
 import ssl
 from email import policy
@@ -29,7 +30,15 @@ from warroom.secrets import Secrets
 from warroom.text import MASK, safe_line
 
 
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def message_id(message: Message, sender: str) -> str:
@@ -168,7 +177,7 @@ class EmailChannel:
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
         if c.username is not None:
-            if not c.starttls and c.host not in _LOOPBACK:
+            if not c.starttls and not _loopback(c.host):
                 raise self._failed("refusing to send the password unencrypted: set starttls = true",
                                    permanent=True)
             if not smtp.has_extn("auth"):
