@@ -110,7 +110,8 @@ async def deliver(channel: Channel, msg: Message, attempts: int, *,
             wait = failed.retry_after if failed.retry_after is not None else backoff * 2 ** (attempt - 1)
             await sleep(min(wait, MAX_WAIT))
             continue
-        return Outcome(channel.name, key=receipt.remote_id or "", url=receipt.url or "",
+        # A channel that keeps no id (a webhook configured for follow-ups) still delivered.
+        return Outcome(channel.name, key=receipt.remote_id or "sent", url=receipt.url or "",
                        found=receipt.data.get("found") == "true")
     raise AssertionError("unreachable")
 

@@ -30,8 +30,6 @@ from warroom.secrets import Secrets
 from warroom.text import MASK, safe_line
 
 
-
-
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
