@@ -437,6 +437,16 @@ async def cmd_action_run(ctx: Context, svc: IncidentService) -> int:
                             dry_run=a.dry_run, yes=a.yes)
 
 
+async def cmd_runbook(ctx: Context, svc: IncidentService) -> int:
+    from warroom.cli import runbook
+
+    a = ctx.args
+    incident_id = await svc.resolve(a.incident)
+    if a.runbook_command == "run":
+        return await runbook.run(svc, ctx.config, incident_id, a.name, a.step, ctx.author)
+    return await runbook.tick(svc, ctx.config, incident_id, a.name, a.step, ctx.author, a.skip)
+
+
 async def console_target(ctx: Context, svc: IncidentService) -> Incident:
     """The state of the incident a console opens: the one named, else the only open one."""
     if ctx.args.incident:
@@ -523,6 +533,16 @@ def run(args: argparse.Namespace) -> int:
         if args.action_command == "list":
             return list_actions(ctx.config)
         return asyncio.run(_with_service(ctx, cmd_action_run))
+    if args.command == "runbook":
+        from warroom.cli import runbook
+
+        if args.runbook_command == "list":
+            return runbook.list_runbooks(ctx.config)
+        if args.runbook_command == "show":
+            return runbook.show_runbook(ctx.config, args.name)
+        if args.runbook_command == "check":
+            return runbook.check(ctx.config, args.path)
+        return asyncio.run(_with_service(ctx, cmd_runbook))
     if args.command == "check":
         from warroom.cli.check import run_check
 

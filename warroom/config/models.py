@@ -905,6 +905,9 @@ class Config(_Model):
     """[[check]]: health checks."""
     actions: list[Action] = Field(default_factory=list, alias="action")
     """[[action]]: mitigations."""
+    runbooks: list[FilePath] = Field(default_factory=list)
+    """Runbook files (Markdown) or directories of them, besides <config dir>/warroom/runbooks/;
+    a relative path is taken from the config file's directory."""
     people: dict[str, PersonNames] = Field(default_factory=dict)
     """[people]: login = "name", or login = ["name", ...] for a login several people share.
     Who acts is always the operating-system login; this says how entries name them."""
