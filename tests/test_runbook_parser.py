@@ -259,3 +259,17 @@ def test_options_match_configured_actions_by_command_or_name() -> None:
     # A front matter naming an action that is not configured says so.
     unconfigured = {m.option.number: m.why for m in match_options(book, actions[:1])}
     assert "no such [[action]]" in unconfigured[4] and unconfigured[1] == "not configured"
+
+
+def test_a_runbook_wants_updating_when_a_step_was_skipped_or_a_mitigation_was_not_in_it() -> None:
+    from datetime import datetime, timezone
+
+    from warroom.domain.runbook_progress import Progress, Review, Tick, review_gaps
+
+    at = datetime(2026, 12, 6, 3, 0, tzinfo=timezone.utc)
+    review = Review("slow-api", "Slow API", ((1, "a"), (2, "b")), frozenset({"rollback-api"}))
+    followed = Progress("slow-api", steps={1: Tick(1, "ran", "alice", at), 2: Tick(2, "ticked", "bob", at)})
+    assert review_gaps(review, followed, ["rollback-api"]) == []
+    partial = Progress("slow-api", steps={1: Tick(1, "ran", "alice", at), 2: Tick(2, "skipped", "bob", at)})
+    assert review_gaps(review, partial, ["rollback-api", "flush-cache"]) == [
+        "step 2 skipped", "flush-cache used but not among its options"]

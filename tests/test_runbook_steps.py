@@ -241,3 +241,21 @@ def test_list_show_tick_and_check(cli, incident, tmp_path):
     assert bad.code == 2 and bad.err == f"warroom: runbook {broken}:3: step heading \"Look\" has no number (write \"### 1. Look\")\n"
     unknown = cli("runbook", "show", "nothing", "--config", str(config))
     assert unknown.code == 2 and "no runbook named 'nothing'" in unknown.err
+
+
+async def test_the_postmortem_lists_the_steps_run_and_asks_to_update_the_runbook(cli, incident, orders, tmp_path):
+    table, _, _ = orders
+    config = write_setup(tmp_path, sql_step(f"SELECT count(*) FROM {table};") + "\n"
+                         + "### 2. Ask who deployed\n\nIn the channel.\n\n" + sql_step("SHOW work_mem;", 3))
+    ran = await acli(cli, "runbook", "run", "probe", "1", "--incident", incident, "--config", str(config))
+    assert ran.code == 0, ran.err
+    assert (await acli(cli, "runbook", "tick", "probe", "3", "--skip", "--incident", incident,
+                       "--config", str(config))).code == 0
+    written = await acli(cli, "postmortem", incident, "--config", str(config))
+    assert written.code == 0, written.err
+    text = written.out
+    section = text[text.index("## Runbook steps run"):]
+    assert "| 1. Query | run (ok) | tester |" in section
+    assert "| 2. Ask who deployed | not done | — | — | — |" in section
+    assert "| 3. Query | skipped | tester |" in section
+    assert "| Update runbook probe: steps 2, 3 skipped | [owner] | [P0-P3] | [date] | proposed |" in text

@@ -420,8 +420,14 @@ async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
     from warroom.comms.postmortem import postmortem_markdown
 
     loaded = await svc.load(await svc.resolve(ctx.args.incident))
+    reviews = None
+    if any(p.in_use for p in loaded.incident.runbooks.values()):
+        from warroom.runbooks.library import load_configured, reviews as runbook_reviews
+
+        reviews = runbook_reviews(load_configured(ctx.config), ctx.config)
     text = ctx.config.secrets.mask(postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
-                                                       level=svc.level(loaded.incident), now=svc.clock()))
+                                                       level=svc.level(loaded.incident), now=svc.clock(),
+                                                       runbooks=reviews))
     if ctx.args.output:
         write_file(Path(ctx.args.output), text)
     else:

@@ -110,3 +110,26 @@ def escalation_due(runbook_rules: dict[str, tuple[timedelta, tuple[str, ...]]], 
         if at <= now:
             due.append(Due(name, at, after, contacts))
     return due
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What the postmortem needs of a runbook: its steps and the actions its options are."""
+
+    name: str
+    title: str
+    steps: tuple[tuple[int, str], ...]
+    actions: frozenset[str]
+
+
+def review_gaps(review: Review, progress: Progress, mitigations_run: list[str]) -> list[str]:
+    """Why the runbook wants updating after this incident: steps skipped (or never done),
+    mitigations used that are none of its options. Empty when it was followed as written."""
+    gaps = []
+    skipped = [n for n, _ in review.steps if n not in progress.steps or progress.steps[n].event == "skipped"]
+    if skipped:
+        gaps.append(f"step{'s' if len(skipped) > 1 else ''} {', '.join(map(str, skipped))} skipped")
+    outside = sorted({a for a in mitigations_run if a not in review.actions})
+    if outside:
+        gaps.append(f"{', '.join(outside)} used but not among its options")
+    return gaps

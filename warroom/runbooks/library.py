@@ -103,3 +103,14 @@ def load_configured(config: Any) -> Library:
 def action_refs(config: Any) -> list[ActionRef]:
     return [ActionRef(a.name, a.kind, getattr(a, "namespace", None), getattr(a, "deployment", None))
             for a in config.actions]
+
+
+def reviews(library: Library, config: Any) -> dict[str, "Review"]:
+    """What the postmortem needs of each runbook: its steps, and its options' actions."""
+    from warroom.domain.runbook_options import match_options
+    from warroom.domain.runbook_progress import Review
+
+    refs = action_refs(config)
+    return {name: Review(name, book.title, tuple((s.number, s.title) for s in book.steps),
+                         frozenset(m.action for m in match_options(book, refs) if m.action))
+            for name, book in library.runbooks.items()}
