@@ -769,6 +769,9 @@ class WarroomApp(App):
 
         runbook = self.runbook_flow.library.get(name)
         incident = self.incident_flow.incident
+        progress = incident.runbooks.get(name)
+        if (progress is None or not progress.in_use) and not self.read_only:
+            self.runbook_flow.opened(name)  # its escalation rule now applies to this incident
         rows = self.runbook_flow.rows(runbook, incident)
         self.push_screen(RunbookScreen(f"Runbook {name}: {runbook.title}", rows,
                                        self.runbook_flow.escalation_line(runbook), read_only=self.read_only),

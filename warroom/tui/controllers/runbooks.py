@@ -120,6 +120,13 @@ class RunbookController:
         title = f"Runbook {name}, step {number}: {ran.plan.step.title} ({'ok' if ran.ok else 'failed'})"
         self.host.post_message(RunbookOutput(title, ran.output))
 
+    def opened(self, name: str) -> None:
+        if self.read_only or self.service is None or self.incident_id is None:
+            return
+        service, incident_id = self.service, self.incident_id
+        self.host.run_worker(partial(service.runbook_event, incident_id, name, "opened", self.author),
+                             group="write", exit_on_error=False)
+
     def tick(self, name: str, number: int, skip: bool) -> None:
         if self._refused():
             return
