@@ -259,3 +259,20 @@ async def test_the_postmortem_lists_the_steps_run_and_asks_to_update_the_runbook
     assert "| 2. Ask who deployed | not done | — | — | — |" in section
     assert "| 3. Query | skipped | tester |" in section
     assert "| Update runbook probe: steps 2, 3 skipped | [owner] | [P0-P3] | [date] | proposed |" in text
+
+
+async def test_a_function_of_the_databases_own_is_not_called(cli, incident, orders, tmp_path):
+    """A user-defined function may call what the denylist names (here pg_cancel_backend):
+    it is not run, whatever its name."""
+    table, pid, admin = orders
+    name = f"rb_harmless_{secrets.token_hex(3)}"
+    await admin.execute(f"CREATE FUNCTION {name}(p int) RETURNS bool LANGUAGE sql AS "
+                        f"'SELECT pg_cancel_backend(p)'")
+    try:
+        config = write_setup(tmp_path, sql_step(f"SELECT {name}({pid});"))
+        ran = await acli(cli, "runbook", "run", "probe", "1", "--incident", incident, "--config", str(config))
+        assert ran.code == 1 and f"not run: calls public.{name}()" in ran.out
+        assert await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 "
+                                    "AND query LIKE 'SELECT pg_sleep%'", pid) == 1
+    finally:
+        await admin.execute(f"DROP FUNCTION {name}(int)")

@@ -410,6 +410,18 @@ def _readonly_statement(stmt, text: str) -> None:
                 raise NotRunnable(f"calls {called}(), a function warroom does not know: {shown}")
 
 
+def called_functions(sql: str) -> set[str]:
+    """The unqualified names of the functions a (parsable) statement calls."""
+    from pglast import ast, parse_sql
+
+    names = set()
+    for raw in parse_sql(sql):
+        for node in _walk(raw.stmt):
+            if isinstance(node, ast.FuncCall):
+                names.add(node.funcname[-1].sval.lower())
+    return names
+
+
 def _statement_word(kind: str) -> str:
     return re.sub(r"Stmt$", "", kind).upper() or kind
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from warroom.domain.readonly import NotRunnable, Probe, redis_command
+from warroom.domain.readonly import NotRunnable, Probe, called_functions, redis_command
 from warroom.domain.runbook import Runbook
 from warroom.errors import WarroomError, describe_error
 from warroom.secrets import Secrets
@@ -21,6 +21,11 @@ from warroom.text import mask_text
 STATEMENT_TIMEOUT_MS = 5000
 """Each SQL statement's limit (SET LOCAL statement_timeout)."""
 MAX_ROWS = 200
+FUNCTIONS_OUTSIDE_CATALOG = (
+    "SELECT DISTINCT n.nspname, p.proname FROM pg_catalog.pg_proc p "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+    "WHERE p.proname = ANY($1::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "ORDER BY 1, 2")
 LOG_TAIL = 100
 KIND_OF_PROBE = {"sql": "postgres", "redis": "redis", "redis.latency": "redis", "prometheus": "prometheus"}
 
@@ -116,10 +121,19 @@ async def _sql(statement: str, check: Any, secrets: Secrets) -> str:
         # write that slipped through fails here and is rolled back.
         await conn.execute(f"BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
         try:
+            # A function of this database's own (not the server's built-ins) may do anything
+            # a READ ONLY transaction allows (dblink, signalling backends): not run.
+            names = sorted(called_functions(statement))
+            own = await conn.fetch(FUNCTIONS_OUTSIDE_CATALOG, names) if names else []
+            if own:
+                raise NotRunnable("calls " + ", ".join(f"{r['nspname']}.{r['proname']}()" for r in own)
+                                  + ": a function of this database's own, not one warroom knows")
             records = await conn.fetch(statement, timeout=timeout + STATEMENT_TIMEOUT_MS / 1000)
         finally:
             if not conn.is_closed():
                 await conn.execute("ROLLBACK")
+    except NotRunnable:
+        raise
     except asyncpg.PostgresError as exc:
         raise ProbeFailed(mask_text(f"{target}: {exc}", masks)) from None
     except Exception as exc:
