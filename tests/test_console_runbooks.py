@@ -162,12 +162,20 @@ async def test_the_runbook_is_offered_run_ticked_taken_and_escalated(store, tmp_
         assert any(sev == "error" and "@backend-team-lead" in text for text, sev in app.toasts)
         banner = str(part(app, "#banner").content)
         assert "RUNBOOK api-down: not resolved in 30 min: Escalate to: @backend-team-lead" in banner
+        # The header's escalation: the chain's overdue step first (SEV2's secondary at 15 min),
+        # once that is recorded, the runbook's.
+        assert app.header.text("escalation").endswith("ago: secondary on-call")
+        await pilot.press("e")
+        await until(pilot, lambda: app.incident_flow.incident.escalation_acks)
+        app.every_second()
+        assert app.header.text("escalation") == "ESCALATE (runbook): Escalate to: @backend-team-lead"
         await pilot.press("R")
         await until(pilot, lambda: isinstance(app.screen, RunbookScreen))
         await pilot.press("e")
         await until(pilot, lambda: runbook_entries(app, "escalated"))
         app.every_second()
         assert "RUNBOOK" not in str(part(app, "#banner").content)
+        assert "runbook" not in app.header.text("escalation")
         progress = app.incident_flow.incident.runbooks["api-down"]
         assert progress.escalated_by == "alice" and progress.steps[2].event == "skipped"
         assert app.is_running

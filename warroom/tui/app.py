@@ -477,8 +477,9 @@ class WarroomApp(App):
             self.header.undeclared(health, worst_name, self.key("incident.declare"))
             return
         level = flow.level()
+        due = self.runbook_flow.escalations(flow.incident, flow.now()) if flow.incident.open else []
         self.header.show(flow.incident, flow.key(), level, flow.timer(), flow.now(), self.seat_label(),
-                         health, worst_name)
+                         health, worst_name, due[0].contacts[0] if due else "")
         self.show_banner()
         if roles:
             self.roles_pane.show(flow.incident, level.required_roles if level else ())
