@@ -228,6 +228,9 @@ def test_list_show_tick_and_check(cli, incident, tmp_path):
     skipped = cli("runbook", "tick", "probe", "1", "--skip", "--incident", incident, "--config", str(config))
     assert skipped.code == 0
     assert [e["data"]["event"] for e in evidence(cli, incident)] == ["ticked", "skipped"]
+    states = cli("runbook", "show", "probe", "--incident", incident, "--config", str(config))
+    assert states.code == 0
+    assert "[skipped by tester " in states.out and "[ticked by tester " in states.out
     missing = cli("runbook", "tick", "probe", "9", "--incident", incident, "--config", str(config))
     assert missing.code == 2 and "has no step 9" in missing.err
     linted = cli("runbook", "check", "--config", str(config))

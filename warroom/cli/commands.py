@@ -448,6 +448,8 @@ async def cmd_runbook(ctx: Context, svc: IncidentService) -> int:
 
     a = ctx.args
     incident_id = await svc.resolve(a.incident)
+    if a.runbook_command == "show":
+        return runbook.show_runbook(ctx.config, a.name, await svc.state(incident_id))
     if a.runbook_command == "run":
         return await runbook.run(svc, ctx.config, incident_id, a.name, a.step, ctx.author)
     return await runbook.tick(svc, ctx.config, incident_id, a.name, a.step, ctx.author, a.skip)
@@ -503,6 +505,7 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
 
 
 READING = frozenset({cmd_list, cmd_show, cmd_export, cmd_postmortem, console_target})
+# (`runbook show --incident` only reads too, but shares cmd_runbook with run and tick.)
 SPOOLING = frozenset({cmd_log})
 """Commands that keep a scribe writing through a partition from the team journal."""
 """The commands that only read the journal."""
@@ -544,7 +547,7 @@ def run(args: argparse.Namespace) -> int:
 
         if args.runbook_command == "list":
             return runbook.list_runbooks(ctx.config)
-        if args.runbook_command == "show":
+        if args.runbook_command == "show" and args.incident is None:
             return runbook.show_runbook(ctx.config, args.name)
         if args.runbook_command == "check":
             return runbook.check(ctx.config, args.path)

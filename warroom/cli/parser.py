@@ -307,6 +307,7 @@ def _runbook(p: Parser, common: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="the runbooks found", parents=[common])
     show = sub.add_parser("show", help="a runbook: its steps, options and escalation", parents=[common])
     show.add_argument("name")
+    show.add_argument("--incident", "-i", metavar="INC", help="with each step's state on this incident")
     run = sub.add_parser("run", help="run a step read-only, print its output and journal it as evidence",
                          parents=[common])
     run.add_argument("name")

@@ -73,9 +73,9 @@ def describe(runbook: Runbook, config: Any, incident: Any = None) -> list[str]:
     return [safe_text(line) for line in lines]
 
 
-def show_runbook(config: Any, name: str) -> int:
+def show_runbook(config: Any, name: str, incident: Any = None) -> int:
     runbook = library(config).get(name)
-    print("\n".join(describe(runbook, config)))
+    print("\n".join(describe(runbook, config, incident)))
     return 0
 
 
