@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import asyncpg
 import pytest
@@ -76,8 +78,6 @@ def incident(cli) -> str:
 
 async def acli(cli, *args: str):
     """The CLI from an async test: in a thread, since it runs an event loop of its own."""
-    import asyncio
-
     return await asyncio.to_thread(cli, *args)
 
 
@@ -96,8 +96,6 @@ async def orders(postgres_dsn: str):
     await admin.execute(f"INSERT INTO {table} VALUES (1, false), (2, false), (3, true)")
     sleeper = await asyncpg.connect(postgres_dsn)
     pid = sleeper.get_server_pid()
-    import asyncio
-
     task = asyncio.ensure_future(sleeper.execute("SELECT pg_sleep(60)"))
     await eventually(lambda: admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 "
                                             "AND query LIKE 'SELECT pg_sleep%'", pid), "the sleeping backend")
@@ -153,11 +151,8 @@ async def test_a_step_that_would_change_anything_is_refused_before_anything_runs
 
 async def test_the_read_only_transaction_is_the_second_wall(orders):
     """Were the parser ever fooled, the statement still runs in a READ ONLY transaction."""
-    from types import SimpleNamespace
-
     from warroom.runbooks.probes import ProbeFailed, _sql
     from warroom.secrets import Secrets
-    from datetime import timedelta
 
     table, _, admin = orders
     check = SimpleNamespace(dsn=PG_DSN, timeout=timedelta(seconds=5))
