@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.test_sim import SPEED, Console, loopback_only, until  # noqa: F401 (an autouse fixture)
 from warroom.checks.base import State
 from warroom.domain.timeline import Kind
 from warroom.runbooks import flow
 from warroom.runbooks.library import load_configured
-from warroom.runbooks.steps import run_step
+from warroom.runbooks.steps import StepRefused, run_step
 from warroom.sim.simulation import Simulation
 
 
@@ -41,6 +43,18 @@ async def test_bad_deploy_offers_its_runbook_runs_its_steps_and_escalates(tmp_pa
             assert status.ok and "deployment.apps/api in production: revision 8" in status.output
             assert "CrashLoopBackOff" in status.output or "Error" in status.output
 
+            # Pod CPU and memory from metrics.k8s.io, once the cluster serves them.
+            latency = library.get("high-api-latency")
+            pod = console.runner.latest["api-deploy"].details["pods"][0]["name"]
+            top = await run_step(service, incident_id, latency, 4, console.config, "alice")
+            assert not top.ok and "no metrics-server" in top.output
+            sim.kube.set_pod_metrics("production", pod, {"api": {"cpu": "250m", "memory": "200Mi"}})
+            top = await run_step(service, incident_id, latency, 4, console.config, "alice")
+            assert top.ok and f"{pod}  250m  200Mi" in top.output
+            # Its database step names a check this scenario does not have: refused, nothing run.
+            with pytest.raises(StepRefused, match="names no postgres check"):
+                await run_step(service, incident_id, latency, 2, console.config, "alice")
+
             match = flow.option(runbook, 1, console.config)
             assert match.action == "rollback-api"
             executed, verified = await console.mitigate(match.action)
@@ -61,9 +75,11 @@ async def test_bad_deploy_offers_its_runbook_runs_its_steps_and_escalates(tmp_pa
             # Nothing resolved: the rule is due at 30 minutes after the declaration, not before.
             declared = loaded.incident.declared_at
             assert flow.escalations(library, loaded.incident, declared + timedelta(minutes=29, seconds=59)) == []
-            (due,) = flow.escalations(library, loaded.incident, declared + timedelta(minutes=30))
-            assert due.runbook == "high-error-rate" and due.contacts[0] == "Escalate to: @backend-team-lead"
-            await flow.acknowledge(service, incident_id, due, "alice")
+            due = {d.runbook: d for d in flow.escalations(library, loaded.incident, declared + timedelta(minutes=30))}
+            assert sorted(due) == ["high-api-latency", "high-error-rate"]  # both were used
+            assert due["high-error-rate"].contacts[0] == "Escalate to: @backend-team-lead"
+            await flow.acknowledge(service, incident_id, due["high-error-rate"], "alice")
             after = (await service.load(incident_id)).incident
             assert after.runbooks["high-error-rate"].escalated_by == "alice"
-            assert flow.escalations(library, after, declared + timedelta(hours=2)) == []
+            later = flow.escalations(library, after, declared + timedelta(hours=2))
+            assert [d.runbook for d in later] == ["high-api-latency"]
