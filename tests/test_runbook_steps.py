@@ -274,3 +274,31 @@ async def test_a_function_of_the_databases_own_is_not_called(cli, incident, orde
                                     "AND query LIKE 'SELECT pg_sleep%'", pid) == 1
     finally:
         await admin.execute(f"DROP FUNCTION {name}(int)")
+
+
+async def test_a_view_that_would_act_is_not_read(cli, incident, orders, tmp_path):
+    """A view's definition runs when it is read: one that cancels a backend (directly, or
+    through a function of the database's own, or through another view) is not read."""
+    table, pid, admin = orders
+    tag = secrets.token_hex(3)
+    function, direct, nested, through = f"rb_f_{tag}", f"rb_v1_{tag}", f"rb_v2_{tag}", f"rb_v3_{tag}"
+    await admin.execute(f"CREATE FUNCTION {function}(p int) RETURNS bool LANGUAGE sql AS 'SELECT pg_cancel_backend(p)'")
+    await admin.execute(f"CREATE VIEW {direct} AS SELECT pg_cancel_backend({pid}) AS cancelled")
+    await admin.execute(f"CREATE VIEW {nested} AS SELECT * FROM {direct}")
+    await admin.execute(f"CREATE VIEW {through} AS SELECT {function}({pid}) AS cancelled")
+    try:
+        for view, words in ((direct, "calls pg_cancel_backend()"), (nested, f"reads view public.{direct}"),
+                            (through, f"calls public.{function}()")):
+            config = write_setup(tmp_path, sql_step(f'SELECT * FROM "{view}";'))
+            ran = await acli(cli, "runbook", "run", "probe", "1", "--incident", incident, "--config", str(config))
+            assert ran.code == 1 and f"not run: reads view public.{view}" in ran.out and words in ran.out, ran.out
+        assert await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 "
+                                    "AND query LIKE 'SELECT pg_sleep%'", pid) == 1
+        # A plain view is read.
+        await admin.execute(f"CREATE VIEW rb_ok_{tag} AS SELECT count(*) AS n FROM {table}")
+        config = write_setup(tmp_path, sql_step(f"SELECT n FROM rb_ok_{tag};"))
+        ran = await acli(cli, "runbook", "run", "probe", "1", "--incident", incident, "--config", str(config))
+        assert ran.code == 0 and "(1 row)" in ran.out
+    finally:
+        await admin.execute(f"DROP VIEW IF EXISTS rb_ok_{tag}, {through}, {nested}, {direct}")
+        await admin.execute(f"DROP FUNCTION {function}(int)")

@@ -411,15 +411,32 @@ def _readonly_statement(stmt, text: str) -> None:
 
 
 def called_functions(sql: str) -> set[str]:
-    """The unqualified names of the functions a (parsable) statement calls."""
+    """The names of the functions a (parsable) statement calls, as PostgreSQL resolves
+    them (the parser has already folded unquoted names to lower case)."""
     from pglast import ast, parse_sql
 
     names = set()
     for raw in parse_sql(sql):
         for node in _walk(raw.stmt):
             if isinstance(node, ast.FuncCall):
-                names.add(node.funcname[-1].sval.lower())
+                names.add(node.funcname[-1].sval)
     return names
+
+
+def relations(sql: str) -> set[str]:
+    """Every relation a (parsable) statement names, quoted for ``to_regclass`` (a view's
+    definition runs when it is read: the caller vets it like the statement)."""
+    from pglast import ast, parse_sql
+
+    def quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    found = set()
+    for raw in parse_sql(sql):
+        for node in _walk(raw.stmt):
+            if isinstance(node, ast.RangeVar) and node.relname:
+                found.add(".".join(quoted(part) for part in (node.schemaname, node.relname) if part))
+    return found
 
 
 def _statement_word(kind: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from warroom.domain.readonly import NotRunnable, Probe, called_functions, redis_command
+from warroom.domain.readonly import NotRunnable, Probe, called_functions, readonly_sql, redis_command, relations
 from warroom.domain.runbook import Runbook
 from warroom.errors import WarroomError, describe_error
 from warroom.secrets import Secrets
@@ -26,6 +26,11 @@ FUNCTIONS_OUTSIDE_CATALOG = (
     "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
     "WHERE p.proname = ANY($1::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
     "ORDER BY 1, 2")
+VIEW_OF = (
+    "SELECT n.nspname, c.relname, pg_catalog.pg_get_viewdef(c.oid) AS definition FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.oid = pg_catalog.to_regclass($1) AND c.relkind = 'v' "
+    "AND n.nspname NOT IN ('pg_catalog', 'information_schema')")
 LOG_TAIL = 100
 KIND_OF_PROBE = {"sql": "postgres", "redis": "redis", "redis.latency": "redis", "prometheus": "prometheus"}
 
@@ -121,13 +126,7 @@ async def _sql(statement: str, check: Any, secrets: Secrets) -> str:
         # write that slipped through fails here and is rolled back.
         await conn.execute(f"BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
         try:
-            # A function of this database's own (not the server's built-ins) may do anything
-            # a READ ONLY transaction allows (dblink, signalling backends): not run.
-            names = sorted(called_functions(statement))
-            own = await conn.fetch(FUNCTIONS_OUTSIDE_CATALOG, names) if names else []
-            if own:
-                raise NotRunnable("calls " + ", ".join(f"{r['nspname']}.{r['proname']}()" for r in own)
-                                  + ": a function of this database's own, not one warroom knows")
+            await vet(conn, statement)
             records = await conn.fetch(statement, timeout=timeout + STATEMENT_TIMEOUT_MS / 1000)
         finally:
             if not conn.is_closed():
@@ -147,6 +146,34 @@ async def _sql(statement: str, check: Any, secrets: Secrets) -> str:
     text = table(headers, [list(r.values()) for r in shown])
     more = f", first {MAX_ROWS} shown" if len(records) > MAX_ROWS else ""
     return f"{text}\n({len(records)} row{'s' if len(records) != 1 else ''}{more})"
+
+
+VIEW_DEPTH = 8
+
+
+async def vet(conn: Any, statement: str, depth: int = 0, via: str = "") -> None:
+    """What the parser cannot see from the text alone, looked up in this database inside
+    the read-only transaction before the statement runs: a function of the database's own
+    (not the server's built-ins) may do anything a READ ONLY transaction allows (signal a
+    backend, reach another server); a view's definition runs when the view is read, so it
+    must pass the same rules. NotRunnable names what was found."""
+    names = sorted(called_functions(statement))
+    own = await conn.fetch(FUNCTIONS_OUTSIDE_CATALOG, names) if names else []
+    if own:
+        raise NotRunnable(f"{via}calls " + ", ".join(f"{r['nspname']}.{r['proname']}()" for r in own)
+                          + ": a function of this database's own, not one warroom knows")
+    for relation in sorted(relations(statement)):
+        row = await conn.fetchrow(VIEW_OF, relation)
+        if row is None:
+            continue
+        view = f"view {row['nspname']}.{row['relname']}"
+        if depth >= VIEW_DEPTH:
+            raise NotRunnable(f"{via}reads {view}: views nested deeper than {VIEW_DEPTH}")
+        try:
+            readonly_sql(row["definition"])
+        except NotRunnable as exc:
+            raise NotRunnable(f"{via}reads {view}, whose definition is refused: {exc}") from None
+        await vet(conn, row["definition"], depth + 1, f"{via}reads {view}, which ")
 
 
 # --- Redis -----------------------------------------------------------------------------------
