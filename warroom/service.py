@@ -500,6 +500,25 @@ class IncidentService:
         self._text(text, "score card")
         return await self._append(incident_id, Kind.DRILL, text, author, dict(score_data), Origin.WARROOM)
 
+    async def runbook_event(self, incident_id: int, runbook: str, event: str, author: str, *,
+                            step: int | None = None, **data: Any) -> Entry:
+        """A person's mark on a runbook's checklist: a step ``ticked`` (done by hand) or
+        ``skipped``, the runbook ``opened``, an ``option`` taken, its escalation
+        ``escalated`` (domain/runbook_progress.py). A step *run* is warroom's to write."""
+        texts = {"ticked": "step {step} done by hand", "skipped": "step {step} skipped",
+                 "opened": "opened", "option": "option {option} taken ({action})",
+                 "escalated": "escalated to {contacts}"}
+        if event not in texts:
+            raise WarroomError(f"unknown runbook event {event!r}", "expected one of: " + ", ".join(texts))
+        if event in ("ticked", "skipped") and (step is None or step < 0):
+            raise WarroomError(f"a runbook {event} needs a step number")
+        await self._writable(incident_id, author, False)
+        fields = {"step": step, **data}
+        shown = {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in fields.items()}
+        text = f"Runbook {runbook}: " + texts[event].format(**shown)
+        payload = {"runbook": runbook, "event": event, **({"step": step} if step is not None else {}), **data}
+        return await self._append(incident_id, Kind.RUNBOOK, text, author, payload)
+
     async def append_raw(self, incident_id: int, kind: Kind, text: str, author: str,
                          data: dict[str, Any]) -> Entry:
         """For warroom's own entries (health transitions, action audits and verifications,

@@ -436,8 +436,14 @@ async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
     from warroom.comms.postmortem import postmortem_markdown
 
     loaded = await svc.load(await svc.resolve(ctx.args.incident))
+    reviews = None
+    if any(p.in_use for p in loaded.incident.runbooks.values()):
+        from warroom.runbooks.library import load_configured, reviews as runbook_reviews
+
+        reviews = runbook_reviews(load_configured(ctx.config), ctx.config)
     text = ctx.config.secrets.mask(postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
-                                                       level=svc.level(loaded.incident), now=svc.clock()))
+                                                       level=svc.level(loaded.incident), now=svc.clock(),
+                                                       runbooks=reviews))
     if ctx.args.output:
         write_file(Path(ctx.args.output), text)
     else:
@@ -451,6 +457,18 @@ async def cmd_action_run(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     return await run_action(svc, ctx.config, await svc.resolve(a.incident), a.name, actor=ctx.author,
                             dry_run=a.dry_run, yes=a.yes)
+
+
+async def cmd_runbook(ctx: Context, svc: IncidentService) -> int:
+    from warroom.cli import runbook
+
+    a = ctx.args
+    incident_id = await svc.resolve(a.incident)
+    if a.runbook_command == "show":
+        return runbook.show_runbook(ctx.config, a.name, await svc.state(incident_id))
+    if a.runbook_command == "run":
+        return await runbook.run(svc, ctx.config, incident_id, a.name, a.step, ctx.author)
+    return await runbook.tick(svc, ctx.config, incident_id, a.name, a.step, ctx.author, a.skip)
 
 
 async def console_target(ctx: Context, svc: IncidentService) -> Incident:
@@ -504,6 +522,7 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
 
 
 READING = frozenset({cmd_list, cmd_show, cmd_export, cmd_postmortem, console_target})
+# (`runbook show --incident` only reads too, but shares cmd_runbook with run and tick.)
 SPOOLING = frozenset({cmd_log})
 """Commands that keep a scribe writing through a partition from the team journal."""
 """The commands that only read the journal."""
@@ -540,6 +559,16 @@ def run(args: argparse.Namespace) -> int:
         if args.action_command == "list":
             return list_actions(ctx.config)
         return asyncio.run(_with_service(ctx, cmd_action_run))
+    if args.command == "runbook":
+        from warroom.cli import runbook
+
+        if args.runbook_command == "list":
+            return runbook.list_runbooks(ctx.config)
+        if args.runbook_command == "show" and args.incident is None:
+            return runbook.show_runbook(ctx.config, args.name)
+        if args.runbook_command == "check":
+            return runbook.check(ctx.config, args.path)
+        return asyncio.run(_with_service(ctx, cmd_runbook))
     if args.command == "check":
         from warroom.cli.check import run_check
 

@@ -22,7 +22,8 @@ from warroom.text import safe_line
 
 # {key[...]}: the key of a binding id as the person's keymap has it.
 GUIDE = ("Demo: {title}. Health checks turn red as it breaks. Keys: {key[incident.mitigate]} mitigations "
-         "(the fix here is {mitigation}), {key[incident.note]} note, {key[incident.severity]} severity, "
+         "(the fix here is {mitigation}), {key[incident.runbooks]} runbooks, {key[incident.note]} note, "
+         "{key[incident.severity]} severity, "
          "{key[incident.assign]} assign, {key[incident.update]} update ({key[draft.post]} posts it), "
          "{key[view.help]} help, {key[view.quit]} quit.")
 DRILL_GUIDE = ("Drill: {title}. Nothing is declared: watch Health, press {key[incident.declare]} to declare, "
@@ -92,7 +93,9 @@ async def _declare(store_url: str, config: Config, scenario, author: str, login:
         service = IncidentService(journal, config.policy, prefix=config.incident.id_prefix, login=login,
                                   secrets=config.secrets)
         severity = scenario.severity if config.policy.has(scenario.severity) else config.policy.names[0]
-        entry = await service.declare(scenario.title, severity, author, impact="being assessed")
+        # The scenario's services: what `R` finds the shipped runbooks by.
+        entry = await service.declare(scenario.title, severity, author, impact="being assessed",
+                                      services=[s.name for s in scenario.services])
         await service.assign(entry.incident_id, "ic", author, author)
         return entry.incident_id
     finally:

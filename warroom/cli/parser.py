@@ -317,6 +317,31 @@ def _action(p: Parser, common: argparse.ArgumentParser) -> None:
     author(run)
 
 
+@command(("runbook", "runbooks: list, show, run a step read-only, tick a step, lint"))
+def _runbook(p: Parser, common: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="runbook_command", metavar="SUBCOMMAND", parser_class=Parser)
+    sub.required = True
+    sub.add_parser("list", help="the runbooks found", parents=[common])
+    show = sub.add_parser("show", help="a runbook: its steps, options and escalation", parents=[common])
+    show.add_argument("name")
+    show.add_argument("--incident", "-i", metavar="INC", help="with each step's state on this incident")
+    run = sub.add_parser("run", help="run a step read-only, print its output and journal it as evidence",
+                         parents=[common])
+    run.add_argument("name")
+    run.add_argument("step", type=positive_int, help="the step's number as written (### 2. ... is 2)")
+    run.add_argument("--incident", "-i", required=True, metavar="INC")
+    author(run)
+    tick = sub.add_parser("tick", help="mark a step done by hand (or --skip it), journaled", parents=[common])
+    tick.add_argument("name")
+    tick.add_argument("step", type=positive_int)
+    tick.add_argument("--incident", "-i", required=True, metavar="INC")
+    tick.add_argument("--skip", action="store_true", help="the step does not apply: skipped, not done")
+    author(tick)
+    check = sub.add_parser("check", help="lint runbooks: sections, checks, actions, steps that can't run",
+                           parents=[common])
+    check.add_argument("path", nargs="?", help="a runbook file or directory (default: the configured ones)")
+
+
 @command(("postmortem", "write the postmortem draft from the journal (Markdown)"))
 def _postmortem(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")

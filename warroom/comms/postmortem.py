@@ -23,6 +23,7 @@ from warroom.comms.templates import hm, is_transition
 from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident
 from warroom.domain.roles import Role
+from warroom.domain.runbook_progress import Review, review_gaps
 from warroom.domain.resolution import resolve_checklist
 from warroom.domain.severity import POSTMORTEM_WITHIN, Level, postmortem_due
 from warroom.domain.timeline import Entry, Kind, as_it_happened, happened_at, late_note, utc
@@ -233,10 +234,55 @@ def _drill(entries: list[Entry]) -> list[str]:
             "", fence + "text", *card, fence]
 
 
-def _followups(incident: Incident) -> list[str]:
+def _mitigations_run(entries: list[Entry]) -> list[str]:
+    return [str(e.data["action"]) for e in entries if e.kind is Kind.MITIGATION and e.origin.value == "warroom"
+            and e.data.get("result") == "ok" and e.data.get("action")]
+
+
+def _runbooks(incident: Incident, entries: list[Entry], reviews: dict[str, Review]) -> tuple[list[str], list[str]]:
+    """The "Runbook steps run" section and the "Update runbook NAME" action items."""
+    used = [p for p in incident.runbooks.values() if p.in_use]
+    if not used:
+        return [], []
+    lines = ["", "## Runbook steps run", ""]
+    updates = []
+    ran = _mitigations_run(entries)
+    for progress in used:
+        review = reviews.get(progress.name)
+        title = f" ({safe_line(review.title)})" if review else ""
+        lines += [f"Runbook {md_cell(progress.name)}{md_cell(title)}:", "",
+                  "| Step | Done | Who | Time UTC | Evidence |", "|---|---|---|---|---|"]
+        numbers = [n for n, _ in review.steps] if review else sorted(progress.steps)
+        names = dict(review.steps) if review else {}
+        for number in numbers:
+            tick = progress.steps.get(number)
+            what = md_cell(f"{number}. {names[number]}") if number in names else str(number)
+            if tick is None:
+                lines.append(f"| {what} | not done | — | — | — |")
+                continue
+            done = {"ran": f"run ({tick.result})" if tick.result else "run", "ticked": "done by hand",
+                    "skipped": "skipped"}.get(tick.event, tick.event)
+            evidence = f"entry {tick.evidence}" if tick.evidence is not None else "—"
+            lines.append(f"| {what} | {done} | {md_cell(tick.by)} | {hm(tick.at)} | {evidence} |")
+        for number, action, at, by in progress.options:
+            lines.append(f"\nOption {number} taken at {hm(at)} by {md_cell(by)}: {md_cell(action)}.")
+        if progress.escalated_at is not None:
+            lines.append(f"\nIts escalation was acknowledged at {hm(progress.escalated_at)} by "
+                         f"{md_cell(progress.escalated_by)}.")
+        lines.append("")
+        if review is not None:
+            gaps = review_gaps(review, progress, ran)
+            if gaps:
+                updates.append(f"Update runbook {progress.name}: {'; '.join(gaps)}")
+    return lines, updates
+
+
+def _followups(incident: Incident, proposed: list[str] = ()) -> list[str]:
     lines = ["", "## Action items", "", "| Action | Owner | Priority | Due | Status |", "|---|---|---|---|---|"]
+    for text in proposed:
+        lines.append(f"| {md_cell(text)} | [owner] | [P0-P3] | [date] | proposed |")
     if not incident.followups:
-        return lines + ["| [action] | [owner] | [P0-P3] | [date] | open |"]
+        return lines + ([] if proposed else ["| [action] | [owner] | [P0-P3] | [date] | open |"])
     for f in incident.followups:
         due = f.due.isoformat() if f.due else "—"
         status = f"done {f.done_at:%Y-%m-%d}" if f.done_at else "open"
@@ -270,8 +316,9 @@ def _checklist(incident: Incident, level: Level | None) -> list[str]:
 
 
 def postmortem_markdown(incident: Incident, entries: list[Entry], *, key: str,
-                        level: Level | None, now: datetime) -> str:
-    """The postmortem draft as Markdown; untrusted text is sanitised and cell-escaped."""
+                        level: Level | None, now: datetime, runbooks: dict[str, Review] | None = None) -> str:
+    """The postmortem draft as Markdown; untrusted text is sanitised and cell-escaped.
+    ``runbooks``: the runbooks known here, to list the steps not done and propose updates."""
     lines = _header(incident, key, level, now)
     lines += _impact(incident, now)
     lines += _metrics(incident)
@@ -280,9 +327,11 @@ def postmortem_markdown(incident: Incident, entries: list[Entry], *, key: str,
     lines += _roles(incident)
     lines += _updates(entries)
     lines += _mitigations(entries)
+    runbook_lines, updates = _runbooks(incident, entries, runbooks or {})
+    lines += runbook_lines
     lines += _drill(entries)
     lines += _placeholders(incident)
-    lines += _followups(incident)
+    lines += _followups(incident, updates)
     lines += ["", "## Before it was resolved", ""]
     lines += _checklist(incident, level)
     return "\n".join(lines) + "\n"

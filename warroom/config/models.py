@@ -716,6 +716,9 @@ class Config(_Model):
     """[[action]]: mitigations."""
     channels: list[Channel] = Field(default_factory=list, alias="channel")
     """[[channel]]: where updates, pages and tickets are published."""
+    runbooks: list[FilePath] = Field(default_factory=list)
+    """Runbook files (Markdown) or directories of them, besides <config dir>/warroom/runbooks/;
+    a relative path is taken from the config file's directory."""
     people: dict[str, PersonNames] = Field(default_factory=dict)
     """[people]: login = "name", or login = ["name", ...] for a login several people share.
     Who acts is always the operating-system login; this says how entries name them."""

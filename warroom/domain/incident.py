@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Iterable
 
+from warroom.domain import runbook_progress
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Entry, Kind, Origin, happened_at, utc
 
@@ -202,6 +203,8 @@ class Incident:
     """The reason given to resolve although something on the checklist did not hold."""
     notified: dict[str, datetime] = field(default_factory=dict)
     """Each audience told, by its name in lower case, and when."""
+    runbooks: dict[str, runbook_progress.Progress] = field(default_factory=dict)
+    """Each runbook used on the incident: its steps run or ticked, by whom and when."""
     last_entry_id: int = 0
     entry_count: int = 0
 
@@ -430,6 +433,7 @@ _HANDLERS = {
     Kind.TIMER: Incident._timer,
     Kind.MILESTONE: Incident._milestone,
     Kind.MITIGATION: Incident._mitigation,
+    Kind.RUNBOOK: lambda incident, entry: runbook_progress.apply(incident.runbooks, entry),
 }
 
 

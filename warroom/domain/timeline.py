@@ -28,6 +28,9 @@ class Kind(StrEnum):
     MILESTONE = "milestone"
     DRILL = "drill"
     """A drill's score card (``domain/drill.py``): text for people, ``data`` for tools."""
+    RUNBOOK = "runbook"
+    """A runbook's checklist: a step run (its output is the evidence entry it names) or
+    ticked by hand, an option taken, its escalation acknowledged (``domain/runbook_progress.py``)."""
 
     @classmethod
     def parse(cls, text: str) -> "Kind":
@@ -44,7 +47,7 @@ class Kind(StrEnum):
 FREE_TEXT_KINDS = frozenset({Kind.NOTE, Kind.DECISION, Kind.ACTION, Kind.MITIGATION, Kind.EVIDENCE})
 STATE_KINDS = frozenset(
     {Kind.DECLARE, Kind.STATUS, Kind.SEVERITY, Kind.ROLE, Kind.IMPACT, Kind.UPDATE,
-     Kind.FOLLOWUP, Kind.TIMER, Kind.MILESTONE, Kind.MITIGATION}
+     Kind.FOLLOWUP, Kind.TIMER, Kind.MILESTONE, Kind.MITIGATION, Kind.RUNBOOK}
 )
 
 

@@ -45,7 +45,7 @@ from warroom.tui.header import IncidentHeader
 from warroom.tui.health import HealthPane, health_summary
 from warroom.tui.messages import (ActionStep, ConfigReady, EntriesArrived, EvidenceReady, Failure,
                                   HealthResult, IncidentLoaded, JournalWatch, LinesNotWritten, SpoolBacklog,
-                                  MitigationPreviewed, Notice)
+                                  MitigationPreviewed, Notice, RunbookOutput)
 from warroom.tui.panes import DraftPane, EntryInput, Pane, RolesPane, TimelinePane
 from warroom.tui import keymap
 from warroom.tui.themes import DEFAULT_THEME, REQUIRED_VARIABLES, discover
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from warroom.tui.controllers.health import HealthController
     from warroom.tui.controllers.incident import IncidentController
     from warroom.tui.controllers.mitigation import MitigationController
+    from warroom.tui.controllers.runbooks import RunbookController
     from warroom.tui.dialogs import IncidentDialogs
 
 STYLES = Path(__file__).resolve().parent / "styles"
@@ -68,7 +69,8 @@ FATAL_GROUPS = frozenset({"load", "config"})
 WHAT_FAILED = {
     "load": "reading the journal", "config": "the configuration", "write": "writing to the journal",
     "declare": "declaring", "mitigation": "the mitigation", "checks": "the health checks",
-    "evidence": "gathering the evidence", "save": "saving",
+    "evidence": "gathering the evidence", "save": "saving", "runbook": "the runbook step",
+    "runbooks": "reading the runbooks",
 }
 
 
@@ -239,16 +241,19 @@ class WarroomApp(App):
         from warroom.tui.controllers.health import HealthController
         from warroom.tui.controllers.incident import IncidentController
         from warroom.tui.controllers.mitigation import MitigationController
+        from warroom.tui.controllers.runbooks import RunbookController
         from warroom.tui.dialogs import IncidentDialogs
+        import warroom.tui.runbook_screen  # noqa: F401
 
         options = self.options
         self.incident_flow: IncidentController = IncidentController(
             self, store_url=options.store_url, incident_id=options.incident_id, clock=options.clock,
             seat=options.seat, read_only=self.read_only, initial=options.initial)
         self.health_flow: HealthController = HealthController(
-            self, clock=options.clock, on_transition=self.incident_flow.journal_health)
+            self, clock=options.clock, on_transition=self.health_transition)
         self.mitigation_flow: MitigationController = MitigationController(
             self, read_only=self.read_only, health=lambda: self.health_flow.latest)
+        self.runbook_flow: RunbookController = RunbookController(self, read_only=self.read_only)
         self.dialogs: IncidentDialogs = IncidentDialogs(self)
         self.wired = True
         for warning in self.theme_warnings:
@@ -281,7 +286,7 @@ class WarroomApp(App):
         if self.wired:
             # Clients hold connections (aiohttp, asyncpg, redis) and the journal a thread:
             # closed here, whatever state their workers were cancelled in.
-            for flow in (self.mitigation_flow, self.health_flow, self.incident_flow):
+            for flow in (self.runbook_flow, self.mitigation_flow, self.health_flow, self.incident_flow):
                 try:
                     await flow.close()
                 except Exception as error:
@@ -383,9 +388,20 @@ class WarroomApp(App):
         self.health_flow.start(config, flow.health_journaled)
         if flow.incident_id is not None:
             self.mitigation_flow.start(config, flow.service, flow.incident_id, flow.author)
+        if self.runbook_flow.config is None:
+            self.runbook_flow.start(config, flow.service, flow.incident_id, flow.author)
+
+    async def health_transition(self, transition) -> None:
+        """A confirmed change of a check: journaled (by one console); a check gone critical
+        offers the runbooks linked to it (journaled, so every console shows the offer)."""
+        from warroom.checks.state import State
+
+        if await self.incident_flow.journal_health(transition) and transition.state is State.CRITICAL:
+            await self.runbook_flow.offer(transition.name)
 
     def become_read_only(self) -> None:
         self.read_only = self.incident_flow.read_only = self.mitigation_flow.read_only = True
+        self.runbook_flow.read_only = True
         self.timeline_pane.read_only = self.draft_pane.read_only = True
         if self.timeline_pane.populated:
             self.timeline_pane.input.disabled = True
@@ -411,6 +427,10 @@ class WarroomApp(App):
         if not fresh:
             return
         for entry in fresh:
+            if entry.kind is Kind.RUNBOOK and entry.data.get("event") == "offered":
+                # Every console: a notice and a key, never the focus taken.
+                self.notify(f"{safe_text(entry.text)}. {self.key('incident.runbooks')} opens it",
+                            title="Runbook", severity="warning", timeout=20, markup=False)
             if entry.kind is Kind.ROLE and entry.data.get("took_command"):
                 # Every console, the IC's first: command changed hands without a handoff.
                 self.bell()
@@ -457,8 +477,9 @@ class WarroomApp(App):
             self.header.undeclared(health, worst_name, self.key("incident.declare"))
             return
         level = flow.level()
+        due = self.runbook_flow.escalations(flow.incident, flow.now()) if flow.incident.open else []
         self.header.show(flow.incident, flow.key(), level, flow.timer(), flow.now(), self.seat_label(),
-                         health, worst_name)
+                         health, worst_name, due[0].contacts[0] if due else "")
         self.show_banner()
         if roles:
             self.roles_pane.show(flow.incident, level.required_roles if level else ())
@@ -475,6 +496,11 @@ class WarroomApp(App):
         if flow.incident.open and timer is not None and timer.escalation_overdue_by is not None:
             lines.append(f"ESCALATE to {safe_line(timer.escalation.contact)}: {timer.escalation.reason}. "
                          f"Once contacted, press {self.key('incident.ack_escalation')}")
+        if flow.incident.open and self.wired:
+            for due in self.runbook_flow.escalations(flow.incident, flow.now()):
+                lines.append(f"RUNBOOK {safe_line(due.runbook)}: not resolved in {int(due.after.total_seconds() // 60)} "
+                             f"min: {safe_line(' · '.join(due.contacts))}. Once contacted: "
+                             f"{self.key('incident.runbooks')}, then {self.key('runbook.escalated')}")
         unshared = flow.unshared
         if unshared:
             shown = " · ".join(safe_line(e.text)[:60] for e in unshared[-3:])
@@ -501,6 +527,12 @@ class WarroomApp(App):
         self.health_pane.show_ages(self.health_flow.latest, self.incident_flow.now())
         for prompt, detail in self.incident_flow.due_prompts():
             self.raise_prompt(prompt, detail)
+        if self.incident_flow.incident_id is not None and self.options.seat == "ic":
+            for due in self.runbook_flow.newly_due(self.incident_flow.incident, self.incident_flow.now()):
+                self.bell()
+                self.notify(f"Runbook {safe_line(due.runbook)}: not resolved in "
+                            f"{int(due.after.total_seconds() // 60)} min: {safe_line(' · '.join(due.contacts))}",
+                            title="Escalate", severity="error", timeout=20, markup=False)
 
     def raise_prompt(self, prompt: Prompt, detail: str) -> None:
         from warroom.domain.prompts import Prompt
@@ -634,6 +666,11 @@ class WarroomApp(App):
 
         self.push_screen(TextScreen(message.title, message.text))
 
+    def on_runbook_output(self, message: RunbookOutput) -> None:
+        from warroom.tui.modals import TextScreen
+
+        self.push_screen(TextScreen(safe_text(message.title), safe_text(message.text)))
+
     def on_mitigation_previewed(self, message: MitigationPreviewed) -> None:
         from warroom.tui.confirm import ConfirmScreen
 
@@ -709,6 +746,54 @@ class WarroomApp(App):
     def action_postmortem(self) -> None:
         if self.config is not None:
             self.dialogs.postmortem()
+
+    def action_runbooks(self) -> None:
+        flow = self.incident_flow
+        books = self.runbook_flow.for_incident(flow.incident) if self.config is not None else []
+        if not books:
+            services = ", ".join(flow.incident.services) or "no service named"
+            self.say(f"No runbook for this incident's services ({services}); "
+                     "`warroom runbook list` shows those found", "warning")
+            return
+        if len(books) == 1:
+            self.open_runbook(books[0].name)
+            return
+        from warroom.tui.modals import PickerScreen
+
+        choices = [(b.name, f"{b.name}: {b.title}") for b in books]
+        self.push_screen(PickerScreen("Runbooks for this incident", choices),
+                         lambda name: self.open_runbook(name) if name else None)
+
+    @guarded("the runbook")
+    def open_runbook(self, name: str) -> None:
+        from warroom.tui.runbook_screen import RunbookScreen
+
+        runbook = self.runbook_flow.library.get(name)
+        incident = self.incident_flow.incident
+        progress = incident.runbooks.get(name)
+        if (progress is None or not progress.in_use) and not self.read_only:
+            self.runbook_flow.opened(name)  # its escalation rule now applies to this incident
+        rows = self.runbook_flow.rows(runbook, incident)
+        self.push_screen(RunbookScreen(f"Runbook {name}: {runbook.title}", rows,
+                                       self.runbook_flow.escalation_line(runbook), read_only=self.read_only),
+                         lambda answer: self.runbook_answer(name, answer))
+
+    @guarded("the runbook")
+    def runbook_answer(self, name: str, answer: tuple[str, str] | None) -> None:
+        if not answer:
+            return
+        what, row = answer
+        kind, _, number = row.partition(":")
+        if what == "escalated":
+            self.runbook_flow.acknowledge(self.incident_flow.incident, self.incident_flow.now(), name)
+        elif what in ("done", "skip"):
+            self.runbook_flow.tick(name, int(number), skip=what == "skip")
+        elif kind == "step":
+            self.runbook_flow.run(name, int(number))
+        elif kind == "option":
+            action = self.runbook_flow.take_option(name, int(number))
+            if action is not None:
+                self.mitigation_flow.request(action)
 
     def action_actions(self) -> None:
         self.dialogs.mitigations()

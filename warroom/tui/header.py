@@ -202,9 +202,11 @@ class IncidentHeader(Vertical):
         self._put("health", health, f"health-{health_state}")
 
     def show(self, incident: Incident, key: str, level: Level | None, timer: Timer | None,
-             now: datetime, console: str, health: str = "", health_state: str = "none") -> None:
+             now: datetime, console: str, health: str = "", health_state: str = "none",
+             runbook_escalation: str = "") -> None:
         """``timer`` None: the severity policy is not known yet (the configuration is being
-        validated right after the first frame)."""
+        validated right after the first frame). ``runbook_escalation``: a runbook's rule
+        that is due (whom), shown where the chain's step is unless that one is overdue."""
         put = self._put
         put("key", key)
         rank = min(level.rank, 3) if level else 3
@@ -225,6 +227,8 @@ class IncidentHeader(Vertical):
                                   ("escalation", escalation_text), ("notify", notify_text),
                                   ("target", target_text)):
                 text, state = text_of(timer)
+                if name == "escalation" and runbook_escalation and state != "overdue":
+                    text, state = f"ESCALATE (runbook): {safe_line(runbook_escalation)}", "overdue"
                 put(name, text, f"timer-{state}")
         else:
             put("timer", f"resolved {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else "resolved",

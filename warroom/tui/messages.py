@@ -121,6 +121,15 @@ class ActionStep(Message):
         self.event = event
 
 
+class RunbookOutput(Message):
+    """A runbook step ran: its output (shown literally) and what it was."""
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title = title
+        self.text = text
+
+
 class Failure(Message):
     """A failure a controller caught outside a worker (a callback on another thread's
     behalf, a check's hook): the app reports it like a worker's."""
@@ -133,5 +142,5 @@ class Failure(Message):
 
 __all__: list[Any] = [
     "ActionStep", "ConfigReady", "EntriesArrived", "EvidenceReady", "Failure", "HealthResult",
-    "IncidentLoaded", "JournalWatch", "LinesNotWritten", "MitigationPreviewed", "Notice", "SpoolBacklog",
+    "IncidentLoaded", "JournalWatch", "LinesNotWritten", "MitigationPreviewed", "Notice", "RunbookOutput", "SpoolBacklog",
 ]

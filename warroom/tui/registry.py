@@ -53,6 +53,8 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     A("incident.ack_escalation", "ack_escalation", "e", "Escalated", "Record that the escalation chain's step now due was contacted (journaled)", True, show=False),
     A("incident.notified", "notified", "N", "Notified", "Mark a notification the severity asks for as done (journaled)", True, show=False),
     A("incident.mitigate", "actions", "x", "Mitigate", "Mitigations: preview, confirm, run (evidence and audit first)", True),
+    A("incident.runbooks", "runbooks", "R", "Runbooks",
+      "The runbooks for the incident's services: steps run read-only, options, escalation", False, show=False),
     A("incident.postmortem", "postmortem", "P", "Postmortem", "Preview and save the postmortem drafted from the journal", False, show=False),
     A("timeline.filter", "filter", "f", "Filter", "Show only some kinds of timeline entries", False, show=False, group="Timeline"),
     A("timeline.search", "search", "slash", "Search", "Search the timeline", False, show=False, group="Timeline"),
@@ -104,6 +106,19 @@ DIALOG: tuple[ConsoleAction, ...] = (
     A("dialog.save", "save", "ctrl+s", "Save", "Save what the text viewer shows (postmortem, diff)", group="Dialogs"),
 )
 
+# The runbook screen: Enter runs the highlighted step read-only (or takes the option
+# through its action, previewed and confirmed as ever); the rest mark the checklist.
+RUNBOOK: tuple[ConsoleAction, ...] = (
+    A("runbook.copy", "copy", "c", "Copy", "Copy the highlighted step's code (OSC 52) to run it yourself",
+      group="Runbook screen"),
+    A("runbook.done", "done", "d", "Done by hand", "Mark the highlighted step done by hand (journaled)", True,
+      group="Runbook screen"),
+    A("runbook.skip", "skip", "k", "Skip", "Mark the highlighted step skipped (journaled)", True,
+      group="Runbook screen"),
+    A("runbook.escalated", "escalated", "e", "Escalated",
+      "Record that the runbook's escalation contacts were contacted (journaled)", True, group="Runbook screen"),
+)
+
 REMOVED: dict[str, str] = {
     "dialog.yes": 'no single key confirms a mitigation: Tab to "Yes, run it", then Enter',
 }
@@ -116,6 +131,7 @@ SCOPES: dict[str, tuple[ConsoleAction, ...]] = {
     "note": TIMELINE_PANE,
     "draft": DRAFT,
     "dialog": DIALOG,
+    "runbook": RUNBOOK,
 }
 """Bindings active together: a key may serve once per scope. ("note" is the timeline pane's
 own, active while its note input has the focus.)"""
@@ -127,7 +143,7 @@ RESERVED: dict[str, str] = {"ctrl+q": "Textual's quit", "ctrl+c": "Textual's qui
 """App-level keys Textual binds without an id: not remappable, not to be taken."""
 
 BY_ID: dict[str, ConsoleAction] = {a.binding_id: a for scope in SCOPES.values() for a in scope}
-HELP_GROUPS = ("Incident", "Timeline", "Update draft pane", "View", "Dialogs")
+HELP_GROUPS = ("Incident", "Timeline", "Update draft pane", "Runbook screen", "View", "Dialogs")
 MUTATING = frozenset(a.id for a in ACTIONS if a.mutating)
 
 

@@ -309,20 +309,21 @@ class IncidentController:
         self.host.post_message(Notice(f"Declared {self.service.key(entry.incident_id)}"))
         await self._load()
 
-    async def journal_health(self, transition: Transition) -> None:
+    async def journal_health(self, transition: Transition) -> bool:
         """A confirmed health change, journaled once per incident whatever the number of IC
-        consoles: the holder of the incident's health lease writes it, unless the journal has it."""
+        consoles: the holder of the incident's health lease writes it, unless the journal has
+        it. True when this console wrote it."""
         if self.seat != "ic" or self.read_only or self.service is None or self.incident_id is None:
-            return
+            return False
         # Every IC console on the incident sees the change; the lease's holder writes it,
         # unless the journal has it already (the watcher may not have brought it yet).
         lease = f"health-journal:{self.incident_id}"
         if await self.service.journal.claim(lease, self.console_id, HEALTH_LEASE_S) != self.console_id:
-            return
+            return False
         self._note_health(await self.service.journal.entries(
             self.incident_id, after_id=self.incident.last_entry_id, kinds=(Kind.HEALTH,)))
         if self.health_journaled.get(transition.name) == transition.state.value:
-            return
+            return False
         before = transition.previous.value if transition.previous else "unknown"
         text = f"{transition.name}: {before} -> {transition.state.value}: {transition.summary}"
         await self.service.append_raw(self.incident_id, Kind.HEALTH, text, "warroom-health", {
@@ -330,6 +331,7 @@ class IncidentController:
             "from": before, "to": transition.state.value, "summary": transition.summary,
             "at": transition.at.isoformat()})
         self.health_journaled[transition.name] = transition.state.value
+        return True
 
     def last_posted_update(self) -> str | None:
         return next((e.text for e in reversed(self.entries) if e.kind is Kind.UPDATE), None)
