@@ -80,3 +80,47 @@ def message(text: str = "Checkout errors at 12%; rolling back.", *, moment: Mome
                    template=template, title="Checkout errors after deploy", text=text, severity="SEV1",
                    status=status, declared_on=date(2026, 12, 6), fields=fields, publication=publication,
                    rank=rank)
+
+
+class HostedStandIns:
+    """The stand-ins on a loop of their own in a thread: for in-process CLI runs (which
+    run their own event loop) and child processes alike."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.servers = self._run(self._start())
+
+    async def _start(self):
+        servers = standins_for_tests()
+        await servers.start()
+        return servers
+
+    def _run(self, coro):
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def release(self) -> None:
+        self.loop.call_soon_threadsafe(self.servers.release)
+
+    def close(self) -> None:
+        self._run(self.servers.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+def until(condition, timeout: float = 20.0, what: str = "condition") -> None:
+    """Wait for ``condition()`` to hold (polling a condition, not sleeping for luck)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)

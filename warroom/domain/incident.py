@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Iterable
 
+from warroom.domain.publishing import Outbox
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Entry, Kind, happened_at, utc
 
@@ -153,6 +154,9 @@ class Incident:
     """The reason given to resolve although something on the checklist did not hold."""
     notified: dict[str, datetime] = field(default_factory=dict)
     """Each audience told, by its name in lower case, and when."""
+    outbox: Outbox = field(default_factory=Outbox)
+    """What was asked to be published, and each channel's delivery (``publish`` and
+    ``delivery`` entries; an ``update`` entry naming a ``publication`` marks it posted)."""
     last_entry_id: int = 0
     entry_count: int = 0
 
@@ -281,6 +285,8 @@ class Incident:
             self.title = str(entry.data["title"])
 
     def _update(self, entry: Entry) -> None:
+        if entry.data.get("publication") is not None:
+            self.outbox.counted(entry.data["publication"])
         # The status page (and the customer email) keep their own count and clock: posting
         # one is no internal update, and restarts only the external cadence.
         if is_external(str(entry.data.get("template", ""))):
@@ -348,6 +354,8 @@ _HANDLERS = {
     Kind.TIMER: Incident._timer,
     Kind.MILESTONE: Incident._milestone,
     Kind.MITIGATION: Incident._mitigation,
+    Kind.PUBLISH: lambda incident, entry: incident.outbox.asked(entry),
+    Kind.DELIVERY: lambda incident, entry: incident.outbox.delivered(entry),
 }
 
 

@@ -28,6 +28,12 @@ class Kind(StrEnum):
     MILESTONE = "milestone"
     DRILL = "drill"
     """A drill's score card (``domain/drill.py``): text for people, ``data`` for tools."""
+    PUBLISH = "publish"
+    """A publication asked for (the outbox): the text exactly as sent, the channels, the
+    moment and template; or refused (``data.refused``). ``domain/publishing.py``."""
+    DELIVERY = "delivery"
+    """One delivery attempt's outcome on one channel: sent (with the receipt), retrying
+    or failed (the reason in one line)."""
 
     @classmethod
     def parse(cls, text: str) -> "Kind":
@@ -44,7 +50,7 @@ class Kind(StrEnum):
 FREE_TEXT_KINDS = frozenset({Kind.NOTE, Kind.DECISION, Kind.ACTION, Kind.MITIGATION, Kind.EVIDENCE})
 STATE_KINDS = frozenset(
     {Kind.DECLARE, Kind.STATUS, Kind.SEVERITY, Kind.ROLE, Kind.IMPACT, Kind.UPDATE,
-     Kind.FOLLOWUP, Kind.TIMER, Kind.MILESTONE, Kind.MITIGATION}
+     Kind.FOLLOWUP, Kind.TIMER, Kind.MILESTONE, Kind.MITIGATION, Kind.PUBLISH, Kind.DELIVERY}
 )
 
 

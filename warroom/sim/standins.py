@@ -58,7 +58,11 @@ class Controls:
     latency: float = 0.0
     """Seconds before every answer (the bench's 150 ms)."""
     hold: bool = False
-    """Act on each request, then keep the answer until ``release()``."""
+    """Act on each request that changes something (not a GET), then keep the answer until
+    ``release()``."""
+    gate: bool = False
+    """Keep each request, without acting on it, until ``release()``; one whose client
+    has gone by then is dropped unacted (a client killed before its request was taken)."""
 
 
 class StandIns:
@@ -88,6 +92,8 @@ class StandIns:
         # Webhook: idempotency keys seen -> id
         self.hooks: dict[str, int] = {}
         self.hook_bodies: list[Any] = []
+        self.dropped = 0
+        """Requests dropped unacted because their client was gone (``gate``)."""
         self._runner: web.AppRunner | None = None
         self.base = ""
 
@@ -120,9 +126,9 @@ class StandIns:
                 "slack-webhook": f"{self.base}/slack/hooks/T0/B0/standin"}[service]
 
     def release(self) -> None:
-        """Give every held answer, and stop holding."""
+        """Give every held answer, take every gated request, and stop holding."""
         for controls in self.controls.values():
-            controls.hold = False
+            controls.hold = controls.gate = False
         self._released.set()
 
     def of(self, service: str) -> list[Received]:
@@ -137,6 +143,12 @@ class StandIns:
         self.received.append(Received(service, request.method, request.path_qs, dict(request.headers), body))
         self.changed.set()
         controls = self.controls.get(service, Controls())
+        if controls.gate:
+            self._released.clear()
+            await self._released.wait()
+            if request.transport is None or request.transport.is_closing():
+                self.dropped += 1
+                return web.Response(status=499)
         if controls.latency:
             await asyncio.sleep(controls.latency)
         if controls.down:
@@ -152,7 +164,7 @@ class StandIns:
                 return web.Response(status=fault.status, text=text, headers=fault.headers,
                                     content_type="application/json")
         response = await handler(request)
-        if controls.hold:
+        if controls.hold and request.method != "GET":
             self._released.clear()
             await self._released.wait()
         return response
