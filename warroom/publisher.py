@@ -147,7 +147,7 @@ class Publisher:
 
     async def publish(self, incident_id: int, *, moment: Moment | str, template: str, text: str,
                       channels: Sequence[str] | None = None, counts: bool = False,
-                      fields: dict[str, str] | None = None) -> Publication:
+                      fields: dict[str, str] | None = None, source: str | None = None) -> Publication:
         """Journal a publication (nothing is sent yet; ``deliver`` sends it). A channel the
         asker may not publish to refuses the whole publication, audited."""
         async with self._state:
@@ -162,12 +162,13 @@ class Publisher:
             reason = "; ".join(t.reason for t in refused)
             await self.service.refuse_publication(incident_id, self.identity.name, moment=str(moment),
                                                   template=template, channels=[t.name for t in refused],
-                                                  reason=reason)
+                                                  reason=reason, source=source)
             self._changed()
             raise Refused(reason, "the IC can assign you the role (warroom assign), or publish it themselves")
         entry = await self.service.ask_publication(
             incident_id, text, self.identity.name, moment=str(Moment(moment)), template=template, counts=counts,
-            details=self.details(incident, fields), channels=_where(targets))
+            details={**self.details(incident, fields), **({"source": source} if source else {})},
+            channels=_where(targets))
         self._changed()
         async with self._state:
             incident = await self.service.state(incident_id)

@@ -401,11 +401,14 @@ class IncidentService:
             "summary": f"{template} to {where}"})
 
     async def refuse_publication(self, incident_id: int, author: str, *, moment: str, template: str,
-                                 channels: list[str], reason: str) -> Entry:
+                                 channels: list[str], reason: str, source: str | None = None) -> Entry:
         """Audit a publication refused before anything was journaled to send."""
-        return await self._append(incident_id, Kind.PUBLISH, f"Publication refused: {reason}", author, {
-            "moment": moment, "template": template, "channels": [{"name": c} for c in channels],
-            "refused": reason}, Origin.WARROOM)
+        data: dict[str, Any] = {"moment": moment, "template": template, "channels": [{"name": c} for c in channels],
+                                "refused": reason}
+        if source:
+            data["source"] = source
+        return await self._append(incident_id, Kind.PUBLISH, f"Publication refused: {reason}", author, data,
+                                  Origin.WARROOM)
 
     async def record_delivery(self, incident_id: int, publication: int, channel: str, state: str, *,
                               attempt: int, attempts: int, author: str, error: str = "",

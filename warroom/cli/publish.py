@@ -9,22 +9,15 @@ import sys
 from warroom.cli.commands import Context, _read_stdin, out
 from warroom.comms import templates
 from warroom.domain.incident import Incident
-from warroom.domain.publishing import Moment, Publication
+from warroom.domain.publishing import Moment, Publication, moment_of
 from warroom.errors import WarroomError
 from warroom.publisher import Publisher
 from warroom.service import IncidentService
 from warroom.text import safe_line, safe_text
 
-MOMENT_OF = {"internal-update": Moment.UPDATE, "initial-alert": Moment.DECLARE, "resolution": Moment.RESOLVE,
-             "status-resolved": Moment.RESOLVE, "customer-email": Moment.UPDATE}
-"""The moment a template is published at unless --moment says otherwise (status-*: status)."""
 COUNTED = frozenset({"internal-update", "customer-email"})
 """Templates whose publication is an update posted (the cadence's clock restarts);
 status-* stages too (the status page's own clock)."""
-
-
-def moment_of(template: str) -> Moment:
-    return MOMENT_OF.get(template, Moment.STATUS if template.startswith("status-") else Moment.UPDATE)
 
 
 async def draft(svc: IncidentService, ctx: Context, incident_id: int, template: str) -> str:

@@ -53,6 +53,66 @@ NATURAL_MOMENTS: dict[str, tuple[Moment, ...]] = {
 """A channel's moments when its table names none."""
 
 
+# -- what is published when -------------------------------------------------------------------
+
+STAGES = {"investigating": "status-investigating", "identified": "status-identified",
+          "mitigating": "status-identified", "monitoring": "status-monitoring", "resolved": "status-resolved"}
+"""The status page's stage for an incident status (mitigating is "identified" publicly)."""
+
+
+def moment_of(template: str) -> Moment:
+    """The moment a template is published at, unless said otherwise."""
+    if template in ("resolution", "status-resolved"):
+        return Moment.RESOLVE
+    if template == "initial-alert":
+        return Moment.DECLARE
+    if template.startswith("status-"):
+        return Moment.STATUS
+    return Moment.UPDATE
+
+
+@dataclass(frozen=True, slots=True)
+class Occasion:
+    """A publication an entry calls for: drafted from ``template`` (``draft``), or the
+    entry's own words (an acknowledgement, an escalation)."""
+
+    moment: Moment
+    template: str
+    source: str
+    draft: bool = True
+    text: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+def occasions(entry: Any) -> list[Occasion]:
+    """What the IC's console publishes when ``entry`` is journaled: the declaration (the
+    initial alert and the page; the status page's first stage), a status change (its
+    stage), the resolution (the resolution notice, the status page resolved, the page
+    resolved), the first IC (the page acknowledged), an escalation (the next level paged)."""
+    kind = getattr(entry.kind, "value", entry.kind)
+    data = entry.data or {}
+    at = f"entry:{entry.id}"
+    if kind == "declare":
+        return [Occasion(Moment.DECLARE, "initial-alert", f"{at}:initial-alert"),
+                Occasion(Moment.DECLARE, "status-investigating", f"{at}:status-investigating")]
+    if kind == "status":
+        to = str(data.get("to", ""))
+        if to == "resolved":
+            return [Occasion(Moment.RESOLVE, "resolution", f"{at}:resolution"),
+                    Occasion(Moment.RESOLVE, "status-resolved", f"{at}:status-resolved")]
+        if to in STAGES:
+            return [Occasion(Moment.STATUS, STAGES[to], f"{at}:{STAGES[to]}")]
+        return []
+    if kind == "role" and data.get("role") == "ic" and not data.get("removed") and data.get("previous") is None \
+            and not data.get("took_command"):
+        return [Occasion(Moment.ACKNOWLEDGE, "acknowledge", f"{at}:acknowledge", False, entry.text)]
+    if kind == "timer" and data.get("action") == "escalation-ack":
+        step = data.get("step")
+        return [Occasion(Moment.ESCALATION, "escalation", f"{at}:escalation", False, entry.text,
+                         (("escalation_step", str(step if step is not None else "")),))]
+    return []
+
+
 # -- the outbox, folded from the journal ----------------------------------------------------
 
 
@@ -157,12 +217,17 @@ class Outbox:
     """Per channel, the receipt of this incident's first delivery there: the thread to reply
     in, the status-page incident to update."""
     refusals: list[Refusal] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+    """What publications (or refusals) were made for: ``entry:12:initial-alert``, so a
+    moment is published once, whichever console sees it."""
 
     def asked(self, entry: Any) -> None:
         data = entry.data
         channels = data.get("channels")
         if not isinstance(channels, list):
             return
+        if data.get("source"):
+            self.sources.add(str(data["source"]))
         if data.get("refused"):
             self.refusals.append(Refusal(entry.id, entry.ts, entry.author,
                                          [str(c.get("name") if isinstance(c, dict) else c) for c in channels],
@@ -227,9 +292,18 @@ class Outbox:
                 return publication
         return None
 
-    def failing(self) -> list[tuple[Publication, Delivery]]:
-        """Deliveries failed for good, newest publication first."""
-        return [(p, d) for p in reversed(self.publications) for d in p.failed]
+    def failing(self) -> list[Delivery]:
+        """Each channel whose latest finished delivery failed for good (a later one sent
+        clears it), in channel order of first use."""
+        last: dict[str, Delivery] = {}
+        for publication in self.publications:
+            for delivery in publication.deliveries.values():
+                if delivery.state in (DeliveryState.SENT, DeliveryState.FAILED):
+                    last[delivery.channel] = delivery
+        return [d for d in last.values() if d.state is DeliveryState.FAILED]
+
+    def retrying(self) -> list[Delivery]:
+        return [d for p in self.publications for d in p.deliveries.values() if d.state is DeliveryState.RETRYING]
 
 
 def _time(value: object) -> datetime | None:

@@ -3,8 +3,9 @@
 Declare and escalation ``trigger`` it, an IC taking command ``acknowledge``s it, the
 resolution ``resolve``s it. The ``dedup_key`` is the idempotency: a retried trigger joins
 the same alert and pages nobody twice. An escalation pages the next level as an alert of
-its own (``fields["dedup_key"]``: the incident's key and the step), so a channel whose
-routing key is the next level's service pages it. 202 is accepted; 400 means our event is
+its own (the incident's key and the step, ``fields["escalation_step"]``), so a channel
+whose routing key is the next level's service pages it; resolving resolves the incident's
+alert, not the escalations' (PagerDuty's own escalation policy is the usual road). 202 is accepted; 400 means our event is
 wrong (shown with PagerDuty's own errors, not retried); 429 and 5xx are retried.
 """
 
@@ -31,7 +32,11 @@ def severity(message: Message) -> str:
 
 
 def dedup_key(message: Message) -> str:
-    return message.fields.get("dedup_key") or message.dedup_key
+    """The incident's key; an escalation's step pages as an alert of its own."""
+    step = message.fields.get("escalation_step")
+    if message.moment == "escalation" and step:
+        return f"{message.dedup_key}-escalation-{step}"
+    return message.dedup_key
 
 
 class PagerDutyChannel(HttpChannel):
