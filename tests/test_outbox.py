@@ -151,3 +151,40 @@ async def test_only_the_ic_or_comms_lead_publish_externally(world, standins):
     await publisher.publish(incident_id, moment=Moment.STATUS, template="status-investigating", text="x")
     await publisher.deliver(incident_id)
     assert len(standins.status_incidents) == 1
+
+
+def test_the_moments_an_entry_calls_for():
+    from datetime import datetime, timezone
+
+    from warroom.domain.publishing import occasions
+    from warroom.domain.timeline import Entry, Kind
+
+    def entry(kind, text="", **data):
+        return Entry(7, 1, datetime(2026, 12, 6, tzinfo=timezone.utc), "alice", kind, text, data)
+
+    def said(e):
+        return [(o.moment.value, o.template, o.source) for o in occasions(e)]
+
+    assert said(entry(Kind.DECLARE)) == [("declare", "initial-alert", "entry:7:initial-alert"),
+                                         ("declare", "status-investigating", "entry:7:status-investigating")]
+    assert said(entry(Kind.STATUS, to="mitigating")) == [("status", "status-identified", "entry:7:status-identified")]
+    assert said(entry(Kind.STATUS, to="resolved")) == [("resolve", "resolution", "entry:7:resolution"),
+                                                       ("resolve", "status-resolved", "entry:7:status-resolved")]
+    assert said(entry(Kind.ROLE, role="ic", person="alice", previous=None)) == [
+        ("acknowledge", "acknowledge", "entry:7:acknowledge")]
+    assert said(entry(Kind.ROLE, role="ic", person="bob", previous="alice")) == []  # a handoff pages nobody
+    escalated = occasions(entry(Kind.TIMER, "Escalated to VP", action="escalation-ack", step=1, contact="VP"))
+    assert [(o.moment.value, o.text, dict(o.fields)) for o in escalated] == [
+        ("escalation", "Escalated to VP", {"escalation_step": "1"})]
+    assert said(entry(Kind.NOTE, "declare")) == []
+
+
+async def test_an_escalation_pages_as_its_own_alert(world, standins):
+    svc, publisher, incident_id, waits = world
+    await publisher.publish(incident_id, moment=Moment.DECLARE, template="initial-alert", text="d",
+                            channels=["pager"])
+    await publisher.publish(incident_id, moment=Moment.ESCALATION, template="escalation", text="Escalated to VP",
+                            channels=["pager"], fields={"escalation_step": "1"})
+    await publisher.deliver(incident_id)
+    assert standins.pages == 2 and len(standins.alerts) == 2
+    assert any(k.endswith("-escalation-1") for k in standins.alerts)
