@@ -14,7 +14,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -96,6 +96,8 @@ class StandIns:
         """Requests dropped unacted because their client was gone (``gate``)."""
         self._runner: web.AppRunner | None = None
         self.base = ""
+        self.on_receive: Callable[[str], None] | None = None
+        """Told one line for each thing a service did (the demo shows it in the console)."""
 
     # -- life -----------------------------------------------------------------------------
 
@@ -130,6 +132,39 @@ class StandIns:
         for controls in self.controls.values():
             controls.hold = controls.gate = False
         self._released.set()
+
+    def _heard(self, line: str) -> None:
+        if self.on_receive is not None:
+            self.on_receive(line.splitlines()[0][:120] if line else line)
+
+    def config_toml(self) -> str:
+        """``[[channel]]`` tables pointing a console at these stand-ins (the demo's)."""
+        return f"""
+[[channel]]
+name = "slack"
+kind = "slack"
+token = "{self.slack_token}"
+api_url = "{self.api_url('slack')}"
+
+[[channel]]
+name = "status-page"
+kind = "statuspage"
+api_key = "{self.statuspage_key}"
+page_id = "{self.page_id}"
+component_ids = ["api"]
+api_url = "{self.api_url('statuspage')}"
+
+[[channel]]
+name = "pagerduty"
+kind = "pagerduty"
+routing_key = "{self.routing_key}"
+api_url = "{self.api_url('pagerduty')}"
+
+[[channel]]
+name = "webhook"
+kind = "webhook"
+url = "{self.api_url('webhook')}"
+"""
 
     def of(self, service: str) -> list[Received]:
         return [r for r in self.received if r.service == service]
@@ -214,6 +249,7 @@ class StandIns:
                 return fail("thread_not_found")
             ts = f"1700000000.{next(self._ts):06d}"
             channel["messages"].append({"ts": ts, "text": text, "thread_ts": thread})
+            self._heard(f"Slack #{channel['name']}{' (thread)' if thread else ''}: {text}")
             return web.json_response({"ok": True, "channel": channel["id"], "ts": ts,
                                       "message": {"text": text, "ts": ts}})
         return fail("unknown_method")
@@ -265,6 +301,7 @@ class StandIns:
                    "incident_updates": [{"status": incident.get("status", "investigating"),
                                          "body": incident.get("body", "")}]}
         self.status_incidents[created["id"]] = created
+        self._heard(f"Status page: new incident {created['name']!r}, {created['status']}")
         return web.json_response(created, status=201)
 
     async def _sp_update(self, request: web.Request) -> web.Response:
@@ -278,6 +315,7 @@ class StandIns:
             return web.json_response({"error": problem}, status=422)
         existing["status"] = incident.get("status", existing["status"])
         existing["incident_updates"].insert(0, {"status": existing["status"], "body": incident.get("body", "")})
+        self._heard(f"Status page: {existing['name']!r} now {existing['status']}")
         return web.json_response(existing)
 
     # -- PagerDuty --------------------------------------------------------------------------
@@ -319,6 +357,8 @@ class StandIns:
             alert["events"].append(event)
             if alert["status"] != "resolved":
                 alert["status"] = "acknowledged" if action == "acknowledge" else "resolved"
+        paged = " (paged on-call)" if action == "trigger" and alert is not None and len(alert["events"]) == 1 else ""
+        self._heard(f"PagerDuty: {action} {key}{paged}")
         return web.json_response({"status": "success", "message": "Event processed", "dedup_key": key}, status=202)
 
     # -- webhook ----------------------------------------------------------------------------
@@ -332,6 +372,8 @@ class StandIns:
         if key:
             self.hooks[key] = number
         self.hook_bodies.append(body)
+        if isinstance(body, dict):
+            self._heard(f"Webhook: {body.get('moment')} {body.get('template')}")
         return web.json_response({"id": number})
 
     # -- what each received, for people -----------------------------------------------------
