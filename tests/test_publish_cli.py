@@ -213,3 +213,23 @@ def test_kill_before_sending_loses_nothing(cli, incident, hosted, store):
     assert result.code == 0 and result.out.startswith("status: sent ("), result.err
     assert len(servers.status_incidents) == 1
     assert len(entries(store, "publish")) == 1
+
+
+@pytest.mark.parametrize("args, said", [
+    (["INC-9"], "no incident INC-9"),
+    (["INC-1", "--pending", "--template", "status-identified"], "--pending delivers what is already asked"),
+    (["INC-1", "--channel", "nope"], "no channel named 'nope'"),
+    (["INC-1", "--template", "nope"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_nothing_is_journaled(cli, incident, hosted, store, args, said):
+    before = entries(store)
+    result = cli("publish", *args)
+    assert result.code == 2 and said in result.err, result.err
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) <= 2
+    assert entries(store) == before and hosted.servers.received == []
+
+
+def test_no_channel_configured_for_the_moment_is_one_line(cli, incident, hosted, store):
+    result = cli("publish", incident, "--template", "customer-email")  # no customer email configured
+    assert result.code == 2 and "no channel takes customer-email at update for SEV1" in result.err
+    assert hosted.servers.received == []
