@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from warroom.comms.channels import Message
 from warroom.domain.publishing import Moment
 
@@ -71,6 +73,15 @@ def standins_for_tests():
     from warroom.sim.standins import StandIns
 
     return StandIns(slack_token=SLACK_TOKEN, statuspage_key=STATUSPAGE_KEY, routing_key=ROUTING_KEY)
+
+
+@pytest.fixture
+async def standins():
+    """The stand-ins on the test's own event loop (import this fixture into a test module)."""
+    servers = standins_for_tests()
+    await servers.start()
+    yield servers
+    await servers.stop()
 
 
 def message(text: str = "Checkout errors at 12%; rolling back.", *, moment: Moment = Moment.UPDATE,

@@ -12,17 +12,9 @@ from warroom.domain.publishing import Moment
 from warroom.sim.standins import Fault
 
 from tests.publish_support import (HOOK_TOKEN, ROUTING_KEY, SECRETS, SLACK_TOKEN, STATUSPAGE_KEY, message,
-                                   set_secrets, standins_for_tests, write_config)
+                                   set_secrets, standins, write_config)  # noqa: F401 (standins: a fixture)
 
 HOSTILE = "<!channel> see <https://evil.example|the fix> & [click](javascript:x) <b>bold</b> *now*"
-
-
-@pytest.fixture
-async def standins():
-    servers = standins_for_tests()
-    await servers.start()
-    yield servers
-    await servers.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Checkbox
 
 from tests.console_support import FakeClock, console, part, sample_incident, until
-from tests.publish_support import channels_toml, set_secrets, standins_for_tests
+from tests.publish_support import channels_toml, set_secrets, standins  # noqa: F401 (standins: a fixture)
 from warroom.config import load_config
 from warroom.service import IncidentService
 from warroom.sim.standins import Fault
@@ -19,14 +19,6 @@ from warroom.store import open_journal
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture
-async def standins():
-    servers = standins_for_tests()
-    await servers.start()
-    yield servers
-    await servers.stop()
 
 
 async def test_the_ic_console_publishes_the_moments_and_the_posted_update(store, clock, tmp_path, standins,

@@ -17,17 +17,9 @@ from warroom.service import IncidentService
 from warroom.sim.standins import Fault
 from warroom.store import open_journal
 
-from tests.publish_support import channels_toml, set_secrets, standins_for_tests
+from tests.publish_support import channels_toml, set_secrets, standins  # noqa: F401 (standins: a fixture)
 
 IC = Identity("tester", "tester", ("tester",))
-
-
-@pytest.fixture
-async def standins():
-    servers = standins_for_tests()
-    await servers.start()
-    yield servers
-    await servers.stop()
 
 
 @pytest.fixture
