@@ -82,3 +82,31 @@ async def test_the_ic_console_publishes_the_moments_and_the_posted_update(store,
                     and status_incident["status"] == "resolved", timeout=10)
         assert standins.pages == 1 and len(standins.status_incidents) == 1
         await svc.journal.close()
+
+
+async def test_a_responder_sees_the_external_channel_not_allowed_and_nothing_goes(store, clock, tmp_path,
+                                                                                   standins, monkeypatch):
+    set_secrets(monkeypatch)
+    path = tmp_path / "warroom.toml"
+    path.write_text(channels_toml(standins, attempts=3, timeout="2s"))
+    config = load_config(path)
+    await sample_incident(store, clock, severity="SEV1")
+    app = console(store, clock, tmp_path, config=config, author="mallory")
+    async with app.run_test(size=(140, 44)) as pilot:
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+        await pilot.press("u")
+        app.draft_pane.select_template("status-identified")
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "PublishScreen")
+        (box,) = list(app.screen.query(Checkbox))
+        assert box.disabled and not box.value
+        assert str(box.label) == ("status (statuspage, customers): not allowed: mallory may not publish to "
+                                  "status (it takes the Incident Commander or Communications Lead)")
+        await pilot.click("#publish")
+        await pilot.pause()
+        assert "nothing to publish to" in str(app.screen.query_one("#publish-error").content)
+        await pilot.press("escape")
+        await pilot.pause()
+        # A responder's console publishes no moment: only the IC's does.
+        assert standins.received == [] and app.incident_flow.incident.outbox.publications == []

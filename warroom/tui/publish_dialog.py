@@ -18,7 +18,7 @@ PREVIEW_LINES = 8
 
 
 class PublishScreen(Modal):
-    """Dismissed with ("publish", [channel names]), ("mark", []) or None."""
+    """Dismissed with ("publish", [channel names]) (at least one), ("mark", []) or None."""
 
     def __init__(self, template: str, text: str, targets: list[Target]) -> None:
         super().__init__()
@@ -40,6 +40,7 @@ class PublishScreen(Modal):
             shown = lines[:PREVIEW_LINES] + (["…"] if len(lines) > PREVIEW_LINES else [])
             yield Static(Content("\n".join(safe_line(line) for line in shown)), id="publish-text",
                          classes="dialog-hint")
+            yield Label("", id="publish-error", classes="dialog-warning")
             with Horizontal(classes="buttons"):
                 yield Button("Publish", variant="primary", id="publish")
                 yield Button("Mark posted only", id="mark")
@@ -55,7 +56,10 @@ class PublishScreen(Modal):
     @on(Button.Pressed, "#publish")
     def _publish(self) -> None:
         chosen = self.chosen()
-        self.dismiss(("publish", chosen) if chosen else ("mark", []))
+        if chosen:
+            self.dismiss(("publish", chosen))
+        else:
+            self.query_one("#publish-error", Label).update("No channel is ticked: nothing to publish to.")
 
     @on(Button.Pressed, "#mark")
     def _mark(self) -> None:
