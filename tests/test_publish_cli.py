@@ -205,6 +205,7 @@ def test_kill_before_sending_loses_nothing(cli, incident, hosted, store):
     until(lambda: servers.of("statuspage"), what="the request on its way")
     assert entries(store, "publish")  # journaled before anything was sent
     _kill(process)
+    until(servers.clients_gone, what="the server to see the killed client's connection closed")
     hosted.release()
     until(lambda: servers.dropped == 1, what="the cut-off request dropped unacted")
     assert servers.status_incidents == {}

@@ -94,6 +94,8 @@ class StandIns:
         self.hook_bodies: list[Any] = []
         self.dropped = 0
         """Requests dropped unacted because their client was gone (``gate``)."""
+        self.gated: list[web.Request] = []
+        """Requests kept by ``gate``, in order."""
         self._runner: web.AppRunner | None = None
         self.base = ""
         self.on_receive: Callable[[str], None] | None = None
@@ -166,6 +168,10 @@ kind = "webhook"
 url = "{self.api_url('webhook')}"
 """
 
+    def clients_gone(self) -> bool:
+        """Whether every gated request's client has hung up (a killed process's socket)."""
+        return all(r.transport is None or r.transport.is_closing() for r in self.gated)
+
     def of(self, service: str) -> list[Received]:
         return [r for r in self.received if r.service == service]
 
@@ -179,6 +185,7 @@ url = "{self.api_url('webhook')}"
         self.changed.set()
         controls = self.controls.get(service, Controls())
         if controls.gate:
+            self.gated.append(request)
             self._released.clear()
             await self._released.wait()
             if request.transport is None or request.transport.is_closing():
