@@ -101,3 +101,29 @@ async def test_headless_drill_from_nothing_to_a_score_card(tmp_path, capsys):
     await journal.close()
     [drill] = [e for e in entries if e.kind is Kind.DRILL]
     assert drill.data["times_s"]["mitigate"] is not None and drill.data["times_s"]["declare"] > 0
+
+
+async def test_headless_demo_publishes_to_local_stand_ins_and_shows_what_each_received(tmp_path):
+    seen = {}
+
+    def told(app) -> list[str]:
+        return [str(n.message) for n in app._notifications]
+
+    async def pilot_run(pilot):
+        app = pilot.app
+        # Declared at start: the initial alert to Slack, the page, the status page's first stage.
+        await until(pilot, lambda: sum("stand-in received:" in m for m in told(app)) >= 4, timeout=60)
+        outbox = app.incident_flow.incident.outbox
+        await until(pilot, lambda: outbox.publications and not outbox.pending(), timeout=30)
+        seen["told"] = told(app)
+        seen["sent"] = sorted({d.channel for p in outbox.publications for d in p.deliveries.values()
+                               if d.state.value == "sent"})
+        await pilot.press("q")
+
+    assert await _run("bad-deploy", speed=30, drill=False, store=None, author="alice", login="alice", theme=None,
+                      auto_pilot=pilot_run) == 0
+    told_text = "\n".join(seen["told"])
+    assert "stand-in received: Slack #incident-" in told_text
+    assert "stand-in received: PagerDuty: trigger" in told_text
+    assert "stand-in received: Status page: new incident" in told_text
+    assert seen["sent"] == ["pagerduty", "slack", "status-page", "webhook"]

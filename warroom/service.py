@@ -82,7 +82,8 @@ class IncidentService:
             incident = self._states[incident_id] = Incident(id=incident_id)
         for entry in await self.journal.entries(incident_id, after_id=incident.last_entry_id,
                                                 kinds=STATE_KINDS):
-            incident.apply(entry)
+            if entry.id > incident.last_entry_id:  # two readers at once must not apply it twice
+                incident.apply(entry)
         return incident
 
     async def load(self, incident_id: int) -> Loaded:
@@ -400,14 +401,65 @@ class IncidentService:
                                   {"action": "eta", "until": until.isoformat() if until else None})
 
     async def post_update(self, incident_id: int, text: str, author: str, *,
-                          template: str = "internal") -> Entry:
+                          template: str = "internal", publication: int | None = None) -> Entry:
         """Mark an update posted: internal ones number and time the internal cadence, the
-        status page's stages and the customer email their own."""
+        status page's stages and the customer email their own. ``publication``: the
+        publication whose first delivery posted it (the outbox's entry id)."""
         self._text(text, "update text")
         incident = await self.state(incident_id)
         number = (incident.external_posted if is_external(template) else incident.updates_posted) + 1
-        return await self._append(incident_id, Kind.UPDATE, text, author,
-                                  {"number": number, "template": template})
+        data: dict[str, Any] = {"number": number, "template": template}
+        if publication is not None:
+            data["publication"] = publication
+        return await self._append(incident_id, Kind.UPDATE, text, author, data)
+
+    # -- the outbox (warroom/publisher.py delivers it) ------------------------------------------
+
+    async def ask_publication(self, incident_id: int, text: str, author: str, *, moment: str,
+                              template: str, channels: list[dict[str, Any]], details: dict[str, Any],
+                              counts: bool = False) -> Entry:
+        """Journal a publication before anything is sent: the text exactly as it will be
+        sent, where to (``channels``: name, kind, external, attempts), and what the channels
+        need besides (``details``: title, severity, rank, status, dedup_key, declared_on)."""
+        self._text(text, "publication text")
+        if not channels:
+            raise WarroomError("no channel to publish to")
+        await self.state(incident_id)
+        where = ", ".join(str(c["name"]) for c in channels)
+        return await self._append(incident_id, Kind.PUBLISH, text, author, {
+            **details, "moment": moment, "template": template, "channels": channels, "counts": counts,
+            "summary": f"{template} to {where}"})
+
+    async def refuse_publication(self, incident_id: int, author: str, *, moment: str, template: str,
+                                 channels: list[str], reason: str, source: str | None = None) -> Entry:
+        """Audit a publication refused before anything was journaled to send."""
+        data: dict[str, Any] = {"moment": moment, "template": template, "channels": [{"name": c} for c in channels],
+                                "refused": reason}
+        if source:
+            data["source"] = source
+        return await self._append(incident_id, Kind.PUBLISH, f"Publication refused: {reason}", author, data,
+                                  Origin.WARROOM)
+
+    async def record_delivery(self, incident_id: int, publication: int, channel: str, state: str, *,
+                              attempt: int, attempts: int, author: str, error: str = "",
+                              retry_at: datetime | None = None, receipt: dict[str, Any] | None = None) -> Entry:
+        """One delivery attempt's outcome (warroom's own entry, by whoever's console or
+        ``warroom publish --pending`` delivered it)."""
+        data: dict[str, Any] = {"publication": publication, "channel": channel, "state": state,
+                                "attempt": attempt, "of": attempts}
+        if state == "sent":
+            data["receipt"] = receipt or {}
+            shown = (receipt or {}).get("url") or (receipt or {}).get("remote_id") or ""
+            text = f"Published to {channel}" + (f": {shown}" if shown else "")
+        elif state == "retrying":
+            data["error"] = error
+            data["retry_at"] = retry_at.isoformat() if retry_at else None
+            when = f", next try {retry_at:%H:%M:%S} UTC" if retry_at else ""
+            text = f"Delivery to {channel} failed (try {attempt}/{attempts}{when}): {error}"
+        else:
+            data["error"] = error
+            text = f"Delivery to {channel} failed for good (try {attempt}/{attempts}): {error}"
+        return await self._append(incident_id, Kind.DELIVERY, text, author, data, Origin.WARROOM)
 
     async def snooze(self, incident_id: int, minutes: int, author: str) -> Entry:
         if minutes <= 0 or minutes > 60:

@@ -575,6 +575,10 @@ def run(args: argparse.Namespace) -> int:
         return run_check(ctx.config, once=args.once, as_json=args.json)
     if args.command in {"open", "scribe"}:
         return run_console(ctx)
+    if args.command == "publish":
+        from warroom.cli.publish import cmd_publish
+
+        return asyncio.run(_with_service(ctx, cmd_publish))
     if args.command == "store":
         from warroom.cli.store import run_store
 

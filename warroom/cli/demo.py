@@ -9,6 +9,7 @@ at the end a score card is journaled (and goes into the postmortem).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -56,13 +57,15 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
     """``auto_pilot`` (tests): drive the console headless with a Pilot instead of a terminal."""
     from warroom.sim.simulation import Simulation
     from warroom.tui.app import ConsoleOptions, WarroomApp
+    from warroom.tui.messages import Notice
 
     with tempfile.TemporaryDirectory(prefix="warroom-demo-") as tmp:
         directory = Path(tmp)
-        async with Simulation(scenario_name, speed=speed) as sim:
+        async with Simulation(scenario_name, speed=speed) as sim, _stand_ins() as services:
             scenario = sim.scenario
             config_path = directory / "warroom.toml"
-            config_path.write_text(sim.config_toml())
+            # The console publishes to local stand-ins of Slack, Statuspage, PagerDuty and a webhook.
+            config_path.write_text(sim.config_toml() + services.config_toml())
             config = load_config(config_path)
             store_url = store or f"sqlite:///{directory / 'demo.db'}"
             started = system_clock()
@@ -74,6 +77,7 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
                                             output_dir=Path.cwd()))
             app.options.welcome = (DRILL_GUIDE if drill else GUIDE).format(
                 title=scenario.title, mitigation=scenario.mitigation, key=_KeyHints(app))
+            services.on_receive = lambda line: app.post_message(Notice(f"stand-in received: {line}"))
             if auto_pilot is None:
                 await app.run_async()
             else:
@@ -85,6 +89,20 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
     if app.return_code:
         return app.return_code
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _stand_ins():
+    """Local stand-ins of the services the console publishes to, for the demo's length."""
+    from warroom.sim.standins import StandIns
+
+    services = StandIns(slack_token="xoxb-demo", statuspage_key="demo-key", routing_key="demo" * 8)
+    await services.start()
+    try:
+        yield services
+    finally:
+        services.on_receive = None
+        await services.stop()
 
 
 async def _declare(store_url: str, config: Config, scenario, author: str, login: str | None) -> int:

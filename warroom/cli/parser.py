@@ -8,6 +8,7 @@ from typing import Callable, NoReturn
 
 from warroom.comms import TEMPLATE_NAMES
 from warroom.domain.incident import Milestone, Status
+from warroom.domain.publishing import MOMENTS
 from warroom.domain.roles import Role
 from warroom.domain.timeline import FREE_TEXT_KINDS
 
@@ -249,6 +250,23 @@ def _update(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("--template", default="internal-update", choices=TEMPLATE_NAMES,
                    help="what was posted: internal-update (default), or a status-* stage or "
                         "customer-email, which run the status page's own clock")
+    author(p)
+
+
+@command(("publish", "publish a drafted update to the configured channels (Slack, status page, PagerDuty, ...)"))
+def _publish(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("--template", choices=TEMPLATE_NAMES,
+                   help="the draft to publish (default: internal-update); the status-page and customer "
+                        "templates are the only ones external channels take")
+    p.add_argument("--channel", action="append", metavar="NAME",
+                   help="only this channel (repeatable; default: the channels used at the moment)")
+    p.add_argument("--moment", choices=MOMENTS,
+                   help="the moment it is published at (default: the template's: update, declare, status, resolve)")
+    p.add_argument("--text", help="publish this text instead of the draft ('-': read it from stdin)")
+    p.add_argument("--pending", action="store_true",
+                   help="deliver what is still pending (a crashed console's publications)")
+    p.add_argument("--dry-run", action="store_true", help="print the exact requests (secrets masked); send nothing")
     author(p)
 
 

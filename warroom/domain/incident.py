@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Iterable
 
 from warroom.domain import runbook_progress
+from warroom.domain.publishing import Outbox
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Entry, Kind, Origin, happened_at, utc
 
@@ -205,6 +206,9 @@ class Incident:
     """Each audience told, by its name in lower case, and when."""
     runbooks: dict[str, runbook_progress.Progress] = field(default_factory=dict)
     """Each runbook used on the incident: its steps run or ticked, by whom and when."""
+    outbox: Outbox = field(default_factory=Outbox)
+    """What was asked to be published, and each channel's delivery (``publish`` and
+    ``delivery`` entries; an ``update`` entry naming a ``publication`` marks it posted)."""
     last_entry_id: int = 0
     entry_count: int = 0
 
@@ -333,6 +337,8 @@ class Incident:
             self.title = str(entry.data["title"])
 
     def _update(self, entry: Entry) -> None:
+        if entry.data.get("publication") is not None:
+            self.outbox.counted(entry.data["publication"])
         # The status page (and the customer email) keep their own count and clock: posting
         # one is no internal update, and restarts only the external cadence.
         if is_external(str(entry.data.get("template", ""))):
@@ -434,6 +440,8 @@ _HANDLERS = {
     Kind.MILESTONE: Incident._milestone,
     Kind.MITIGATION: Incident._mitigation,
     Kind.RUNBOOK: lambda incident, entry: runbook_progress.apply(incident.runbooks, entry),
+    Kind.PUBLISH: lambda incident, entry: incident.outbox.asked(entry),
+    Kind.DELIVERY: lambda incident, entry: incident.outbox.delivered(entry),
 }
 
 

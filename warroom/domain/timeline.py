@@ -31,6 +31,12 @@ class Kind(StrEnum):
     RUNBOOK = "runbook"
     """A runbook's checklist: a step run (its output is the evidence entry it names) or
     ticked by hand, an option taken, its escalation acknowledged (``domain/runbook_progress.py``)."""
+    PUBLISH = "publish"
+    """A publication asked for (the outbox): the text exactly as sent, the channels, the
+    moment and template; or refused (``data.refused``). ``domain/publishing.py``."""
+    DELIVERY = "delivery"
+    """One delivery attempt's outcome on one channel: sent (with the receipt), retrying
+    or failed (the reason in one line)."""
 
     @classmethod
     def parse(cls, text: str) -> "Kind":
@@ -47,7 +53,8 @@ class Kind(StrEnum):
 FREE_TEXT_KINDS = frozenset({Kind.NOTE, Kind.DECISION, Kind.ACTION, Kind.MITIGATION, Kind.EVIDENCE})
 STATE_KINDS = frozenset(
     {Kind.DECLARE, Kind.STATUS, Kind.SEVERITY, Kind.ROLE, Kind.IMPACT, Kind.UPDATE,
-     Kind.FOLLOWUP, Kind.TIMER, Kind.MILESTONE, Kind.MITIGATION, Kind.RUNBOOK}
+     Kind.FOLLOWUP, Kind.TIMER, Kind.MILESTONE, Kind.MITIGATION, Kind.RUNBOOK, Kind.PUBLISH,
+     Kind.DELIVERY}
 )
 
 

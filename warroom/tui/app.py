@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from warroom.tui.controllers.health import HealthController
     from warroom.tui.controllers.incident import IncidentController
     from warroom.tui.controllers.mitigation import MitigationController
+    from warroom.tui.controllers.publish import PublishController
     from warroom.tui.controllers.runbooks import RunbookController
     from warroom.tui.dialogs import IncidentDialogs
 
@@ -242,6 +243,7 @@ class WarroomApp(App):
         from warroom.tui.controllers.incident import IncidentController
         from warroom.tui.controllers.mitigation import MitigationController
         from warroom.tui.controllers.runbooks import RunbookController
+        from warroom.tui.controllers.publish import PublishController
         from warroom.tui.dialogs import IncidentDialogs
         import warroom.tui.runbook_screen  # noqa: F401
 
@@ -254,6 +256,8 @@ class WarroomApp(App):
         self.mitigation_flow: MitigationController = MitigationController(
             self, read_only=self.read_only, health=lambda: self.health_flow.latest)
         self.runbook_flow: RunbookController = RunbookController(self, read_only=self.read_only)
+        self.publish_flow: PublishController = PublishController(
+            self, draft=lambda template: self.incident_flow.draft(template, self.health_flow.latest))
         self.dialogs: IncidentDialogs = IncidentDialogs(self)
         self.wired = True
         for warning in self.theme_warnings:
@@ -286,7 +290,8 @@ class WarroomApp(App):
         if self.wired:
             # Clients hold connections (aiohttp, asyncpg, redis) and the journal a thread:
             # closed here, whatever state their workers were cancelled in.
-            for flow in (self.runbook_flow, self.mitigation_flow, self.health_flow, self.incident_flow):
+            for flow in (self.publish_flow, self.runbook_flow, self.mitigation_flow, self.health_flow,
+                         self.incident_flow):
                 try:
                     await flow.close()
                 except Exception as error:
@@ -390,6 +395,12 @@ class WarroomApp(App):
             self.mitigation_flow.start(config, flow.service, flow.incident_id, flow.author)
         if self.runbook_flow.config is None:
             self.runbook_flow.start(config, flow.service, flow.incident_id, flow.author)
+        if flow.incident_id is not None and self.identity is not None:
+            # The IC's console publishes the moments and delivers the outbox (a crashed
+            # console's too); any console delivers what its own person publishes.
+            self.publish_flow.start(config, flow.service, flow.incident_id, self.identity,
+                                    delivering=flow.commands and not self.read_only)
+            self.publish_flow.consider(flow.incident, reversed(flow.entries), flow.now())
 
     async def health_transition(self, transition) -> None:
         """A confirmed change of a check: journaled (by one console); a check gone critical
@@ -437,6 +448,9 @@ class WarroomApp(App):
                 self.notify(safe_text(entry.text), title="Command taken", severity="warning",
                             timeout=30, markup=False)
         self.timeline.add_entries(fresh)
+        self.publish_flow.consider(self.incident_flow.incident, fresh, self.incident_flow.now())
+        if any(e.kind in (Kind.PUBLISH, Kind.DELIVERY) for e in fresh):
+            self.show_publication()
         self.refresh_state(roles=any(e.kind in ROLES_CHANGE_WITH for e in fresh))
         if any(e.kind is Kind.UPDATE for e in fresh):
             self.draft_pane.edited = False
@@ -557,6 +571,7 @@ class WarroomApp(App):
                         f"then {self.key('draft.post')}", title="Status page", severity="warning",
                         timeout=15, markup=False)
         elif prompt is Prompt.NOTIFY_DUE:
+            self.publish_flow.leadership(self.incident_flow.incident, detail)
             self.notify(f"Time to notify {safe_line(detail)} (then {self.key('incident.notified')})",
                         title="Notify", severity="warning", markup=False)
 
@@ -567,9 +582,23 @@ class WarroomApp(App):
             return
         rendered = flow.draft(draft.template, self.health_flow.latest)
         draft.fill(rendered.text, force=force)
-        draft.set_status(flow.draft_status(draft.template))
+        self.show_publication()
         if rendered.warning:
             self.say(rendered.warning, "warning")
+
+    def show_publication(self) -> None:
+        """The Draft pane's line: the template's count, and where its last publication
+        stands on each channel (sent / retrying 2/5 / failed: reason)."""
+        from warroom.tui.controllers.publish import states
+
+        flow, draft = self.incident_flow, self.draft_pane
+        if not draft.populated or not flow.loaded:
+            return
+        line = flow.draft_status(draft.template)
+        last = next((p for p in reversed(flow.incident.outbox.publications) if p.template == draft.template), None)
+        if last is not None:
+            line += " · " + states(last)
+        draft.set_status(line)
 
     # -- the draft pane -------------------------------------------------------------------
 
@@ -584,8 +613,27 @@ class WarroomApp(App):
         elif event.what == "post":
             text, template, incident_id = event.text, event.template, flow.incident.id
             clock = "the status page's clock" if is_external(template) else "the update timer"
-            flow.write(lambda s: s.post_update(incident_id, text, flow.author, template=template),
-                       done=f"Update marked posted: {clock} restarts")
+
+            def mark_posted() -> None:
+                flow.write(lambda s: s.post_update(incident_id, text, flow.author, template=template),
+                           done=f"Update marked posted: {clock} restarts")
+
+            targets = self.publish_flow.targets(flow.incident, template)
+            if not targets:  # no channel takes it: marked posted, as by hand
+                mark_posted()
+                return
+            from warroom.tui.publish_dialog import PublishScreen
+
+            def chosen(answer: tuple[str, list[str]] | None) -> None:
+                if answer is None:
+                    return
+                what, channels = answer
+                if what == "publish":
+                    self.publish_flow.publish(template, text, channels)
+                else:
+                    mark_posted()
+
+            self.push_screen(PublishScreen(template, text, targets), chosen)
         elif event.what == "diff":
             from warroom.comms.templates import diff_updates
             from warroom.tui.modals import TextScreen

@@ -101,7 +101,21 @@ STYLES = {
     "health-critical": "bold $background on $timer-overdue",
     "key": "bold", "title": "bold", "console": "$text-muted",
     "journal-up": "", "journal-lost": "bold $background on $timer-soon",
+    "publish-ok": "", "publish-retrying": "bold $timer-soon", "publish-failed": "bold $background on $error",
 }
+
+
+def publish_text(incident: Incident) -> tuple[str, str]:
+    """A channel whose latest delivery failed for good, in red; deliveries being retried."""
+    failing = incident.outbox.failing()
+    if failing:
+        first = failing[0]
+        more = f" (+{len(failing) - 1} more)" if len(failing) > 1 else ""
+        return f"PUBLISH FAILED {safe_line(first.channel)}: {safe_line(first.error)[:80]}{more}", "publish-failed"
+    retrying = incident.outbox.retrying()
+    if retrying:
+        return f"publishing: {len(retrying)} retrying", "publish-retrying"
+    return "", "publish-ok"
 
 
 class HeaderRow(Widget):
@@ -151,7 +165,7 @@ class IncidentHeader(Vertical):
 
     TOP = ("key", "severity", "status", "title", "console")
     BOTTOM = ("elapsed", "ic", "timer", "escalation", "notify", "external", "target", "journal", "spool",
-              "health")
+              "publish", "health")
 
     def __init__(self) -> None:
         super().__init__()
@@ -235,4 +249,5 @@ class IncidentHeader(Vertical):
                 "timer-none")
             for name in ("external", "escalation", "notify", "target"):
                 put(name, "", "timer-none")
+        put("publish", *publish_text(incident))
         put("health", health, f"health-{health_state}")

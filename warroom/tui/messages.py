@@ -144,3 +144,7 @@ __all__: list[Any] = [
     "ActionStep", "ConfigReady", "EntriesArrived", "EvidenceReady", "Failure", "HealthResult",
     "IncidentLoaded", "JournalWatch", "LinesNotWritten", "MitigationPreviewed", "Notice", "RunbookOutput", "SpoolBacklog",
 ]
+
+
+class PublicationChanged(Message):
+    """A publication was asked for or a delivery's outcome journaled (the outbox)."""

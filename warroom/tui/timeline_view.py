@@ -37,7 +37,7 @@ GLYPHS: dict[Kind, str] = {
     Kind.MITIGATION: "✚", Kind.STATUS: "◉", Kind.SEVERITY: "▲", Kind.ROLE: "@",
     Kind.IMPACT: "✗", Kind.HEALTH: "♥", Kind.UPDATE: "✉", Kind.EVIDENCE: "§",
     Kind.FOLLOWUP: "→", Kind.TIMER: "◷", Kind.MILESTONE: "⚑",
-    Kind.DRILL: "◎", Kind.RUNBOOK: "≡",
+    Kind.DRILL: "◎", Kind.RUNBOOK: "≡", Kind.PUBLISH: "↗", Kind.DELIVERY: "⇢",
 }
 KIND_WIDTH = max(len(kind.value) for kind in Kind)
 AUTHOR_WIDTH_MAX = 16  # longer names are shown whole and push their row's text right

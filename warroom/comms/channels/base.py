@@ -34,6 +34,12 @@ class Message:
     """For names that carry the date: the guides' #incident-YYYY-MM-DD-short-title."""
     fields: Mapping[str, str] = field(default_factory=dict)
     """What a tracker needs besides: a follow-up's owner, due date and id."""
+    publication: str = ""
+    """The publication's own stable id (its journal entry's uid): the same on every retry,
+    from any console (a webhook's ``Idempotency-Key``)."""
+    rank: int | None = None
+    """The severity's rank in its scheme, 0 the most severe (PagerDuty's severity, the
+    status page's impact); None: no known level."""
 
 
 @dataclass(frozen=True, slots=True)
