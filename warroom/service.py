@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 
 from warroom.domain.cadence import Timer, timer
 from warroom.domain.clock import Clock, system_clock
+from warroom.domain import metrics
 from warroom.domain.eta import parse_eta
 from warroom.domain.incident import (PRIORITIES, Incident, Milestone, Status, fold, format_key, is_external,
                                      parse_key)
@@ -100,6 +101,14 @@ class IncidentService:
             if policy is not None and policy.has(incident.severity):
                 return policy.level(incident.severity)
         return None
+
+    def target_level(self, incident: Incident) -> Level | None:
+        """The level whose MTTx targets the incident is held to (the most severe it reached)."""
+        return metrics.target_level(incident, self.policy)
+
+    def verdicts(self, incident: Incident) -> list[metrics.Verdict]:
+        """Its MTTD/MTTA/MTTM/MTTR against those targets."""
+        return metrics.verdicts(incident, self.target_level(incident))
 
     def timer(self, incident: Incident, now: datetime | None = None) -> Timer:
         return timer(self.level(incident), incident, now or self.clock(), self.policy.escalation)
@@ -326,6 +335,27 @@ class IncidentService:
         if not data:
             raise WarroomError("nothing to change", "give --impact, --service and/or --cause")
         return await self._append(incident_id, Kind.IMPACT, "; ".join(parts), author, data)
+
+    async def set_category(self, incident_id: int, category: str, author: str) -> Entry:
+        """What kind of incident it was ("bad deploy", "database"), for the monthly report's
+        top categories; "" clears it. Set after the resolution too, without reopening."""
+        category = check_size(category, "category").strip()
+        if "\n" in category or "\r" in category:
+            raise WarroomError("category is one line")
+        incident = await self.state(incident_id)
+        if incident.category == category:
+            raise WarroomError(f"{self.key(incident)} is already " +
+                               (f"in category {category!r}" if category else "without a category"))
+        text = f"Category: {category}" if category else "Category cleared"
+        return await self._append(incident_id, Kind.IMPACT, text, author, {"category": category})
+
+    async def record_postmortem(self, incident_id: int, where: str, author: str) -> Entry:
+        """The finished postmortem is published at ``where`` (a link or a path): the monthly
+        report no longer lists it as missing. After the resolution, without reopening."""
+        where = self._text(where, "--published").strip()
+        await self.state(incident_id)
+        return await self._append(incident_id, Kind.IMPACT, f"Postmortem published: {where}", author,
+                                  {"postmortem": where})
 
     async def followup(self, incident_id: int, text: str, owner: str, due: date | None,
                        author: str, *, priority: str | None = None, uid: str | None = None) -> Entry:

@@ -170,8 +170,10 @@ async def cmd_show(ctx: Context, svc: IncidentService) -> int:
     # Masked again on the way out: an entry written before, or by a warroom that did not
     # know this secret, holds it as it was written.
     mask = ctx.config.secrets.mask
+    held_to = svc.target_level(incident)
     for line in render.incident_header(incident, svc.key(incident), svc.timer(incident, now),
-                                       svc.required_unfilled(incident), now):
+                                       svc.required_unfilled(incident), now, svc.verdicts(incident),
+                                       held_to.name if held_to else None):
         out(mask(line))
     shown = entries[-ctx.args.last:] if ctx.args.last else entries
     out("")
@@ -354,6 +356,12 @@ async def cmd_eta(ctx: Context, svc: IncidentService) -> int:
     return 0
 
 
+async def cmd_category(ctx: Context, svc: IncidentService) -> int:
+    entry = await svc.set_category(await svc.resolve(ctx.args.incident), ctx.args.category, ctx.author)
+    out(safe_line(entry.text))
+    return 0
+
+
 async def cmd_followup(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     entry = await svc.followup(await svc.resolve(a.incident), a.text, a.owner, parse_date(a.due), ctx.author,
@@ -419,9 +427,16 @@ async def cmd_export(ctx: Context, svc: IncidentService) -> int:
 async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
     from warroom.comms.postmortem import postmortem_markdown
 
+    if ctx.args.published is not None:
+        if ctx.args.output:
+            raise WarroomError("--published records where the postmortem is", "not with -o")
+        entry = await svc.record_postmortem(await svc.resolve(ctx.args.incident), ctx.args.published, ctx.author)
+        out(safe_line(entry.text))
+        return 0
     loaded = await svc.load(await svc.resolve(ctx.args.incident))
     text = ctx.config.secrets.mask(postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
-                                                       level=svc.level(loaded.incident), now=svc.clock()))
+                                                       level=svc.level(loaded.incident), now=svc.clock(),
+                                                       held_to=svc.target_level(loaded.incident)))
     if ctx.args.output:
         write_file(Path(ctx.args.output), text)
     else:
@@ -480,7 +495,7 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
     "list": cmd_list, "show": cmd_show, "log": cmd_log,
     "severity": cmd_severity, "status": cmd_status, "assign": cmd_assign, "impact": cmd_impact,
     "take-command": cmd_take_command, "notify": cmd_notify, "escalate": cmd_escalate,
-    "followup": cmd_followup, "followup-done": cmd_followup_done, "eta": cmd_eta,
+    "followup": cmd_followup, "followup-done": cmd_followup_done, "eta": cmd_eta, "category": cmd_category,
     "milestone": cmd_milestone, "update": cmd_update,
     "export": cmd_export, "postmortem": cmd_postmortem,
 }

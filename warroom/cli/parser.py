@@ -193,6 +193,13 @@ def _impact(p: Parser, common: argparse.ArgumentParser) -> None:
     reopen(p)
 
 
+@command(("category", "set what kind of incident it was, for the monthly report (\"\" clears it)"))
+def _category(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("category", metavar="TEXT", help='e.g. "bad deploy", "database", "capacity"')
+    author(p)
+
+
 @command(("eta", "set the expected time to resolution shown in updates (30m, 14:30 UTC, or clear)"))
 def _eta(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
@@ -304,6 +311,9 @@ def _action(p: Parser, common: argparse.ArgumentParser) -> None:
 def _postmortem(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument("--published", metavar="WHERE",
+                   help="instead: record that the finished postmortem is published there (a link or a path)")
+    author(p)
 
 
 @command(("demo", "a live simulated incident on loopback, already declared: mitigate it"),
