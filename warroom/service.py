@@ -27,6 +27,10 @@ from warroom import identity
 from warroom.secrets import Secrets
 from warroom.store.base import Journal
 
+REPORT_KINDS = frozenset(STATE_KINDS - {Kind.UPDATE, Kind.TIMER} | {Kind.DRILL})
+"""What the reports across incidents read: the fold's state without the update and timer
+entries (which only the live console needs), and the drills' score cards."""
+
 MAX_ENTRY_BYTES = 64 * 1024
 """The most text one entry holds, in UTF-8 bytes: pages of notes, and far less than a
 pasted log file or a runaway `tail -f` line, which would make every console slow to draw."""
@@ -85,6 +89,21 @@ class IncidentService:
                                                 kinds=STATE_KINDS):
             incident.apply(entry)
         return incident
+
+    async def all_states(self) -> tuple[list[Incident], list[Entry]]:
+        """Every incident's state and every drill's score card, from the entries that
+        change state only (one query, not one per incident): what reports read."""
+        states: dict[int, Incident] = {}
+        drills: list[Entry] = []
+        for entry in await self.journal.entries_of_kinds(REPORT_KINDS):
+            if entry.kind is Kind.DRILL:
+                drills.append(entry)
+                continue
+            incident = states.get(entry.incident_id)
+            if incident is None:
+                incident = states[entry.incident_id] = Incident(id=entry.incident_id)
+            incident.apply(entry)
+        return [states[i] for i in sorted(states)], drills
 
     async def load(self, incident_id: int) -> Loaded:
         entries = await self.journal.entries(incident_id)

@@ -508,7 +508,8 @@ SPOOLING = frozenset({cmd_log})
 
 
 async def _with_service(ctx: Context, handler: Callable[[Context, IncidentService], Awaitable[int]]) -> int:
-    svc = await ctx.service(reading=handler in READING, spool=handler in SPOOLING)
+    reading = handler in READING or handler.__module__ == "warroom.cli.reports"
+    svc = await ctx.service(reading=reading, spool=handler in SPOOLING)
     try:
         return await handler(ctx, svc)
     finally:
@@ -544,6 +545,12 @@ def run(args: argparse.Namespace) -> int:
         return run_check(ctx.config, once=args.once, as_json=args.json)
     if args.command in {"open", "scribe"}:
         return run_console(ctx)
+    if args.command in {"report", "followups", "handoff"}:
+        from warroom.cli import reports
+
+        handler = {"report": reports.cmd_report, "followups": reports.cmd_followups,
+                   "handoff": reports.cmd_handoff}[args.command]
+        return asyncio.run(_with_service(ctx, handler))
     if args.command == "store":
         from warroom.cli.store import run_store
 

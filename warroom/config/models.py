@@ -287,6 +287,16 @@ class ConsoleConfig(_Model):
     """How often the console polls the store for entries written by others."""
 
 
+class HandoffConfig(_Model):
+    """What `warroom handoff` adds to the notes from the journal and the live checks."""
+
+    watch: list[OneLine] = Field(default_factory=list)
+    """Watch items: areas to monitor this week, e.g. "payments latency after Tuesday's migration"."""
+    contacts: list[OneLine] = Field(default_factory=list)
+    """Escalation contacts: key people and how to reach them, e.g. "DB on-call: @dba-oncall";
+    listed with the escalation chain of [severity]."""
+
+
 class StoreConfig(_Model):
     """The journal: where it is (--store, else $WARROOM_STORE, else ``url`` here) and, for a
     file, who may share it."""
@@ -943,6 +953,8 @@ class Config(_Model):
     """[console]: the full-screen console."""
     store: StoreConfig = Field(default_factory=StoreConfig)
     """[store]: who may read and write the journal file."""
+    handoff: HandoffConfig = Field(default_factory=HandoffConfig)
+    """[handoff]: watch items and escalation contacts for the on-call handoff notes."""
     checks: list[Check] = Field(default_factory=list, alias="check")
     """[[check]]: health checks."""
     actions: list[Action] = Field(default_factory=list, alias="action")

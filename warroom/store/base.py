@@ -60,6 +60,16 @@ class Journal(abc.ABC):
                       kinds: Iterable[Kind] | None = None) -> list[Entry]:
         """Entries of one incident in journal order, optionally only some kinds."""
 
+    async def entries_of_kinds(self, kinds: Iterable[Kind]) -> list[Entry]:
+        """Entries of only ``kinds``, of every incident, in journal order: what reports
+        across incidents fold (the state entries, not every note). Stores answer it in one
+        query; this fallback asks incident by incident."""
+        wanted = list(kinds)
+        found: list[Entry] = []
+        for incident_id in await self.incident_ids():
+            found += await self.entries(incident_id, kinds=wanted)
+        return sorted(found, key=lambda e: e.id)
+
     @abc.abstractmethod
     async def incident_ids(self) -> list[int]:
         """Every incident in the journal, oldest first."""

@@ -361,6 +361,9 @@ class SqliteJournal(Journal):
         kind_values = tuple(k.value for k in kinds) if kinds is not None else None
         return await self._run(self._entries_sync, self._conn, incident_id, after_id, kind_values)
 
+    async def entries_of_kinds(self, kinds: Iterable[Kind]) -> list[Entry]:
+        return await self._run(self._entries_sync, self._conn, None, 0, tuple(k.value for k in kinds))
+
     async def incident_ids(self) -> list[int]:
         rows = await self._run(lambda: self._conn.execute("SELECT id FROM incidents ORDER BY id").fetchall())
         return [row[0] for row in rows]
