@@ -31,7 +31,7 @@ def span(seconds: float | None) -> str:
     return "—" if seconds is None else format_duration(coarse(timedelta(seconds=seconds)))
 
 
-def _title(label: str) -> str:
+def title_of(label: str) -> str:
     try:
         return datetime.strptime(label, "%Y-%m").strftime("%B %Y")
     except ValueError:
@@ -42,7 +42,7 @@ def _change(now: int, then: int) -> str:
     return "same as before" if now == then else f"{now - then:+d} on the {then} before"
 
 
-def _metrics_table(metrics: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+def _metrics_table(metrics: dict[str, Any], previous: dict[str, Any] | None, *, level: bool = False) -> list[str]:
     head = "| Measure | Definition | Mean | Median | Measured | Not measured | Target | Missed target |"
     rule = "|---|---|---|---|---|---|---|---|"
     if previous is not None:
@@ -51,7 +51,7 @@ def _metrics_table(metrics: dict[str, Any], previous: dict[str, Any] | None) -> 
     lines = [head, rule]
     for m in METRICS:
         v = metrics[m]
-        target = f"< {span(v['target_s'])}" if v["target_s"] is not None else "per level"
+        target = f"< {span(v['target_s'])}" if v["target_s"] is not None else "none" if level else "per level"
         line = (f"| {NAMES[m]} | {MEANINGS[m]} | {span(v['mean_s'])} | {span(v['median_s'])} | {v['measured']} | "
                 f"{v['not_measured']} | {target} | {v['missed_target']} of {v['measured']} |")
         if previous is not None:
@@ -64,7 +64,7 @@ def report_markdown(report: Report) -> str:
     data = as_json(report)
     prev = data["previous"]
     label = data["period"]["label"]
-    lines = [f"## Incident Report - {_title(label)}", "",
+    lines = [f"## Incident Report - {title_of(label)}", "",
              f"_Period: {data['period']['from']} to {data['period']['to']} (UTC, end excluded); "
              f"compared with {prev['period']['label']}._", "",
              "### Summary", "", f"- Total Incidents: {data['incidents']} ({_change(data['incidents'], prev['incidents'])})"]
@@ -77,7 +77,7 @@ def report_markdown(report: Report) -> str:
     for name, level in data["by_severity"].items():
         if level["incidents"]:
             lines += ["", f"{safe_line(name)} ({level['incidents']}):", ""]
-            lines += _metrics_table(level["metrics"], prev["by_severity"].get(name, {}).get("metrics"))
+            lines += _metrics_table(level["metrics"], prev["by_severity"].get(name, {}).get("metrics"), level=True)
     lines += ["", "How it is measured (the guide's \"Measurement\" lines):", ""]
     lines += [f"- {NAMES[m]} = {MEANINGS[m]}" for m in METRICS]
     lines += [f"- {rule}" for rule in RULES]

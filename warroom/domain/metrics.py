@@ -91,7 +91,7 @@ class Verdict:
         """True: under the target; False: missed; None: not measured, or no target."""
         if self.value is None or self.target is None:
             return None
-        return self.value <= self.target
+        return self.value < self.target
 
     @property
     def missed_by(self) -> timedelta | None:
