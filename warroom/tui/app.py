@@ -666,6 +666,8 @@ class WarroomApp(App):
             return timer is not None and bool(timer.notifications_due)
         if action == "actions":
             return bool(self.config.actions)
+        if action == "history":
+            return self.incident_flow.service is not None
         return True
 
     def action_declare(self) -> None:
@@ -709,6 +711,9 @@ class WarroomApp(App):
     def action_postmortem(self) -> None:
         if self.config is not None:
             self.dialogs.postmortem()
+
+    def action_history(self) -> None:
+        self.dialogs.history()
 
     def action_actions(self) -> None:
         self.dialogs.mitigations()

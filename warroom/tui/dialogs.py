@@ -206,6 +206,29 @@ class IncidentDialogs:
 
         self.app.push_screen(modals.TextScreen(f"Postmortem draft: {key}", text, save_path=path), saved)
 
+    def history(self) -> None:
+        """The History screen: the journal's month in numbers, read in the screen's worker."""
+        from warroom.comms.export import export_markdown
+        from warroom.domain.report import build, month
+        from warroom.tui.history import HistoryScreen
+
+        flow = self.flow
+        svc = flow.service
+        if svc is None:
+            return
+
+        async def load(offset: int):
+            now = flow.now()
+            year, number = divmod(now.year * 12 + now.month - 1 + offset, 12)
+            incidents, drills = await svc.all_states()
+            return build(incidents, drills, month(year, number + 1), svc.policy, svc.key, now)
+
+        async def open_text(key: str) -> tuple[str, str]:
+            loaded = await svc.load(await svc.resolve(key))
+            return f"{key} (read-only)", export_markdown(loaded.incident, key, loaded.entries)
+
+        self.app.push_screen(HistoryScreen(load, open_text))
+
     def filter(self) -> None:
         view = self.app.timeline
         options = [("all", "all kinds")] + [(k.value, k.value) for k in Kind]

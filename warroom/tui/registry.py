@@ -54,6 +54,8 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     A("incident.notified", "notified", "N", "Notified", "Mark a notification the severity asks for as done (journaled)", True, show=False),
     A("incident.mitigate", "actions", "x", "Mitigate", "Mitigations: preview, confirm, run (evidence and audit first)", True),
     A("incident.postmortem", "postmortem", "P", "Postmortem", "Preview and save the postmortem drafted from the journal", False, show=False),
+    A("view.history", "history", "H", "History", "History: the month's incidents and MTTx against targets; Enter opens one read-only",
+      False, show=False, group="View"),
     A("timeline.filter", "filter", "f", "Filter", "Show only some kinds of timeline entries", False, show=False, group="Timeline"),
     A("timeline.search", "search", "slash", "Search", "Search the timeline", False, show=False, group="Timeline"),
     A("view.health", "focus_pane(0)", "1", "Health", "Focus the Health pane", False, show=False, group="View"),
