@@ -63,3 +63,21 @@ async def test_history_screen_numbers_and_read_only_open(store, tmp_path):
         assert "INC-4 (read-only)" in str(app.screen.query_one(".dialog-title", Label).render())
         await pilot.press("escape", "escape")
         await until(pilot, lambda: len(app.screen_stack) == 1)
+
+
+async def test_resolve_screen_says_met_or_missed_if_resolved_now(store, tmp_path):
+    from tests.console_support import sample_incident
+
+    clock = FakeClock()
+    await sample_incident(store, clock, severity="SEV1")  # IC at +1 min, four minutes of journal
+    clock.advance(hours=1, minutes=10)
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 45)) as pilot:
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+        await pilot.press("t", "end", "enter")
+        await until(pilot, lambda: bool(app.screen.query("#targets")))
+        text = str(app.screen.query_one("#targets", Label).render())
+        assert "SEV1's targets" in text
+        assert "MTTD (detected - started): 6m, missed by 1m (target 5m)" in text  # started 6 min before
+        assert "MTTR (resolved - started): 1h 20m, missed by 20m (target 1h)" in text
+        await pilot.press("escape")
