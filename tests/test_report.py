@@ -188,3 +188,25 @@ def test_report_command_formats_and_bad_input(store: str, cli, tmp_path) -> None
         result = cli("report", *args)
         assert result.code == 2 and needle in result.err and len(result.err.splitlines()) == 1
         assert "Traceback" not in result.err
+
+
+def test_targets_map_onto_each_scheme_from_the_top_and_are_configurable(cli, tmp_path) -> None:
+    from warroom.domain.severity import PRESETS
+
+    assert PRESETS["sev1-4"].level("SEV1").metric_targets.mttr == timedelta(hours=1)
+    assert PRESETS["sev0-3"].level("SEV1").metric_targets.mttr == timedelta(hours=4)  # its second level
+    assert PRESETS["p0-3"].level("P1").metric_targets.mtta == timedelta(minutes=30)
+    lowest = PRESETS["p1-4"].level("P3").metric_targets
+    assert (lowest.mttd, lowest.mtta, lowest.mttm, lowest.mttr) == (timedelta(minutes=5), None, None, None)
+    config = tmp_path / "warroom.toml"
+    config.write_text('[severity.targets.SEV3]\nmttr = "1d"\nmttd = "none"\n')
+    shown = cli("config", "check", "--config", str(config))
+    assert shown.code == 0, shown.err
+    assert 'targets = { SEV3 = { mttr = "1d", mttd = "none" } }' in shown.out
+    assert "#   SEV3: respond_within 4h; targets MTTR < 1d" in shown.out
+    for body, needle in (('[severity.targets.SEV9]\nmttr = "1h"\n', 'unknown level "SEV9"'),
+                         ('[severity.targets.SEV3]\nmttr = "0s"\n', "longer than zero"),
+                         ('[severity.targets.SEV3]\nmttx = "1h"\n', "mttx")):
+        config.write_text(body)
+        result = cli("config", "check", "--config", str(config))
+        assert result.code == 2 and needle in result.err and len(result.err.splitlines()) == 1, result.err
