@@ -5,6 +5,7 @@ checks and a Kubernetes API on loopback holding a rollout in the period."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def test_category_is_journaled_folded_and_shown(cli) -> None:
     ok(cli("declare", "--severity", "SEV2", "--title", "one"))
     assert ok(cli("category", "INC-1", "bad deploy")).strip() == "Category: bad deploy"
     assert "Category: bad deploy" in ok(cli("show", "INC-1"))
+    assert json.loads(ok(cli("export", "INC-1", "--format", "json")))["incident"]["category"] == "bad deploy"
     same = cli("category", "INC-1", "bad deploy")
     assert same.code == 2 and "already" in same.err
     assert ok(cli("category", "INC-1", "")).strip() == "Category cleared"
