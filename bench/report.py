@@ -162,6 +162,8 @@ def history_open(url: str, now: datetime, runs: int) -> list[float]:
             await pilot.press("H")
             while True:
                 await pilot.pause(0.005)
+                if time.perf_counter() - began > 60:
+                    raise SystemExit("the History screen did not fill in 60 s")
                 screen = app.screen
                 tables = screen.query("#incident-table")
                 if tables and tables.first().row_count > 0:
@@ -199,7 +201,7 @@ def main() -> int:
         print(f"peak RSS of the report processes: {peak:.0f} MiB")
         for name, value in split(url, month).items():
             print(f"  {name}: {value:.3f}" if isinstance(value, float) else f"  {name}: {value}")
-        opened = history_open(url, last + timedelta(days=1), args.runs)
+        opened = history_open(url, last, args.runs)  # the month of the last incidents
         mid = common.median(opened)
         ok &= mid < GOAL_HISTORY_S
         print(f"History screen open (H -> table filled): median {mid:.2f} s "

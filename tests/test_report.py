@@ -202,7 +202,7 @@ def test_targets_map_onto_each_scheme_from_the_top_and_are_configurable(cli, tmp
     config.write_text('[severity.targets.SEV3]\nmttr = "1d"\nmttd = "none"\n')
     shown = cli("config", "check", "--config", str(config))
     assert shown.code == 0, shown.err
-    assert 'targets = { SEV3 = { mttr = "1d", mttd = "none" } }' in shown.out
+    assert 'targets = { SEV3 = { mttd = "none", mttr = "1d" } }' in shown.out
     assert "#   SEV3: respond_within 4h; targets MTTR < 1d" in shown.out
     for body, needle in (('[severity.targets.SEV9]\nmttr = "1h"\n', 'unknown level "SEV9"'),
                          ('[severity.targets.SEV3]\nmttr = "0s"\n', "longer than zero"),

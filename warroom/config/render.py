@@ -47,7 +47,8 @@ def _value(value: object, secrets: frozenset[str]) -> str:
         pairs = (f"{_key(k)} = {_value(v, secrets)}" for k, v in value.items())
         return "{ " + ", ".join(pairs) + " }" if value else "{}"
     if isinstance(value, TargetsConfig):  # a target set to "none" is a choice, not an unset key
-        return _value({name: getattr(value, name) or "none" for name in value.model_fields_set}, secrets)
+        return _value({name: getattr(value, name) or "none" for name in METRICS if name in value.model_fields_set},
+                      secrets)
     if isinstance(value, BaseModel):
         return _value(dict(_fields(value)), secrets)
     raise TypeError(f"cannot render {type(value).__name__}")

@@ -1,7 +1,8 @@
 -- postgres_entries_of_kinds: the entries of some kinds, of every incident, in journal
--- order (the reports across incidents fold the state entries, not every note).
+-- order (the reports across incidents fold the state entries, not every note): incident by
+-- incident through entries_by_kind (incident_id, kind, id) rather than a scan of every row.
 --   $1 kinds (text[])
 SELECT id, incident_id, ts, author, kind, text, data::text, uid, login, origin
 FROM entries
-WHERE kind = ANY ($1::text[])
+WHERE incident_id IN (SELECT id FROM incidents) AND kind = ANY ($1::text[])
 ORDER BY id
