@@ -94,12 +94,20 @@ async def build_journal(url: str) -> dict[str, int]:
         await svc.set_status(inc4, "investigating", "dee", reopen=True)
         clock.at("2026-11-25T14:00:00")
         await svc.set_status(inc4, "resolved", "dee")
-        # INC-6: SEV4, open; IC after 5 min; a drill's score card on it.
+        # INC-6: SEV4, open; IC after 5 min; a restart whose checks recovered at 16:28 (MTTM
+        # 23m); a drill's score card on it.
         clock.at("2026-11-28T16:00:00")
         e = await svc.declare("Typo on the status page", "SEV4", "eve")
         inc5 = e.incident_id
         clock.at("2026-11-28T16:05:00")
         await svc.assign(inc5, "ic", "eve", "eve")
+        clock.at("2026-11-28T16:20:00")
+        await svc.append_raw(inc5, Kind.MITIGATION, "restart status-page: ok", "warroom",
+                             {"action": "restart-status-page", "result": "ok"})
+        clock.at("2026-11-28T16:30:00")
+        await svc.append_raw(inc5, Kind.MITIGATION, "restart status-page: checks recovered", "warroom",
+                             {"action": "restart-status-page", "verified": True,
+                              "recovered_at": "2026-11-28T16:28:00+00:00"})
         await svc.record_drill_score(inc5, {"level": "SEV4", "targets": [
             {"measure": "declare", "met": True}, {"measure": "mitigate", "met": False},
             {"measure": "resolve", "met": None}]}, "Drill score: 1 of 2 targets met", "eve")

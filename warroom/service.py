@@ -92,10 +92,12 @@ class IncidentService:
 
     async def all_states(self) -> tuple[list[Incident], list[Entry]]:
         """Every incident's state and every drill's score card, from the entries that
-        change state only (one query, not one per incident): what reports read."""
+        change state only (one query, not one per incident): what reports read. Of the
+        mitigation entries only the verified ones are read (they set the mitigated time):
+        the states' ``mitigations`` lists hold only those."""
         states: dict[int, Incident] = {}
         drills: list[Entry] = []
-        for entry in await self.journal.entries_of_kinds(REPORT_KINDS):
+        for entry in await self.journal.entries_of_kinds(REPORT_KINDS, verified_mitigations=True):
             if entry.kind is Kind.DRILL:
                 drills.append(entry)
                 continue

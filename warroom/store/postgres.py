@@ -322,8 +322,9 @@ class PostgresJournal(Journal):
         kind_values = [k.value for k in kinds] if kinds is not None else None
         return [_entry(r) for r in await self._run("fetch", ENTRIES, incident_id, after_id, kind_values)]
 
-    async def entries_of_kinds(self, kinds: Iterable[Kind]) -> list[Entry]:
-        return [_entry(r) for r in await self._run("fetch", ENTRIES_OF_KINDS, [k.value for k in kinds])]
+    async def entries_of_kinds(self, kinds: Iterable[Kind], *, verified_mitigations: bool = False) -> list[Entry]:
+        return [_entry(r) for r in await self._run("fetch", ENTRIES_OF_KINDS, [k.value for k in kinds],
+                                                   verified_mitigations)]
 
     async def incident_ids(self) -> list[int]:
         return [r[0] for r in await self._run("fetch", "SELECT id FROM incidents ORDER BY id")]
