@@ -129,7 +129,7 @@ def split(url: str, month: str) -> dict[str, float]:
         try:
             svc = IncidentService(journal)
             t0 = time.perf_counter()
-            rows = await journal.entries_of_kinds(REPORT_KINDS)
+            rows = await journal.entries_of_kinds(REPORT_KINDS, verified_mitigations=True)
             t1 = time.perf_counter()
             incidents, drills = await svc.all_states()  # query + fold
             t2 = time.perf_counter()
