@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from warroom.config import (
     ACTION_KINDS,
+    CHANNEL_KINDS,
     CHECK_KINDS,
     Config,
     find_config,
@@ -34,6 +35,66 @@ bridge = "https://zoom.us/j/123"
 theme = "warroom-light"
 read_only = true
 watch_interval = "1s"
+
+[[check]]
+name = "deploy-hook"
+kind = "command"
+argv = ["./healthy.sh"]
+
+[[channel]]
+name = "incidents"
+kind = "slack"
+token = "${SLACK_BOT_TOKEN}"
+channel = "#incidents"
+
+[[channel]]
+name = "hook"
+kind = "slack"
+webhook_url = "https://hooks.slack.example/services/T/B/X"
+severities = ["SEV1"]
+moments = ["update"]
+
+[[channel]]
+name = "status"
+kind = "statuspage"
+api_key = "${STATUSPAGE_KEY}"
+page_id = "p1"
+component_ids = ["c1", "c2"]
+
+[[channel]]
+name = "pager"
+kind = "pagerduty"
+routing_key = "${PD_KEY}"
+
+[[channel]]
+name = "customers"
+kind = "email"
+host = "smtp.example.com"
+username = "ops"
+password = "${SMTP_PASSWORD}"
+sender = "status@example.com"
+to = ["list@example.com"]
+customers = true
+
+[[channel]]
+name = "everything"
+kind = "webhook"
+url = "https://hooks.example.com/warroom"
+headers = { Authorization = "Bearer ${HOOK_TOKEN}" }
+
+[[channel]]
+name = "tickets"
+kind = "jira"
+url = "https://example.atlassian.net"
+user = "ops@example.com"
+token = "${JIRA_TOKEN}"
+project = "OPS"
+
+[[channel]]
+name = "gh"
+kind = "github"
+token = "${GITHUB_TOKEN}"
+repo = "acme/ops"
 
 [[check]]
 name = "api"
@@ -187,6 +248,17 @@ description = "Drain eu-1"
 """
 
 
+CHANNEL_SECRETS = ("SLACK_BOT_TOKEN", "STATUSPAGE_KEY", "PD_KEY", "SMTP_PASSWORD", "HOOK_TOKEN",
+                   "JIRA_TOKEN", "GITHUB_TOKEN")
+
+
+@pytest.fixture(autouse=True)
+def channel_secrets(monkeypatch):
+    """The channels of EVERY_KIND refer to these: each a distinct value, masked everywhere."""
+    for n, var in enumerate(CHANNEL_SECRETS):
+        monkeypatch.setenv(var, f"secret-{n}-{var.lower()}")
+
+
 def write(tmp_path: Path, text: str, name: str = "warroom.toml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -291,6 +363,14 @@ def test_every_check_and_action_kind_parses(tmp_path):
     config = load_config(write(tmp_path, EVERY_KIND))
     assert {c.kind for c in config.checks} == set(CHECK_KINDS)
     assert {a.kind for a in config.actions} == set(ACTION_KINDS)
+    assert {c.kind for c in config.channels} == set(CHANNEL_KINDS)
+    slack, hook, status, pager, customers, webhook, jira, github = config.channels
+    assert slack.token == "${SLACK_BOT_TOKEN}", "a credential is kept as written until it is sent"
+    assert not slack.external and status.external and customers.external and not webhook.external
+    assert [m.value for m in hook.used_at] == ["update"] and hook.used_for("SEV1") and not hook.used_for("SEV2")
+    assert [m.value for m in pager.used_at] == ["declare", "escalation", "acknowledge", "resolve"]
+    assert [r.value for r in status.publishers] == ["ic", "comms-lead"] and slack.publishers == ()
+    assert config.channel("gh").repo == "acme/ops" and jira.project == "OPS"
     assert (config.incident.channel, config.incident.bridge) == ("#incident-response", "https://zoom.us/j/123")
     http = config.check("api")
     assert http.method == "POST" and http.expect_status == [200, 204]
@@ -727,9 +807,9 @@ def test_render_is_toml_with_defaults_and_durations(tmp_path):
     config = load_config(write(tmp_path, EVERY_KIND))
     text = render_config(config)
     parsed = tomllib.loads(text)
-    assert list(parsed) == ["incident", "severity", "console", "store", "check", "action"]
+    assert list(parsed) == ["incident", "severity", "console", "store", "check", "action", "channel"]
     assert "# levels: SEV1, SEV2, SEV3, SEV4" in text
-    smtp = parsed["check"][3]
+    smtp = parsed["check"][4]
     assert smtp["interval"] == "15s" and smtp["timeout"] == "5s"
     assert parsed["console"]["watch_interval"] == "1s"
     assert parsed["action"][0]["verify_window"] == "5m"

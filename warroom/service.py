@@ -14,8 +14,8 @@ from warroom.domain.cadence import Timer, timer
 from warroom.domain.clock import Clock, system_clock
 from warroom.domain import metrics
 from warroom.domain.eta import parse_eta
-from warroom.domain.incident import (PRIORITIES, Incident, Milestone, Status, fold, format_key, is_external,
-                                     parse_key)
+from warroom.domain.incident import (PRIORITIES, TICKET, Followup, Incident, Milestone, Status, TicketState, fold,
+                                     format_key, is_external, parse_key)
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
 from warroom.domain.resolution import unmet
@@ -394,16 +394,46 @@ class IncidentService:
 
     async def followup_done(self, incident_id: int, entry_id: int, author: str) -> Entry:
         """Close the follow-up journaled as entry ``entry_id`` (its id as `followup` printed)."""
+        item = await self.followup_item(incident_id, entry_id)
+        if item.done_at is not None:
+            raise WarroomError(f"follow-up {entry_id} is already done (at {item.done_at:%Y-%m-%d %H:%M} UTC)")
+        return await self._append(incident_id, Kind.FOLLOWUP, f"Follow-up {entry_id} done: {item.text}",
+                                  author, {"done": entry_id})
+
+    async def ticket_asked(self, incident_id: int, entry_id: int, channels: Sequence[str], author: str) -> Entry:
+        """Journal that follow-up ``entry_id`` is to be filed in ``channels``: written before
+        anything is sent, so a crash leaves the ask on record (``Ticket`` ASKED)."""
+        await self.followup_item(incident_id, entry_id)
+        names = ", ".join(channels)
+        return await self._append(incident_id, Kind.FOLLOWUP, f"Filing follow-up {entry_id} in {names}",
+                                  author, {TICKET: TicketState.ASKED.value, "followup": entry_id,
+                                           "channels": list(channels)})
+
+    async def ticket_outcome(self, incident_id: int, entry_id: int, channel: str, author: str, *,
+                             key: str = "", url: str = "", reason: str = "", permanent: bool = False,
+                             found: bool = False) -> Entry:
+        """Journal what ``channel`` answered: the ticket's ``key`` and ``url``, or the
+        ``reason`` it was not filed. warroom's own entry: the fold reads no person's."""
+        await self.followup_item(incident_id, entry_id)
+        if key:
+            again = " (already there: filed by an earlier attempt)" if found else ""
+            text = f"Follow-up {entry_id} filed in {channel} as {key}" + (f": {url}" if url else "") + again
+            data = {TICKET: TicketState.FILED.value, "followup": entry_id, "channel": channel, "key": key,
+                    "url": url, "found": found}
+        else:
+            text = f"Follow-up {entry_id} not filed in {channel}: {reason}"
+            data = {TICKET: TicketState.FAILED.value, "followup": entry_id, "channel": channel,
+                    "reason": reason, "permanent": permanent}
+        return await self._append(incident_id, Kind.FOLLOWUP, text, author, data, Origin.WARROOM)
+
+    async def followup_item(self, incident_id: int, entry_id: int) -> Followup:
         incident = await self.state(incident_id)
         item = next((f for f in incident.followups if f.entry_id == entry_id), None)
         if item is None:
             ids = ", ".join(str(f.entry_id) for f in incident.followups) or "none"
             raise WarroomError(f"{self.key(incident)} has no follow-up with entry id {entry_id}",
                                f"its follow-ups: {ids}")
-        if item.done_at is not None:
-            raise WarroomError(f"follow-up {entry_id} is already done (at {item.done_at:%Y-%m-%d %H:%M} UTC)")
-        return await self._append(incident_id, Kind.FOLLOWUP, f"Follow-up {entry_id} done: {item.text}",
-                                  author, {"done": entry_id})
+        return item
 
     async def set_eta(self, incident_id: int, text: str, author: str) -> Entry:
         """The IC's expected resolution time: ``30m``, ``14:30`` (UTC) or ``clear``."""

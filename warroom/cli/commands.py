@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, TypeVar
 
 from warroom.cli import render
+from warroom.cli.tickets import check_publish_options, cmd_followup_publish, publish_followup
 from warroom.comms.export import export_json, export_markdown
 from warroom.config.discovery import configured_store, find_config
 from warroom.domain.incident import Incident, Status, format_key, is_external
@@ -175,6 +176,11 @@ async def cmd_show(ctx: Context, svc: IncidentService) -> int:
                                        svc.required_unfilled(incident), now, svc.verdicts(incident),
                                        held_to.name if held_to else None):
         out(mask(line))
+    if incident.followups:
+        out("")
+        out(f"Follow-ups ({len(incident.followups)}):")
+        for line in render.followups(incident):
+            out("  " + mask(line))
     shown = entries[-ctx.args.last:] if ctx.args.last else entries
     out("")
     out(f"Timeline ({len(entries)} entries, UTC):")
@@ -364,9 +370,19 @@ async def cmd_category(ctx: Context, svc: IncidentService) -> int:
 
 async def cmd_followup(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
-    entry = await svc.followup(await svc.resolve(a.incident), a.text, a.owner, parse_date(a.due), ctx.author,
+    check_publish_options(a)
+    incident_id = await svc.resolve(a.incident)
+    if a.publish:  # which channels, and whether this login may file there: before anything is written
+        from warroom.tickets import check_allowed, followup_channels
+
+        incident = await svc.state(incident_id)
+        check_allowed(followup_channels(ctx.config, incident, a.channel), incident, ctx.identity)
+    entry = await svc.followup(incident_id, a.text, a.owner, parse_date(a.due), ctx.author,
                                priority=a.priority)
     out(str(entry.id))
+    sys.stdout.flush()
+    if a.publish:
+        return await publish_followup(ctx, svc, incident_id, entry.id)
     return 0
 
 
@@ -495,7 +511,8 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
     "list": cmd_list, "show": cmd_show, "log": cmd_log,
     "severity": cmd_severity, "status": cmd_status, "assign": cmd_assign, "impact": cmd_impact,
     "take-command": cmd_take_command, "notify": cmd_notify, "escalate": cmd_escalate,
-    "followup": cmd_followup, "followup-done": cmd_followup_done, "eta": cmd_eta, "category": cmd_category,
+    "followup": cmd_followup, "followup-done": cmd_followup_done, "followup-publish": cmd_followup_publish,
+    "eta": cmd_eta, "category": cmd_category,
     "milestone": cmd_milestone, "update": cmd_update,
     "export": cmd_export, "postmortem": cmd_postmortem,
 }

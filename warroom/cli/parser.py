@@ -214,6 +214,23 @@ def _followup(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("--owner", required=True)
     p.add_argument("--due", metavar="DATE", help="YYYY-MM-DD")
     p.add_argument("--priority", metavar="P0-P3", help="P0 (most urgent) to P3, as in the postmortem's action items")
+    p.add_argument("--publish", action="store_true",
+                   help="also file it as a ticket in the channels used for follow-ups (Jira, GitHub)")
+    ticket_channels(p)
+    author(p)
+
+
+def ticket_channels(p: Parser) -> None:
+    p.add_argument("--channel", action="append", default=[], metavar="NAME",
+                   help="file only in this channel (repeatable; default: every channel used for follow-ups)")
+
+
+@command(("followup-publish", "file a follow-up as a ticket in the channels used for follow-ups (Jira, GitHub)"))
+def _followup_publish(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("entry", metavar="ENTRY_ID", type=positive_int)
+    ticket_channels(p)
+    p.add_argument("--dry-run", action="store_true", help="print the requests (secrets masked); send nothing")
     author(p)
 
 

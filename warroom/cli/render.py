@@ -111,6 +111,17 @@ def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[R
     return lines
 
 
+def followups(incident: Incident) -> list[str]:
+    """Each follow-up with its owner, priority, due date, state and tickets."""
+    lines = []
+    for f in incident.followups:
+        about = ", ".join(x for x in (safe_line(f.owner), f.priority, f"due {f.due.isoformat()}" if f.due else "") if x)
+        tickets = "; ".join(safe_line(t.summary + (f" {t.url}" if t.url else "")) for t in f.tickets)
+        lines.append(f"#{f.entry_id} {f.status:<4}  {safe_line(f.text)}" + (f" ({about})" if about else "")
+                     + (f"  [{tickets}]" if tickets else ""))
+    return lines
+
+
 def _ts(ts: datetime | None) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "—"
 

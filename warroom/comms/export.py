@@ -53,7 +53,9 @@ def incident_json(incident: Incident, key: str) -> dict[str, Any]:
         "followups": [
             {"entry_id": f.entry_id, "text": f.text, "owner": f.owner,
              "due": f.due.isoformat() if f.due else None, "created": f.created_at.isoformat(),
-             "priority": f.priority or None, "status": f.status, "done": _iso(f.done_at)}
+             "priority": f.priority or None, "status": f.status, "done": _iso(f.done_at),
+             "tickets": [{"channel": t.channel, "state": t.state.value, "key": t.key or None, "url": t.url or None,
+                          "reason": t.reason or None} for t in f.tickets]}
             for f in incident.followups
         ],
         "updates_posted": incident.updates_posted,
@@ -110,7 +112,8 @@ def export_markdown(incident: Incident, key: str, entries: list[Entry]) -> str:
         for f in incident.followups:
             due = f.due.isoformat() if f.due else "no due date"
             tick, priority = "x" if f.done_at else " ", f", {f.priority}" if f.priority else ""
-            lines.append(f"- [{tick}] {safe_line(f.text)} (@{safe_line(f.owner)}{priority}, due {due})")
+            tickets = "".join(f", {md_cell(t.key)}" for t in f.filed)
+            lines.append(f"- [{tick}] {safe_line(f.text)} (@{safe_line(f.owner)}{priority}, due {due}{tickets})")
     return "\n".join(lines) + "\n"
 
 

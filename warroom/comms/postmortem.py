@@ -255,6 +255,7 @@ def _followups(incident: Incident) -> list[str]:
     for f in incident.followups:
         due = f.due.isoformat() if f.due else "—"
         status = f"done {f.done_at:%Y-%m-%d}" if f.done_at else "open"
+        status += "".join(f", {md_cell(t.key)}" for t in f.filed)
         lines.append(f"| {md_cell(f.text)} | {_or_dash(md_cell(f.owner))} | {f.priority or '—'} | {due} | {status} |")
     return lines
 

@@ -13,8 +13,9 @@ _LOADER = ("load_config", "resolve_config")
 _DISCOVERY = ("ENV_VAR", "find_config", "user_config_file")
 _RENDER = ("render_config",)
 _MODELS = (
-    "ACTION_KINDS", "CHECK_KINDS",
-    "Action", "ActionBase", "Check", "CheckBase", "CommandAction", "Config", "ConsoleConfig",
+    "ACTION_KINDS", "CHANNEL_KINDS", "CHECK_KINDS",
+    "Action", "ActionBase", "Channel", "ChannelBase", "Check", "CheckBase", "CommandAction", "Config",
+    "ConsoleConfig",
     "HttpCheck", "IncidentConfig", "KubernetesCheck", "KubernetesDeletePod", "KubernetesPause",
     "KubernetesRestart", "KubernetesResume", "KubernetesRollback", "KubernetesScale",
     "KubernetesSetEnv", "LevelConfig", "NotifyConfig", "PostgresCancel", "PostgresCheck",

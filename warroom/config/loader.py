@@ -12,7 +12,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from warroom.config.models import ACTION_KINDS, CHECK_KINDS, Config, Ref, capture_secrets, did_you_mean, show
+from warroom.config.models import (
+    ACTION_KINDS,
+    CHANNEL_KINDS,
+    CHECK_KINDS,
+    Config,
+    Ref,
+    capture_secrets,
+    did_you_mean,
+    show,
+)
 from warroom.secrets import REFERENCE, Secrets
 from warroom.text import mask_text
 from warroom.config.discovery import find_config
@@ -20,8 +29,10 @@ from warroom.errors import ConfigError
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-_TAGS = set(CHECK_KINDS) | set(ACTION_KINDS)
-_NAMED_TABLES = {"check", "action", "levels"}
+_KINDS_OF = {"check": CHECK_KINDS, "action": ACTION_KINDS, "channel": CHANNEL_KINDS}
+"""Each array of tagged tables, and its kinds."""
+_TAGS = set().union(*_KINDS_OF.values())
+_NAMED_TABLES = {"check", "action", "channel", "levels"}
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:
@@ -169,7 +180,7 @@ def _model_keys(raw_loc: tuple[str | int, ...]) -> list[str]:
             fields = {f.alias or n: f for n, f in annotation.model_fields.items()}
             annotation = fields[part].annotation if part in fields else None
         elif part in _TAGS:
-            annotation = CHECK_KINDS.get(part) or ACTION_KINDS.get(part)
+            annotation = _KINDS_OF.get(str(raw_loc[0]), {}).get(part)
         else:
             return []
     annotation = _unwrap(annotation)
@@ -216,13 +227,13 @@ def _describe(error: Mapping, raw_loc: tuple, loc: tuple) -> tuple[tuple, str, s
     if kind == "missing":
         return loc[:-1], f'missing required key "{loc[-1]}"', None
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        kinds = list(CHECK_KINDS if loc[0] == "check" else ACTION_KINDS)
+        kinds = list(_KINDS_OF.get(str(loc[0]), {}))
         if kind == "union_tag_not_found":
             return loc, f'missing required key "kind" (one of: {", ".join(kinds)})', None
         tag = str(ctx.get("tag"))
         hint = did_you_mean(tag, kinds) or f" (expected one of: {', '.join(kinds)})"
         return (*loc, "kind"), f"unknown kind {show(tag)}{hint}", None
-    if kind == "list_type" and loc in (("check",), ("action",)):
+    if kind == "list_type" and len(loc) == 1 and loc[0] in _KINDS_OF:
         return loc, f"expected an array of tables, got {show(found)}", f"write [[{loc[0]}]], not [{loc[0]}]"
     if kind in _EXPECTED:
         return loc, f"expected {_EXPECTED[kind]}, got {show(found)}", None

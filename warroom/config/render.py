@@ -120,4 +120,6 @@ def render_config(config: Config) -> str:
         lines += _table("[[check]]", check, secrets)
     for action in config.actions:
         lines += _table("[[action]]", action, secrets)
+    for channel in config.channels:
+        lines += _table("[[channel]]", channel, secrets)
     return "\n".join(lines).rstrip("\n") + "\n"

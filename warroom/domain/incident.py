@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Iterable
 
 from warroom.domain.roles import Role
-from warroom.domain.timeline import Entry, Kind, happened_at, utc
+from warroom.domain.timeline import Entry, Kind, Origin, happened_at, utc
 
 
 class Status(StrEnum):
@@ -70,6 +70,44 @@ PRIORITIES = ("P0", "P1", "P2", "P3")
 """A follow-up's priority, most urgent first (the guides' action-item tables)."""
 
 
+class TicketState(StrEnum):
+    """Where filing a follow-up in one tracker stands (``warroom followup-publish``)."""
+
+    ASKED = "asked"
+    """Asked for and not yet answered: sent, maybe, with no outcome journaled (a crash)."""
+    FILED = "filed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A follow-up's ticket in one channel (Jira, GitHub): its key once filed."""
+
+    channel: str
+    state: TicketState
+    key: str = ""
+    """"OPS-123", "acme/ops#45"."""
+    url: str = ""
+    reason: str = ""
+    """Why filing failed, in one line."""
+    at: datetime | None = None
+
+    @property
+    def summary(self) -> str:
+        """``tickets OPS-123``, ``gh filing (no outcome yet)``, ``tickets not filed: ...``."""
+        if self.state is TicketState.FILED:
+            return f"{self.channel} {self.key}"
+        if self.state is TicketState.FAILED:
+            return f"{self.channel} not filed: {self.reason}"
+        return f"{self.channel} filing (no outcome yet)"
+
+
+TICKET = "ticket"
+"""The data key of a follow-up entry about a ticket: ``asked`` (by a person: ``followup``,
+the follow-up's entry id, and ``channels``), ``filed`` (by warroom: ``channel``, ``key``,
+``url``) or ``failed`` (by warroom: ``channel``, ``reason``, ``permanent``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Followup:
     entry_id: int
@@ -81,10 +119,21 @@ class Followup:
     """P0 (most urgent) to P3, or "" when not given."""
     done_at: datetime | None = None
     """When a ``followup-done`` entry closed it."""
+    uid: str = ""
+    """Its entry's uid: the same in every copy of the journal (a ticket's marker)."""
+    tickets: tuple[Ticket, ...] = ()
+    """Its tickets, one per channel it was filed in (or asked, or failed)."""
 
     @property
     def status(self) -> str:
         return "done" if self.done_at is not None else "open"
+
+    def ticket(self, channel: str) -> Ticket | None:
+        return next((t for t in self.tickets if t.channel == channel), None)
+
+    @property
+    def filed(self) -> tuple[Ticket, ...]:
+        return tuple(t for t in self.tickets if t.state is TicketState.FILED)
 
 
 def is_external(template: str) -> bool:
@@ -313,6 +362,9 @@ class Incident:
             self.last_update_at = entry.ts
 
     def _followup(self, entry: Entry) -> None:
+        if TICKET in entry.data:
+            self._ticket(entry)
+            return
         closes = entry.data.get("done")
         if closes is not None:  # ``followup-done``: closes the follow-up journaled as entry ``done``
             self.followups = [replace(f, done_at=entry.ts) if f.entry_id == closes else f
@@ -323,8 +375,29 @@ class Incident:
         self.followups.append(
             Followup(entry.id, entry.text, str(entry.data.get("owner", "")),
                      date.fromisoformat(due) if due else None, entry.ts,
-                     str(priority) if priority in PRIORITIES else "")
+                     str(priority) if priority in PRIORITIES else "", uid=entry.uid)
         )
+
+    def _ticket(self, entry: Entry) -> None:
+        data = entry.data
+        try:
+            state = TicketState(data.get(TICKET))
+        except ValueError:
+            return
+        # An outcome is warroom's own word (what the tracker answered), never a person's.
+        if state is not TicketState.ASKED and entry.origin is not Origin.WARROOM:
+            return
+        target = data.get("followup")
+        channels = data.get("channels") if state is TicketState.ASKED else [data.get("channel")]
+        if not isinstance(channels, list):
+            return
+        tickets = {}
+        for name in channels:
+            if isinstance(name, str) and name:
+                tickets[name] = Ticket(name, state, str(data.get("key") or ""), str(data.get("url") or ""),
+                                       str(data.get("reason") or ""), entry.ts)
+        self.followups = [replace(f, tickets=_merged(f.tickets, tickets)) if f.entry_id == target else f
+                          for f in self.followups]
 
     def _timer(self, entry: Entry) -> None:
         action = entry.data.get("action")
@@ -359,6 +432,15 @@ class Incident:
             # Impact can't start after it was detected: an earlier detection moves the start.
             if name == Milestone.DETECTED and self.started_at and self.started_at > at:
                 self.started_at = at
+
+
+def _merged(tickets: tuple[Ticket, ...], news: dict[str, Ticket]) -> tuple[Ticket, ...]:
+    """``tickets`` with ``news`` in their channels' places; a filed ticket stays filed."""
+    kept = {t.channel: t for t in tickets}
+    for name, ticket in news.items():
+        if kept.get(name) is None or kept[name].state is not TicketState.FILED:
+            kept[name] = ticket
+    return tuple(kept.values())
 
 
 _HANDLERS = {

@@ -1,0 +1,289 @@
+"""Follow-ups filed as tickets: `warroom followup ... --publish` and `warroom followup-publish`
+against local Jira and GitHub stand-ins. The ask journaled before anything is sent, each
+outcome after; a ticket journaled is never filed again; a crash between the ask and the
+outcome (kill -9 while the tracker holds the answer) files nothing twice; failures one line
+each; the key shown by `show`, the export and the postmortem; tokens nowhere."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import spawn
+from tests.tracker_servers import GITHUB_TOKEN, JIRA_TOKEN, FakeGitHub, FakeJira, github, jira  # noqa: F401 (fixtures)
+from warroom.domain.incident import Followup, Incident, TicketState, fold
+from warroom.domain.timeline import Entry, Kind, Origin
+from warroom.store import open_journal
+
+
+
+def write_config(tmp_path: Path, jira: FakeJira | None, github: FakeGitHub | None, *, jira_extra: str = "",
+                 timeout: str = "2s") -> str:
+    tables = []
+    if jira is not None:
+        tables.append(f'''[[channel]]
+name = "tickets"
+kind = "jira"
+url = "https://example.atlassian.net"
+api_url = "{jira.url}"
+user = "ops@example.com"
+token = "${{JIRA_TOKEN}}"
+project = "OPS"
+timeout = "{timeout}"
+attempts = 3
+{jira_extra}''')
+    if github is not None:
+        tables.append(f'''[[channel]]
+name = "gh"
+kind = "github"
+api_url = "{github.url}"
+token = "${{GITHUB_TOKEN}}"
+repo = "acme/ops"
+timeout = "{timeout}"
+attempts = 3''')
+    tables.append('''[[channel]]
+name = "incidents"
+kind = "slack"
+webhook_url = "https://hooks.slack.example/services/T/B/X"''')
+    path = tmp_path / "warroom.toml"
+    path.write_text("\n\n".join(tables) + "\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIRA_TOKEN", JIRA_TOKEN)
+    monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+
+
+def entries(store: str) -> list[Entry]:
+    async def read() -> list[Entry]:
+        journal = await open_journal(store)
+        try:
+            return await journal.entries(1)
+        finally:
+            await journal.close()
+
+    return asyncio.run(read())
+
+
+def followup_of(store: str, entry_id: int) -> Followup:
+    return next(f for f in fold(1, entries(store)).followups if f.entry_id == entry_id)
+
+
+def declare(cli, config: str) -> None:
+    result = cli("declare", "--severity", "SEV2", "--title", "Checkout errors", "--config", config)
+    assert result.code == 0, result.err
+
+
+def test_followup_publish_files_in_every_tracker_and_journals_the_keys(cli, store, tmp_path, jira, github):
+    config = write_config(tmp_path, jira, github)
+    declare(cli, config)
+    result = cli("followup", "INC-1", "Add a canary stage for api deploys", "--owner", "bob", "--due", "2026-12-20",
+                 "--priority", "P1", "--publish", "--config", config)
+    assert result.code == 0, result.err
+    entry_id, *filed = result.out.splitlines()
+    assert sorted(filed) == ["gh: filed acme/ops#1 https://github.example/acme/ops/issues/1",
+                             "tickets: filed OPS-1 https://example.atlassian.net/browse/OPS-1"]
+    assert list(jira.issues) == ["OPS-1"] and len(github.issues) == 1
+    assert jira.issues["OPS-1"]["duedate"] == "2026-12-20" and github.issues[0]["assignees"] == [{"login": "bob"}]
+    journal = entries(store)
+    asked, *outcomes = [e for e in journal if "ticket" in e.data]
+    assert asked.data == {"ticket": "asked", "followup": int(entry_id), "channels": ["tickets", "gh"]}
+    assert asked.origin is Origin.PERSON and asked.author == "tester"
+    assert asked.id < min(e.id for e in outcomes), "the ask is journaled before any outcome"
+    assert {e.data["channel"]: (e.data["ticket"], e.data["key"], e.origin) for e in outcomes} == {
+        "tickets": ("filed", "OPS-1", Origin.WARROOM), "gh": ("filed", "acme/ops#1", Origin.WARROOM)}
+    item = followup_of(store, int(entry_id))
+    assert [(t.channel, t.state, t.key) for t in item.tickets] == [("tickets", TicketState.FILED, "OPS-1"),
+                                                                   ("gh", TicketState.FILED, "acme/ops#1")]
+    shown = cli("show", "INC-1", "--config", config).out
+    assert (f"#{entry_id} open  Add a canary stage for api deploys (bob, P1, due 2026-12-20)  "
+            "[tickets OPS-1 https://example.atlassian.net/browse/OPS-1; gh acme/ops#1 "
+            "https://github.example/acme/ops/issues/1]") in shown
+    postmortem = cli("postmortem", "INC-1", "--config", config).out
+    assert "| Add a canary stage for api deploys | bob | P1 | 2026-12-20 | open, OPS-1, acme/ops#1 |" in postmortem
+    exported = json.loads(cli("export", "INC-1", "--format", "json", "--config", config).out)
+    assert exported["incident"]["followups"][0]["tickets"][0] == {
+        "channel": "tickets", "state": "filed", "key": "OPS-1",
+        "url": "https://example.atlassian.net/browse/OPS-1", "reason": None}
+
+
+def test_a_filed_follow_up_is_never_filed_again(cli, store, tmp_path, jira, github):
+    config = write_config(tmp_path, jira, github)
+    declare(cli, config)
+    entry_id = cli("followup", "INC-1", "Alert on pool usage", "--owner", "carol", "--config", config).out.strip()
+    assert cli("followup-publish", "INC-1", entry_id, "--config", config).code == 0
+    requests, journaled = len(jira.seen) + len(github.seen), len(entries(store))
+    again = cli("followup-publish", "INC-1", entry_id, "--config", config)
+    assert again.code == 0
+    assert sorted(again.out.splitlines()) == ["gh: already filed as acme/ops#1 https://github.example/acme/ops/issues/1",
+                                              "tickets: already filed as OPS-1 https://example.atlassian.net/browse/OPS-1"]
+    assert len(jira.seen) + len(github.seen) == requests, "nothing sent"
+    assert len(entries(store)) == journaled, "nothing journaled"
+
+
+def test_a_refusal_is_one_line_journaled_and_a_later_attempt_files_it(cli, store, tmp_path, jira):
+    jira.projects = ("OTHER",)
+    config = write_config(tmp_path, jira, None)
+    declare(cli, config)
+    entry_id = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out.strip()
+    failed = cli("followup-publish", "INC-1", entry_id, "--config", config)
+    assert failed.code == 1 and failed.out == ""
+    assert failed.err == "tickets: not filed: jira tickets: refused (400): project: valid project is required\n"
+    outcome = entries(store)[-1]
+    assert outcome.data == {"ticket": "failed", "followup": int(entry_id), "channel": "tickets",
+                            "reason": "jira tickets: refused (400): project: valid project is required",
+                            "permanent": True}
+    assert [t.state for t in followup_of(store, int(entry_id)).tickets] == [TicketState.FAILED]
+    assert "[tickets not filed: jira tickets: refused (400)" in cli("show", "INC-1", "--config", config).out
+    jira.projects = ("OPS",)
+    assert cli("followup-publish", "INC-1", entry_id, "--config", config).out == (
+        "tickets: filed OPS-1 https://example.atlassian.net/browse/OPS-1\n")
+    assert [(t.state, t.key) for t in followup_of(store, int(entry_id)).tickets] == [(TicketState.FILED, "OPS-1")]
+
+
+def test_retryable_failures_are_retried_with_retry_after(cli, store, tmp_path, jira):
+    config = write_config(tmp_path, jira, None)
+    declare(cli, config)
+    entry_id = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out.strip()
+    jira.failures = [(503, "Service Unavailable", {"Retry-After": "0"}), (429, "", {"Retry-After": "0"})]
+    result = cli("followup-publish", "INC-1", entry_id, "--config", config)
+    assert result.code == 0 and result.out.startswith("tickets: filed OPS-1"), result.err
+    assert [s.method for s in jira.seen] == ["GET", "GET", "GET", "POST"], "two failures, then search and create"
+
+
+def test_retries_end_after_the_channels_attempts(cli, store, tmp_path, jira):
+    config = write_config(tmp_path, jira, None)
+    declare(cli, config)
+    entry_id = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out.strip()
+    jira.failures = [(503, "down", {"Retry-After": "0"})] * 3
+    result = cli("followup-publish", "INC-1", entry_id, "--config", config)
+    assert result.code == 1
+    assert result.err == "tickets: not filed: jira tickets: server error 503: down (after 3 attempts)\n"
+    assert entries(store)[-1].data["permanent"] is False
+
+
+def test_kill_9_between_the_ask_and_the_outcome_files_nothing_twice(cli, store, tmp_path, jira):
+    """The tracker made the issue and holds its answer; the process is killed: the journal
+    has the ask and no outcome. The next attempt finds the issue by its label."""
+    config = write_config(tmp_path, jira, None, timeout="60s")
+    declare(cli, config)
+    entry_id = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out.strip()
+    jira.hang_creates = 1
+    child = spawn("followup-publish", "INC-1", entry_id, "--config", config, "--store", store,
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not jira.issues:  # the create reached the tracker (and its answer is held)
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the child never filed"
+            time.sleep(0.02)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    item = followup_of(store, int(entry_id))
+    assert [(t.channel, t.state) for t in item.tickets] == [("tickets", TicketState.ASKED)], "asked, no outcome"
+    assert "tickets filing (no outcome yet)" in cli("show", "INC-1", "--config", config).out
+    result = cli("followup-publish", "INC-1", entry_id, "--config", config)
+    assert result.out == ("tickets: filed OPS-1 https://example.atlassian.net/browse/OPS-1 "
+                          "(found: an earlier attempt had filed it)\n")
+    assert list(jira.issues) == ["OPS-1"], "one issue"
+    assert entries(store)[-1].data["found"] is True
+
+
+def test_dry_run_prints_the_requests_masked_and_does_nothing(cli, store, tmp_path, jira, github):
+    config = write_config(tmp_path, jira, github)
+    declare(cli, config)
+    entry_id = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out.strip()
+    journaled = len(entries(store))
+    result = cli("followup-publish", "INC-1", entry_id, "--dry-run", "--config", config)
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == "# tickets (jira)" and "# gh (github)" in lines
+    assert f"POST {jira.url}/rest/api/3/issue" in lines and f"POST {github.url}/repos/acme/ops/issues" in lines
+    assert "Authorization: Bearer ****" in lines
+    assert JIRA_TOKEN not in result.out and GITHUB_TOKEN not in result.out
+    assert jira.seen == [] and github.seen == [] and len(entries(store)) == journaled
+
+
+def test_tokens_never_reach_the_journal_the_export_or_the_screen(cli, store, tmp_path, jira, github):
+    jira.failures = [(200, {"issues": []}, {}), (400, {"errorMessages": [f"token {JIRA_TOKEN} is not valid"]}, {})]
+    github.failures = [(200, [], {}), (401, {"message": f"Bad credentials {GITHUB_TOKEN}"}, {})]
+    config = write_config(tmp_path, jira, github)
+    declare(cli, config)
+    published = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--publish", "--config", config)
+    assert published.code == 1
+    shown = [published.out, published.err, cli("show", "INC-1", "--config", config).out,
+             cli("export", "INC-1", "--format", "json", "--config", config).out,
+             cli("postmortem", "INC-1", "--config", config).out,
+             json.dumps([e.to_json() for e in entries(store)])]
+    for text in shown:
+        assert JIRA_TOKEN not in text and GITHUB_TOKEN not in text
+    assert "token **** is not valid" in published.err
+
+
+def test_hostile_follow_up_is_plain_text_in_the_tracker_and_literal_on_screen(cli, store, tmp_path, github):
+    config = write_config(tmp_path, None, github)
+    declare(cli, config)
+    hostile = "Rotate creds @everyone \x1b]0;pwned\x07 \x1b[2J [@click=app.quit]x[/] <img src=x>"
+    result = cli("followup", "INC-1", hostile, "--owner", "bob", "--publish", "--config", config)
+    assert result.code == 0, result.err
+    body = github.issues[0]["body"]
+    assert "\x1b" not in body and "@everyone" in body.split("```text\n", 1)[1].split("\n```", 1)[0]
+    shown = cli("show", "INC-1", "--config", config).out
+    assert "\x1b" not in shown and "Rotate creds @everyone ␛]0;pwned␇ ␛[2J [@click=app.quit]x[/] <img src=x>" in shown
+
+
+def test_permission_is_checked_before_anything_is_written(cli, store, tmp_path, jira):
+    config = write_config(tmp_path, jira, None, jira_extra='roles = ["ic"]')
+    declare(cli, config)
+    before = len(entries(store))
+    refused = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--publish", "--config", config)
+    assert refused.code == 2 and refused.out == ""
+    assert refused.err.strip() == "warroom: tester may not file in tickets: holds no role on this incident, tickets needs Incident Commander"
+    assert len(entries(store)) == before and jira.seen == []
+    assert cli("assign", "INC-1", "ic", "tester", "--config", config).code == 0
+    assert cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--publish", "--config", config).code == 0
+    assert list(jira.issues) == ["OPS-1"]
+
+
+def test_no_tracker_configured_is_one_line(cli, store, tmp_path):
+    config = write_config(tmp_path, None, None)
+    declare(cli, config)
+    result = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--publish", "--config", config)
+    assert result.code == 2 and result.out == "" and "\n" == result.err[-1] and result.err.count("\n") <= 2
+    assert result.err.startswith("warroom: no channel files follow-ups")
+    assert len(entries(store)) == 1, "the follow-up was not written either"
+    entry_id = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out.strip()
+    unknown = cli("followup-publish", "INC-1", entry_id, "--channel", "incidents", "--config", config)
+    assert unknown.code == 2 and "its moments do not include followup" in unknown.err
+    assert cli("followup", "INC-1", "x", "--owner", "b", "--channel", "gh", "--config", config).code == 2
+
+
+def test_the_fold_reads_only_warroom_s_outcomes():
+    now = datetime(2026, 12, 6, 12, tzinfo=timezone.utc)
+    journal = [Entry(1, 1, now, "alice", Kind.DECLARE, "Declared", {"title": "t", "severity": "SEV2"}),
+               Entry(2, 1, now, "alice", Kind.FOLLOWUP, "Fix it", {"owner": "bob", "due": None}, uid="ab" * 16),
+               Entry(3, 1, now, "alice", Kind.FOLLOWUP, "Filing", {"ticket": "asked", "followup": 2,
+                                                                  "channels": ["tickets"]}),
+               Entry(4, 1, now, "mallory", Kind.FOLLOWUP, "forged", {"ticket": "filed", "followup": 2,
+                                                                    "channel": "tickets", "key": "EVIL-1"}),
+               Entry(5, 1, now, "alice", Kind.FOLLOWUP, "filed", {"ticket": "filed", "followup": 2,
+                                                                 "channel": "tickets", "key": "OPS-1"},
+                     origin=Origin.WARROOM),
+               Entry(6, 1, now, "alice", Kind.FOLLOWUP, "failed later", {"ticket": "failed", "followup": 2,
+                                                                        "channel": "tickets", "reason": "x"},
+                     origin=Origin.WARROOM)]
+    incident: Incident = fold(1, journal)
+    [item] = incident.followups
+    assert item.uid == "ab" * 16
+    assert [(t.state, t.key) for t in item.tickets] == [(TicketState.FILED, "OPS-1")], \
+        "a person's entry files nothing, and a filed ticket stays filed"

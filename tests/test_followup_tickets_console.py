@@ -1,0 +1,49 @@
+"""A follow-up filed as a ticket, seen in a live console: the ask and the outcome are
+timeline entries shown literally, hostile follow-up text included, and the console's fold
+knows the ticket's key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.console_support import FakeClock, console, part, sample_incident, until
+from tests.tracker_servers import GITHUB_TOKEN, FakeGitHub, serving
+from warroom.config.loader import load_config
+from warroom.domain.incident import TicketState
+from warroom.identity import Identity
+from warroom.service import IncidentService
+from warroom.store import open_journal
+from warroom.tickets import file_followup
+from warroom.tui.timeline_view import TimelineView
+
+HOSTILE = "Rotate creds @everyone [@click=app.quit]boom[/] \x1b]0;pwned\x07 \x1b[2J x [/] y"
+
+
+async def test_a_filed_follow_up_is_literal_in_the_console(store, tmp_path: Path, monkeypatch):
+    clock = FakeClock()
+    await sample_incident(store, clock)
+    monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+    with serving(FakeGitHub()) as github:
+        path = tmp_path / "warroom.toml"
+        path.write_text(f'[[channel]]\nname = "gh"\nkind = "github"\napi_url = "{github.url}"\n'
+                        f'token = "${{GITHUB_TOKEN}}"\nrepo = "acme/ops"\n', encoding="utf-8")
+        config = load_config(path)
+        journal = await open_journal(store)
+        svc = IncidentService(journal, config.policy, secrets=config.secrets, clock=clock)
+        entry = await svc.followup(1, HOSTILE, "bob", None, "alice")
+        [outcome] = await file_followup(svc, config, 1, entry.id, Identity("alice", "alice", ("alice",)))
+        await journal.close()
+        assert outcome.key == "acme/ops#1" and "\x1b" not in github.issues[0]["body"]
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(250, 40)) as pilot:
+        await until(pilot, lambda: app.incident_flow.loaded and any(
+            f.tickets for f in app.incident_flow.incident.followups))
+        [ticket] = next(f for f in app.incident_flow.incident.followups if f.entry_id == entry.id).tickets
+        assert (ticket.state, ticket.key) == (TicketState.FILED, "acme/ops#1")
+        await pilot.pause()
+        view = part(app, TimelineView)
+        rows = "".join(view.render_line(y).text for y in range(view.size.height))
+        assert f"Follow-up {entry.id} filed in gh as acme/ops#1: https://github.example/acme/ops/issues/1" in rows
+        assert "[@click=app.quit]boom[/]" in rows and "x [/] y" in rows and "␛]0;pwned␇" in rows
+        assert not any(c in rows for c in "\x1b\x07\x9b")
+        assert app.is_running
