@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
+from warroom.domain.timeline import Kind
 from warroom.service import IncidentService
 from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
 from warroom.sim.kubeobjects import make_deployment, make_replicaset
@@ -115,7 +116,9 @@ async def journal_for_handoff(url: str, now: datetime) -> None:
         at(days=2)
         live = (await svc.declare("Checkout errors", "SEV1", "ann")).incident_id
         await svc.assign(live, "ic", "dee", "ann")
-        await svc.followup(fixed, "Add a disk alert", "bob", date(2020, 1, 1), "ann")
+        alert = await svc.followup(fixed, "Add a disk alert", "bob", date(2020, 1, 1), "ann")
+        await svc.append_raw(fixed, Kind.FOLLOWUP, "Filed in gh: acme/ops#45", "warroom",
+                             {"ticket": "filed", "followup": alert.id, "channel": "gh", "key": "acme/ops#45"})
     finally:
         await journal.close()
 
@@ -165,7 +168,9 @@ port = {free_port()}
     not_ok = ongoing.split("Checks not ok now:")[1].split("Open follow-ups")[0]
     assert "- CRITICAL cache: connection refused 127.0.0.1:" in not_ok
     assert "api-deploy" not in not_ok  # 3/3 ready: ok
-    assert "- OVERDUE INC-3 #" in ongoing and "Add a disk alert (bob, due 2020-01-01)" in ongoing
+    assert "- OVERDUE INC-3 #" in ongoing and "Add a disk alert (bob, due 2020-01-01, gh acme/ops#45)" in ongoing
+    listed = (await asyncio.to_thread(cli, "followups")).out
+    assert "Add a disk alert  [gh acme/ops#45]" in listed
     changes = text.split("### Recent Changes")[1].split("### Watch Items")[0]
     assert f"{NS}/api revision 8: registry.example/api:8" in changes
     assert "revision 7" not in changes  # rolled out 20 days ago: before the period

@@ -90,6 +90,7 @@ async def test_previous_month_categories_drills_followups_postmortems(november: 
     assert [f["text"] for f in november["followups"]["completed"]] == ["Roll back faster"]
     open_ = november["followups"]["open"]
     assert [(f["text"], f["overdue"]) for f in open_] == [("Add a canary stage", True), ("Alert on error ratio", False)]
+    assert [f["tickets"] for f in open_] == [["OPS-12"], []]  # filed in a tracker: its key
     missing = {p["incident"] for p in november["postmortems_missing"]}
     assert missing == {"INC-2", "INC-3"}  # SEV1 and SEV2 require one; INC-4's is published
 
@@ -165,7 +166,7 @@ async def test_markdown_follows_the_guides_template(store: str) -> None:
     assert "  - SEV1: 2 (+1 on the 1 before)" in text
     assert "- MTTR: 2h 20m" in text  # the mean, 140.5 min, read coarsely
     assert "1. bad deploy: 2 incidents" in text
-    assert "- OVERDUE INC-2 #" in text
+    assert "- OVERDUE INC-2 #" in text and "(bob, P1, due 2026-11-10, ticket OPS-12)" in text
     assert "MTTD = detected - started" in text and "most severe level it reached" in text
     assert "1h 32m (missed by 32m)" in text
 

@@ -91,9 +91,10 @@ async def cmd_followups(ctx: Context, svc: IncidentService) -> int:
     for incident, item, overdue in rows:
         state = (f"done {item.done_at:%Y-%m-%d}" if item.done_at else "OVERDUE" if overdue else "open")
         due = f"due {item.due}" if item.due else "no due date"
+        tickets = "".join(f"  [{t.channel} {t.key}]" for t in item.filed)
         out(ctx.config.secrets.mask(safe_line(
             f"{svc.key(incident)}  #{item.entry_id}  {state:<16} {item.priority or '--'}  {due:<14}  "
-            f"{item.owner}: {item.text}")))
+            f"{item.owner}: {item.text}{tickets}")))
     return 0
 
 

@@ -87,7 +87,9 @@ def handoff_markdown(h: Handoff) -> str:
     today = h.now.date()
     items.sort(key=lambda p: (not (p[1].due and p[1].due < today), p[1].due or today.max, p[1].entry_id))
     lines += [f"- {'OVERDUE ' if f.due and f.due < today else ''}{h.key(i)} #{f.entry_id}: {safe_line(f.text)} "
-              f"({safe_line(f.owner)}" + (f", due {f.due}" if f.due else "") + ")" for i, f in items] or ["- None."]
+              f"({safe_line(f.owner)}" + (f", due {f.due}" if f.due else "")
+              + "".join(f", {safe_line(t.channel)} {safe_line(t.key)}" for t in f.filed) + ")"
+              for i, f in items] or ["- None."]
     lines += ["", "### Recent Changes", ""]
     if h.changes is None:
         lines.append("- No Kubernetes deployment is configured (a `kubernetes` [[check]] names one).")

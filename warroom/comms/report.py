@@ -60,6 +60,12 @@ def _metrics_table(metrics: dict[str, Any], previous: dict[str, Any] | None, *, 
     return lines
 
 
+def ticket_note(followup: dict[str, Any]) -> str:
+    """``, ticket OPS-12`` for a follow-up filed in a tracker, else ``""``."""
+    keys = [safe_line(k) for k in followup.get("tickets") or () if k]
+    return f", ticket{'s' if len(keys) > 1 else ''} {', '.join(keys)}" if keys else ""
+
+
 def report_markdown(report: Report) -> str:
     data = as_json(report)
     prev = data["previous"]
@@ -115,12 +121,12 @@ def report_markdown(report: Report) -> str:
               or ["No drill was run in this period."])
     lines += ["", "### Action Items Completed", ""]
     lines += ([f"- {f['incident']} #{f['id']}: {safe_line(f['text'])} ({safe_line(f['owner'])}, done "
-               f"{f['done_at'][:10]})" for f in data["followups"]["completed"]]
+               f"{f['done_at'][:10]}{ticket_note(f)})" for f in data["followups"]["completed"]]
               or ["No follow-up was completed in this period."])
     lines += ["", "### Ongoing Improvements", ""]
     lines += ([f"- {'OVERDUE ' if f['overdue'] else ''}{f['incident']} #{f['id']}: {safe_line(f['text'])} "
                f"({safe_line(f['owner'])}" + (f", {f['priority']}" if f["priority"] else "")
-               + (f", due {f['due']}" if f["due"] else "") + ")" for f in data["followups"]["open"]]
+               + (f", due {f['due']}" if f["due"] else "") + ticket_note(f) + ")" for f in data["followups"]["open"]]
               or ["No follow-up is open."])
     lines += ["", "### Postmortems Required but Missing", ""]
     lines += ([f"- {p['incident']} ({safe_line(p['severity'])}): {safe_line(p['title'])}; due {p['due'][:16].replace('T', ' ')} UTC"

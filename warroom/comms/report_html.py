@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from warroom.comms.report import RULES, span, title_of
+from warroom.comms.report import RULES, span, ticket_note, title_of
 from warroom.domain.metrics import MEANINGS, NAMES
 from warroom.domain.report import Report, as_json
 from warroom.domain.severity import METRICS
@@ -196,11 +196,11 @@ def report_html(report: Report) -> str:
     body += [f"<li>{_t(d['incident'])} ({_t(d['title'])}), {_t(d['at'][:16].replace('T', ' '))} UTC: "
              f"{d['targets_met']} of {d['targets']} targets met</li>" for d in data["drills"]] or ["<li>None.</li>"]
     body += ["</ul>", "<h2>Action Items Completed</h2>", "<ul>"]
-    body += [f"<li>{_t(f['incident'])} #{f['id']}: {_t(f['text'])} ({_t(f['owner'])}, done {_t(f['done_at'][:10])})</li>"
+    body += [f"<li>{_t(f['incident'])} #{f['id']}: {_t(f['text'])} ({_t(f['owner'])}, done {_t(f['done_at'][:10])}{escape(ticket_note(f))})</li>"
              for f in data["followups"]["completed"]] or ["<li>None.</li>"]
     body += ["</ul>", "<h2>Ongoing Improvements</h2>", "<ul>"]
     body += [f"<li>{'<strong>OVERDUE</strong> ' if f['overdue'] else ''}{_t(f['incident'])} #{f['id']}: "
-             f"{_t(f['text'])} ({_t(f['owner'])}{', due ' + _t(f['due']) if f['due'] else ''})</li>"
+             f"{_t(f['text'])} ({_t(f['owner'])}{', due ' + _t(f['due']) if f['due'] else ''}{escape(ticket_note(f))})</li>"
              for f in data["followups"]["open"]] or ["<li>None.</li>"]
     body += ["</ul>", "<h2>Postmortems Required but Missing</h2>", "<ul>"]
     body += [f"<li>{_t(p['incident'])} ({_t(p['severity'])}): {_t(p['title'])}; due {_t(p['due'][:16].replace('T', ' '))} UTC"

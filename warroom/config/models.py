@@ -26,6 +26,7 @@ from warroom.domain.severity import METRICS, PRESETS, Level, Notify, Policy, Ste
 from warroom.secrets import Secrets
 
 from warroom.config.fields import (  # noqa: F401  (re-exported: the loader and callers import them from here)
+    Target,
     Duration,
     FilePath,
     HttpUrl,
@@ -187,15 +188,6 @@ class LevelConfig(_Model):
             required_roles=tuple(self.required_roles), postmortem_required=self.postmortem_required,
             monitor_before_resolve=self.monitor_before_resolve, resolve_within=self.resolve_within,
         )
-
-
-def _target(value: object) -> timedelta | None:
-    if value == "none":
-        return None
-    return _positive(_duration(value))
-
-
-Target = Annotated[timedelta | None, BeforeValidator(_target)]
 
 
 class TargetsConfig(_Model):

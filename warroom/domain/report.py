@@ -255,7 +255,8 @@ def _followup_json(incident: str, item: Followup) -> dict[str, Any]:
     return {"incident": incident, "id": item.entry_id, "text": item.text, "owner": item.owner,
             "priority": item.priority or None, "due": item.due.isoformat() if item.due else None,
             "created_at": item.created_at.isoformat(),
-            "done_at": item.done_at.isoformat() if item.done_at else None}
+            "done_at": item.done_at.isoformat() if item.done_at else None,
+            "tickets": [t.key for t in item.filed]}
 
 
 def as_json(report: Report) -> dict[str, Any]:
