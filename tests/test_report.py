@@ -125,6 +125,15 @@ async def test_the_report_reads_state_entries_only(any_store: str) -> None:
         await journal.close()
     assert [e.data["verified"] for e in verified if e.kind is Kind.MITIGATION] == [True]
     assert len(verified) == len(entries) - 1
+    # The interface's fallback (one incident at a time) answers what the store's one query does.
+    from warroom.store.base import Journal
+
+    journal = await open_journal(any_store)
+    try:
+        fallback = await Journal.entries_of_kinds(journal, REPORT_KINDS, verified_mitigations=True)
+    finally:
+        await journal.close()
+    assert [e.uid for e in fallback] == [e.uid for e in verified]
     assert Kind.NOTE not in kinds and Kind.HEALTH not in kinds and Kind.UPDATE not in kinds
     assert Kind.DRILL in kinds and Kind.DECLARE in kinds
     assert [e.id for e in entries] == sorted(e.id for e in entries)
@@ -220,3 +229,18 @@ def test_targets_map_onto_each_scheme_from_the_top_and_are_configurable(cli, tmp
         config.write_text(body)
         result = cli("config", "check", "--config", str(config))
         assert result.code == 2 and needle in result.err and len(result.err.splitlines()) == 1, result.err
+
+
+async def test_the_team_journal_through_its_spool_answers_the_same(pg_store: str) -> None:
+    """A console on the team journal reads through the spooling journal: the same rows."""
+    await build_journal(pg_store)
+    plain = await open_journal(pg_store)
+    spooling = await open_journal(pg_store, spool=True)
+    try:
+        assert type(spooling).__name__ == "SpoolingJournal"
+        direct = await plain.entries_of_kinds(REPORT_KINDS, verified_mitigations=True)
+        through = await spooling.entries_of_kinds(REPORT_KINDS, verified_mitigations=True)
+        assert [e.uid for e in through] == [e.uid for e in direct] and direct
+    finally:
+        await spooling.close()
+        await plain.close()
