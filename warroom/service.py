@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 
 from warroom.domain.cadence import Timer, timer
 from warroom.domain.clock import Clock, system_clock
+from warroom.domain import metrics
 from warroom.domain.eta import parse_eta
 from warroom.domain.incident import (PRIORITIES, TICKET, Followup, Incident, Milestone, Status, TicketState, fold,
                                      format_key, is_external, parse_key)
@@ -25,6 +26,10 @@ from warroom.errors import NotFound, StoreUnreachable, WarroomError
 from warroom import identity
 from warroom.secrets import Secrets
 from warroom.store.base import Journal
+
+REPORT_KINDS = frozenset(STATE_KINDS - {Kind.UPDATE, Kind.TIMER} | {Kind.DRILL})
+"""What the reports across incidents read: the fold's state without the update and timer
+entries (which only the live console needs), and the drills' score cards."""
 
 MAX_ENTRY_BYTES = 64 * 1024
 """The most text one entry holds, in UTF-8 bytes: pages of notes, and far less than a
@@ -86,6 +91,23 @@ class IncidentService:
                 incident.apply(entry)
         return incident
 
+    async def all_states(self) -> tuple[list[Incident], list[Entry]]:
+        """Every incident's state and every drill's score card, from the entries that
+        change state only (one query, not one per incident): what reports read. Of the
+        mitigation entries only the verified ones are read (they set the mitigated time):
+        the states' ``mitigations`` lists hold only those."""
+        states: dict[int, Incident] = {}
+        drills: list[Entry] = []
+        for entry in await self.journal.entries_of_kinds(REPORT_KINDS, verified_mitigations=True):
+            if entry.kind is Kind.DRILL:
+                drills.append(entry)
+                continue
+            incident = states.get(entry.incident_id)
+            if incident is None:
+                incident = states[entry.incident_id] = Incident(id=entry.incident_id)
+            incident.apply(entry)
+        return [states[i] for i in sorted(states)], drills
+
     async def load(self, incident_id: int) -> Loaded:
         entries = await self.journal.entries(incident_id)
         return Loaded(fold(incident_id, entries), entries)
@@ -101,6 +123,14 @@ class IncidentService:
             if policy is not None and policy.has(incident.severity):
                 return policy.level(incident.severity)
         return None
+
+    def target_level(self, incident: Incident) -> Level | None:
+        """The level whose MTTx targets the incident is held to (the most severe it reached)."""
+        return metrics.target_level(incident, self.policy)
+
+    def verdicts(self, incident: Incident) -> list[metrics.Verdict]:
+        """Its MTTD/MTTA/MTTM/MTTR against those targets."""
+        return metrics.verdicts(incident, self.target_level(incident))
 
     def timer(self, incident: Incident, now: datetime | None = None) -> Timer:
         return timer(self.level(incident), incident, now or self.clock(), self.policy.escalation)
@@ -327,6 +357,27 @@ class IncidentService:
         if not data:
             raise WarroomError("nothing to change", "give --impact, --service and/or --cause")
         return await self._append(incident_id, Kind.IMPACT, "; ".join(parts), author, data)
+
+    async def set_category(self, incident_id: int, category: str, author: str) -> Entry:
+        """What kind of incident it was ("bad deploy", "database"), for the monthly report's
+        top categories; "" clears it. Set after the resolution too, without reopening."""
+        category = check_size(category, "category").strip()
+        if "\n" in category or "\r" in category:
+            raise WarroomError("category is one line")
+        incident = await self.state(incident_id)
+        if incident.category == category:
+            raise WarroomError(f"{self.key(incident)} is already " +
+                               (f"in category {category!r}" if category else "without a category"))
+        text = f"Category: {category}" if category else "Category cleared"
+        return await self._append(incident_id, Kind.IMPACT, text, author, {"category": category})
+
+    async def record_postmortem(self, incident_id: int, where: str, author: str) -> Entry:
+        """The finished postmortem is published at ``where`` (a link or a path): the monthly
+        report no longer lists it as missing. After the resolution, without reopening."""
+        where = self._text(where, "--published").strip()
+        await self.state(incident_id)
+        return await self._append(incident_id, Kind.IMPACT, f"Postmortem published: {where}", author,
+                                  {"postmortem": where})
 
     async def followup(self, incident_id: int, text: str, owner: str, due: date | None,
                        author: str, *, priority: str | None = None, uid: str | None = None) -> Entry:

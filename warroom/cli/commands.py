@@ -171,8 +171,10 @@ async def cmd_show(ctx: Context, svc: IncidentService) -> int:
     # Masked again on the way out: an entry written before, or by a warroom that did not
     # know this secret, holds it as it was written.
     mask = ctx.config.secrets.mask
+    held_to = svc.target_level(incident)
     for line in render.incident_header(incident, svc.key(incident), svc.timer(incident, now),
-                                       svc.required_unfilled(incident), now):
+                                       svc.required_unfilled(incident), now, svc.verdicts(incident),
+                                       held_to.name if held_to else None):
         out(mask(line))
     if incident.followups:
         out("")
@@ -360,6 +362,12 @@ async def cmd_eta(ctx: Context, svc: IncidentService) -> int:
     return 0
 
 
+async def cmd_category(ctx: Context, svc: IncidentService) -> int:
+    entry = await svc.set_category(await svc.resolve(ctx.args.incident), ctx.args.category, ctx.author)
+    out(safe_line(entry.text))
+    return 0
+
+
 async def cmd_followup(ctx: Context, svc: IncidentService) -> int:
     a = ctx.args
     check_publish_options(a)
@@ -435,6 +443,12 @@ async def cmd_export(ctx: Context, svc: IncidentService) -> int:
 async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
     from warroom.comms.postmortem import postmortem_markdown
 
+    if ctx.args.published is not None:
+        if ctx.args.output:
+            raise WarroomError("--published records where the postmortem is", "not with -o")
+        entry = await svc.record_postmortem(await svc.resolve(ctx.args.incident), ctx.args.published, ctx.author)
+        out(safe_line(entry.text))
+        return 0
     loaded = await svc.load(await svc.resolve(ctx.args.incident))
     reviews = None
     if any(p.in_use for p in loaded.incident.runbooks.values()):
@@ -443,7 +457,8 @@ async def cmd_postmortem(ctx: Context, svc: IncidentService) -> int:
         reviews = runbook_reviews(load_configured(ctx.config), ctx.config)
     text = ctx.config.secrets.mask(postmortem_markdown(loaded.incident, loaded.entries, key=svc.key(loaded.incident),
                                                        level=svc.level(loaded.incident), now=svc.clock(),
-                                                       runbooks=reviews))
+                                                       runbooks=reviews,
+                                                       held_to=svc.target_level(loaded.incident)))
     if ctx.args.output:
         write_file(Path(ctx.args.output), text)
     else:
@@ -515,7 +530,7 @@ COMMANDS: dict[str, Callable[[Context, IncidentService], Awaitable[int]]] = {
     "severity": cmd_severity, "status": cmd_status, "assign": cmd_assign, "impact": cmd_impact,
     "take-command": cmd_take_command, "notify": cmd_notify, "escalate": cmd_escalate,
     "followup": cmd_followup, "followup-done": cmd_followup_done, "followup-publish": cmd_followup_publish,
-    "eta": cmd_eta,
+    "eta": cmd_eta, "category": cmd_category,
     "milestone": cmd_milestone, "update": cmd_update,
     "export": cmd_export, "postmortem": cmd_postmortem,
 }
@@ -529,7 +544,8 @@ SPOOLING = frozenset({cmd_log})
 
 
 async def _with_service(ctx: Context, handler: Callable[[Context, IncidentService], Awaitable[int]]) -> int:
-    svc = await ctx.service(reading=handler in READING, spool=handler in SPOOLING)
+    reading = handler in READING or handler.__module__ == "warroom.cli.reports"
+    svc = await ctx.service(reading=reading, spool=handler in SPOOLING)
     try:
         return await handler(ctx, svc)
     finally:
@@ -579,6 +595,12 @@ def run(args: argparse.Namespace) -> int:
         from warroom.cli.publish import cmd_publish
 
         return asyncio.run(_with_service(ctx, cmd_publish))
+    if args.command in {"report", "followups", "handoff"}:
+        from warroom.cli import reports
+
+        handler = {"report": reports.cmd_report, "followups": reports.cmd_followups,
+                   "handoff": reports.cmd_handoff}[args.command]
+        return asyncio.run(_with_service(ctx, handler))
     if args.command == "store":
         from warroom.cli.store import run_store
 

@@ -194,6 +194,13 @@ def _impact(p: Parser, common: argparse.ArgumentParser) -> None:
     reopen(p)
 
 
+@command(("category", "set what kind of incident it was, for the monthly report (\"\" clears it)"))
+def _category(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("incident", metavar="INC")
+    p.add_argument("category", metavar="TEXT", help='e.g. "bad deploy", "database", "capacity"')
+    author(p)
+
+
 @command(("eta", "set the expected time to resolution shown in updates (30m, 14:30 UTC, or clear)"))
 def _eta(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
@@ -228,7 +235,30 @@ def _followup_publish(p: Parser, common: argparse.ArgumentParser) -> None:
     author(p)
 
 
-@command(("followup-done", "mark a follow-up done (its entry id, as `followup` printed it)"))
+@command(("followups", "follow-ups across incidents: open ones first, overdue first"))
+def _followups(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("--owner", metavar="NAME", help="only this owner's")
+    p.add_argument("--overdue", action="store_true", help="only open ones past their due date")
+    p.add_argument("--all", action="store_true", help="done ones too")
+
+
+@command(("report", "the monthly incident report: MTTD/MTTA/MTTM/MTTR against targets, categories, follow-ups"))
+def _report(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("--month", metavar="YYYY-MM", help="a calendar month (default: the last whole month)")
+    p.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD), with --to")
+    p.add_argument("--to", dest="end", metavar="DATE", help="last day (YYYY-MM-DD), included")
+    p.add_argument("--format", "-f", choices=["md", "json", "html"], default="md")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
+@command(("handoff", "on-call handoff notes: incidents, open follow-ups, ongoing issues, recent changes"))
+def _handoff(p: Parser, common: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", default="7d", metavar="DURATION", help='how far back (default "7d")')
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
+@command(("followup-done", "mark a follow-up done (its entry id, as `followup` printed it); "
+                           "also `warroom followup done INC ID`"))
 def _followup_done(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("entry", metavar="ENTRY_ID", type=positive_int)
@@ -364,6 +394,9 @@ def _runbook(p: Parser, common: argparse.ArgumentParser) -> None:
 def _postmortem(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("incident", metavar="INC")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument("--published", metavar="WHERE",
+                   help="instead: record that the finished postmortem is published there (a link or a path)")
+    author(p)
 
 
 @command(("demo", "a live simulated incident on loopback, already declared: mitigate it"),
@@ -420,10 +453,24 @@ def _utf8(argv: list[str]) -> None:
             raise UsageError(f"warroom: argument {number} is not valid UTF-8 (byte {at}): {shown!r}") from None
 
 
+def _followup_done(argv: list[str]) -> list[str]:
+    """``followup done INC ID`` is ``followup-done INC ID`` (no incident is called "done")."""
+    at = argv.index("followup")
+    rest = argv[at + 1:]
+    word = _command_word(rest)
+    if word != "done":
+        return argv
+    index = rest.index("done")
+    return argv[:at] + ["followup-done"] + rest[:index] + rest[index + 1:]
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     argv = list(sys.argv[1:] if argv is None else argv)
     _utf8(argv)
     word = _command_word(argv)
+    if word == "followup":
+        argv = _followup_done(argv)
+        word = _command_word(argv)
     if word is None and not {"-h", "--help"} & set(argv):
         # Plain `warroom`: the console on the one open incident.
         return build_parser(only="open").parse_args([*argv, "open"])

@@ -7,6 +7,8 @@ from datetime import datetime
 from warroom.domain.cadence import Timer
 from warroom.domain.durations import coarse, format_clock, format_duration
 from warroom.domain.incident import Incident
+from warroom.comms.targets import target_verdict_lines
+from warroom.domain.metrics import Verdict
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Entry, as_it_happened, byline, happened_at, late_note
 from warroom.text import safe_line, safe_text
@@ -62,7 +64,8 @@ def escalation_line(timer: Timer) -> str | None:
 
 
 def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[Role],
-                    now: datetime) -> list[str]:
+                    now: datetime, verdicts: list[Verdict] | None = None,
+                    held_to: str | None = None) -> list[str]:
     elapsed = format_duration(coarse(now - incident.started_at)) if incident.started_at else "?"
     lines = [
         f"{key}  {safe_line(incident.severity)}  {incident.status.value}  {safe_line(incident.title)}",
@@ -73,6 +76,8 @@ def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[R
     ]
     if incident.cause:
         lines.append(f"Cause: {safe_line(incident.cause)}")
+    if incident.category:
+        lines.append(f"Category: {safe_line(incident.category)}")
     if incident.eta and incident.open:
         lines.append(f"ETA to resolution: {_ts(incident.eta)}")
     if incident.resolved_at:
@@ -101,6 +106,8 @@ def incident_header(incident: Incident, key: str, timer: Timer, unfilled: list[R
         elif role in unfilled:
             roles.append(f"{role.title}: UNFILLED (required)")
     lines.append("Roles: " + ("; ".join(roles) if roles else "none assigned"))
+    if verdicts is not None:
+        lines += target_verdict_lines(verdicts, held_to)
     return lines
 
 

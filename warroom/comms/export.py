@@ -64,6 +64,8 @@ def incident_json(incident: Incident, key: str) -> dict[str, Any]:
         "cause": incident.cause,
         "eta": _iso(incident.eta),
         "last_status_page_update": _iso(incident.last_external_at),
+        "category": incident.category,
+        "postmortem": incident.postmortem or None,
     }
 
 

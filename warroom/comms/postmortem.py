@@ -22,6 +22,7 @@ from warroom.comms.export import md_cell, utc_time
 from warroom.comms.templates import hm, is_transition
 from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident
+from warroom.domain.metrics import MEANINGS, NAMES, verdicts
 from warroom.domain.roles import Role
 from warroom.domain.runbook_progress import Review, review_gaps
 from warroom.domain.resolution import resolve_checklist
@@ -153,6 +154,20 @@ def _metrics(incident: Incident) -> list[str]:
     values = incident.metrics()
     lines = ["", "## Response metrics", "", "| Metric | Value | Measured |", "|---|---|---|"]
     lines += [f"| {label} | {_span(values[name])} | {how} |" for name, label, how in _METRICS]
+    return lines
+
+
+def _targets(incident: Incident, held_to: Level | None) -> list[str]:
+    """The guides' four measures against the targets (warroom.domain.metrics)."""
+    held = (f"{safe_line(held_to.name)}'s, the most severe level it reached" if held_to
+            else "none: its severity is in no known scheme")
+    lines = ["", "## Against the targets", "", f"Targets: {held}. Not measured: a timestamp is missing.",
+             "", "| Measure | Definition | Value | Target | Result |", "|---|---|---|---|---|"]
+    for v in verdicts(incident, held_to):
+        result = ("not measured" if v.value is None else "no target" if v.target is None
+                  else "met" if v.met else f"missed by {_span(v.missed_by)}")
+        lines.append(f"| {NAMES[v.metric]} | {MEANINGS[v.metric]} | {_span(v.value)} | "
+                     f"{format_duration(v.target) if v.target else '—'} | {result} |")
     return lines
 
 
@@ -316,12 +331,15 @@ def _checklist(incident: Incident, level: Level | None) -> list[str]:
 
 
 def postmortem_markdown(incident: Incident, entries: list[Entry], *, key: str,
-                        level: Level | None, now: datetime, runbooks: dict[str, Review] | None = None) -> str:
+                        level: Level | None, now: datetime, runbooks: dict[str, Review] | None = None,
+                        held_to: Level | None | bool = True) -> str:
     """The postmortem draft as Markdown; untrusted text is sanitised and cell-escaped.
-    ``runbooks``: the runbooks known here, to list the steps not done and propose updates."""
+    ``runbooks``: the runbooks known here, to list the steps not done and propose updates;
+    ``held_to``: the level whose targets apply (the most severe it reached; True: ``level``)."""
     lines = _header(incident, key, level, now)
     lines += _impact(incident, now)
     lines += _metrics(incident)
+    lines += _targets(incident, level if held_to is True else held_to or None)
     lines += _timeline(entries)
     lines += _questions(incident, entries)
     lines += _roles(incident)

@@ -211,6 +211,16 @@ SecretText = Annotated[str, KeepsSecrets]
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
 Name = Annotated[str, AfterValidator(_name)]
+
+
+def _target(value: object) -> timedelta | None:
+    if value == "none":
+        return None
+    return _positive(_duration(value))
+
+
+Target = Annotated[timedelta | None, BeforeValidator(_target)]
+"""A response target ([severity.targets.LEVEL]): a positive duration, or "none"."""
 OneLine = Annotated[str, AfterValidator(_one_line)]
 
 

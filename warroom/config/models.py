@@ -22,10 +22,11 @@ from pydantic import (
 )
 
 from warroom.domain.roles import Role
-from warroom.domain.severity import PRESETS, Level, Notify, Policy, Step
+from warroom.domain.severity import METRICS, PRESETS, Level, Notify, Policy, Step, Targets
 from warroom.secrets import Secrets
 
 from warroom.config.fields import (  # noqa: F401  (re-exported: the loader and callers import them from here)
+    Target,
     Duration,
     FilePath,
     HttpUrl,
@@ -90,6 +91,16 @@ class ConsoleConfig(_Model):
     """Show the incident without allowing any writes or actions."""
     watch_interval: PositiveDuration = timedelta(milliseconds=200)
     """How often the console polls the store for entries written by others."""
+
+
+class HandoffConfig(_Model):
+    """What `warroom handoff` adds to the notes from the journal and the live checks."""
+
+    watch: list[OneLine] = Field(default_factory=list)
+    """Watch items: areas to monitor this week, e.g. "payments latency after Tuesday's migration"."""
+    contacts: list[OneLine] = Field(default_factory=list)
+    """Escalation contacts: key people and how to reach them, e.g. "DB on-call: @dba-oncall";
+    listed with the escalation chain of [severity]."""
 
 
 class StoreConfig(_Model):
@@ -179,6 +190,25 @@ class LevelConfig(_Model):
         )
 
 
+class TargetsConfig(_Model):
+    """A level's response targets ([severity.targets.LEVEL]); a key left out keeps the
+    guides' value for the level (P0's for the most severe, P1's for the next, MTTD 5m for
+    the rest), "none" removes it."""
+
+    mttd: Target = None
+    """Time to detect (detected - started), e.g. "5m"."""
+    mtta: Target = None
+    """Time to acknowledge (acknowledged - detected)."""
+    mttm: Target = None
+    """Time to mitigate (mitigated - acknowledged)."""
+    mttr: Target = None
+    """Time to resolve (resolved - started)."""
+
+    def over(self, base: Targets) -> Targets:
+        given = {name: getattr(self, name) for name in METRICS if name in self.model_fields_set}
+        return dataclasses.replace(base, **given)
+
+
 class SeverityConfig(_Model):
     """Which severity scheme incidents are declared with."""
 
@@ -192,6 +222,8 @@ class SeverityConfig(_Model):
     """The escalation chain, in order, for levels with an escalate_after; unset: the guides'
     example (primary on-call at 0, secondary on-call at 15m, engineering manager at the
     level's escalate_after)."""
+    targets: dict[str, TargetsConfig] = Field(default_factory=dict)
+    """[severity.targets.LEVEL]: MTTD/MTTA/MTTM/MTTR targets per level, over the guides'."""
 
     @model_validator(mode="after")
     def _check(self) -> SeverityConfig:
@@ -203,6 +235,13 @@ class SeverityConfig(_Model):
                     "or define a custom one with [[severity.levels]])",
                     "scheme",
                 )
+            names = PRESETS[self.scheme].names
+        else:
+            names = [level.name for level in self.levels]
+        for name in self.targets:
+            if name.upper() not in {n.upper() for n in names}:
+                raise problem(f'unknown level "{name}" (the scheme has: {", ".join(names)})', "targets", name)
+        if self.levels is None:
             return self
         seen: dict[str, int] = {}
         for index, level in enumerate(self.levels):
@@ -219,6 +258,11 @@ class SeverityConfig(_Model):
         else:
             levels = tuple(level.to_level(rank) for rank, level in enumerate(self.levels))
             policy = Policy(name=self.scheme, description=self.description or "custom scheme", levels=levels)
+        if self.targets:
+            wanted = {name.upper(): targets for name, targets in self.targets.items()}
+            policy = dataclasses.replace(policy, levels=tuple(
+                dataclasses.replace(level, targets=wanted[level.name.upper()].over(level.metric_targets))
+                if level.name.upper() in wanted else level for level in policy.levels))
         if self.escalation is not None:
             chain = tuple(Step(step.contact, step.after) for step in self.escalation)
             policy = dataclasses.replace(policy, escalation=chain)
@@ -710,6 +754,8 @@ class Config(_Model):
     """[console]: the full-screen console."""
     store: StoreConfig = Field(default_factory=StoreConfig)
     """[store]: who may read and write the journal file."""
+    handoff: HandoffConfig = Field(default_factory=HandoffConfig)
+    """[handoff]: watch items and escalation contacts for the on-call handoff notes."""
     checks: list[Check] = Field(default_factory=list, alias="check")
     """[[check]]: health checks."""
     actions: list[Action] = Field(default_factory=list, alias="action")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from warroom.config.models import Config
+from warroom.config.models import Config, TargetsConfig
 from warroom.domain.durations import format_duration
-from warroom.domain.severity import Policy
+from warroom.domain.severity import METRICS, Policy
 from warroom.text import mask_text
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -46,6 +46,9 @@ def _value(value: object, secrets: frozenset[str]) -> str:
     if isinstance(value, dict):
         pairs = (f"{_key(k)} = {_value(v, secrets)}" for k, v in value.items())
         return "{ " + ", ".join(pairs) + " }" if value else "{}"
+    if isinstance(value, TargetsConfig):  # a target set to "none" is a choice, not an unset key
+        return _value({name: getattr(value, name) or "none" for name in METRICS if name in value.model_fields_set},
+                      secrets)
     if isinstance(value, BaseModel):
         return _value(dict(_fields(value)), secrets)
     raise TypeError(f"cannot render {type(value).__name__}")
@@ -84,7 +87,11 @@ def _preset_lines(policy: Policy) -> list[str]:
                      else "yes" if value is True else str(value))
             mark = " (warroom's default)" if name in level.defaults else ""
             values.append(f"{name} {shown}{mark}")
-        lines.append(f"#   {level.name}: " + ("; ".join(values) or "no targets"))
+        targets = level.metric_targets
+        measures = [f"{name.upper()} < {format_duration(targets.get(name))}" for name in METRICS
+                    if targets.get(name) is not None]
+        values.append("targets " + (", ".join(measures) if measures else "none"))
+        lines.append(f"#   {level.name}: " + "; ".join(values))
     return lines
 
 

@@ -169,6 +169,19 @@ class Incident:
     """The root cause as the IC states it (``warroom impact --cause``); "" while unknown."""
     eta: datetime | None = None
     """When the IC expects it resolved (``warroom eta``); None: not set or cleared."""
+    category: str = ""
+    """What kind of incident it was, as the IC names it (``warroom category``), e.g.
+    "bad deploy": the monthly report's top categories; "" while not set."""
+    severities: list[str] = field(default_factory=list)
+    """Every severity it had, in order (declared, then each change): which target applies
+    is the most severe of them (warroom.domain.metrics)."""
+    start_recorded: bool = False
+    """Whether the impact's start was given (``declare --started``, ``milestone started``)
+    rather than taken to be the detection: MTTD is measured only then."""
+    postmortem: str = ""
+    """Where the finished postmortem is (``warroom postmortem INC --published WHERE``);
+    "" while it is not."""
+    postmortem_at: datetime | None = None
     services: list[str] = field(default_factory=list)
     declared_by: str = ""
     declared_at: datetime | None = None
@@ -270,13 +283,17 @@ class Incident:
         self.declared_at = entry.ts
         self.detected_at = _time(data.get("detected")) or entry.ts
         self.started_at = _time(data.get("started")) or self.detected_at
+        self.start_recorded = bool(_time(data.get("started")))
         self.severity_changed_at = entry.ts
+        if self.severity:
+            self.severities.append(self.severity)
 
     def _severity(self, entry: Entry) -> None:
         to = entry.data.get("to")
         if to:
             self.severity = str(to)
             self.severity_changed_at = entry.ts
+            self.severities.append(self.severity)
 
     def _status(self, entry: Entry) -> None:
         try:
@@ -335,6 +352,11 @@ class Incident:
             self.cause = str(entry.data["cause"] or "")
         if "title" in entry.data:
             self.title = str(entry.data["title"])
+        if "category" in entry.data:
+            self.category = str(entry.data["category"] or "")
+        if "postmortem" in entry.data:
+            self.postmortem = str(entry.data["postmortem"] or "")
+            self.postmortem_at = entry.ts if self.postmortem else None
 
     def _update(self, entry: Entry) -> None:
         if entry.data.get("publication") is not None:
@@ -414,6 +436,8 @@ class Incident:
         name = entry.data.get("milestone")
         if name in {m.value for m in Milestone}:
             setattr(self, f"{name}_at", at)
+            if name == Milestone.STARTED:
+                self.start_recorded = True
             # Impact can't start after it was detected: an earlier detection moves the start.
             if name == Milestone.DETECTED and self.started_at and self.started_at > at:
                 self.started_at = at

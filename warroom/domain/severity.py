@@ -44,6 +44,38 @@ GUIDE_CHAIN: tuple[Step, ...] = (
 """004's "Engineering Escalation" policy; the manager at the level's escalate-after."""
 
 
+METRICS = ("mttd", "mtta", "mttm", "mttr")
+"""The guides' four response measures, in the order they happen."""
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The guides' response targets for one level ("Incident Metrics"): each measure must
+    be under its target; None: the level has none."""
+
+    mttd: timedelta | None = None
+    mtta: timedelta | None = None
+    mttm: timedelta | None = None
+    mttr: timedelta | None = None
+
+    def get(self, metric: str) -> timedelta | None:
+        return getattr(self, metric)
+
+
+GUIDE_TARGETS: tuple[Targets, ...] = (
+    Targets(mttd=5 * _M, mtta=5 * _M, mttm=15 * _M, mttr=_H),
+    Targets(mttd=5 * _M, mtta=30 * _M, mttm=_H, mttr=4 * _H),
+)
+"""001's targets, mapped onto a scheme from the top: its most severe level gets P0's, the
+next P1's; MTTD < 5 min holds for every level (LOWER_TARGETS)."""
+LOWER_TARGETS = Targets(mttd=5 * _M)
+
+
+def guide_targets(rank: int) -> Targets:
+    """The guides' targets for the level of ``rank`` (0: the most severe)."""
+    return GUIDE_TARGETS[rank] if rank < len(GUIDE_TARGETS) else LOWER_TARGETS
+
+
 @dataclass(frozen=True, slots=True)
 class Level:
     """One severity level of a scheme. ``rank`` 0 is the most severe."""
@@ -73,6 +105,12 @@ class Level:
     defaults: frozenset[str] = frozenset()
     """The fields whose value no guide gives: warroom's own default, said so wherever
     the level is shown (``warroom config check``, the docs)."""
+    targets: Targets | None = None
+    """MTTD/MTTA/MTTM/MTTR targets; None: the guides' for the level's rank (guide_targets)."""
+
+    @property
+    def metric_targets(self) -> Targets:
+        return self.targets if self.targets is not None else guide_targets(self.rank)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,19 @@ class Journal(abc.ABC):
                       kinds: Iterable[Kind] | None = None) -> list[Entry]:
         """Entries of one incident in journal order, optionally only some kinds."""
 
+    async def entries_of_kinds(self, kinds: Iterable[Kind], *, verified_mitigations: bool = False) -> list[Entry]:
+        """Entries of only ``kinds``, of every incident, in journal order: what reports
+        across incidents fold (the state entries, not every note). ``verified_mitigations``:
+        of the mitigation entries only those whose ``data.verified`` is true (the ones that
+        set the mitigated time; an action's audit lines are most of the others). Stores
+        answer it in one query; this fallback asks incident by incident."""
+        wanted = list(kinds)
+        found: list[Entry] = []
+        for incident_id in await self.incident_ids():
+            found += [e for e in await self.entries(incident_id, kinds=wanted)
+                      if not verified_mitigations or e.kind is not Kind.MITIGATION or e.data.get("verified") is True]
+        return sorted(found, key=lambda e: e.id)
+
     @abc.abstractmethod
     async def incident_ids(self) -> list[int]:
         """Every incident in the journal, oldest first."""

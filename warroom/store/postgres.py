@@ -44,6 +44,7 @@ def _sql(name: str) -> str:
 
 MIGRATIONS: tuple[str, ...] = (_sql("migration_1"),)
 SCHEMA_VERSION = len(MIGRATIONS)
+ENTRIES_OF_KINDS = _sql("entries_of_kinds")
 APPEND, DECLARE, BY_UID, ENTRIES, CLAIM, GRANT = (_sql(n) for n in ("append", "declare", "by_uid", "entries", "claim",
                                                                     "grant"))
 
@@ -320,6 +321,10 @@ class PostgresJournal(Journal):
                       kinds: Iterable[Kind] | None = None) -> list[Entry]:
         kind_values = [k.value for k in kinds] if kinds is not None else None
         return [_entry(r) for r in await self._run("fetch", ENTRIES, incident_id, after_id, kind_values)]
+
+    async def entries_of_kinds(self, kinds: Iterable[Kind], *, verified_mitigations: bool = False) -> list[Entry]:
+        return [_entry(r) for r in await self._run("fetch", ENTRIES_OF_KINDS, [k.value for k in kinds],
+                                                   verified_mitigations)]
 
     async def incident_ids(self) -> list[int]:
         return [r[0] for r in await self._run("fetch", "SELECT id FROM incidents ORDER BY id")]

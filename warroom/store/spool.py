@@ -307,6 +307,10 @@ class SpoolingJournal(Journal):
                       kinds: Iterable[Kind] | None = None) -> list[Entry]:
         return await self._call(lambda server: server.entries(incident_id, after_id=after_id, kinds=kinds))
 
+    async def entries_of_kinds(self, kinds: Iterable[Kind], *, verified_mitigations: bool = False) -> list[Entry]:
+        wanted = list(kinds)
+        return await self._call(lambda server: server.entries_of_kinds(wanted, verified_mitigations=verified_mitigations))
+
     async def incident_ids(self) -> list[int]:
         return await self._call(lambda server: server.incident_ids())
 

@@ -361,6 +361,17 @@ class SqliteJournal(Journal):
         kind_values = tuple(k.value for k in kinds) if kinds is not None else None
         return await self._run(self._entries_sync, self._conn, incident_id, after_id, kind_values)
 
+    async def entries_of_kinds(self, kinds: Iterable[Kind], *, verified_mitigations: bool = False) -> list[Entry]:
+        # Incident by incident through the (incident_id, kind, id) index: a few per cent of a
+        # big journal's rows, where a scan by kind would read every one of them (bench/report.py).
+        wanted = tuple(k.value for k in kinds)
+        sql = (_SELECT + " WHERE incident_id IN (SELECT id FROM incidents) AND kind IN (%s)"
+               % ",".join("?" * len(wanted)))
+        if verified_mitigations:
+            sql += " AND (kind != 'mitigation' OR json_extract(data, '$.verified') IS 1)"
+        sql += " ORDER BY id"
+        return await self._run(lambda: [_row_to_entry(row) for row in self._conn.execute(sql, wanted)])
+
     async def incident_ids(self) -> list[int]:
         rows = await self._run(lambda: self._conn.execute("SELECT id FROM incidents ORDER BY id").fetchall())
         return [row[0] for row in rows]

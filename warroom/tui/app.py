@@ -751,6 +751,8 @@ class WarroomApp(App):
             return timer is not None and bool(timer.notifications_due)
         if action == "actions":
             return bool(self.config.actions)
+        if action == "history":
+            return self.incident_flow.service is not None
         return True
 
     def action_declare(self) -> None:
@@ -842,6 +844,9 @@ class WarroomApp(App):
             action = self.runbook_flow.take_option(name, int(number))
             if action is not None:
                 self.mitigation_flow.request(action)
+
+    def action_history(self) -> None:
+        self.dialogs.history()
 
     def action_actions(self) -> None:
         self.dialogs.mitigations()

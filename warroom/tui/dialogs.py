@@ -3,6 +3,7 @@ the incident flow as a journal write. They show and ask; they keep no state of t
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from warroom.domain.resolution import resolve_checklist, unmet
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Kind
 from warroom.domain.triage import Triage, suggest
+from warroom.comms.targets import target_verdict_lines
 from warroom.tui import modals
 
 if TYPE_CHECKING:
@@ -105,7 +107,20 @@ class IncidentDialogs:
 
         level = flow.level()
         window = unmet(flow.incident, level, {}, flow.now())
-        self.app.push_screen(modals.ResolveScreen(resolve_checklist(level), "; ".join(window)), chosen)
+        self.app.push_screen(modals.ResolveScreen(resolve_checklist(level), "; ".join(window),
+                                                  self._targets_if_resolved()), chosen)
+
+    def _targets_if_resolved(self) -> list[str]:
+        """The four measures against their targets as they stand if resolved now."""
+        flow = self.flow
+        rules = flow.rules
+        if rules is None:
+            return []
+        now = flow.now()
+        resolved = dataclasses.replace(flow.incident, status=Status.RESOLVED, resolved_at=now,
+                                       mitigated_at=flow.incident.mitigated_at or now)
+        held_to = rules.target_level(resolved)
+        return target_verdict_lines(rules.verdicts(resolved), held_to.name if held_to else None)
 
     def assign(self) -> None:
         flow = self.flow
@@ -179,8 +194,16 @@ class IncidentDialogs:
     def postmortem(self) -> None:
         flow = self.flow
         key = flow.key()
+        rules = flow.rules
+        runbooks = self.app.runbook_flow
+        reviews = None
+        if runbooks.config is not None:
+            from warroom.runbooks.library import reviews as runbook_reviews
+
+            reviews = runbook_reviews(runbooks.library, runbooks.config)
         text = postmortem.postmortem_markdown(flow.incident, flow.entries, key=key, level=flow.level(),
-                                              now=flow.now())
+                                              now=flow.now(), runbooks=reviews,
+                                              held_to=rules.target_level(flow.incident) if rules else True)
         path = self.app.options.output_dir / f"{key}-postmortem.md"
 
         def saved(target: Path | None) -> None:
@@ -188,6 +211,29 @@ class IncidentDialogs:
                 self.app.save_file(target, text)
 
         self.app.push_screen(modals.TextScreen(f"Postmortem draft: {key}", text, save_path=path), saved)
+
+    def history(self) -> None:
+        """The History screen: the journal's month in numbers, read in the screen's worker."""
+        from warroom.comms.export import export_markdown
+        from warroom.domain.report import build, month
+        from warroom.tui.history import HistoryScreen
+
+        flow = self.flow
+        svc = flow.service
+        if svc is None:
+            return
+
+        async def load(offset: int):
+            now = flow.now()
+            year, number = divmod(now.year * 12 + now.month - 1 + offset, 12)
+            incidents, drills = await svc.all_states()
+            return build(incidents, drills, month(year, number + 1), svc.policy, svc.key, now)
+
+        async def open_text(key: str) -> tuple[str, str]:
+            loaded = await svc.load(await svc.resolve(key))
+            return f"{key} (read-only)", export_markdown(loaded.incident, key, loaded.entries)
+
+        self.app.push_screen(HistoryScreen(load, open_text))
 
     def filter(self) -> None:
         view = self.app.timeline

@@ -148,11 +148,13 @@ class ResolveScreen(Modal):
     monitoring window not watched out needs a reason, journaled with the resolution (the
     service refuses it without one and says what is missing)."""
 
-    def __init__(self, checklist: list[str], window: str = "") -> None:
+    def __init__(self, checklist: list[str], window: str = "", targets: list[str] | None = None) -> None:
         super().__init__()
         self.checklist = checklist
         self.window = window
         """What the monitoring window still asks for, or ""."""
+        self.targets = targets or []
+        """MTTD/MTTA/MTTM/MTTR against the targets if resolved now (met / missed by)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -161,6 +163,8 @@ class ResolveScreen(Modal):
                 yield Checkbox(Content(item), id=f"item-{n}")
             if self.window:
                 yield Label(Content(f"Monitoring window: {self.window}"), classes="dialog-warning")
+            if self.targets:
+                yield Label(Content("If resolved now. " + "\n".join(self.targets)), id="targets")
             yield Input(placeholder="Reason to resolve anyway (needed if anything above is not done)",
                         id="reason", max_length=500)
             with Horizontal(classes="buttons"):

@@ -56,6 +56,8 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     A("incident.runbooks", "runbooks", "R", "Runbooks",
       "The runbooks for the incident's services: steps run read-only, options, escalation", False, show=False),
     A("incident.postmortem", "postmortem", "P", "Postmortem", "Preview and save the postmortem drafted from the journal", False, show=False),
+    A("view.history", "history", "H", "History", "History: the month's incidents and MTTx against targets; Enter opens one read-only",
+      False, show=False, group="View"),
     A("timeline.filter", "filter", "f", "Filter", "Show only some kinds of timeline entries", False, show=False, group="Timeline"),
     A("timeline.search", "search", "slash", "Search", "Search the timeline", False, show=False, group="Timeline"),
     A("view.health", "focus_pane(0)", "1", "Health", "Focus the Health pane", False, show=False, group="View"),
