@@ -297,9 +297,13 @@ async def test_postmortem_draft(war: War):
     assert "- **Ended**: 2026-11-24 09:55:00 UTC" in pm and "- **Duration**: 1h" in pm
     assert "- **Services affected**: checkout, api" in pm
     assert ("required for SEV1, due within 48h of resolution (by 2026-11-26 09:55 UTC)") in pm
-    # metrics
-    assert "| Time to detect | 5m |" in pm and "| Time to acknowledge | 1m |" in pm
-    assert "| Time to mitigate | 20m |" in pm and "| Time to resolve | 1h |" in pm
+    # metrics: one table, the guide's definitions, against the targets (none elsewhere)
+    metrics = pm[pm.index("## Response metrics"):pm.index("## Timeline")]
+    assert pm.count("## Response metrics") == 1 and "Time to detect" not in pm
+    assert "| MTTD | detected - started | 5m | 5m | missed: not under the target |" in metrics
+    assert "| MTTA | acknowledged - detected | 1m | 5m | met |" in metrics
+    assert "| MTTM | mitigated - acknowledged | 19m | 15m | missed by 4m |" in metrics
+    assert "| MTTR | resolved - started | 1h | 1h | missed: not under the target |" in metrics
     # timeline: UTC times, every kind, health only when it changed
     assert "| Time UTC | Kind | Who | What |" in pm
     assert "| 09:04:00 | decision | alice | Roll back api to the previous release |" in pm
@@ -329,7 +333,8 @@ async def test_postmortem_of_an_ongoing_incident(war: War):
     war.at(42)
     pm = await war.postmortem()
     assert "- **Ended**: ongoing" in pm and "- **Duration**: ongoing (47m so far)" in pm
-    assert "| Time to resolve | — |" in pm and "| Time to mitigate | — |" in pm
+    assert "| MTTR | resolved - started | — | 1h | not measured |" in pm
+    assert "| MTTM | mitigated - acknowledged | — | 15m | not measured |" in pm
     assert "due within 48h of resolution\n" in pm
     assert "No mitigations were recorded." in pm and "No status updates were posted." in pm
 

@@ -22,7 +22,7 @@ from warroom.comms.export import md_cell, utc_time
 from warroom.comms.templates import hm, is_transition
 from warroom.domain.durations import coarse, format_duration
 from warroom.domain.incident import Incident
-from warroom.domain.metrics import MEANINGS, NAMES, verdicts
+from warroom.domain.metrics import MEANINGS, NAMES, missed_words, verdicts
 from warroom.domain.roles import Role
 from warroom.domain.runbook_progress import Review, review_gaps
 from warroom.domain.resolution import resolve_checklist
@@ -30,12 +30,6 @@ from warroom.domain.severity import POSTMORTEM_WITHIN, Level, postmortem_due
 from warroom.domain.timeline import Entry, Kind, as_it_happened, happened_at, late_note, utc
 from warroom.text import safe_line
 
-_METRICS = (
-    ("time_to_detect", "Time to detect", "start → detection"),
-    ("time_to_acknowledge", "Time to acknowledge", "detection → first IC"),
-    ("time_to_mitigate", "Time to mitigate", "detection → impact reduced"),
-    ("time_to_resolve", "Time to resolve", "start → resolved"),
-)
 _WHYS = 5
 
 
@@ -150,22 +144,16 @@ def _questions(incident: Incident, entries: list[Entry]) -> list[str]:
     ]
 
 
-def _metrics(incident: Incident) -> list[str]:
-    values = incident.metrics()
-    lines = ["", "## Response metrics", "", "| Metric | Value | Measured |", "|---|---|---|"]
-    lines += [f"| {label} | {_span(values[name])} | {how} |" for name, label, how in _METRICS]
-    return lines
-
-
 def _targets(incident: Incident, held_to: Level | None) -> list[str]:
-    """The guides' four measures against the targets (warroom.domain.metrics)."""
+    """The guides' four measures against the targets (warroom.domain.metrics): one table, the
+    same definitions as the monthly report's, so the postmortem and the report never disagree."""
     held = (f"{safe_line(held_to.name)}'s, the most severe level it reached" if held_to
             else "none: its severity is in no known scheme")
-    lines = ["", "## Against the targets", "", f"Targets: {held}. Not measured: a timestamp is missing.",
+    lines = ["", "## Response metrics", "", f"Targets: {held}. Not measured: a timestamp is missing.",
              "", "| Measure | Definition | Value | Target | Result |", "|---|---|---|---|---|"]
     for v in verdicts(incident, held_to):
         result = ("not measured" if v.value is None else "no target" if v.target is None
-                  else "met" if v.met else f"missed by {_span(v.missed_by)}")
+                  else "met" if v.met else missed_words(v.missed_by))
         lines.append(f"| {NAMES[v.metric]} | {MEANINGS[v.metric]} | {_span(v.value)} | "
                      f"{format_duration(v.target) if v.target else '—'} | {result} |")
     return lines
@@ -338,7 +326,6 @@ def postmortem_markdown(incident: Incident, entries: list[Entry], *, key: str,
     ``held_to``: the level whose targets apply (the most severe it reached; True: ``level``)."""
     lines = _header(incident, key, level, now)
     lines += _impact(incident, now)
-    lines += _metrics(incident)
     lines += _targets(incident, level if held_to is True else held_to or None)
     lines += _timeline(entries)
     lines += _questions(incident, entries)

@@ -11,7 +11,7 @@ from typing import Any
 
 from warroom.comms.export import md_cell
 from warroom.domain.durations import coarse, format_duration
-from warroom.domain.metrics import MEANINGS, NAMES
+from warroom.domain.metrics import MEANINGS, NAMES, missed_words
 from warroom.domain.report import Report, as_json
 from warroom.domain.severity import METRICS
 from warroom.text import safe_line
@@ -108,7 +108,7 @@ def report_markdown(report: Report) -> str:
             for m in METRICS:
                 value = span(row["values_s"][m]) if row["values_s"][m] is not None else "not measured"
                 if m in row["missed_by_s"]:
-                    value += f" (missed by {span(row['missed_by_s'][m])})"
+                    value += f" ({missed_words(row['missed_by_s'][m])})"
                 cells.append(value)
             lines.append(f"| {md_cell(row['incident'])}: {md_cell(safe_line(row['title']))} | "
                          f"{md_cell(safe_line(row['severity']))} | {row['status']} | "

@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from warroom.comms.report import RULES, span, ticket_note, title_of
-from warroom.domain.metrics import MEANINGS, NAMES
+from warroom.domain.metrics import MEANINGS, NAMES, missed_words
 from warroom.domain.report import Report, as_json
 from warroom.domain.severity import METRICS
 from warroom.text import safe_line
@@ -184,7 +184,7 @@ def report_html(report: Report) -> str:
                 missed = row["missed_by_s"].get(m)
                 text = "not measured" if value is None else span(value)
                 if missed is not None:
-                    text += f" (missed by {span(missed)})"
+                    text += f" ({missed_words(missed)})"
                 cells.append(f'<td class="num{" missed" if missed is not None else ""}" '
                              f'data-value="{"" if value is None else repr(value)}">{escape(text)}</td>')
             body.append(f"<tr><td>{_t(row['incident'])}: {_t(row['title'])}</td><td>{_t(row['severity'])}</td>"

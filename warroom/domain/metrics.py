@@ -126,6 +126,14 @@ def _span(delta: timedelta) -> str:
     return format_duration(coarse(delta))
 
 
+def missed_words(by: timedelta | float) -> str:
+    """How a target was missed: "missed by 4m", or, for a value equal to the target (the
+    guide's targets are "under": met means strictly below), "missed: not under the target"
+    rather than a puzzling "missed by 0s". ``by``: a timedelta, or seconds."""
+    by = by if isinstance(by, timedelta) else timedelta(seconds=by)
+    return f"missed by {_span(by)}" if coarse(by) > timedelta(0) else "missed: not under the target"
+
+
 def verdict_text(verdict: Verdict) -> str:
     """``"4m 10s, met (target 5m)"``, ``"1h 12m, missed by 12m (target 1h)"``,
     ``"not measured"``, ``"20m (no target)"``."""
@@ -137,4 +145,4 @@ def verdict_text(verdict: Verdict) -> str:
     if verdict.met:
         return f"{_span(verdict.value)}, met (target {target})"
     assert verdict.missed_by is not None
-    return f"{_span(verdict.value)}, missed by {_span(verdict.missed_by)} (target {target})"
+    return f"{_span(verdict.value)}, {missed_words(verdict.missed_by)} (target {target})"
