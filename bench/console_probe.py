@@ -12,15 +12,21 @@ Environment:
   PROBE_STACKS      if set, a thread samples the main thread's stack every 10 ms while the
                     loop has not ticked for this many seconds (what the stalls are made of)
   PROBE_TRACEMALLOC if set, tracemalloc traces from before any import with this many frames;
-                    the dump then holds the live memory by module and by line
+                    the dump then holds the live memory by module and by line, and what
+                    grew since SIGRTMIN, by module and by line
+
+SIGRTMIN ("ready") records the process's memory figures (and with PROBE_TRACEMALLOC a
+snapshot) for the dump to compare with; PROBE_OUT + ".ready" is written once they are taken.
   PROBE_PROFILE     if set, SIGUSR2 starts cProfile on the main thread (the event loop) and
                     a second SIGUSR2 stops it; the dump then holds the functions that took
                     the most time, by their own time and with what they called
 
 Recorded: the monotonic time of every tick (time.monotonic, the clock the parent reads
 too) and the main thread's CPU time then (so a stall can be told apart: the loop busy, or
-its thread waiting for a CPU or the GIL); the screen's full layout passes; gen-2 collections (start, duration); stack samples; the process's VmHWM and VmRSS at
-the dump.
+its thread waiting for a CPU or the GIL); the screen's full layout passes; gen-2 collections
+(start, duration); stack samples; the process's VmHWM and VmRSS at the dump, and the C
+allocator's own figures (glibc's mallinfo2: bytes in use, free but kept, mapped) and
+pymalloc's (arenas held, bytes in use in them), at the dump and at SIGRTMIN.
 """
 
 from __future__ import annotations
@@ -134,31 +140,121 @@ def _status() -> dict[str, int]:
     return found
 
 
-def _memory() -> dict:
-    """Live traced memory by module (the innermost frame under warroom/, else the innermost
-    frame's file) and by line."""
+def _mallinfo() -> dict[str, int]:
+    """glibc's mallinfo2(): the C heap's bytes in use (``in_use``), free but kept by the
+    allocator (``free``, fragmentation and not-yet-returned memory), in mmap'd blocks
+    (``mapped``); pymalloc's arenas are mmap'd blocks of 1 MiB. {} without glibc 2.33."""
+    import ctypes
+
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+            "keepcost")]
+
+    try:
+        call = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    call.restype = Mallinfo2
+    info = call()
+    return {"heap": info.arena, "in_use": info.uordblks, "free": info.fordblks, "mapped": info.hblkhd}
+
+
+def _pymalloc() -> dict[str, int]:
+    """Python's small-object allocator (sys._debugmallocstats, which writes to the C
+    stderr: here a temporary file): arenas held (1 MiB each, from mmap), bytes in blocks in
+    use, free blocks in pools in use, and the unused pools' bytes: what fragmentation holds."""
+    import re
+    import tempfile
+
+    wanted = {"# arenas allocated current": "arenas", "# arenas highwater mark": "arenas_highwater",
+              "# bytes in allocated blocks": "allocated", "# bytes in available blocks": "available",
+              "unused pools": "unused_pools", "Total": "total"}
+    found: dict[str, int] = {}
+    with tempfile.TemporaryFile("w+") as out:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(out.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        for line in out:
+            match = re.match(r"(.+?)\s*=\s*([\d,]+)\s*$", line.strip())
+            if match:
+                name = match.group(1).strip()
+                name = re.sub(r"^\d+ ", "", name)  # "N unused pools * 16384 bytes"
+                for key, label in wanted.items():
+                    if name == key or (key == "unused pools" and "unused pools" in name):
+                        found[label] = int(match.group(2).replace(",", ""))
+    return found
+
+
+_ready: list = []  # (snapshot or None, status, mallinfo, pymalloc) taken at SIGRTMIN
+
+
+def _take_ready(signum, frame) -> None:
+    _ready[:] = [tracemalloc.take_snapshot() if TRACE_FRAMES else None, _status(), _mallinfo(), _pymalloc()]
+    with open(OUT + ".ready", "w") as handle:
+        handle.write("taken\n")
+
+
+def _where_allocated(traceback) -> tuple[str, str]:
+    """(module, line) an allocation is charged to: the innermost frame under warroom/, else
+    the innermost frame."""
+    frames = list(reversed(traceback))  # innermost (where it was allocated) first
+    inner = frames[0]
+    ours = next((f for f in frames if "/warroom/" in f.filename), None)
+    where = ours or inner
+    module = where.filename
+    for marker in ("/warroom/", "/site-packages/", "/lib/python3.11/", "/lib/python3"):
+        if marker in module:
+            module = ("warroom/" if marker == "/warroom/" else "") + module.rsplit(marker, 1)[1]
+            break
+    line = f"{module}:{where.lineno}" + ("" if ours is None or ours is inner else
+                                         f" (allocated in {os.path.basename(inner.filename)}:{inner.lineno})")
+    return module, line
+
+
+def _growth(now) -> dict:
+    """What the live traced memory gained (or lost) since the SIGRTMIN snapshot, by module
+    and by line, largest gains first."""
     by_module: dict[str, list[int]] = {}
     by_line: dict[str, list[int]] = {}
+    for stat in now.compare_to(_ready[0], "traceback"):
+        if not stat.size_diff and not stat.count_diff:
+            continue
+        module, line = _where_allocated(stat.traceback)
+        for table, key in ((by_module, module), (by_line, line)):
+            slot = table.setdefault(key, [0, 0])
+            slot[0] += stat.size_diff
+            slot[1] += stat.count_diff
+    top = lambda table: sorted(([k, v[0], v[1]] for k, v in table.items()), key=lambda r: -r[1])[:25]  # noqa: E731
+    return {"ready_status": _ready[1], "ready_malloc": _ready[2], "by_module": top(by_module), "by_line": top(by_line),
+            "lost_by_line": sorted(([k, v[0], v[1]] for k, v in by_line.items()), key=lambda r: r[1])[:8]}
+
+
+def _memory() -> dict:
+    """Live traced memory by module (the innermost frame under warroom/, else the innermost
+    frame's file) and by line; with a "ready" snapshot, what grew since."""
+    by_module: dict[str, list[int]] = {}
+    by_line: dict[str, list[int]] = {}
+    snapshot = tracemalloc.take_snapshot()
     # Grouped by whole traceback first (C-speed lists, far fewer groups than blocks).
-    for stat in tracemalloc.take_snapshot().statistics("traceback"):
-        frames = list(reversed(stat.traceback))  # innermost (where it was allocated) first
-        inner = frames[0]
-        ours = next((f for f in frames if "/warroom/" in f.filename), None)
-        where = ours or inner
-        module = where.filename
-        for marker in ("/warroom/", "/site-packages/", "/lib/python3.11/", "/lib/python3"):
-            if marker in module:
-                module = ("warroom/" if marker == "/warroom/" else "") + module.rsplit(marker, 1)[1]
-                break
-        line = f"{module}:{where.lineno}" + ("" if ours is None or ours is inner else
-                                             f" (allocated in {os.path.basename(inner.filename)}:{inner.lineno})")
+    for stat in snapshot.statistics("traceback"):
+        module, line = _where_allocated(stat.traceback)
         for table, key in ((by_module, module), (by_line, line)):
             slot = table.setdefault(key, [0, 0])
             slot[0] += stat.size
             slot[1] += stat.count
     current, peak = tracemalloc.get_traced_memory()
     top = lambda table: sorted(([k, v[0], v[1]] for k, v in table.items()), key=lambda r: -r[1])[:25]  # noqa: E731
-    return {"current": current, "peak": peak, "by_module": top(by_module), "by_line": top(by_line)}
+    found = {"current": current, "peak": peak, "by_module": top(by_module), "by_line": top(by_line)}
+    if _ready and _ready[0] is not None:
+        found["growth"] = _growth(snapshot)
+    return found
 
 
 _profiler: list = []
@@ -197,7 +293,9 @@ def _where(key: tuple[str, int, str]) -> str:
 def _dump(signum, frame) -> None:
     data = {"ticks": list(ticks), "tick_cpu": list(tick_cpu), "tick": TICK, "collections": collections,
             "stacks": stack_samples, "gc_objects": [len(gc.get_objects(g)) for g in range(3)],
-            "gc_frozen": gc.get_freeze_count(), "layout_passes": layout_passes, **_status()}
+            "gc_frozen": gc.get_freeze_count(), "layout_passes": layout_passes, "malloc": _mallinfo(), "pymalloc": _pymalloc(), **_status()}
+    if _ready:
+        data["ready_memory"] = {"status": _ready[1], "malloc": _ready[2], "pymalloc": _ready[3]}
     if TRACE_FRAMES:
         data["memory"] = _memory()
     if _profiler:
@@ -210,6 +308,7 @@ def _dump(signum, frame) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGUSR1, _dump)
+    signal.signal(signal.SIGRTMIN, _take_ready)
     _time_layout_passes()
     if PROFILE:
         signal.signal(signal.SIGUSR2, _toggle_profile)

@@ -6,7 +6,7 @@ app and an idle console measured in the same run.
     .venv/bin/python bench/incident.py [--entries 100000] [--checks 200] [--flapping 0.1]
         [--period 4] [--interval 1] [--rate 50] [--window 60] [--keys 60]
         [--baseline-window 20] [--baseline-keys 40] [--stall-stacks 0.05]
-        [--memory-profile | --no-memory-profile] [--cpu-profile SECONDS]
+        [--memory-profile | --no-memory-profile] [--memory-window 20] [--memory-warm 20] [--cpu-profile SECONDS]
 
 Setup (not measured): a fresh temporary directory; the journal built as bench/ui_lag.py
 builds it (common.build_big_incident: INC-1 declared through the service, the bulk
@@ -50,7 +50,9 @@ the bytes of one frame can be told from the next.
               /proc/<pid>/status, once ready and at the end. If the peak is over the goal
               (150 MiB) and not --no-memory-profile (or with --memory-profile), a second
               console runs the same load under tracemalloc and its live memory is listed
-              by module and by line (the innermost warroom frame of each allocation).
+              by module and by line (the innermost warroom frame of each allocation);
+              then what grew between a snapshot once ready and the end of its
+              --memory-window, and the C allocator's figures (glibc mallinfo2).
   --cpu-profile S  then one more loaded console, its event loop's thread under cProfile for
               S seconds of the same load: the functions with the most own time, and the
               console's handlers and Textual's frame with what they call.
@@ -314,6 +316,15 @@ def run_delay(pid: int) -> float:
     return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
 
 
+def sample_rss(pid: int, into: list[tuple[float, int]], stop: threading.Event) -> None:
+    """The process's VmRSS every 0.5 s (read from /proc by this process: the console does
+    nothing for it), until ``stop``."""
+    while not stop.wait(0.5):
+        rss = common.proc_status(pid).get("VmRSS")
+        if rss:
+            into.append((time.monotonic(), rss))
+
+
 def scribe_line(k: int) -> str:
     return f"scribe line {k + 1}: " + random.choice(common.BIG_NOTES).format(svc="api", person="bob", n=k % 97 + 2)
 
@@ -349,10 +360,20 @@ def run_program(label: str, argv: list[str], work: Path, args: argparse.Namespac
                 time.sleep(0.05)
             stop = threading.Event()
             feeder = writer.feed(args.rate, 3600, scribe_line, stop)
-            time.sleep(args.warm)
+            time.sleep(args.memory_warm if tracemalloc else args.warm)
         else:
             time.sleep(1.0)
         got["ready"] = common.proc_status(term.pid)
+        # The memory figures once ready (with tracemalloc a snapshot), to tell what grows.
+        os.kill(term.pid, signal.SIGRTMIN)
+        marker = Path(str(out) + ".ready")
+        deadline = time.monotonic() + 300
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        rss_stop = threading.Event()
+        rss_thread = threading.Thread(target=sample_rss, args=(term.pid, got.setdefault("rss", []), rss_stop),
+                                      daemon=True)
+        rss_thread.start()
         got["window_start"] = time.monotonic()
         bytes0, frames0, ids0 = term.bytes, term.frames, len(writer.ids) if writer else 0
         cpu0, waited0 = cpu_seconds(term.pid), run_delay(term.pid)
@@ -369,6 +390,8 @@ def run_program(label: str, argv: list[str], work: Path, args: argparse.Namespac
             got["appended"] = (len(writer.ids) - ids0) / window
         got["keys"] = press_keys(term, timeline, keys) if keys else []
         got["keys_end"] = time.monotonic()
+        rss_stop.set()
+        rss_thread.join()
         got["end"] = common.proc_status(term.pid)
         got["dump"] = term.dump(out)
     finally:
@@ -474,6 +497,8 @@ def report(runs: dict[str, dict], args: argparse.Namespace) -> bool:
     for name, got in runs.items():
         print(f"  {name:7s} ready: VmRSS {mib(got['ready']['VmRSS'])}, VmHWM {mib(got['ready']['VmHWM'])}; "
               f"end: VmRSS {mib(got['end']['VmRSS'])}, VmHWM {mib(got['end']['VmHWM'])}")
+    for line in allocator_report(runs["loaded"]):
+        print(line)
     hwm = runs["loaded"]["end"]["VmHWM"]
     print(f"  ratio loaded / idle console, peak: {hwm / runs['idle']['end']['VmHWM']:.2f}x; "
           f"loaded / bare: {hwm / runs['bare']['end']['VmHWM']:.2f}x")
@@ -514,6 +539,37 @@ def profile_report(got: dict, window: float) -> None:
             shown += 1
 
 
+def allocator_report(got: dict) -> list[str]:
+    """The loaded console's allocators once ready and at the end, and its VmRSS over the
+    window and the keys (every 10 s)."""
+    dump = got["dump"]
+    ready = dump.get("ready_memory", {})
+    lines = []
+    for label, malloc, py in (("ready", ready.get("malloc"), ready.get("pymalloc")),
+                              ("end", dump.get("malloc"), dump.get("pymalloc"))):
+        if malloc:
+            lines.append(f"  loaded  {label:5s} C heap (mallinfo2): {mib(malloc['in_use'])} in use, {mib(malloc['free'])} "
+                         f"free but kept (heap {mib(malloc['heap'])}), {mib(malloc['mapped'])} in mmap'd blocks")
+        if py:
+            held = py.get("arenas", 0) * MIB
+            lines.append(f"  loaded  {label:5s} pymalloc: {py.get('arenas', 0)} arenas of 1 MiB held (highwater "
+                         f"{py.get('arenas_highwater', 0)}), {mib(py.get('allocated', 0))} in objects, "
+                         f"{mib(held - py.get('allocated', 0))} of them free (free blocks "
+                         f"{mib(py.get('available', 0))}, unused pools {mib(py.get('unused_pools', 0))})")
+    samples = got.get("rss", [])
+    if samples:
+        start = got["window_start"]
+        marks, shown = [], -10.0
+        for t, rss in samples:
+            if t - start >= shown + 10:
+                shown = t - start
+                marks.append(f"{shown:.0f}s {rss / MIB:.0f}")
+        peak_t, peak = max(samples, key=lambda s: s[1])
+        lines.append(f"  loaded  VmRSS over the window and keys (s: MiB): {', '.join(marks)}; highest sampled "
+                     f"{mib(peak)} at {peak_t - start:.0f}s")
+    return lines
+
+
 def memory_report(got: dict) -> None:
     memory = got["dump"]["memory"]
     print(f"\nmemory profile (tracemalloc, a second loaded console): traced {mib(memory['current'])} live, "
@@ -524,6 +580,23 @@ def memory_report(got: dict) -> None:
     print("  by line:")
     for line, size, count in memory["by_line"][:20]:
         print(f"    {size / MIB:7.1f} MiB  {count:8d} blocks  {line}")
+    growth = memory.get("growth")
+    if not growth:
+        return
+    ready, end = growth["ready_status"], got["end"]
+    print(f"  growth from ready to the end ({got['window_end'] - got['window_start']:.0f} s window): VmRSS "
+          f"{mib(ready['VmRSS'])} -> {mib(end['VmRSS'])}, VmHWM {mib(ready['VmHWM'])} -> {mib(end['VmHWM'])}")
+    for line in allocator_report(got):
+        print("  " + line.strip())
+    print("  live traced memory gained since ready, by module:")
+    for module, size, count in growth["by_module"][:12]:
+        print(f"    {size / MIB:+7.2f} MiB  {count:+8d} blocks  {module}")
+    print("  by line:")
+    for line, size, count in growth["by_line"][:20]:
+        print(f"    {size / MIB:+7.2f} MiB  {count:+8d} blocks  {line}")
+    print("  released most:")
+    for line, size, count in growth["lost_by_line"][:5]:
+        print(f"    {size / MIB:+7.2f} MiB  {count:+8d} blocks  {line}")
 
 
 # -- main ---------------------------------------------------------------------------------------------------
@@ -567,6 +640,10 @@ def main() -> int:
     memory = parser.add_mutually_exclusive_group()
     memory.add_argument("--memory-profile", action="store_true", help="always run the tracemalloc console")
     memory.add_argument("--no-memory-profile", action="store_true", help="never run it")
+    parser.add_argument("--memory-window", type=float, default=20.0,
+                        help="seconds of load for the tracemalloc console, after its ready snapshot")
+    parser.add_argument("--memory-warm", type=float, default=20.0,
+                        help="seconds of load before the tracemalloc console's ready snapshot (it starts slower)")
     parser.add_argument("--cpu-profile", type=float, default=0.0, metavar="SECONDS",
                         help="then a loaded console under cProfile for this many seconds of load (0: not)")
     args = parser.parse_args()
@@ -603,7 +680,7 @@ def main() -> int:
             over = runs["loaded"]["end"]["VmHWM"] >= GOALS["hwm"]
             if args.memory_profile or (over and not args.no_memory_profile):
                 got = run_program("traced", loaded_argv, work, args, ready=(TIMELINE_DRAWN, (b"health: ",)),
-                                  window=min(args.window, 20), keys=0, writer_url=big, tracemalloc=8)
+                                  window=args.memory_window, keys=0, writer_url=big, tracemalloc=8)
                 memory_report(got)
             if args.cpu_profile:
                 got = run_program("profiled", loaded_argv, work, args, ready=(TIMELINE_DRAWN, (b"health: ",)),

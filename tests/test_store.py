@@ -5,6 +5,8 @@ and migrations."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 import os
 import sqlite3
 from datetime import datetime, timezone
@@ -38,6 +40,25 @@ async def test_round_trip(any_store: str):
         assert await journal.exists(declared.incident_id) and not await journal.exists(declared.incident_id + 1)
         assert [e.kind for e in await journal.entries(declared.incident_id, kinds=[Kind.DECLARE])] == [Kind.DECLARE]
         assert await journal.entries(declared.incident_id, after_id=note.id) == []
+
+
+async def test_entries_without_data_share_one_read_only_empty_dict(any_store: str):
+    async with await open_journal(any_store, create=True) as journal:
+        inc = (await journal.declare(draft("declared", Kind.DECLARE))).incident_id
+        await journal.append(inc, draft("one"))
+        await journal.append(inc, draft("two"))
+        await journal.append(inc, draft("three", n=3))
+        _, one, two, three = await journal.entries(inc)
+    assert one.data is two.data and one.data == {} and isinstance(one.data, dict)
+    assert three.data == {"n": 3} and three.data is not one.data
+    assert json.loads(json.dumps(one.to_json()))["data"] == {}
+    assert {**one.data, "k": 1} == (one.data | {"k": 1}) == {"k": 1}
+    assert copy.deepcopy(one.data) == {} and type(copy.deepcopy(one.data)) is dict
+    for change in (lambda d: d.__setitem__("k", 1), lambda d: d.update(k=1), lambda d: d.setdefault("k", 1),
+                   lambda d: d.pop("k", None), lambda d: d.clear()):
+        with pytest.raises(TypeError):
+            change(one.data)
+    assert two.data == {}  # nothing leaked into the entries sharing it
 
 
 async def test_sqlite_pragmas(tmp_path: Path):

@@ -25,7 +25,7 @@ from warroom.domain.timeline import Draft, Entry, Kind, utc
 from warroom.errors import StoreError, StoreUnreachable
 from warroom.secrets import Secrets, references
 from warroom.store.base import Journal, Link
-from warroom.store.rows import new_uid, parse_kind, parse_origin, shared
+from warroom.store.rows import new_uid, parse_data, parse_kind, parse_origin
 from warroom.text import mask_text
 
 CONNECT_TIMEOUT_S = 5.0
@@ -146,7 +146,7 @@ async def connect(target: Target, name: str = "warroom") -> tuple[asyncpg.Connec
 def _entry(row: Any) -> Entry:
     entry_id, incident_id, ts, author, kind, text, data, uid, login, origin = tuple(row)[:10]
     return Entry(entry_id, incident_id, ts, sys.intern(author), parse_kind(kind), text,
-                 json.loads(data, object_pairs_hook=shared) if data != "{}" else {}, uid,
+                 parse_data(data), uid,
                  sys.intern(login), parse_origin(origin))
 
 

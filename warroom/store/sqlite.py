@@ -24,7 +24,7 @@ from urllib.parse import quote
 from warroom.domain.timeline import Draft, Entry, Kind, utc
 from warroom.errors import StoreError
 from warroom.store.base import Journal
-from warroom.store.rows import new_uid, parse_kind, parse_origin, shared
+from warroom.store.rows import new_uid, parse_data, parse_kind, parse_origin
 from warroom.store.permissions import PRIVATE, Access, create_file, make_dirs as make_private_dirs, share
 
 T = TypeVar("T")
@@ -73,7 +73,7 @@ _SELECT = "SELECT id, incident_id, ts, author, kind, text, data, uid, login, ori
 def _row_to_entry(row: tuple[Any, ...]) -> Entry:
     entry_id, incident_id, ts, author, kind, text, data, uid, login, origin = row
     return Entry(entry_id, incident_id, datetime.fromisoformat(ts), sys.intern(author), parse_kind(kind), text,
-                 json.loads(data, object_pairs_hook=shared) if data != "{}" else {}, uid, sys.intern(login),
+                 parse_data(data), uid, sys.intern(login),
                  parse_origin(origin))
 
 
