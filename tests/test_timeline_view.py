@@ -290,3 +290,43 @@ async def test_a_backdated_entry_sorts_where_it_happened_and_shows_when_it_was_w
         view.set_entries([*many(3), late])
         await pilot.pause()
         assert "db failover started" in view.render_line(2).text
+
+
+async def test_entries_committed_out_of_order_are_placed_like_a_fresh_load():
+    # Two processes write: an entry stamped a moment before another process's can commit
+    # after it (a higher id, an earlier time). Only the tail is placed again; the rows, the
+    # cursor and the count of unseen entries come out as a fresh load would have them.
+    from dataclasses import replace as with_fields
+
+    base = many(40)
+    multi = with_fields(base[-1], text="two\nlines")  # a continuation row moves too
+    base[-1] = multi
+    later = [entry(41, ts=T0 + timedelta(seconds=39, milliseconds=999)),  # before entry 40
+             entry(42, ts=T0 + timedelta(seconds=41)),
+             entry(43, ts=T0 + timedelta(seconds=38, milliseconds=500)),  # before 39 and 40
+             entry(44, ts=T0 + timedelta(days=1))]  # the next day: a date separator
+    app = Host(base)
+    async with app.run_test(size=(100, 10)) as pilot:
+        view = app.query_one(TimelineView)
+        await pilot.pause()
+        view.add_entries(later[:2])
+        view.add_entries(later[2:])
+        await pilot.pause()
+        rows = [view._render_row(r, 100).text for r in range(view.row_count)]
+        assert view.cursor_entry.id == 44 and view.unseen == 0
+        fresh = TimelineView([*base, *later])
+        assert [view._rows[r] for r in range(view.row_count)] == [fresh._rows[r] for r in range(fresh.row_count)]
+        assert [e.id for e in view._entries] == [*range(1, 38), 38, 43, 39, 41, 40, 42, 44]
+        assert "── " in rows[-2] and "entry 44" in rows[-1]
+        assert "two" in rows[-5] and "lines" in rows[-4]
+
+        # Scrolled away on an entry the placing moves: the cursor stays on that entry.
+        await pilot.press("home")
+        for _ in range(41):
+            await pilot.press("down")
+        on = view.cursor_entry
+        assert on.id == 40
+        view.add_entries([entry(45, ts=T0 + timedelta(seconds=39, milliseconds=998))])  # before 41 and 40
+        await pilot.pause()
+        assert view.cursor_entry is on and view.unseen == 1
+        assert [e.id for e in view._entries][-6:] == [39, 45, 41, 40, 42, 44]
