@@ -26,7 +26,8 @@ too) and the main thread's CPU time then (so a stall can be told apart: the loop
 its thread waiting for a CPU or the GIL); the screen's full layout passes; gen-2 collections
 (start, duration); stack samples; the process's VmHWM and VmRSS at the dump, and the C
 allocator's own figures (glibc's mallinfo2: bytes in use, free but kept, mapped) and
-pymalloc's (arenas held, bytes in use in them), at the dump and at SIGRTMIN.
+pymalloc's (arenas held, bytes in use in them), at the dump and at SIGRTMIN; the objects
+the collector tracks, by type, that grew in number between SIGRTMIN and the dump.
 """
 
 from __future__ import annotations
@@ -195,8 +196,21 @@ def _pymalloc() -> dict[str, int]:
 _ready: list = []  # (snapshot or None, status, mallinfo, pymalloc) taken at SIGRTMIN
 
 
+def _census() -> dict[str, list[int]]:
+    """The collector's objects (not the frozen ones) by type: how many, and their own bytes
+    (sys.getsizeof, not what they refer to)."""
+    found: dict[str, list[int]] = {}
+    for obj in gc.get_objects():
+        kind = type(obj)
+        slot = found.setdefault(f"{kind.__module__}.{kind.__qualname__}", [0, 0])
+        slot[0] += 1
+        slot[1] += sys.getsizeof(obj)
+    return found
+
+
 def _take_ready(signum, frame) -> None:
-    _ready[:] = [tracemalloc.take_snapshot() if TRACE_FRAMES else None, _status(), _mallinfo(), _pymalloc()]
+    _ready[:] = [tracemalloc.take_snapshot() if TRACE_FRAMES else None, _status(), _mallinfo(), _pymalloc(),
+                 _census()]
     with open(OUT + ".ready", "w") as handle:
         handle.write("taken\n")
 
@@ -296,6 +310,10 @@ def _dump(signum, frame) -> None:
             "gc_frozen": gc.get_freeze_count(), "layout_passes": layout_passes, "malloc": _mallinfo(), "pymalloc": _pymalloc(), **_status()}
     if _ready:
         data["ready_memory"] = {"status": _ready[1], "malloc": _ready[2], "pymalloc": _ready[3]}
+        before, now = _ready[4], _census()
+        grown = [[name, count - before.get(name, [0, 0])[0], size - before.get(name, [0, 0])[1]]
+                 for name, (count, size) in now.items()]
+        data["census_growth"] = sorted(grown, key=lambda g: -g[2])[:15]
     if TRACE_FRAMES:
         data["memory"] = _memory()
     if _profiler:

@@ -567,6 +567,11 @@ def allocator_report(got: dict) -> list[str]:
         peak_t, peak = max(samples, key=lambda s: s[1])
         lines.append(f"  loaded  VmRSS over the window and keys (s: MiB): {', '.join(marks)}; highest sampled "
                      f"{mib(peak)} at {peak_t - start:.0f}s")
+    grown = dump.get("census_growth")
+    if grown:
+        lines.append("  loaded  objects the collector tracks, grown from ready to the end, by type (count, own bytes): "
+                     + "; ".join(f"{name.removeprefix('builtins.')} {count:+d} {size / MIB:+.1f} MiB"
+                                 for name, count, size in grown[:10]))
     return lines
 
 
