@@ -338,3 +338,21 @@ def test_format_duration_is_exact(delta, text):
 ])
 def test_coarse_measured_times(delta, text):
     assert format_duration(coarse(delta)) == text
+
+
+def test_an_entrys_uid_reads_back_as_written_however_it_is_kept():
+    import copy
+    import dataclasses
+    import pickle
+
+    at = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    for uid in ("0123456789abcdef0123456789abcdef", "0" * 32, "f" * 32, "0123456789ABCDEF0123456789ABCDEF",
+                "0x23456789abcdef0123456789abcdef", "abc", "", "spool-1", " 123456789abcdef0123456789abcdef"):
+        entry = Entry(1, 1, at, "alice", Kind.NOTE, "t", {}, uid)
+        assert entry.uid == uid and type(entry.uid) is str
+        assert entry.to_json()["uid"] == uid and f"uid={uid!r}" in repr(entry)
+        assert copy.deepcopy(entry) == pickle.loads(pickle.dumps(entry)) == entry
+        assert dataclasses.replace(entry, text="u").uid == uid
+        assert entry != dataclasses.replace(entry, uid=uid + "0")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        entry.uid = "x"  # type: ignore[misc]
