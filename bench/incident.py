@@ -47,7 +47,11 @@ the bytes of one frame can be told from the next.
               header clock, new entries) goes on meanwhile, so (1) is often not the key's.
               A random 100-300 ms pause follows each press.
   (c) memory  VmHWM (peak resident set) and VmRSS of the console process, from
-              /proc/<pid>/status, once ready and at the end. If the peak is over the goal
+              /proc/<pid>/status, once ready and at the end, and VmRSS every 0.5 s
+              between (read by this process); the loaded console's allocators once
+              ready and at the end (pymalloc's arenas and the bytes in use in them, glibc's
+              main heap), and the objects the collector tracks that grew in between, by
+              type (console_probe.py, signalled once ready). If the peak is over the goal
               (150 MiB) and not --no-memory-profile (or with --memory-profile), a second
               console runs the same load under tracemalloc and its live memory is listed
               by module and by line (the innermost warroom frame of each allocation);
@@ -575,16 +579,21 @@ def allocator_report(got: dict) -> list[str]:
     return lines
 
 
+def memory_table(rows: list, signed: bool = False) -> None:
+    """Rows of (where, bytes, blocks), as MiB; ``signed``: gains and losses."""
+    for where, size, count in rows:
+        print(f"    {size / MIB:+7.2f} MiB  {count:+8d} blocks  {where}" if signed else
+              f"    {size / MIB:7.1f} MiB  {count:8d} blocks  {where}")
+
+
 def memory_report(got: dict) -> None:
     memory = got["dump"]["memory"]
     print(f"\nmemory profile (tracemalloc, a second loaded console): traced {mib(memory['current'])} live, "
           f"peak {mib(memory['peak'])}; VmHWM {mib(got['end']['VmHWM'])} (tracemalloc's own tables included)")
     print("  live memory by module (the innermost warroom frame of each allocation, else where it was made):")
-    for module, size, count in memory["by_module"][:15]:
-        print(f"    {size / MIB:7.1f} MiB  {count:8d} blocks  {module}")
+    memory_table(memory["by_module"][:15])
     print("  by line:")
-    for line, size, count in memory["by_line"][:20]:
-        print(f"    {size / MIB:7.1f} MiB  {count:8d} blocks  {line}")
+    memory_table(memory["by_line"][:20])
     growth = memory.get("growth")
     if not growth:
         return
@@ -594,14 +603,11 @@ def memory_report(got: dict) -> None:
     for line in allocator_report(got):
         print("  " + line.strip())
     print("  live traced memory gained since ready, by module:")
-    for module, size, count in growth["by_module"][:12]:
-        print(f"    {size / MIB:+7.2f} MiB  {count:+8d} blocks  {module}")
+    memory_table(growth["by_module"][:12], signed=True)
     print("  by line:")
-    for line, size, count in growth["by_line"][:20]:
-        print(f"    {size / MIB:+7.2f} MiB  {count:+8d} blocks  {line}")
+    memory_table(growth["by_line"][:20], signed=True)
     print("  released most:")
-    for line, size, count in growth["lost_by_line"][:5]:
-        print(f"    {size / MIB:+7.2f} MiB  {count:+8d} blocks  {line}")
+    memory_table(growth["lost_by_line"][:5], signed=True)
 
 
 # -- main ---------------------------------------------------------------------------------------------------

@@ -64,8 +64,8 @@ class _Rows:
     __slots__ = ("entries", "lines")
 
     def __init__(self) -> None:
-        self.entries = array("q")
-        self.lines = array("q")
+        self.entries = array("i")  # 4 bytes a row: an incident has fewer than 2**31 entries
+        self.lines = array("i")
 
     def extend(self, rows: _Rows) -> None:
         self.entries.extend(rows.entries)
@@ -146,7 +146,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._entries: list[Entry] = []
         self._days: list[date] = []  # UTC date per entry, parallel to _entries
-        self._heights: list[int] = []  # text lines per entry, parallel to _entries
+        self._heights = array("i")  # text lines per entry, parallel to _entries
         self._rows = _Rows()
         self._last_row_day: date | None = None  # of the last entry in _rows
         self._authors: set[str] = set()
@@ -182,7 +182,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """Replace every entry (journal order: an id not above the one before is dropped);
         shown in the order things happened (a backdated entry where it happened); the view
         goes to the newest."""
-        self._entries, self._days, self._heights = [], [], []
+        self._entries, self._days, self._heights = [], [], array("i")
         self._authors.clear()
         self._last_id = self._last_happened = None
         if self._ingest(entries):
@@ -305,7 +305,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         order = sorted(range(first, len(entries)), key=lambda i: _order(entries[i]))
         self._entries[first:] = [entries[i] for i in order]
         self._days[first:] = [self._days[i] for i in order]
-        self._heights[first:] = [self._heights[i] for i in order]
+        self._heights[first:] = array("i", [self._heights[i] for i in order])
         self._last_happened = happened_at(self._entries[-1]) if self._entries else None
         return first
 
