@@ -159,6 +159,12 @@ class HealthPane(Pane):
         table = self.table
         for name, result in latest.items():
             table.update_cell(name, "age", Text(format_duration(coarse(now - result.at)), style="dim"))
+        # The table's render caches are keyed by its count of updates, so what they hold
+        # from before the updates above can never be drawn again; they would fill to their
+        # caps (10,000 cells, 1,000 rows and lines: ~8 MiB of segments under
+        # bench/incident.py's 200 checks) before dropping any. The table's public hook for
+        # "cached data is stale" empties them; nothing still valid is lost.
+        table.notify_style_update()
 
     def on_data_table_row_selected(self, event) -> None:  # by name: see contents()
         event.stop()
