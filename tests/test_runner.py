@@ -6,6 +6,8 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import pytest
+
 from tests.conftest import probe_endings
 from warroom.checks.base import Check, CheckFailed, Probe, Result, State
 from warroom.checks.runner import Hysteresis, Runner
@@ -181,3 +183,23 @@ async def test_a_result_is_masked_whatever_its_kind_returned():
     [leaky] = await Runner([Leaky(config, Secrets({"WR_PW": secret}))]).run_once()
     assert leaky.summary == "answered ****"
     assert leaky.details == {"dsn": "u:****@db", "rows": ["****"]}
+
+
+def test_recurring_small_details_are_one_read_only_copy():
+    import json
+
+    from warroom.checks.runner import shared_details
+
+    first, again = shared_details({"status": 200}), shared_details({"status": 200})
+    assert first is again and first == {"status": 200} and json.dumps(first) == '{"status": 200}'
+    with pytest.raises(TypeError):
+        first["status"] = 500
+    assert shared_details({"status": 200}) == {"status": 200}  # unchanged for the next result
+    # Equal in Python, not the same JSON: never merged.
+    kinds = [shared_details({"v": v}) for v in (1, 1.0, True)]
+    assert [type(d["v"]) for d in kinds] == [int, float, bool]
+    assert shared_details({}) == {} and shared_details({}) is shared_details({})
+    nested = {"pods": [{"name": "a"}]}
+    long = {"text": "x" * 65}
+    assert shared_details(nested) is nested and shared_details(long) is long
+    assert {**first, "more": 1} == {"status": 200, "more": 1}

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 from warroom.checks.base import Check, CheckFailed, Result, State, one_line
 from warroom.domain.clock import Clock, system_clock
+from warroom.domain.frozen import EMPTY, ReadOnlyDict
 from warroom.secrets import Secrets
 from warroom.text import mask_text
 
 log = logging.getLogger(__name__)
 
 HISTORY = 60
+SHARED_DETAILS_MAX = 1024
+"""Distinct small details kept as one shared copy each (see shared_details)."""
 STAGGER = 0.5  # seconds over which run_forever spreads the checks' first samples
 
 
@@ -72,6 +76,28 @@ class Hysteresis:
                           result.summary)
 
 
+_shared_details: dict[tuple, dict[str, Any]] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def shared_details(details: dict[str, Any]) -> dict[str, Any]:
+    """Details that recur sample after sample (an HTTP check's ``{"status": 200}``) as one
+    read-only copy for every result that has them: the runner keeps HISTORY results per
+    check (bench/incident.py: ~2 MiB for 200 checks). Others (larger, nested, long
+    strings) are kept as they are. Summaries are interned for the same reason."""
+    if not details:
+        return EMPTY
+    if len(details) > 4 or any(type(v) not in _SCALARS or type(v) is str and len(v) > 64 for v in details.values()):
+        return details
+    key = tuple((k, type(v), v) for k, v in details.items())  # 200 and 200.0 and True stay apart
+    found = _shared_details.get(key)
+    if found is None:
+        if len(_shared_details) >= SHARED_DETAILS_MAX:
+            return details
+        found = _shared_details[key] = ReadOnlyDict(details)
+    return found
+
+
 ResultHook = Callable[[Result], None]
 TransitionHook = Callable[[Transition], Awaitable[None] | None]
 ErrorHook = Callable[[str, BaseException], None]
@@ -107,9 +133,9 @@ class Runner:
             latency = round((loop.time() - started) * 1000, 1) if timed else None
             # Masked again, whatever the kind did (and before the line is cut): a result is
             # shown, printed as JSON and journaled on a transition.
-            return Result(check.name, check.kind, state, one_line(mask_text(summary, secrets)), at, latency,
-                          value if value is not None else latency, secrets.mask_data(details or {}),
-                          check.service)
+            return Result(check.name, check.kind, state, sys.intern(one_line(mask_text(summary, secrets))), at,
+                          latency, value if value is not None else latency,
+                          shared_details(secrets.mask_data(details or EMPTY)), check.service)
 
         try:
             async with asyncio.timeout(check.timeout) as scope:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
+from warroom.domain.frozen import EMPTY
 from warroom.domain.timeline import Kind, Origin
 
 
@@ -27,30 +28,9 @@ def shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return {sys.intern(k): sys.intern(v) if type(v) is str and len(v) <= SHARED_MAX else v for k, v in pairs}
 
 
-class _NoData(dict):
-    """The data of every entry read without any: one shared empty dict, which refuses to be
-    changed (a console holds 100,000 entries, most of them notes: a ``{}`` each was 4 MiB,
-    bench/incident.py). A dict still, so JSON, ``dict(...)``, ``|`` and ``**`` work as before."""
-
-    __slots__ = ()
-
-    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise TypeError("an entry's data is read-only")
-
-    __setitem__ = __delitem__ = __ior__ = _read_only  # type: ignore[assignment]
-    update = setdefault = pop = popitem = clear = _read_only  # type: ignore[assignment]
-
-    def __copy__(self) -> dict[str, Any]:
-        return {}
-
-    def __deepcopy__(self, memo: dict) -> dict[str, Any]:
-        return {}
-
-    def __reduce__(self) -> tuple:
-        return (dict, ())
-
-
-NO_DATA: dict[str, Any] = _NoData()
+NO_DATA = EMPTY
+"""The data of every entry read without any: one shared, read-only empty dict (a console
+holds 100,000 entries, most of them notes: a ``{}`` each was 4 MiB, bench/incident.py)."""
 
 
 def parse_data(text: str) -> dict[str, Any]:
