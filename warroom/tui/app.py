@@ -495,6 +495,7 @@ class WarroomApp(App):
         self.header.show(flow.incident, flow.key(), level, flow.timer(), flow.now(), self.seat_label(),
                          health, worst_name, due[0].contacts[0] if due else "")
         self.show_banner()
+        self.refresh_runbook_screen()
         if roles:
             self.roles_pane.show(flow.incident, level.required_roles if level else ())
 
@@ -824,9 +825,20 @@ class WarroomApp(App):
         if (progress is None or not progress.in_use) and not self.read_only:
             self.runbook_flow.opened(name)  # its escalation rule now applies to this incident
         rows = self.runbook_flow.rows(runbook, incident)
-        self.push_screen(RunbookScreen(f"Runbook {name}: {runbook.title}", rows,
+        self.push_screen(RunbookScreen(name, f"Runbook {name}: {runbook.title}", rows,
                                        self.runbook_flow.escalation_line(runbook), read_only=self.read_only),
                          lambda answer: self.runbook_answer(name, answer))
+
+    def on_runbook_screen_marked(self, event) -> None:
+        self.runbook_answer(event.runbook, (event.what, event.row))
+
+    def refresh_runbook_screen(self) -> None:
+        """The open runbook screen's rows, as the journal now has them."""
+        screen = self.screen
+        name = getattr(screen, "runbook", None)
+        if name is None or self.runbook_flow.config is None or name not in self.runbook_flow.library.runbooks:
+            return
+        screen.show_rows(self.runbook_flow.rows(self.runbook_flow.library.get(name), self.incident_flow.incident))
 
     @guarded("the runbook")
     def runbook_answer(self, name: str, answer: tuple[str, str] | None) -> None:
