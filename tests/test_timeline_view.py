@@ -290,3 +290,16 @@ async def test_a_backdated_entry_sorts_where_it_happened_and_shows_when_it_was_w
         view.set_entries([*many(3), late])
         await pilot.pause()
         assert "db failover started" in view.render_line(2).text
+
+
+async def test_a_publication_takes_one_row_and_its_text_is_one_enter_away():
+    sent = "**INCIDENT DETECTED: SEV2**: api\n\n**Impact:** being assessed\n**Status:** Investigating"
+    publication = Entry(id=2, incident_id=1, ts=T0 + timedelta(seconds=2), author="alice", kind=Kind.PUBLISH, text=sent,
+                        data={"summary": "initial-alert to slack, pagerduty"})
+    app = Host([entry(1), publication, entry(3)])
+    async with app.run_test(size=(120, 20)) as pilot:
+        view = app.query_one(TimelineView)
+        assert view.row_count == 3
+        assert "initial-alert to slack, pagerduty: **INCIDENT DETECTED: SEV2**: api" in view.render_line(1).text
+        await pilot.press("up", "enter")
+        assert app.selected[-1].text == sent
