@@ -500,8 +500,9 @@ class IncidentService:
                                 "attempt": attempt, "of": attempts}
         if state == "sent":
             data["receipt"] = receipt or {}
-            shown = (receipt or {}).get("url") or (receipt or {}).get("remote_id") or ""
-            text = f"Published to {channel}" + (f": {shown}" if shown else "")
+            # A link people can open says more than a Slack ts or a dedup key (kept in data).
+            url = (receipt or {}).get("url") or ""
+            text = f"Delivered to {channel} (publication #{publication})" + (f": {url}" if url else "")
         elif state == "retrying":
             data["error"] = error
             data["retry_at"] = retry_at.isoformat() if retry_at else None
