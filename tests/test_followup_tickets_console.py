@@ -1,5 +1,6 @@
-"""A follow-up filed as a ticket, seen in a live console: the ask and the outcome are
-timeline entries shown literally, hostile follow-up text included, and the console's fold
+"""A follow-up filed as a ticket, seen in a live console: a filing asked for and cut off
+(no outcome journaled) is delivered by the IC's console as any publication is; the outcome is
+a timeline entry shown literally, hostile follow-up text included, and the console's fold
 knows the ticket's key."""
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from tests.tracker_servers import GITHUB_TOKEN, FakeGitHub, serving
 from warroom.config.loader import load_config
 from warroom.domain.incident import TicketState
 from warroom.identity import Identity
+from warroom.publisher import Publisher
 from warroom.service import IncidentService
 from warroom.store import open_journal
-from warroom.tickets import file_followup
 from warroom.tui.timeline_view import TimelineView
 
 HOSTILE = "Rotate creds @everyone [@click=app.quit]boom[/] \x1b]0;pwned\x07 \x1b[2J x [/] y"
 
 
-async def test_a_filed_follow_up_is_literal_in_the_console(store, tmp_path: Path, monkeypatch):
+async def test_the_ic_console_files_an_interrupted_follow_up_literally(store, tmp_path: Path, monkeypatch):
     clock = FakeClock()
     await sample_incident(store, clock)
     monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
@@ -31,19 +32,26 @@ async def test_a_filed_follow_up_is_literal_in_the_console(store, tmp_path: Path
         journal = await open_journal(store)
         svc = IncidentService(journal, config.policy, secrets=config.secrets, clock=clock)
         entry = await svc.followup(1, HOSTILE, "bob", None, "alice")
-        [outcome] = await file_followup(svc, config, 1, entry.id, Identity("alice", "alice", ("alice",)))
+        # Asked, then the process died before delivering: the outbox holds it open.
+        publisher = Publisher(svc, config.channels, config.secrets, identity=Identity("alice", "alice", ("alice",)))
+        assert await publisher.file_followup(1, await svc.followup_item(1, entry.id)) == ["gh"]
+        [ticket] = (await svc.followup_item(1, entry.id)).tickets
+        assert ticket.state is TicketState.ASKED and github.seen == []
+        await publisher.aclose()
         await journal.close()
-        assert outcome.key == "acme/ops#1" and "\x1b" not in github.issues[0]["body"]
-    app = console(store, clock, tmp_path)
-    async with app.run_test(size=(250, 40)) as pilot:
-        await until(pilot, lambda: app.incident_flow.loaded and any(
-            f.tickets for f in app.incident_flow.incident.followups))
-        [ticket] = next(f for f in app.incident_flow.incident.followups if f.entry_id == entry.id).tickets
-        assert (ticket.state, ticket.key) == (TicketState.FILED, "acme/ops#1")
-        await pilot.pause()
-        view = part(app, TimelineView)
-        rows = "".join(view.render_line(y).text for y in range(view.size.height))
-        assert f"Follow-up {entry.id} filed in gh as acme/ops#1: https://github.example/acme/ops/issues/1" in rows
-        assert "[@click=app.quit]boom[/]" in rows and "x [/] y" in rows and "␛]0;pwned␇" in rows
-        assert not any(c in rows for c in "\x1b\x07\x9b")
-        assert app.is_running
+
+        app = console(store, clock, tmp_path, config=config)
+        async with app.run_test(size=(250, 40)) as pilot:
+            await until(pilot, lambda: app.incident_flow.loaded and any(
+                t.state is TicketState.FILED for f in app.incident_flow.incident.followups for t in f.tickets),
+                timeout=15)
+            [ticket] = next(f for f in app.incident_flow.incident.followups if f.entry_id == entry.id).tickets
+            assert ticket.key == "acme/ops#1" and len(github.issues) == 1
+            assert "\x1b" not in github.issues[0]["body"]
+            await pilot.pause()
+            view = part(app, TimelineView)
+            rows = "".join(view.render_line(y).text for y in range(view.size.height))
+            assert f"Follow-up {entry.id} filed in gh as acme/ops#1: https://github.example/acme/ops/issues/1" in rows
+            assert "[@click=app.quit]boom[/]" in rows and "x [/] y" in rows and "␛]0;pwned␇" in rows
+            assert not any(c in rows for c in "\x1b\x07\x9b")
+            assert app.is_running

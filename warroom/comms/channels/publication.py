@@ -31,6 +31,8 @@ def discriminator(message: Message) -> str:
 
 
 def marker(message: Message) -> str:
-    """``warroom-inc-42-f17``: the label (Jira) or hidden marker (GitHub) a ticket is filed
-    with, and searched for before filing it again."""
-    return f"warroom-{atom(message.dedup_key)}-{discriminator(message)}".lower()
+    """``warroom-inc-42-f17-1a2b3c4d``: the label (Jira) or hidden marker (GitHub) a ticket
+    is filed with, and searched for before filing it again: the incident's key, the
+    follow-up's entry id and the start of its uid (the same whichever attempt, console or
+    version of warroom filed it)."""
+    return f"warroom-{atom(message.incident_key)}-{discriminator(message)}".lower()
