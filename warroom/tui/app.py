@@ -572,9 +572,13 @@ class WarroomApp(App):
                         f"then {self.key('draft.post')}", title="Status page", severity="warning",
                         timeout=15, markup=False)
         elif prompt is Prompt.NOTIFY_DUE:
-            self.publish_flow.leadership(self.incident_flow.incident, detail)
-            self.notify(f"Time to notify {safe_line(detail)} (then {self.key('incident.notified')})",
-                        title="Notify", severity="warning", markup=False)
+            where = self.publish_flow.leadership(self.incident_flow.incident, detail)
+            if where:
+                self.notify(f"Notifying {safe_line(detail)}: the initial alert to {safe_line(', '.join(where))} "
+                            "(marked notified once delivered)", title="Notify", severity="warning", markup=False)
+            else:
+                self.notify(f"Time to notify {safe_line(detail)} (then {self.key('incident.notified')})",
+                            title="Notify", severity="warning", markup=False)
 
     def refill_draft(self, *, force: bool = False) -> None:
         flow = self.incident_flow

@@ -18,15 +18,18 @@ def atom(text: str) -> str:
 
 
 def discriminator(message: Message) -> str:
-    """The follow-up's entry id and the start of its uid (``f17-1a2b3c4d``), the publication's (``fields["publication"]``:
-    the journal's id of the request), or else a digest of the text: the same text of the
-    same template for the same incident is the same publication."""
+    """The follow-up's entry id and the start of its uid (``f17-1a2b3c4d``), the publication's
+    (``fields["publication"]``, else ``message.publication``: the outbox entry's uid), or
+    else a digest of the text: the same text of the same template for the same incident is
+    the same publication."""
     if message.fields.get("followup"):
         # The entry id reads well; its uid's start tells two journals' follow-up 17 apart.
         uid = atom(str(message.fields.get("uid", "")))[:8]
         return f"f{atom(str(message.fields['followup']))}" + (f"-{uid}" if uid != "x" else "")
     if message.fields.get("publication"):
         return atom(str(message.fields["publication"]))
+    if message.publication:  # the outbox's publication: its entry's uid
+        return atom(message.publication)
     return hashlib.sha256(f"{message.template}\0{message.text}".encode()).hexdigest()[:16]
 
 

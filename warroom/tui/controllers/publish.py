@@ -101,16 +101,21 @@ class PublishController:
             self._asked.update(o.source for o in wanted)
             self.host.run_worker(partial(self._publish_occasions, wanted), group="publish", exit_on_error=False)
 
-    def leadership(self, incident: Incident, audience: str) -> None:
-        """The severity's notification is due: the initial alert to the leadership channels."""
+    def leadership(self, incident: Incident, audience: str) -> list[str]:
+        """The severity's notification is due: the initial alert to the leadership channels
+        (once its first delivery is journaled, the audience counts as notified). The
+        channels it goes to (none: the IC tells them by hand)."""
         if self.publisher is None or not self.delivering:
-            return
+            return []
         source = f"notify:{audience.strip().lower()}"
-        if source in incident.outbox.sources or source in self._asked:
-            return
+        where = [t.name for t in self.publisher.plan(incident, Moment.LEADERSHIP, "initial-alert") if t.allowed]
+        if source in incident.outbox.sources or source in self._asked or not where:
+            return where
         self._asked.add(source)
-        self.host.run_worker(partial(self._publish_occasions, [Occasion(Moment.LEADERSHIP, "initial-alert", source)]),
-                             group="publish", exit_on_error=False)
+        # Delivered to one channel at least, the audience is marked notified (the Publisher).
+        notice = Occasion(Moment.LEADERSHIP, "initial-alert", source, fields=(("audience", audience.strip()),))
+        self.host.run_worker(partial(self._publish_occasions, [notice]), group="publish", exit_on_error=False)
+        return where
 
     async def _publish_occasions(self, wanted: list[Occasion]) -> None:
         publisher, incident_id = self.publisher, self.incident_id
