@@ -55,3 +55,56 @@ async def test_the_ic_console_files_an_interrupted_follow_up_literally(store, tm
             assert "[@click=app.quit]boom[/]" in rows and "x [/] y" in rows and "␛]0;pwned␇" in rows
             assert not any(c in rows for c in "\x1b\x07\x9b")
             assert app.is_running
+
+
+async def test_f_files_the_follow_up_under_the_cursor_after_a_preview_of_the_trackers(store, tmp_path: Path,
+                                                                                     monkeypatch):
+    from textual.widgets import Button, Checkbox
+
+    clock = FakeClock()
+    await sample_incident(store, clock)
+    monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+    with serving(FakeGitHub()) as github:
+        path = tmp_path / "warroom.toml"
+        path.write_text(f'[[channel]]\nname = "gh"\nkind = "github"\napi_url = "{github.url}"\n'
+                        f'token = "${{GITHUB_TOKEN}}"\nrepo = "acme/ops"\n\n'
+                        f'[[channel]]\nname = "ops-gh"\nkind = "github"\napi_url = "{github.url}"\n'
+                        f'token = "${{GITHUB_TOKEN}}"\nrepo = "acme/other"\nroles = ["comms-lead"]\n', encoding="utf-8")
+        config = load_config(path)
+        journal = await open_journal(store)
+        svc = IncidentService(journal, config.policy, secrets=config.secrets, clock=clock)
+        entry = await svc.followup(1, "Add a canary stage", "bob", None, "alice")
+        await journal.close()
+
+        app = console(store, clock, tmp_path, config=config)
+        async with app.run_test(size=(200, 44)) as pilot:
+            view = part(app, TimelineView)
+            await until(pilot, lambda: app.incident_flow.loaded and app.publish_flow.ready
+                        and view.cursor_entry is not None and view.cursor_entry.id == entry.id)
+            await pilot.press("F")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "PublishScreen")
+            title = str(app.screen.query_one(".dialog-title").content)
+            assert title == f"File follow-up {entry.id} as a ticket in:"
+            boxes = list(app.screen.query(Checkbox))
+            assert [str(b.label) for b in boxes] == [
+                "gh (github, internal)",
+                "ops-gh (github, internal): not allowed: alice may not publish to ops-gh (it takes the Communications Lead)"]
+            assert [b.value for b in boxes] == [True, False] and boxes[1].disabled
+            assert [str(b.label) for b in app.screen.query(Button)] == ["File", "Cancel"]
+            await pilot.click("#publish")
+            await until(pilot, lambda: any(t.state is TicketState.FILED for f in app.incident_flow.incident.followups
+                                           for t in f.tickets), timeout=10)
+            assert [i["title"] for i in github.issues] == ["INC-1: Add a canary stage"]
+            [ticket] = app.incident_flow.incident.followups[0].tickets
+            assert (ticket.channel, ticket.key) == ("gh", "acme/ops#1")
+
+            # Again, from the palette's picker (the cursor elsewhere): only what is not filed.
+            await pilot.press("home")
+            await pilot.press("F")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "PickerScreen")
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "PublishScreen")
+            assert [str(b.label) for b in app.screen.query(Checkbox)][0].startswith("ops-gh")
+            assert "(already filed in gh as acme/ops#1)" in str(app.screen.query_one("#publish-text").content)
+            await pilot.press("escape")
+            assert len(github.issues) == 1

@@ -376,6 +376,7 @@ class WarroomApp(App):
         self.health_pane.set_checks([(c.name, c.kind, c.service) for c in config.checks])
         self.start_flows()
         self.bind_mitigation_keys(config)
+        self.draft_pane.label_post(bool(config.channels))
         self.refresh_state(roles=True)
         self.refill_draft()
         self.refresh_bindings()
@@ -797,6 +798,11 @@ class WarroomApp(App):
 
     def action_notified(self) -> None:
         self.dialogs.notified()
+
+    def action_file_followup(self) -> None:
+        from warroom.tui.followup_tickets import file_followup
+
+        file_followup(self, self.timeline.cursor_entry)
 
     def action_postmortem(self) -> None:
         if self.config is not None:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from warroom.domain.incident import Incident
+from warroom.domain.incident import Followup, Incident
 from warroom.domain.publishing import Moment, Occasion, Publication, moment_of, occasions
 from warroom.domain.timeline import Entry
 from warroom.errors import WarroomError
@@ -79,6 +79,28 @@ class PublishController:
                                     channels=list(channels), counts=True)
             self.host.post_message(Notice(f"Publishing {template} to {', '.join(channels)}"))
             await publisher.deliver(incident_id)
+
+        self.host.run_worker(run, group="publish", exit_on_error=False)
+
+    # -- follow-ups as tickets ------------------------------------------------------------------
+
+    def followup_targets(self, incident: Incident) -> list[Target]:
+        """The tracker channels a follow-up is filed in (WarroomError: none configured)."""
+        if self.publisher is None:
+            raise WarroomError("no channel files follow-ups", 'add a [[channel]] of kind "jira" or "github"')
+        return self.publisher.followup_targets(incident)
+
+    def file_followup(self, item: Followup, channels: Sequence[str]) -> None:
+        """Ask for ``item`` to be filed in ``channels`` (the outbox) and deliver it."""
+        publisher, incident_id = self.publisher, self.incident_id
+        if publisher is None or incident_id is None:
+            return
+
+        async def run() -> None:
+            delivering = await publisher.file_followup(incident_id, item, channels)
+            self.host.post_message(Notice(f"Filing follow-up {item.entry_id} in {', '.join(channels)}"))
+            if delivering:
+                await publisher.deliver(incident_id, delivering)
 
         self.host.run_worker(run, group="publish", exit_on_error=False)
 
