@@ -84,7 +84,8 @@ def message_of(publication: Publication, key: str) -> Message:
         severity=str(data["severity"]) if data.get("severity") else None, status=str(data.get("status", "")),
         declared_on=declared_on, fields={str(k): str(v) for k, v in fields.items()},
         publication=publication.uid or str(publication.entry_id),
-        rank=rank if isinstance(rank, int) and not isinstance(rank, bool) else None)
+        rank=rank if isinstance(rank, int) and not isinstance(rank, bool) else None,
+        ic=str(data.get("ic") or ""))
 
 
 class Publisher:
@@ -183,6 +184,7 @@ class Publisher:
         declared = incident.declared_at or self.service.clock()
         return {"title": incident.title, "severity": incident.severity or None,
                 "rank": level.rank if level else None, "status": incident.status.value,
+                "ic": ", ".join(incident.holders(Role.IC)),
                 "dedup_key": dedup_key(key, incident), "declared_on": declared.date().isoformat(),
                 "fields": dict(fields or {})}
 
