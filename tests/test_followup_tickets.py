@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import spawn
 from tests.tracker_servers import GITHUB_TOKEN, JIRA_TOKEN, FakeGitHub, FakeJira, github, jira  # noqa: F401 (fixtures)
 from warroom.domain.incident import Followup, Incident, TicketState, fold
-from warroom.domain.timeline import Entry, Kind, Origin
+from warroom.domain.timeline import Draft, Entry, Kind, Origin
 from warroom.store import open_journal
 
 
@@ -341,3 +341,30 @@ def test_tickets_journaled_before_the_outbox_are_entries_not_follow_ups():
                      {"ticket": "filed", "followup": 2, "channel": "tickets", "key": "OPS-1"}, origin=Origin.WARROOM)]
     [item] = fold(1, journal).followups
     assert (item.entry_id, item.tickets) == (2, ())
+
+
+def test_a_follow_up_filed_before_the_outbox_is_found_by_its_marker_not_filed_again(cli, store, tmp_path, jira):
+    """An older warroom filed it (a ``ticket`` entry, no publication): the journal no longer
+    reads that entry as a ticket, but the marker is the same, so filing it now finds it."""
+    config = write_config(tmp_path, jira, None)
+    declare(cli, config)
+    entry_id = int(cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out)
+    uid = followup_of(store, entry_id).uid
+    jira.issues["OPS-1"] = {"summary": "INC-1: Fix the pool", "labels": ["warroom", f"warroom-inc-1-f{entry_id}-{uid[:8]}"]}
+
+    async def legacy() -> None:
+        journal = await open_journal(store)
+        try:
+            await journal.append(1, Draft(Kind.FOLLOWUP, f"Follow-up {entry_id} filed in tickets as OPS-1", "tester",
+                                          datetime.now(timezone.utc),
+                                          {"ticket": "filed", "followup": entry_id, "channel": "tickets", "key": "OPS-1"},
+                                          "tester", Origin.WARROOM))
+        finally:
+            await journal.close()
+
+    asyncio.run(legacy())
+    assert followup_of(store, entry_id).tickets == ()
+    result = cli("followup-publish", "INC-1", str(entry_id), "--config", config)
+    assert result.out == ("tickets: filed OPS-1 https://example.atlassian.net/browse/OPS-1 "
+                          "(found: an earlier attempt had filed it)\n"), result.err
+    assert list(jira.issues) == ["OPS-1"] and [s.method for s in jira.seen] == ["GET"]
