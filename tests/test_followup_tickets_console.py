@@ -17,28 +17,38 @@ from warroom.service import IncidentService
 from warroom.store import open_journal
 from warroom.tui.timeline_view import TimelineView
 
+def github_channel(name: str, url: str, repo: str, extra: str = "") -> str:
+    return (f'[[channel]]\nname = "{name}"\nkind = "github"\napi_url = "{url}"\n'
+            f'token = "${{GITHUB_TOKEN}}"\nrepo = "{repo}"\n{extra}\n')
+
+
+async def followup_with_trackers(store, clock, tmp_path: Path, text: str, tables: str):
+    """INC-1 with a follow-up (``text``, owner bob), the config of ``tables``: (config, svc, entry)."""
+    await sample_incident(store, clock)
+    path = tmp_path / "warroom.toml"
+    path.write_text(tables, encoding="utf-8")
+    config = load_config(path)
+    journal = await open_journal(store)
+    svc = IncidentService(journal, config.policy, secrets=config.secrets, clock=clock)
+    return config, svc, await svc.followup(1, text, "bob", None, "alice")
+
+
 HOSTILE = "Rotate creds @everyone [@click=app.quit]boom[/] \x1b]0;pwned\x07 \x1b[2J x [/] y"
 
 
 async def test_the_ic_console_files_an_interrupted_follow_up_literally(store, tmp_path: Path, monkeypatch):
     clock = FakeClock()
-    await sample_incident(store, clock)
     monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
     with serving(FakeGitHub()) as github:
-        path = tmp_path / "warroom.toml"
-        path.write_text(f'[[channel]]\nname = "gh"\nkind = "github"\napi_url = "{github.url}"\n'
-                        f'token = "${{GITHUB_TOKEN}}"\nrepo = "acme/ops"\n', encoding="utf-8")
-        config = load_config(path)
-        journal = await open_journal(store)
-        svc = IncidentService(journal, config.policy, secrets=config.secrets, clock=clock)
-        entry = await svc.followup(1, HOSTILE, "bob", None, "alice")
+        config, svc, entry = await followup_with_trackers(store, clock, tmp_path, HOSTILE,
+                                                          github_channel("gh", github.url, "acme/ops"))
         # Asked, then the process died before delivering: the outbox holds it open.
         publisher = Publisher(svc, config.channels, config.secrets, identity=Identity("alice", "alice", ("alice",)))
         assert await publisher.file_followup(1, await svc.followup_item(1, entry.id)) == ["gh"]
         [ticket] = (await svc.followup_item(1, entry.id)).tickets
         assert ticket.state is TicketState.ASKED and github.seen == []
         await publisher.aclose()
-        await journal.close()
+        await svc.journal.close()
 
         app = console(store, clock, tmp_path, config=config)
         async with app.run_test(size=(250, 40)) as pilot:
@@ -62,19 +72,12 @@ async def test_f_files_the_follow_up_under_the_cursor_after_a_preview_of_the_tra
     from textual.widgets import Button, Checkbox
 
     clock = FakeClock()
-    await sample_incident(store, clock)
     monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
     with serving(FakeGitHub()) as github:
-        path = tmp_path / "warroom.toml"
-        path.write_text(f'[[channel]]\nname = "gh"\nkind = "github"\napi_url = "{github.url}"\n'
-                        f'token = "${{GITHUB_TOKEN}}"\nrepo = "acme/ops"\n\n'
-                        f'[[channel]]\nname = "ops-gh"\nkind = "github"\napi_url = "{github.url}"\n'
-                        f'token = "${{GITHUB_TOKEN}}"\nrepo = "acme/other"\nroles = ["comms-lead"]\n', encoding="utf-8")
-        config = load_config(path)
-        journal = await open_journal(store)
-        svc = IncidentService(journal, config.policy, secrets=config.secrets, clock=clock)
-        entry = await svc.followup(1, "Add a canary stage", "bob", None, "alice")
-        await journal.close()
+        tables = (github_channel("gh", github.url, "acme/ops")
+                  + github_channel("ops-gh", github.url, "acme/other", 'roles = ["comms-lead"]'))
+        config, svc, entry = await followup_with_trackers(store, clock, tmp_path, "Add a canary stage", tables)
+        await svc.journal.close()
 
         app = console(store, clock, tmp_path, config=config)
         async with app.run_test(size=(200, 44)) as pilot:

@@ -12,7 +12,7 @@ from email.parser import BytesParser
 import pytest
 
 from tests.console_support import FakeClock, console, sample_incident, until
-from tests.test_channel_email import Mailbox, serve, servers  # noqa: F401 (servers: a fixture)
+from tests.test_channel_email import Mailbox, email_table, serve, servers  # noqa: F401 (servers: a fixture)
 from warroom.config.loader import load_config
 from warroom.domain.publishing import DeliveryState, Moment
 from warroom.domain.timeline import Kind
@@ -26,41 +26,25 @@ IC = Identity("tester", "tester", ("tester",))
 RESPONDER = Identity("rita", "rita", ("rita",))
 
 
+def write_config(tmp_path, port: int, extra: str = ""):
+    """P0 (p0-3) notifies engineering leadership within 15 minutes: an email channel for
+    the leadership notice on ``port``, and ``extra`` tables."""
+    path = tmp_path / "warroom.toml"
+    path.write_text('[severity]\nscheme = "p0-3"\n'
+                    + email_table(port, "starttls = false\nattempts = 2", to='["vp-eng@example.com"]', timeout="2s")
+                    + extra, encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 async def world(store, tmp_path, servers):
     leads, customers = Mailbox(), Mailbox()
     servers.append(lead_server := serve(leads))
     servers.append(customer_server := serve(customers))
-    path = tmp_path / "warroom.toml"
-    path.write_text(f"""
-[severity]
-scheme = "p0-3"     # P0 notifies engineering leadership within 15 minutes
-
-[[channel]]
-name = "leadership"
-kind = "email"
-host = "127.0.0.1"
-port = {lead_server.port}
-sender = "warroom@example.com"
-to = ["vp-eng@example.com"]
-starttls = false
-timeout = "2s"
-attempts = 2
-
-[[channel]]
-name = "customers"
-kind = "email"
-host = "127.0.0.1"
-port = {customer_server.port}
-sender = "status@example.com"
-to = ["customer@example.org"]
-starttls = false
-customers = true
-moments = ["update", "resolve"]
-timeout = "2s"
-attempts = 2
-""", encoding="utf-8")
-    config = load_config(path)
+    customer_table = email_table(customer_server.port, 'starttls = false\nattempts = 2\ncustomers = true\n'
+                                 'moments = ["update", "resolve"]', name="customers", sender="status@example.com",
+                                 to='["customer@example.org"]', timeout="2s")
+    config = load_config(write_config(tmp_path, lead_server.port, customer_table))
     svc = IncidentService(await open_journal(store, create=True), config.policy, secrets=config.secrets)
     entry = await svc.declare("Checkout errors after deploy", "P0", "tester")
     await svc.assign(entry.incident_id, "ic", "tester", "tester")
@@ -179,22 +163,7 @@ async def test_the_ic_console_emails_the_due_notice_and_the_prompt_clears(store,
     leads = Mailbox()
     servers.append(server := serve(leads))
     clock = FakeClock()
-    path = tmp_path / "warroom.toml"
-    path.write_text(f"""
-[severity]
-scheme = "p0-3"
-
-[[channel]]
-name = "leadership"
-kind = "email"
-host = "127.0.0.1"
-port = {server.port}
-sender = "warroom@example.com"
-to = ["vp-eng@example.com"]
-starttls = false
-timeout = "2s"
-""", encoding="utf-8")
-    config = load_config(path)
+    config = load_config(write_config(tmp_path, server.port))
     await sample_incident(store, clock, severity="P0", scheme="p0-3")
     app = console(store, clock, tmp_path, config=config)
     async with app.run_test(size=(160, 40)) as pilot:
