@@ -179,3 +179,23 @@ async def test_the_ic_console_emails_the_due_notice_and_the_prompt_clears(store,
                    for text, _ in app.toasts)
         app.every_second()
         assert app.header.text("notify").endswith(": executive leadership"), "the prompt cleared by itself"
+
+
+def test_publish_notify_from_the_shell_emails_the_notice_and_marks_it(cli, store, tmp_path, servers):
+    leads = Mailbox()
+    servers.append(server := serve(leads))
+    config = str(write_config(tmp_path, server.port))
+    assert cli("declare", "--severity", "P0", "--title", "Checkout down", "--config", config).code == 0
+    typo = cli("publish", "INC-1", "--notify", "engineering leadershp", "--config", config)
+    assert typo.code == 2 and 'has no notification "engineering leadershp"' in typo.err
+    assert '"engineering leadership"' in typo.err and leads.envelopes == []
+    result = cli("publish", "INC-1", "--notify", "Engineering Leadership", "--text", "P0: checkout down",
+                 "--config", config)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].endswith(": initial-alert to leadership") and "engineering leadership marked notified" in lines
+    [(envelope, _)] = leads.envelopes
+    assert parsed(envelope).get_content().replace("\r\n", "\n") == "P0: checkout down\n"
+    assert "Notify engineering leadership: done" in cli("show", "INC-1", "--config", config).out
+    again = cli("publish", "INC-1", "--notify", "engineering leadership", "--config", config)
+    assert again.code == 2 and "already notified" in again.err and len(leads.envelopes) == 1

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Sequence
 
-from warroom.domain.cadence import Timer, timer
+from warroom.domain.cadence import Notice, Timer, timer
 from warroom.domain.clock import Clock, system_clock
 from warroom.domain import metrics
 from warroom.domain.eta import parse_eta
@@ -532,11 +532,9 @@ class IncidentService:
         return await self._append(incident_id, Kind.NOTE, entry_text(triage), author,
                                   {"triage": triage.as_data()})
 
-    async def mark_notified(self, incident_id: int, audience: str, author: str, note: str = "", *,
-                            publication: int | None = None) -> Entry:
-        """Record that ``audience`` (one the severity level names) was told; ``publication``:
-        by that leadership notice, delivered (the outbox's entry id)."""
-        incident = await self._writable(incident_id, author, False)
+    def waiting_notice(self, incident: Incident, audience: str) -> Notice:
+        """The notification ``audience`` names (any case), not yet done; refused in one line
+        when the severity names no such audience or it was told already."""
         notices = self.timer(incident).notices
         wanted = audience.strip().lower()
         notice = next((n for n in notices if n.audience.lower() == wanted), None)
@@ -547,6 +545,14 @@ class IncidentService:
                                f"{incident.severity} asks for no notification")
         if notice.done_at is not None:
             raise WarroomError(f"{notice.audience} already notified at {notice.done_at:%H:%M} UTC")
+        return notice
+
+    async def mark_notified(self, incident_id: int, audience: str, author: str, note: str = "", *,
+                            publication: int | None = None) -> Entry:
+        """Record that ``audience`` (one the severity level names) was told; ``publication``:
+        by that leadership notice, delivered (the outbox's entry id)."""
+        incident = await self._writable(incident_id, author, False)
+        notice = self.waiting_notice(incident, audience)
         text = f"Notified {notice.audience}" + (f": {self._text(note, 'note').strip()}" if note.strip() else "")
         data: dict[str, Any] = {"action": "notified", "audience": notice.audience}
         if publication is not None:
