@@ -376,6 +376,7 @@ class WarroomApp(App):
         self.health_pane.set_checks([(c.name, c.kind, c.service) for c in config.checks])
         self.start_flows()
         self.bind_mitigation_keys(config)
+        self.draft_pane.label_post(bool(config.channels))
         self.refresh_state(roles=True)
         self.refill_draft()
         self.refresh_bindings()
@@ -572,9 +573,13 @@ class WarroomApp(App):
                         f"then {self.key('draft.post')}", title="Status page", severity="warning",
                         timeout=15, markup=False)
         elif prompt is Prompt.NOTIFY_DUE:
-            self.publish_flow.leadership(self.incident_flow.incident, detail)
-            self.notify(f"Time to notify {safe_line(detail)} (then {self.key('incident.notified')})",
-                        title="Notify", severity="warning", markup=False)
+            where = self.publish_flow.leadership(self.incident_flow.incident, detail)
+            if where:
+                self.notify(f"Notifying {safe_line(detail)}: the initial alert to {safe_line(', '.join(where))} "
+                            "(marked notified once delivered)", title="Notify", severity="warning", markup=False)
+            else:
+                self.notify(f"Time to notify {safe_line(detail)} (then {self.key('incident.notified')})",
+                            title="Notify", severity="warning", markup=False)
 
     def refill_draft(self, *, force: bool = False) -> None:
         flow = self.incident_flow
@@ -793,6 +798,11 @@ class WarroomApp(App):
 
     def action_notified(self) -> None:
         self.dialogs.notified()
+
+    def action_file_followup(self) -> None:
+        from warroom.tui.followup_tickets import file_followup
+
+        file_followup(self, self.timeline.cursor_entry)
 
     def action_postmortem(self) -> None:
         if self.config is not None:
