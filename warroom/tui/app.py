@@ -377,6 +377,7 @@ class WarroomApp(App):
         self.start_flows()
         self.bind_mitigation_keys(config)
         self.draft_pane.label_post(bool(config.channels))
+        self.header.meeting(config.incident.bridge, config.incident.channel)
         self.refresh_state(roles=True)
         self.refill_draft()
         self.refresh_bindings()
