@@ -1,5 +1,7 @@
-"""Debian's chromium, headless, for the tests that check HTML in a real browser: .ci/run
-installs it; under CI=true a test needing it fails rather than skips."""
+"""Debian's chromium, headless, for the tests that check HTML in a real browser. Where it is
+missing, the first test needing it installs it from Debian's packages (as root, as on this
+machine kind: the README's test command then works on a fresh machine); if that fails, the
+test fails under CI=true and is skipped otherwise."""
 
 from __future__ import annotations
 
@@ -13,8 +15,28 @@ from pathlib import Path
 import pytest
 
 
+_INSTALL_TRIED = False
+
+
+def _install() -> None:
+    """``apt-get install chromium`` once per session, refreshing the package lists if the
+    first try finds none (a fresh machine); quietly nothing when not root or no apt."""
+    global _INSTALL_TRIED
+    if _INSTALL_TRIED or shutil.which("apt-get") is None or os.geteuid() != 0:
+        return
+    _INSTALL_TRIED = True
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "chromium"]
+    for attempt in ([install], [["apt-get", "update", "-q"], install]):
+        if all(subprocess.run(argv, env=env, capture_output=True, timeout=900).returncode == 0 for argv in attempt):
+            return
+
+
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        _install()
+        found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is not installed (.ci/run installs it: apt-get install -y -q chromium)")

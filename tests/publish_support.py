@@ -135,3 +135,14 @@ def until(condition, timeout: float = 20.0, what: str = "condition") -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+async def journal_ticket(svc, incident_id: int, followup: int, channel: str, kind: str, key: str,
+                         url: str = "") -> None:
+    """A follow-up filed as the Publisher journals it: its ``followup`` publication and the
+    delivery whose receipt holds the ticket's key."""
+    asked = await svc.ask_publication(incident_id, "Follow-up", "warroom", moment="followup", template="followup",
+                                      channels=[{"name": channel, "kind": kind, "external": False, "attempts": 3}],
+                                      details={"followup": followup, "fields": {}})
+    await svc.record_delivery(incident_id, asked.id, channel, "sent", attempt=1, attempts=3, author="warroom",
+                              receipt={"remote_id": key, "url": url, "data": {}}, followup=followup)

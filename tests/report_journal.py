@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from tests.publish_support import journal_ticket
 from warroom.domain.timeline import Kind
 from warroom.service import IncidentService
 from warroom.store import open_journal
@@ -58,9 +59,7 @@ async def build_journal(url: str) -> dict[str, int]:
                                              priority="P1")).id
         ids["later"] = (await svc.followup(inc1, "Alert on error ratio", "amy", date(2026, 12, 20), "ann")).id
         ids["done"] = (await svc.followup(inc1, "Roll back faster", "bob", None, "ann")).id
-        await svc.append_raw(inc1, Kind.FOLLOWUP, "Filed in jira: OPS-12", "warroom",  # as tickets.py journals it
-                             {"ticket": "filed", "followup": ids["overdue"], "channel": "jira", "key": "OPS-12",
-                              "url": "https://jira.example/browse/OPS-12"})
+        await journal_ticket(svc, inc1, ids["overdue"], "jira", "jira", "OPS-12", "https://jira.example/browse/OPS-12")
         clock.at("2026-11-12T09:00:00")
         await svc.followup_done(inc1, ids["done"], "bob")
         # INC-3: SEV2, no recorded start, no IC ever; resolved after 3h.

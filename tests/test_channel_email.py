@@ -79,21 +79,27 @@ def servers() -> Iterator[list[Controller]]:
         controller.stop()
 
 
+def email_table(port: int, extra: str = "", *, name: str = "leadership", sender: str = "warroom@example.com",
+                to: str = '["oncall@example.com", "lead@example.com"]', timeout: str = "1s") -> str:
+    """An email ``[[channel]]`` table for the server on ``port``."""
+    return f"""
+[[channel]]
+name = "{name}"
+kind = "email"
+host = "127.0.0.1"
+port = {port}
+sender = "{sender}"
+to = {to}
+timeout = "{timeout}"
+{extra}
+"""
+
+
 def channel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, port: int, extra: str = "", *,
             to: str = '["oncall@example.com", "lead@example.com"]', password: str = PASSWORD):
     monkeypatch.setenv("SMTP_PASSWORD", password)
     path = tmp_path / "warroom.toml"
-    path.write_text(f"""
-[[channel]]
-name = "leadership"
-kind = "email"
-host = "127.0.0.1"
-port = {port}
-sender = "warroom@example.com"
-to = {to}
-timeout = "1s"
-{extra}
-""", encoding="utf-8")
+    path.write_text(email_table(port, extra, to=to), encoding="utf-8")
     config = load_config(path)
     return build_channel(config.channels[0], config.secrets)
 

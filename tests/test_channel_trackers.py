@@ -69,7 +69,7 @@ async def test_jira_v3_searches_then_creates_and_returns_the_key(tmp_path, monke
     search, create = jira.seen
     auth = "Basic " + base64.b64encode(f"ops@example.com:{JIRA_TOKEN}".encode()).decode()
     assert (search.method, search.path) == ("GET", "/rest/api/3/search/jql")
-    assert search.query == {"jql": 'project = "OPS" AND labels = "warroom-warroom-inc-42-f17"',
+    assert search.query == {"jql": 'project = "OPS" AND labels = "warroom-inc-42-f17"',
                             "fields": "key", "maxResults": "1"}
     assert (create.method, create.path) == ("POST", "/rest/api/3/issue")
     for seen in (search, create):
@@ -86,7 +86,7 @@ async def test_jira_v3_searches_then_creates_and_returns_the_key(tmp_path, monke
                 {"type": "text", "text": "Due: 2026-12-20"}, {"type": "hardBreak"},
                 {"type": "text", "text": "Priority: P1"}]},
             {"type": "paragraph", "content": [{"type": "text", "text": "Add a canary stage for api deploys"}]}]},
-        "labels": ["warroom", "warroom-warroom-inc-42-f17"],
+        "labels": ["warroom", "warroom-inc-42-f17"],
         "duedate": "2026-12-20"}}, "a name that is no Cloud account id is not sent as the assignee"
 
 
@@ -209,7 +209,7 @@ async def test_github_lists_then_creates_with_the_documented_headers(tmp_path, m
         "title": "INC-42: Add a canary stage for api deploys",
         "body": ("Follow-up of INC-42, filed by warroom.\n\n"
                  "```text\nIncident: INC-42 Checkout errors\nOwner: bob\nDue: 2026-12-20\nPriority: P1\n\nAdd a canary stage for api deploys\n```\n\n"
-                 "<!-- warroom-warroom-inc-42-f17 -->"),
+                 "<!-- warroom-inc-42-f17 -->"),
         "assignees": ["bob"]}
 
 
@@ -230,7 +230,7 @@ async def test_github_hostile_text_stays_inside_the_code_block(tmp_path, monkeyp
     head, fenced, tail = body.split("`````", 2)[0], body.split("`````")[1], body.split("`````")[2]
     assert head == "Follow-up of INC-42, filed by warroom.\n\n", "nothing typed outside the block"
     assert "@here" in fenced and "@everyone" in fenced and "````" in fenced and "\x1b" not in fenced
-    assert tail == "\n\n<!-- warroom-warroom-inc-42-f17 -->"
+    assert tail == "\n\n<!-- warroom-inc-42-f17 -->"
     assert "\x1b" not in github.seen[-1].json["title"]
 
 

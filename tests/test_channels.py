@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from warroom.comms.channels import DeliveryFailed, Receipt, build_channel
+from warroom.comms.channels import DeliveryFailed, Message, Receipt, build_channel
 from warroom.config import load_config
 from warroom.domain.publishing import Moment
 from warroom.sim.standins import Fault
@@ -48,11 +48,51 @@ async def test_slack_makes_the_incident_channel_then_threads_every_later_update(
     assert first.remote_id and first.data["channel"] == channel_id
 
     second = await slack.send(message("Rolled back."), first)
-    reply = standins.of("slack")[-1].json()
+    *_, post, update = standins.of("slack")
+    reply = post.json()
+    assert post.path == "/slack/api/chat.postMessage"
     assert reply["thread_ts"] == first.remote_id and reply["channel"] == channel_id
     assert second.remote_id == first.remote_id  # the thread stays the first message's
     messages = standins.slack_channels[channel_id]["messages"]
     assert [m["thread_ts"] for m in messages] == [None, first.remote_id]
+    assert update.path == "/slack/api/chat.update"
+    assert update.headers["Authorization"] == f"Bearer {SLACK_TOKEN}"
+    assert update.json()["channel"] == channel_id and update.json()["ts"] == first.remote_id
+    await slack.aclose()
+
+
+async def test_slack_keeps_the_first_message_current_with_chat_update(standins, channels):
+    """A later publication threads under the first message and rewrites it: title,
+    severity, status, IC and the latest publication's first line, escaped."""
+    slack = channels("slack")
+    first = await slack.send(message("Investigating checkout errors."), None)
+    later = Message(**{**{f: getattr(message(), f) for f in message().__dataclass_fields__},
+                       "text": "\n  Rolled back to v1.2.2 <!channel> & watching\nError ratio 0.4%",
+                       "status": "monitoring", "ic": "alice"})
+    receipt = await slack.send(later, first)
+    update = standins.of("slack")[-1]
+    assert update.json()["text"] == (
+        "INC-7: Checkout errors after deploy\n"
+        "SEV1 · monitoring · IC: alice\n"
+        "Latest: Rolled back to v1.2.2 &lt;!channel&gt; &amp; watching\n"
+        "Every update is in this thread.")
+    [head, reply] = standins.slack_channels[first.data["channel"]]["messages"]
+    assert head["text"] == update.json()["text"] and head["edited"] == 1 and head["ts"] == first.remote_id
+    assert reply["text"].startswith("\n  Rolled back") and reply["thread_ts"] == first.remote_id
+    assert receipt.data["header"] == "updated"
+    await slack.aclose()
+
+
+async def test_a_failed_chat_update_never_blocks_the_threaded_reply(standins, channels):
+    slack = channels("slack")
+    first = await slack.send(message("Investigating."), None)
+    standins.slack_update_error = "cant_update_message"
+    receipt = await slack.send(message("Rolled back."), first)
+    [head, reply] = standins.slack_channels[first.data["channel"]]["messages"]
+    assert reply["text"] == "Rolled back." and head["text"] == "Investigating." and "edited" not in head
+    assert receipt.remote_id == first.remote_id
+    assert receipt.data["header"].startswith("not updated: slack")
+    assert receipt.data["header"].endswith(": chat.update failed: cant_update_message")
     await slack.aclose()
 
 

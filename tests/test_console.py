@@ -125,7 +125,9 @@ async def test_timer_prompts_in_fake_time_and_mark_posted(store, clock, incident
         assert "#1" in draft and "API returning 500s" in draft
         app.every_second()
         assert app.bells == 1, "a prompt fires once per deadline"
-        await pilot.press("u", "ctrl+o")
+        await pilot.press("u")
+        assert app.screen.active_bindings["ctrl+o"].binding.description == "Mark posted", "no channel configured"
+        await pilot.press("ctrl+o")
         await until(pilot, lambda: app.incident_flow.incident.updates_posted == 1)
         assert app.incident_flow.entries[-1].kind is Kind.UPDATE and app.incident_flow.entries[-1].text == draft
         app.every_second()

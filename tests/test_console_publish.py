@@ -42,6 +42,7 @@ async def test_the_ic_console_publishes_the_moments_and_the_posted_update(store,
 
         # ctrl+o: the preview lists exactly where the update goes; hook unticked.
         await pilot.press("u")
+        assert app.screen.active_bindings["ctrl+o"].binding.description == "Publish", "the footer says what it does"
         draft = part(app, "#draft-text").text
         await pilot.press("ctrl+o")
         await until(pilot, lambda: app.screen.__class__.__name__ == "PublishScreen")

@@ -141,6 +141,11 @@ async def test_the_runbook_is_offered_run_ticked_taken_and_escalated(store, tmp_
         await pilot.press("k")
         await until(pilot, lambda: runbook_entries(app, "skipped"))
         assert (victim / "inside").is_dir()
+        # The screen stays open and shows the step skipped once the journal has it.
+        assert isinstance(app.screen, RunbookScreen)
+        await until(pilot, lambda: any(row.id == "step:2" and "skipped by alice" in row.label
+                                       for row in app.screen.rows.values()))
+        await pilot.press("escape")
 
         # The option goes through the mitigation flow: previewed, then a confirmation.
         await pilot.press("R")
@@ -173,6 +178,8 @@ async def test_the_runbook_is_offered_run_ticked_taken_and_escalated(store, tmp_
         await until(pilot, lambda: isinstance(app.screen, RunbookScreen))
         await pilot.press("e")
         await until(pilot, lambda: runbook_entries(app, "escalated"))
+        assert isinstance(app.screen, RunbookScreen)
+        await pilot.press("escape")
         app.every_second()
         assert "RUNBOOK" not in str(part(app, "#banner").content)
         assert "runbook" not in app.header.text("escalation")

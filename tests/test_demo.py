@@ -118,6 +118,21 @@ async def test_headless_demo_publishes_to_local_stand_ins_and_shows_what_each_re
         seen["told"] = told(app)
         seen["sent"] = sorted({d.channel for p in outbox.publications for d in p.deliveries.values()
                                if d.state.value == "sent"})
+        # A follow-up, filed from the console (F) in the demo's Jira.
+        flow = app.incident_flow
+        await flow.service.followup(flow.incident_id, "Add a canary stage to api deploys", "alice", None, "alice")
+        await until(pilot, lambda: flow.incident.followups, timeout=10)
+        # The cursor on the declaration (health entries keep arriving after the follow-up):
+        # F then offers the follow-ups not yet filed.
+        await pilot.press("home", "F")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "PickerScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "PublishScreen")
+        await pilot.click("#publish")
+        await until(pilot, lambda: any(t.channel == "jira" and t.key for f in flow.incident.followups
+                                       for t in f.tickets), timeout=30)
+        seen["ticket"] = [t.key for f in flow.incident.followups for t in f.tickets if t.channel == "jira"]
+        await until(pilot, lambda: any("stand-in received: jira: OPS-1" in m for m in told(app)), timeout=10)
         await pilot.press("q")
 
     assert await _run("bad-deploy", speed=30, drill=False, store=None, author="alice", login="alice", theme=None,
@@ -127,3 +142,4 @@ async def test_headless_demo_publishes_to_local_stand_ins_and_shows_what_each_re
     assert "stand-in received: PagerDuty: trigger" in told_text
     assert "stand-in received: Status page: new incident" in told_text
     assert seen["sent"] == ["pagerduty", "slack", "status-page", "webhook"]
+    assert seen["ticket"] == ["OPS-1"]

@@ -1,8 +1,10 @@
-"""Follow-ups filed as tickets: `warroom followup ... --publish` and `warroom followup-publish`
-against local Jira and GitHub stand-ins. The ask journaled before anything is sent, each
-outcome after; a ticket journaled is never filed again; a crash between the ask and the
-outcome (kill -9 while the tracker holds the answer) files nothing twice; failures one line
-each; the key shown by `show`, the export and the postmortem; tokens nowhere."""
+"""Follow-ups filed as tickets through the outbox: `warroom followup ... --publish` and
+`warroom followup-publish` against local Jira and GitHub stand-ins. The ask is a `publish`
+entry (moment followup) journaled before anything is sent, each outcome a `delivery` entry
+after; a ticket journaled is never filed again; a crash between the ask and the outcome
+(kill -9 while the tracker holds the answer) is resumed by `warroom publish --pending` and
+files nothing twice; failures one line each; the key (read from the delivery's receipt)
+shown by `show`, the export and the postmortem; tokens nowhere."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import pytest
 from tests.conftest import spawn
 from tests.tracker_servers import GITHUB_TOKEN, JIRA_TOKEN, FakeGitHub, FakeJira, github, jira  # noqa: F401 (fixtures)
 from warroom.domain.incident import Followup, Incident, TicketState, fold
-from warroom.domain.timeline import Entry, Kind, Origin
+from warroom.domain.timeline import Draft, Entry, Kind, Origin
 from warroom.store import open_journal
 
 
@@ -95,12 +97,21 @@ def test_followup_publish_files_in_every_tracker_and_journals_the_keys(cli, stor
     assert list(jira.issues) == ["OPS-1"] and len(github.issues) == 1
     assert jira.issues["OPS-1"]["duedate"] == "2026-12-20" and github.issues[0]["assignees"] == [{"login": "bob"}]
     journal = entries(store)
-    asked, *outcomes = [e for e in journal if "ticket" in e.data]
-    assert asked.data == {"ticket": "asked", "followup": int(entry_id), "channels": ["tickets", "gh"]}
+    [asked] = [e for e in journal if e.kind is Kind.PUBLISH]
+    outcomes = [e for e in journal if e.kind is Kind.DELIVERY]
+    assert (asked.data["moment"], asked.data["template"], asked.data["followup"]) == ("followup", "followup",
+                                                                                     int(entry_id))
+    assert [c["name"] for c in asked.data["channels"]] == ["tickets", "gh"]
+    assert asked.data["fields"] == {"followup": entry_id, "uid": followup_of(store, int(entry_id)).uid,
+                                    "owner": "bob", "due": "2026-12-20", "priority": "P1"}
+    assert asked.text == "Add a canary stage for api deploys"
     assert asked.origin is Origin.PERSON and asked.author == "tester"
     assert asked.id < min(e.id for e in outcomes), "the ask is journaled before any outcome"
-    assert {e.data["channel"]: (e.data["ticket"], e.data["key"], e.origin) for e in outcomes} == {
-        "tickets": ("filed", "OPS-1", Origin.WARROOM), "gh": ("filed", "acme/ops#1", Origin.WARROOM)}
+    assert {e.data["channel"]: (e.data["state"], e.data["receipt"]["remote_id"], e.origin) for e in outcomes} == {
+        "tickets": ("sent", "OPS-1", Origin.WARROOM), "gh": ("sent", "acme/ops#1", Origin.WARROOM)}
+    assert {e.text for e in outcomes} == {
+        f"Follow-up {entry_id} filed in tickets as OPS-1: https://example.atlassian.net/browse/OPS-1",
+        f"Follow-up {entry_id} filed in gh as acme/ops#1: https://github.example/acme/ops/issues/1"}
     item = followup_of(store, int(entry_id))
     assert [(t.channel, t.state, t.key) for t in item.tickets] == [("tickets", TicketState.FILED, "OPS-1"),
                                                                    ("gh", TicketState.FILED, "acme/ops#1")]
@@ -113,7 +124,7 @@ def test_followup_publish_files_in_every_tracker_and_journals_the_keys(cli, stor
     exported = json.loads(cli("export", "INC-1", "--format", "json", "--config", config).out)
     assert exported["incident"]["followups"][0]["tickets"][0] == {
         "channel": "tickets", "state": "filed", "key": "OPS-1",
-        "url": "https://example.atlassian.net/browse/OPS-1", "reason": None}
+        "url": "https://example.atlassian.net/browse/OPS-1", "reason": None, "publication": asked.id}
 
 
 def test_a_filed_follow_up_is_never_filed_again(cli, store, tmp_path, jira, github):
@@ -139,9 +150,8 @@ def test_a_refusal_is_one_line_journaled_and_a_later_attempt_files_it(cli, store
     assert failed.code == 1 and failed.out == ""
     assert failed.err == "tickets: not filed: jira tickets: refused (400): project: valid project is required\n"
     outcome = entries(store)[-1]
-    assert outcome.data == {"ticket": "failed", "followup": int(entry_id), "channel": "tickets",
-                            "reason": "jira tickets: refused (400): project: valid project is required",
-                            "permanent": True}
+    assert outcome.kind is Kind.DELIVERY and outcome.data["state"] == "failed"
+    assert outcome.data["error"] == "jira tickets: refused (400): project: valid project is required"
     assert [t.state for t in followup_of(store, int(entry_id)).tickets] == [TicketState.FAILED]
     assert "[tickets not filed: jira tickets: refused (400)" in cli("show", "INC-1", "--config", config).out
     jira.projects = ("OPS",)
@@ -168,12 +178,14 @@ def test_retries_end_after_the_channels_attempts(cli, store, tmp_path, jira):
     result = cli("followup-publish", "INC-1", entry_id, "--config", config)
     assert result.code == 1
     assert result.err == "tickets: not filed: jira tickets: server error 503: down (after 3 attempts)\n"
-    assert entries(store)[-1].data["permanent"] is False
+    assert [(e.data["state"], e.data["attempt"]) for e in entries(store) if e.kind is Kind.DELIVERY] == [
+        ("retrying", 1), ("retrying", 2), ("failed", 3)]
 
 
 def test_kill_9_between_the_ask_and_the_outcome_files_nothing_twice(cli, store, tmp_path, jira):
     """The tracker made the issue and holds its answer; the process is killed: the journal
-    has the ask and no outcome. The next attempt finds the issue by its label."""
+    has the ask and no outcome. `warroom publish --pending` resumes the delivery, as it does
+    an update's, and finds the issue by its label."""
     config = write_config(tmp_path, jira, None, timeout="60s")
     declare(cli, config)
     entry_id = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out.strip()
@@ -192,11 +204,21 @@ def test_kill_9_between_the_ask_and_the_outcome_files_nothing_twice(cli, store, 
     item = followup_of(store, int(entry_id))
     assert [(t.channel, t.state) for t in item.tickets] == [("tickets", TicketState.ASKED)], "asked, no outcome"
     assert "tickets filing (no outcome yet)" in cli("show", "INC-1", "--config", config).out
-    result = cli("followup-publish", "INC-1", entry_id, "--config", config)
-    assert result.out == ("tickets: filed OPS-1 https://example.atlassian.net/browse/OPS-1 "
-                          "(found: an earlier attempt had filed it)\n")
+    again = cli("followup-publish", "INC-1", entry_id, "--channel", "tickets", "--dry-run", "--config", config)
+    assert again.code == 0 and "POST" in again.out, "still open: a dry run shows what resuming sends"
+    journaled = len(entries(store))
+    result = cli("publish", "INC-1", "--pending", "--config", config)
+    assert result.code == 0, result.err
+    assert result.out == "tickets: sent (https://example.atlassian.net/browse/OPS-1)\n"
     assert list(jira.issues) == ["OPS-1"], "one issue"
-    assert entries(store)[-1].data["found"] is True
+    assert len(entries(store)) == journaled + 1, "no second ask: the open delivery was resumed"
+    last = entries(store)[-1]
+    assert last.data["receipt"]["data"] == {"found": "true"}
+    assert last.text.endswith("(already there: filed by an earlier attempt)")
+    [ticket] = followup_of(store, int(entry_id)).tickets
+    assert (ticket.state, ticket.key, ticket.found) == (TicketState.FILED, "OPS-1", True)
+    assert cli("followup-publish", "INC-1", entry_id, "--config", config).out == (
+        "tickets: already filed as OPS-1 https://example.atlassian.net/browse/OPS-1\n")
 
 
 def test_dry_run_prints_the_requests_masked_and_does_nothing(cli, store, tmp_path, jira, github):
@@ -248,10 +270,17 @@ def test_permission_is_checked_before_anything_is_written(cli, store, tmp_path, 
     before = len(entries(store))
     refused = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--publish", "--config", config)
     assert refused.code == 2 and refused.out == ""
-    assert refused.err.strip() == "warroom: tester may not file in tickets: holds no role on this incident, tickets needs Incident Commander"
+    assert refused.err.strip() == ("warroom: tester may not publish to tickets (it takes the Incident Commander) "
+                                   "(the IC can assign you the role with warroom assign)")
     assert len(entries(store)) == before and jira.seen == []
+    entry_id = cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out.strip()
+    later = cli("followup-publish", "INC-1", entry_id, "--config", config)
+    assert later.code == 2 and "tester may not publish to tickets" in later.err
+    audit = entries(store)[-1]
+    assert audit.kind is Kind.PUBLISH and audit.origin is Origin.WARROOM and audit.data["refused"], "refused, audited"
+    assert jira.seen == []
     assert cli("assign", "INC-1", "ic", "tester", "--config", config).code == 0
-    assert cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--publish", "--config", config).code == 0
+    assert cli("followup-publish", "INC-1", entry_id, "--config", config).code == 0
     assert list(jira.issues) == ["OPS-1"]
 
 
@@ -268,22 +297,74 @@ def test_no_tracker_configured_is_one_line(cli, store, tmp_path):
     assert cli("followup", "INC-1", "x", "--owner", "b", "--channel", "gh", "--config", config).code == 2
 
 
-def test_the_fold_reads_only_warroom_s_outcomes():
+def test_the_fold_reads_tickets_from_warroom_s_deliveries_only():
     now = datetime(2026, 12, 6, 12, tzinfo=timezone.utc)
+    channel = [{"name": "tickets", "kind": "jira", "external": False, "attempts": 3}]
+    ask = {"moment": "followup", "template": "followup", "followup": 2, "channels": channel}
+
+    def delivery(entry_id, publication, state, origin=Origin.WARROOM, **data):
+        return Entry(entry_id, 1, now, "alice", Kind.DELIVERY, state,
+                     {"publication": publication, "channel": "tickets", "state": state, "attempt": 1, **data},
+                     origin=origin)
+
     journal = [Entry(1, 1, now, "alice", Kind.DECLARE, "Declared", {"title": "t", "severity": "SEV2"}),
                Entry(2, 1, now, "alice", Kind.FOLLOWUP, "Fix it", {"owner": "bob", "due": None}, uid="ab" * 16),
-               Entry(3, 1, now, "alice", Kind.FOLLOWUP, "Filing", {"ticket": "asked", "followup": 2,
-                                                                  "channels": ["tickets"]}),
-               Entry(4, 1, now, "mallory", Kind.FOLLOWUP, "forged", {"ticket": "filed", "followup": 2,
-                                                                    "channel": "tickets", "key": "EVIL-1"}),
-               Entry(5, 1, now, "alice", Kind.FOLLOWUP, "filed", {"ticket": "filed", "followup": 2,
-                                                                 "channel": "tickets", "key": "OPS-1"},
-                     origin=Origin.WARROOM),
-               Entry(6, 1, now, "alice", Kind.FOLLOWUP, "failed later", {"ticket": "failed", "followup": 2,
-                                                                        "channel": "tickets", "reason": "x"},
-                     origin=Origin.WARROOM)]
+               Entry(3, 1, now, "alice", Kind.PUBLISH, "Fix it", ask)]
+    item = fold(1, journal).followups[0]
+    assert [(t.channel, t.state, t.publication) for t in item.tickets] == [("tickets", TicketState.ASKED, 3)]
+    journal += [delivery(4, 3, "sent", Origin.PERSON, receipt={"remote_id": "EVIL-1"}),
+                delivery(5, 3, "failed", error="refused")]
+    item = fold(1, journal).followups[0]
+    assert [(t.state, t.reason) for t in item.tickets] == [(TicketState.FAILED, "refused")], \
+        "a person's delivery entry files nothing"
+    journal += [Entry(6, 1, now, "alice", Kind.PUBLISH, "Fix it", ask),
+                delivery(7, 6, "sent", receipt={"remote_id": "OPS-1", "url": "u", "data": {}}),
+                Entry(8, 1, now, "alice", Kind.PUBLISH, "Fix it", ask),
+                delivery(9, 8, "failed", error="later")]
     incident: Incident = fold(1, journal)
     [item] = incident.followups
     assert item.uid == "ab" * 16
-    assert [(t.state, t.key) for t in item.tickets] == [(TicketState.FILED, "OPS-1")], \
-        "a person's entry files nothing, and a filed ticket stays filed"
+    assert [(t.state, t.key, t.url) for t in item.tickets] == [(TicketState.FILED, "OPS-1", "u")], \
+        "a filed ticket stays filed"
+
+
+def test_tickets_journaled_before_the_outbox_are_entries_not_follow_ups():
+    """Journals written by followup-publish before it went through the outbox hold
+    ``followup`` entries with ``data.ticket``: they stay entries of the record (shown and
+    exported as entries), make no follow-up and no ticket (docs/export-format.md)."""
+    now = datetime(2026, 12, 6, 12, tzinfo=timezone.utc)
+    journal = [Entry(1, 1, now, "alice", Kind.DECLARE, "Declared", {"title": "t", "severity": "SEV2"}),
+               Entry(2, 1, now, "alice", Kind.FOLLOWUP, "Fix it", {"owner": "bob", "due": None}),
+               Entry(3, 1, now, "alice", Kind.FOLLOWUP, "Filing follow-up 2 in tickets",
+                     {"ticket": "asked", "followup": 2, "channels": ["tickets"]}),
+               Entry(4, 1, now, "alice", Kind.FOLLOWUP, "Follow-up 2 filed in tickets as OPS-1",
+                     {"ticket": "filed", "followup": 2, "channel": "tickets", "key": "OPS-1"}, origin=Origin.WARROOM)]
+    [item] = fold(1, journal).followups
+    assert (item.entry_id, item.tickets) == (2, ())
+
+
+def test_a_follow_up_filed_before_the_outbox_is_found_by_its_marker_not_filed_again(cli, store, tmp_path, jira):
+    """An older warroom filed it (a ``ticket`` entry, no publication): the journal no longer
+    reads that entry as a ticket, but the marker is the same, so filing it now finds it."""
+    config = write_config(tmp_path, jira, None)
+    declare(cli, config)
+    entry_id = int(cli("followup", "INC-1", "Fix the pool", "--owner", "bob", "--config", config).out)
+    uid = followup_of(store, entry_id).uid
+    jira.issues["OPS-1"] = {"summary": "INC-1: Fix the pool", "labels": ["warroom", f"warroom-inc-1-f{entry_id}-{uid[:8]}"]}
+
+    async def legacy() -> None:
+        journal = await open_journal(store)
+        try:
+            await journal.append(1, Draft(Kind.FOLLOWUP, f"Follow-up {entry_id} filed in tickets as OPS-1", "tester",
+                                          datetime.now(timezone.utc),
+                                          {"ticket": "filed", "followup": entry_id, "channel": "tickets", "key": "OPS-1"},
+                                          "tester", Origin.WARROOM))
+        finally:
+            await journal.close()
+
+    asyncio.run(legacy())
+    assert followup_of(store, entry_id).tickets == ()
+    result = cli("followup-publish", "INC-1", str(entry_id), "--config", config)
+    assert result.out == ("tickets: filed OPS-1 https://example.atlassian.net/browse/OPS-1 "
+                          "(found: an earlier attempt had filed it)\n"), result.err
+    assert list(jira.issues) == ["OPS-1"] and [s.method for s in jira.seen] == ["GET"]

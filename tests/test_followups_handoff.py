@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from warroom.domain.timeline import Kind
+from tests.publish_support import journal_ticket
 from warroom.service import IncidentService
 from warroom.sim.kubeapi import KubeAPI, write_kubeconfig
 from warroom.sim.kubeobjects import make_deployment, make_replicaset
@@ -117,8 +117,7 @@ async def journal_for_handoff(url: str, now: datetime) -> None:
         live = (await svc.declare("Checkout errors", "SEV1", "ann")).incident_id
         await svc.assign(live, "ic", "dee", "ann")
         alert = await svc.followup(fixed, "Add a disk alert", "bob", date(2020, 1, 1), "ann")
-        await svc.append_raw(fixed, Kind.FOLLOWUP, "Filed in gh: acme/ops#45", "warroom",
-                             {"ticket": "filed", "followup": alert.id, "channel": "gh", "key": "acme/ops#45"})
+        await journal_ticket(svc, fixed, alert.id, "gh", "github", "acme/ops#45")
     finally:
         await journal.close()
 

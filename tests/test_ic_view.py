@@ -94,3 +94,18 @@ def test_evidence_names_the_runbook_and_the_dashboard():
     text = evidence_text(result, [result], "https://runbooks/disk", dashboard="https://grafana/d/disk\x1b[2J")
     assert "runbook: https://runbooks/disk" in text
     assert "dashboard: https://grafana/d/disk" in text and "\x1b" not in text
+
+
+async def test_header_shows_where_the_war_room_meets(store, clock, tmp_path):
+    from warroom.config import Config, IncidentConfig
+
+    await sample_incident(store, clock)
+    config = Config(incident=IncidentConfig(bridge="https://zoom.example/j/123", channel="#inc-[b]42[/b]"))
+    app = console(store, clock, tmp_path, config=config)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+        await until(pilot, lambda: app.header.text("bridge") != "")
+        assert app.header.text("bridge") == "bridge https://zoom.example/j/123 · #inc-[b]42[/b]"
+        await pilot.pause()
+        top = app.header.top.render()
+        assert "bridge https://zoom.example/j/123 · #inc-[b]42[/b]" in top.plain

@@ -83,7 +83,9 @@ async def test_a_channel_down_for_a_while_then_back_gets_every_update_once_in_or
     assert [u["body"] for u in reversed(status_incident["incident_updates"])] == ["stage 0", "stage 1", "stage 2"]
     assert standins.pages == 1
     (made,) = [c for c in standins.slack_channels.values() if c["id"] != "C0INCIDENTS"]
-    assert [m["text"] for m in made["messages"]] == ["Declared", "update 0", "update 1", "update 2"]
+    head, *replies = made["messages"]
+    assert [m["text"] for m in replies] == ["update 0", "update 1", "update 2"]
+    assert head["text"].splitlines()[2] == "Latest: update 2", "the first message kept current (chat.update)"
     assert [m["thread_ts"] is None for m in made["messages"]] == [True, False, False, False]
     assert [b["text"] for b in standins.hook_bodies] == ["Declared", "update 0", "update 1", "update 2"]
     # Each counted update was recorded posted once, in order.

@@ -49,8 +49,10 @@ async def test_bad_deploy_offers_its_runbook_runs_its_steps_and_escalates(tmp_pa
             top = await run_step(service, incident_id, latency, 4, console.config, "alice")
             assert not top.ok and "no metrics-server" in top.output
             sim.kube.set_pod_metrics("production", pod, {"api": {"cpu": "250m", "memory": "200Mi"}})
+            sim.kube.set_node("node-a", usage={"cpu": "1200m", "memory": "3Gi"})
             top = await run_step(service, incident_id, latency, 4, console.config, "alice")
             assert top.ok and f"{pod}  250m  200Mi" in top.output
+            assert "$ kubectl top nodes" in top.output and "node-a  1200m  3Gi" in top.output
             # Its database step names a check this scenario does not have: refused, nothing run.
             with pytest.raises(StepRefused, match="names no postgres check"):
                 await run_step(service, incident_id, latency, 2, console.config, "alice")

@@ -330,3 +330,16 @@ async def test_entries_committed_out_of_order_are_placed_like_a_fresh_load():
         await pilot.pause()
         assert view.cursor_entry is on and view.unseen == 1
         assert [e.id for e in view._entries][-6:] == [39, 45, 41, 40, 42, 44]
+
+
+async def test_a_publication_takes_one_row_and_its_text_is_one_enter_away():
+    sent = "**INCIDENT DETECTED: SEV2**: api\n\n**Impact:** being assessed\n**Status:** Investigating"
+    publication = Entry(id=2, incident_id=1, ts=T0 + timedelta(seconds=2), author="alice", kind=Kind.PUBLISH, text=sent,
+                        data={"summary": "initial-alert to slack, pagerduty"})
+    app = Host([entry(1), publication, entry(3)])
+    async with app.run_test(size=(120, 20)) as pilot:
+        view = app.query_one(TimelineView)
+        assert view.row_count == 3
+        assert "initial-alert to slack, pagerduty: **INCIDENT DETECTED: SEV2**: api" in view.render_line(1).text
+        await pilot.press("up", "enter")
+        assert app.selected[-1].text == sent

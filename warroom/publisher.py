@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from warroom.comms.channels import Channel, DeliveryFailed, Message, Receipt, build_channel
-from warroom.domain.incident import Incident, is_external
+from warroom.domain.incident import Followup, Incident, TicketState, is_external
 from warroom.domain.publishing import Delivery, DeliveryState, Moment, Publication
 from warroom.domain.roles import Role
 from warroom.errors import WarroomError, describe_error
@@ -84,7 +84,8 @@ def message_of(publication: Publication, key: str) -> Message:
         severity=str(data["severity"]) if data.get("severity") else None, status=str(data.get("status", "")),
         declared_on=declared_on, fields={str(k): str(v) for k, v in fields.items()},
         publication=publication.uid or str(publication.entry_id),
-        rank=rank if isinstance(rank, int) and not isinstance(rank, bool) else None)
+        rank=rank if isinstance(rank, int) and not isinstance(rank, bool) else None,
+        ic=str(data.get("ic") or ""))
 
 
 class Publisher:
@@ -147,7 +148,8 @@ class Publisher:
 
     async def publish(self, incident_id: int, *, moment: Moment | str, template: str, text: str,
                       channels: Sequence[str] | None = None, counts: bool = False,
-                      fields: dict[str, str] | None = None, source: str | None = None) -> Publication:
+                      fields: dict[str, str] | None = None, source: str | None = None,
+                      followup: int | None = None) -> Publication:
         """Journal a publication (nothing is sent yet; ``deliver`` sends it). A channel the
         asker may not publish to refuses the whole publication, audited."""
         async with self._state:
@@ -167,7 +169,8 @@ class Publisher:
             raise Refused(reason, "the IC can assign you the role (warroom assign), or publish it themselves")
         entry = await self.service.ask_publication(
             incident_id, text, self.identity.name, moment=str(Moment(moment)), template=template, counts=counts,
-            details={**self.details(incident, fields), **({"source": source} if source else {})},
+            details={**self.details(incident, fields), **({"source": source} if source else {}),
+                     **({"followup": followup} if followup is not None else {})},
             channels=_where(targets))
         self._changed()
         async with self._state:
@@ -181,6 +184,7 @@ class Publisher:
         declared = incident.declared_at or self.service.clock()
         return {"title": incident.title, "severity": incident.severity or None,
                 "rank": level.rank if level else None, "status": incident.status.value,
+                "ic": ", ".join(incident.holders(Role.IC)),
                 "dedup_key": dedup_key(key, incident), "declared_on": declared.date().isoformat(),
                 "fields": dict(fields or {})}
 
@@ -203,6 +207,49 @@ class Publisher:
             shown.append((name, self.adapter(name).requests(message, _receipt(earlier))))
         return shown
 
+    # -- follow-ups as tickets ------------------------------------------------------------------
+
+    def followup_targets(self, incident: Incident, names: Sequence[str] = ()) -> list[Target]:
+        """The channels a follow-up of ``incident`` is filed in: those used at the
+        ``followup`` moment for its severity (Jira and GitHub by default), or those of
+        ``names`` (each must be one). Each with whether the asker may file there."""
+        used = [c for c in self.channels.values()
+                if Moment.FOLLOWUP in c.used_at and c.used_for(incident.severity or None) and not c.external]
+        if not names:
+            if not used:
+                raise WarroomError("no channel files follow-ups" + (f" of {incident.severity}" if self.channels else ""),
+                                   'add a [[channel]] of kind "jira" or "github" (docs/publishing.md)')
+            chosen = used
+        else:
+            chosen = []
+            for name in names:
+                match = self.channels.get(name)
+                if match is None:
+                    known = ", ".join(c.name for c in used) or "none"
+                    raise WarroomError(f"no channel named {name!r}", f"channels that file follow-ups: {known}")
+                if match not in used:
+                    why = ("its moments do not include followup" if Moment.FOLLOWUP not in match.used_at
+                           else "it is read by customers" if match.external
+                           else f"it is not used for {incident.severity}")
+                    raise WarroomError(f"channel {name!r} does not file follow-ups: {why}")
+                chosen.append(match)
+        return [Target(c, *self.may_publish(incident, c)) for c in chosen]
+
+    async def file_followup(self, incident_id: int, item: Followup, names: Sequence[str] = ()) -> list[str]:
+        """Ask for follow-up ``item`` to be filed where it has no ticket yet (a ``followup``
+        publication; ``deliver`` files it). A channel where it is filed is left alone, one
+        where its filing is still open is left to that delivery: never filed twice. Returns
+        the channels to deliver."""
+        incident = await self.service.state(incident_id)
+        targets = self.followup_targets(incident, names)
+        tickets = {t.channel: t for t in item.tickets}
+        todo = [t.name for t in targets if t.name not in tickets or tickets[t.name].state is TicketState.FAILED]
+        if todo:
+            await self.publish(incident_id, moment=Moment.FOLLOWUP, template="followup", text=item.text,
+                               channels=todo, fields=followup_fields(item), source=f"followup:{item.entry_id}",
+                               followup=item.entry_id)
+        return [t.name for t in targets if t.name not in tickets or tickets[t.name].state is not TicketState.FILED]
+
     # -- delivering ---------------------------------------------------------------------------
 
     def adapter(self, name: str) -> Channel:
@@ -215,12 +262,12 @@ class Publisher:
         a channel already delivering picking up what was added."""
         asyncio.get_running_loop().create_task(self._kick(incident_id))
 
-    async def _kick(self, incident_id: int) -> list[asyncio.Task[None]]:
+    async def _kick(self, incident_id: int, only: Sequence[str] | None = None) -> list[asyncio.Task[None]]:
         async with self._state:
             incident = await self.service.state(incident_id)
         tasks = []
         for name in incident.outbox.pending():
-            if name not in self.channels:
+            if name not in self.channels or (only is not None and name not in only):
                 continue  # a channel since removed from the configuration: left open, shown
             key = (incident_id, name)
             self._wanted.add(key)
@@ -230,11 +277,11 @@ class Publisher:
             tasks.append(task)
         return tasks
 
-    async def deliver(self, incident_id: int) -> None:
-        """Deliver everything open for ``incident_id`` and return when nothing is (each
-        delivery sent or failed for good)."""
+    async def deliver(self, incident_id: int, channels: Sequence[str] | None = None) -> None:
+        """Deliver everything open for ``incident_id`` (in ``channels`` only, when named) and
+        return when nothing is (each delivery sent or failed for good)."""
         while True:
-            tasks = await self._kick(incident_id)
+            tasks = await self._kick(incident_id, channels)
             if not tasks:
                 return
             await asyncio.gather(*tasks)
@@ -261,7 +308,8 @@ class Publisher:
         earlier = incident.outbox.first_receipts.get(delivery.channel)
         message = message_of(publication, self.service.key(incident))
         record = dict(incident_id=incident.id, publication=publication.entry_id, channel=delivery.channel,
-                      attempt=attempt, attempts=delivery.attempts, author=self.identity.name)
+                      attempt=attempt, attempts=delivery.attempts, author=self.identity.name,
+                      followup=publication.data.get("followup") if publication.moment == Moment.FOLLOWUP else None)
         try:
             receipt = await self.adapter(delivery.channel).send(message, _receipt(earlier))
         except DeliveryFailed as failed:
@@ -288,7 +336,8 @@ class Publisher:
         self._changed()
 
     async def _count(self, incident_id: int) -> None:
-        """Record as posted the updates that just reached their first channel."""
+        """Record as posted the updates that just reached their first channel, and as
+        notified the audiences whose notice did (as ``warroom notify`` would)."""
         async with self._counting:
             async with self._state:
                 incident = await self.service.state(incident_id)
@@ -296,6 +345,13 @@ class Publisher:
                 await self.service.post_update(incident_id, publication.text, publication.author,
                                                template=publication.template,
                                                publication=publication.entry_id)
+            for publication, audience in _notices(incident):
+                try:
+                    await self.service.mark_notified(incident_id, audience, publication.author,
+                                                     f"published to {', '.join(publication.sent)}",
+                                                     publication=publication.entry_id)
+                except WarroomError:
+                    pass  # resolved meanwhile, or no longer a notification its severity asks for
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -309,6 +365,30 @@ class Publisher:
         adapters, self._adapters = self._adapters, {}
         for adapter in adapters.values():
             await adapter.aclose()
+
+
+def followup_fields(item: Followup) -> dict[str, str]:
+    """What a tracker needs of a follow-up besides its text (its id and uid make the marker)."""
+    fields = {"followup": str(item.entry_id), "uid": item.uid, "owner": item.owner}
+    if item.due:
+        fields["due"] = item.due.isoformat()
+    if item.priority:
+        fields["priority"] = item.priority
+    return fields
+
+
+def _notices(incident: Incident) -> list[tuple[Publication, str]]:
+    """Leadership notices delivered somewhere whose audience is not yet marked notified."""
+    found = []
+    for publication in incident.outbox.publications:
+        if publication.moment != Moment.LEADERSHIP or not publication.sent:
+            continue
+        fields = publication.data.get("fields") if isinstance(publication.data.get("fields"), dict) else {}
+        source = str(publication.data.get("source") or "")
+        audience = str(fields.get("audience") or (source[len("notify:"):] if source.startswith("notify:") else ""))
+        if audience.strip() and audience.strip().lower() not in incident.notified:
+            found.append((publication, audience))
+    return found
 
 
 def _where(targets: Sequence[Target]) -> list[dict[str, Any]]:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Sequence
 
-from warroom.domain.cadence import Timer, timer
+from warroom.domain.cadence import Notice, Timer, timer
 from warroom.domain.clock import Clock, system_clock
 from warroom.domain import metrics
 from warroom.domain.eta import parse_eta
-from warroom.domain.incident import (PRIORITIES, TICKET, Followup, Incident, Milestone, Status, TicketState, fold,
+from warroom.domain.incident import (PRIORITIES, Followup, Incident, Milestone, Status, fold,
                                      format_key, is_external, parse_key)
 from warroom.domain.roles import Role
 from warroom.domain.severity import Level, Policy, PRESETS, DEFAULT_POLICY
@@ -401,32 +401,6 @@ class IncidentService:
         return await self._append(incident_id, Kind.FOLLOWUP, f"Follow-up {entry_id} done: {item.text}",
                                   author, {"done": entry_id})
 
-    async def ticket_asked(self, incident_id: int, entry_id: int, channels: Sequence[str], author: str) -> Entry:
-        """Journal that follow-up ``entry_id`` is to be filed in ``channels``: written before
-        anything is sent, so a crash leaves the ask on record (``Ticket`` ASKED)."""
-        await self.followup_item(incident_id, entry_id)
-        names = ", ".join(channels)
-        return await self._append(incident_id, Kind.FOLLOWUP, f"Filing follow-up {entry_id} in {names}",
-                                  author, {TICKET: TicketState.ASKED.value, "followup": entry_id,
-                                           "channels": list(channels)})
-
-    async def ticket_outcome(self, incident_id: int, entry_id: int, channel: str, author: str, *,
-                             key: str = "", url: str = "", reason: str = "", permanent: bool = False,
-                             found: bool = False) -> Entry:
-        """Journal what ``channel`` answered: the ticket's ``key`` and ``url``, or the
-        ``reason`` it was not filed. warroom's own entry: the fold reads no person's."""
-        await self.followup_item(incident_id, entry_id)
-        if key:
-            again = " (already there: filed by an earlier attempt)" if found else ""
-            text = f"Follow-up {entry_id} filed in {channel} as {key}" + (f": {url}" if url else "") + again
-            data = {TICKET: TicketState.FILED.value, "followup": entry_id, "channel": channel, "key": key,
-                    "url": url, "found": found}
-        else:
-            text = f"Follow-up {entry_id} not filed in {channel}: {reason}"
-            data = {TICKET: TicketState.FAILED.value, "followup": entry_id, "channel": channel,
-                    "reason": reason, "permanent": permanent}
-        return await self._append(incident_id, Kind.FOLLOWUP, text, author, data, Origin.WARROOM)
-
     async def followup_item(self, incident_id: int, entry_id: int) -> Followup:
         incident = await self.state(incident_id)
         item = next((f for f in incident.followups if f.entry_id == entry_id), None)
@@ -493,15 +467,24 @@ class IncidentService:
 
     async def record_delivery(self, incident_id: int, publication: int, channel: str, state: str, *,
                               attempt: int, attempts: int, author: str, error: str = "",
-                              retry_at: datetime | None = None, receipt: dict[str, Any] | None = None) -> Entry:
+                              retry_at: datetime | None = None, receipt: dict[str, Any] | None = None,
+                              followup: int | None = None) -> Entry:
         """One delivery attempt's outcome (warroom's own entry, by whoever's console or
-        ``warroom publish --pending`` delivered it)."""
+        ``warroom publish --pending`` delivered it). ``followup``: the publication files that
+        follow-up (said so in the text, with the ticket's key)."""
         data: dict[str, Any] = {"publication": publication, "channel": channel, "state": state,
                                 "attempt": attempt, "of": attempts}
         if state == "sent":
             data["receipt"] = receipt or {}
-            shown = (receipt or {}).get("url") or (receipt or {}).get("remote_id") or ""
-            text = f"Published to {channel}" + (f": {shown}" if shown else "")
+            # A link people can open says more than a Slack ts or a dedup key (kept in data).
+            url = (receipt or {}).get("url") or ""
+            text = f"Delivered to {channel} (publication #{publication})" + (f": {url}" if url else "")
+            if followup is not None:
+                key, url = (receipt or {}).get("remote_id") or "", (receipt or {}).get("url") or ""
+                again = (" (already there: filed by an earlier attempt)"
+                         if ((receipt or {}).get("data") or {}).get("found") == "true" else "")
+                text = (f"Follow-up {followup} filed in {channel}" + (f" as {key}" if key else "")
+                        + (f": {url}" if url else "") + again)
         elif state == "retrying":
             data["error"] = error
             data["retry_at"] = retry_at.isoformat() if retry_at else None
@@ -550,9 +533,9 @@ class IncidentService:
         return await self._append(incident_id, Kind.NOTE, entry_text(triage), author,
                                   {"triage": triage.as_data()})
 
-    async def mark_notified(self, incident_id: int, audience: str, author: str, note: str = "") -> Entry:
-        """Record that ``audience`` (one the severity level names) was told."""
-        incident = await self._writable(incident_id, author, False)
+    def waiting_notice(self, incident: Incident, audience: str) -> Notice:
+        """The notification ``audience`` names (any case), not yet done; refused in one line
+        when the severity names no such audience or it was told already."""
         notices = self.timer(incident).notices
         wanted = audience.strip().lower()
         notice = next((n for n in notices if n.audience.lower() == wanted), None)
@@ -563,9 +546,19 @@ class IncidentService:
                                f"{incident.severity} asks for no notification")
         if notice.done_at is not None:
             raise WarroomError(f"{notice.audience} already notified at {notice.done_at:%H:%M} UTC")
+        return notice
+
+    async def mark_notified(self, incident_id: int, audience: str, author: str, note: str = "", *,
+                            publication: int | None = None) -> Entry:
+        """Record that ``audience`` (one the severity level names) was told; ``publication``:
+        by that leadership notice, delivered (the outbox's entry id)."""
+        incident = await self._writable(incident_id, author, False)
+        notice = self.waiting_notice(incident, audience)
         text = f"Notified {notice.audience}" + (f": {self._text(note, 'note').strip()}" if note.strip() else "")
-        return await self._append(incident_id, Kind.TIMER, text, author,
-                                  {"action": "notified", "audience": notice.audience})
+        data: dict[str, Any] = {"action": "notified", "audience": notice.audience}
+        if publication is not None:
+            data["publication"] = publication
+        return await self._append(incident_id, Kind.TIMER, text, author, data)
 
     async def milestone(self, incident_id: int, name: str, at: datetime | time | None, author: str) -> Entry:
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, BinaryIO, Callable, TypeVar
 
 from warroom.cli import render
-from warroom.cli.tickets import check_publish_options, cmd_followup_publish, publish_followup
+from warroom.cli.tickets import check_allowed, check_publish_options, cmd_followup_publish, publish_followup
 from warroom.comms.export import export_json, export_markdown
 from warroom.config.discovery import configured_store, find_config
 from warroom.domain.incident import Incident, Status, format_key, is_external
@@ -373,10 +373,10 @@ async def cmd_followup(ctx: Context, svc: IncidentService) -> int:
     check_publish_options(a)
     incident_id = await svc.resolve(a.incident)
     if a.publish:  # which channels, and whether this login may file there: before anything is written
-        from warroom.tickets import check_allowed, followup_channels
+        from warroom.publisher import Publisher
 
-        incident = await svc.state(incident_id)
-        check_allowed(followup_channels(ctx.config, incident, a.channel), incident, ctx.identity)
+        publisher = Publisher(svc, ctx.config.channels, ctx.config.secrets, identity=ctx.identity)
+        check_allowed(publisher, await svc.state(incident_id), a.channel)
     entry = await svc.followup(incident_id, a.text, a.owner, parse_date(a.due), ctx.author,
                                priority=a.priority)
     out(str(entry.id))

@@ -64,7 +64,8 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
         async with Simulation(scenario_name, speed=speed) as sim, _stand_ins() as services:
             scenario = sim.scenario
             config_path = directory / "warroom.toml"
-            # The console publishes to local stand-ins of Slack, Statuspage, PagerDuty and a webhook.
+            # The console publishes to local stand-ins of Slack, Statuspage, PagerDuty, a webhook
+            # and Jira.
             config_path.write_text(sim.config_toml() + services.config_toml())
             config = load_config(config_path)
             store_url = store or f"sqlite:///{directory / 'demo.db'}"
@@ -77,7 +78,7 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
                                             output_dir=Path.cwd()))
             app.options.welcome = (DRILL_GUIDE if drill else GUIDE).format(
                 title=scenario.title, mitigation=scenario.mitigation, key=_KeyHints(app))
-            services.on_receive = lambda line: app.post_message(Notice(f"stand-in received: {line}"))
+            services.tell(lambda line: app.post_message(Notice(f"stand-in received: {line}")))
             if auto_pilot is None:
                 await app.run_async()
             else:
@@ -91,17 +92,44 @@ async def _run(scenario_name: str, *, speed: float, drill: bool, store: str | No
     return 0
 
 
+class _DemoServices:
+    """The demo's stand-ins: Slack, Statuspage, PagerDuty and a webhook on one port, and a
+    Jira for follow-ups filed from the console (F)."""
+
+    def __init__(self, services, jira) -> None:
+        self.services, self.jira = services, jira
+
+    def config_toml(self) -> str:
+        return self.services.config_toml() + f"""
+[[channel]]
+name = "jira"
+kind = "jira"
+url = "{self.jira.url}"
+user = "{self.jira.user}"
+token = "{self.jira.token}"
+project = "OPS"
+"""
+
+    def tell(self, line) -> None:
+        self.services.on_receive = self.jira.on_receive = line
+
+
 @contextlib.asynccontextmanager
 async def _stand_ins():
     """Local stand-ins of the services the console publishes to, for the demo's length."""
+    from warroom.sim import trackers
     from warroom.sim.standins import StandIns
 
     services = StandIns(slack_token="xoxb-demo", statuspage_key="demo-key", routing_key="demo" * 8)
+    jira = trackers.FakeJira(token="demo-jira-token")
     await services.start()
+    runner = await trackers.start(jira)
+    demo = _DemoServices(services, jira)
     try:
-        yield services
+        yield demo
     finally:
-        services.on_receive = None
+        demo.tell(None)
+        await trackers.stop(jira, runner)
         await services.stop()
 
 

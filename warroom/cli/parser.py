@@ -294,6 +294,9 @@ def _publish(p: Parser, common: argparse.ArgumentParser) -> None:
     p.add_argument("--moment", choices=MOMENTS,
                    help="the moment it is published at (default: the template's: update, declare, status, resolve)")
     p.add_argument("--text", help="publish this text instead of the draft ('-': read it from stdin)")
+    p.add_argument("--notify", metavar="AUDIENCE",
+                   help='the notice to an audience the severity names (e.g. "engineering leadership"): published '
+                        "at the leadership moment; once delivered, the audience is marked notified")
     p.add_argument("--pending", action="store_true",
                    help="deliver what is still pending (a crashed console's publications)")
     p.add_argument("--dry-run", action="store_true", help="print the exact requests (secrets masked); send nothing")

@@ -50,6 +50,13 @@ def report(incident: Incident, publication_ids: list[int]) -> int:
     return 1 if failed else 0
 
 
+def _notice(svc: IncidentService, incident: Incident, audience: str, moment: str | None) -> str:
+    """The audience of ``--notify`` as the severity names it (not yet told)."""
+    if moment and moment != Moment.LEADERSHIP:
+        raise WarroomError(f"--notify publishes at the leadership moment, not {moment}")
+    return svc.waiting_notice(incident, audience).audience
+
+
 def _dry_run(publisher: Publisher, incident: Incident, publications: list[Publication]) -> int:
     for publication in publications:
         for name, requests in publisher.requests(incident, publication):
@@ -67,9 +74,9 @@ async def cmd_publish(ctx: Context, svc: IncidentService) -> int:
     try:
         incident = await svc.state(incident_id)
         if a.pending:
-            if a.template or a.channel or a.text is not None:
+            if a.template or a.channel or a.text is not None or a.notify:
                 raise WarroomError("--pending delivers what is already asked: it takes no --template, "
-                                   "--channel or --text")
+                                   "--channel, --text or --notify")
             open_ids = [p.entry_id for p in incident.outbox.publications if p.open]
             if a.dry_run:
                 return _dry_run(publisher, incident, [incident.outbox.by_id[i] for i in open_ids])
@@ -78,8 +85,9 @@ async def cmd_publish(ctx: Context, svc: IncidentService) -> int:
                 return 0
             await publisher.deliver(incident_id)
             return report(await svc.state(incident_id), open_ids)
-        template = a.template or "internal-update"
-        moment = Moment(a.moment) if a.moment else moment_of(template)
+        notice = _notice(svc, incident, a.notify, a.moment) if a.notify else None
+        template = a.template or ("initial-alert" if notice else "internal-update")
+        moment = Moment.LEADERSHIP if notice else Moment(a.moment) if a.moment else moment_of(template)
         targets = publisher.plan(incident, moment, template, a.channel)
         if not targets:
             raise WarroomError(f"no channel takes {template} at {moment.value} for {incident.severity}",
@@ -96,10 +104,14 @@ async def cmd_publish(ctx: Context, svc: IncidentService) -> int:
             _dry_run(publisher, incident, [preview])
             return 1 if refused else 0
         counts = template in COUNTED or template.startswith("status-")
-        publication = await publisher.publish(incident_id, moment=moment, template=template, text=text,
-                                              channels=a.channel, counts=counts)
+        publication = await publisher.publish(
+            incident_id, moment=moment, template=template, text=text, channels=a.channel, counts=counts,
+            **({"source": f"notify:{notice.lower()}", "fields": {"audience": notice}} if notice else {}))
         out(f"publication {publication.entry_id}: {template} to {', '.join(publication.deliveries)}")
         await publisher.deliver(incident_id)
-        return report(await svc.state(incident_id), [publication.entry_id])
+        incident = await svc.state(incident_id)
+        if notice and notice.lower() in incident.notified:
+            out(f"{safe_line(notice)} marked notified")
+        return report(incident, [publication.entry_id])
     finally:
         await publisher.aclose()

@@ -55,7 +55,8 @@ def incident_json(incident: Incident, key: str) -> dict[str, Any]:
              "due": f.due.isoformat() if f.due else None, "created": f.created_at.isoformat(),
              "priority": f.priority or None, "status": f.status, "done": _iso(f.done_at),
              "tickets": [{"channel": t.channel, "state": t.state.value, "key": t.key or None, "url": t.url or None,
-                          "reason": t.reason or None} for t in f.tickets]}
+                          "reason": t.reason or None, "publication": t.publication or None}
+                         for t in f.tickets]}
             for f in incident.followups
         ],
         "updates_posted": incident.updates_posted,

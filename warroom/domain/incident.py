@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Iterable
 
 from warroom.domain import runbook_progress
-from warroom.domain.publishing import Outbox
+from warroom.domain.publishing import Delivery, DeliveryState, Moment, Outbox, Publication
 from warroom.domain.roles import Role
 from warroom.domain.timeline import Entry, Kind, Origin, happened_at, utc
 
@@ -73,26 +73,34 @@ PRIORITIES = ("P0", "P1", "P2", "P3")
 
 
 class TicketState(StrEnum):
-    """Where filing a follow-up in one tracker stands (``warroom followup-publish``)."""
+    """Where filing a follow-up in one tracker stands: its ``followup`` publication's
+    delivery there (the outbox)."""
 
     ASKED = "asked"
-    """Asked for and not yet answered: sent, maybe, with no outcome journaled (a crash)."""
+    """Asked for and not yet answered (pending, retrying, or cut off by a crash)."""
     FILED = "filed"
     FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """A follow-up's ticket in one channel (Jira, GitHub): its key once filed."""
+    """A follow-up's ticket in one channel (Jira, GitHub): its key once filed, read from
+    the delivery's receipt."""
 
     channel: str
     state: TicketState
     key: str = ""
-    """"OPS-123", "acme/ops#45"."""
+    """"OPS-123", "acme/ops#45"; "sent" from a channel that keeps no id (a webhook)."""
     url: str = ""
     reason: str = ""
-    """Why filing failed, in one line."""
+    """Why filing failed (or is being retried), in one line."""
     at: datetime | None = None
+    publication: int = 0
+    """The ``publish`` entry that asked for it."""
+    attempts: int = 0
+    """Tries with a journaled outcome."""
+    found: bool = False
+    """Filed by an earlier attempt whose answer was lost: found by its marker."""
 
     @property
     def summary(self) -> str:
@@ -101,13 +109,28 @@ class Ticket:
             return f"{self.channel} {self.key}"
         if self.state is TicketState.FAILED:
             return f"{self.channel} not filed: {self.reason}"
-        return f"{self.channel} filing (no outcome yet)"
+        return f"{self.channel} filing ({self.reason or 'no outcome yet'})"
 
 
-TICKET = "ticket"
-"""The data key of a follow-up entry about a ticket: ``asked`` (by a person: ``followup``,
-the follow-up's entry id, and ``channels``), ``filed`` (by warroom: ``channel``, ``key``,
-``url``) or ``failed`` (by warroom: ``channel``, ``reason``, ``permanent``)."""
+def ticket_of(publication: Publication, delivery: Delivery) -> Ticket:
+    """The ticket a follow-up publication's delivery stands for."""
+    if delivery.state is DeliveryState.SENT:
+        receipt = delivery.receipt
+        found = isinstance(receipt.get("data"), dict) and receipt["data"].get("found") == "true"
+        return Ticket(delivery.channel, TicketState.FILED, str(receipt.get("remote_id") or "sent"),
+                      str(receipt.get("url") or ""), "", delivery.at, publication.entry_id, delivery.attempt, found)
+    if delivery.state is DeliveryState.FAILED:
+        return Ticket(delivery.channel, TicketState.FAILED, reason=delivery.error, at=delivery.at,
+                      publication=publication.entry_id, attempts=delivery.attempt)
+    reason = delivery.describe() if delivery.state is DeliveryState.RETRYING else ""
+    return Ticket(delivery.channel, TicketState.ASKED, reason=reason, at=delivery.at or publication.at,
+                  publication=publication.entry_id, attempts=delivery.attempt)
+
+
+LEGACY_TICKET = "ticket"
+"""The data key of the follow-up entries ``followup-publish`` wrote before follow-ups went
+through the outbox (asked/filed/failed): kept in the journal and its exports as entries,
+no longer folded into tickets (docs/export-format.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +147,8 @@ class Followup:
     uid: str = ""
     """Its entry's uid: the same in every copy of the journal (a ticket's marker)."""
     tickets: tuple[Ticket, ...] = ()
-    """Its tickets, one per channel it was filed in (or asked, or failed)."""
+    """Its tickets, one per channel it was filed in (or asked, or failed): its ``followup``
+    publications' deliveries."""
 
     @property
     def status(self) -> str:
@@ -371,9 +395,8 @@ class Incident:
             self.last_update_at = entry.ts
 
     def _followup(self, entry: Entry) -> None:
-        if TICKET in entry.data:
-            self._ticket(entry)
-            return
+        if LEGACY_TICKET in entry.data:
+            return  # filed before the outbox: an entry of the record, no follow-up of its own
         closes = entry.data.get("done")
         if closes is not None:  # ``followup-done``: closes the follow-up journaled as entry ``done``
             self.followups = [replace(f, done_at=entry.ts) if f.entry_id == closes else f
@@ -387,26 +410,23 @@ class Incident:
                      str(priority) if priority in PRIORITIES else "", uid=entry.uid)
         )
 
-    def _ticket(self, entry: Entry) -> None:
-        data = entry.data
-        try:
-            state = TicketState(data.get(TICKET))
-        except ValueError:
+    def _publish(self, entry: Entry) -> None:
+        self.outbox.asked(entry)
+        if entry.data.get("moment") == Moment.FOLLOWUP:
+            self._tickets(entry.data.get("followup"))
+
+    def _delivery(self, entry: Entry) -> None:
+        self.outbox.delivered(entry)
+        publication = self.outbox.by_id.get(entry.data.get("publication"))  # type: ignore[arg-type]
+        if publication is not None and publication.moment == Moment.FOLLOWUP:
+            self._tickets(publication.data.get("followup"))
+
+    def _tickets(self, entry_id: object) -> None:
+        """A follow-up's tickets, from its publications' deliveries."""
+        if not isinstance(entry_id, int) or isinstance(entry_id, bool):
             return
-        # An outcome is warroom's own word (what the tracker answered), never a person's.
-        if state is not TicketState.ASKED and entry.origin is not Origin.WARROOM:
-            return
-        target = data.get("followup")
-        channels = data.get("channels") if state is TicketState.ASKED else [data.get("channel")]
-        if not isinstance(channels, list):
-            return
-        tickets = {}
-        for name in channels:
-            if isinstance(name, str) and name:
-                tickets[name] = Ticket(name, state, str(data.get("key") or ""), str(data.get("url") or ""),
-                                       str(data.get("reason") or ""), entry.ts)
-        self.followups = [replace(f, tickets=_merged(f.tickets, tickets)) if f.entry_id == target else f
-                          for f in self.followups]
+        tickets = tuple(ticket_of(p, d) for p, d in self.outbox.followup(entry_id).values())
+        self.followups = [replace(f, tickets=tickets) if f.entry_id == entry_id else f for f in self.followups]
 
     def _timer(self, entry: Entry) -> None:
         action = entry.data.get("action")
@@ -443,15 +463,6 @@ class Incident:
                 self.started_at = at
 
 
-def _merged(tickets: tuple[Ticket, ...], news: dict[str, Ticket]) -> tuple[Ticket, ...]:
-    """``tickets`` with ``news`` in their channels' places; a filed ticket stays filed."""
-    kept = {t.channel: t for t in tickets}
-    for name, ticket in news.items():
-        if kept.get(name) is None or kept[name].state is not TicketState.FILED:
-            kept[name] = ticket
-    return tuple(kept.values())
-
-
 _HANDLERS = {
     Kind.DECLARE: Incident._declare,
     Kind.SEVERITY: Incident._severity,
@@ -464,8 +475,8 @@ _HANDLERS = {
     Kind.MILESTONE: Incident._milestone,
     Kind.MITIGATION: Incident._mitigation,
     Kind.RUNBOOK: lambda incident, entry: runbook_progress.apply(incident.runbooks, entry),
-    Kind.PUBLISH: lambda incident, entry: incident.outbox.asked(entry),
-    Kind.DELIVERY: lambda incident, entry: incident.outbox.delivered(entry),
+    Kind.PUBLISH: Incident._publish,
+    Kind.DELIVERY: Incident._delivery,
 }
 
 

@@ -246,6 +246,8 @@ class Outbox:
         self.by_id[entry.id] = publication
 
     def delivered(self, entry: Any) -> None:
+        if getattr(getattr(entry, "origin", None), "value", "warroom") != "warroom":
+            return  # an outcome is warroom's own word (what the service answered), never a person's
         data = entry.data
         publication = self.by_id.get(data.get("publication"))  # type: ignore[arg-type]
         delivery = publication.deliveries.get(str(data.get("channel"))) if publication else None
@@ -301,6 +303,19 @@ class Outbox:
                 if delivery.state in (DeliveryState.SENT, DeliveryState.FAILED):
                     last[delivery.channel] = delivery
         return [d for d in last.values() if d.state is DeliveryState.FAILED]
+
+    def followup(self, entry_id: int) -> dict[str, tuple[Publication, Delivery]]:
+        """Per channel, where filing follow-up ``entry_id`` stands: the delivery that filed
+        it (a filed ticket stays filed), else the latest one asked for."""
+        found: dict[str, tuple[Publication, Delivery]] = {}
+        for publication in self.publications:
+            if publication.moment != Moment.FOLLOWUP or publication.data.get("followup") != entry_id:
+                continue
+            for name, delivery in publication.deliveries.items():
+                kept = found.get(name)
+                if kept is None or kept[1].state is not DeliveryState.SENT:
+                    found[name] = (publication, delivery)
+        return found
 
     def retrying(self) -> list[Delivery]:
         return [d for p in self.publications for d in p.deliveries.values() if d.state is DeliveryState.RETRYING]

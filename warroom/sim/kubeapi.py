@@ -163,6 +163,7 @@ class KubeAPI:
         self.requests: list[Request] = []
         self.pod_usage: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
         self.nodes: dict[str, tuple[str, ...]] = {}
+        self.node_usage: dict[str, dict[str, str]] = {}
         self._objects: dict[str, dict[tuple[str, str], Obj]] = {kind: {} for kind in KINDS}
         self._logs: dict[tuple[str, str, str, bool], str] = {}
         self._log_changed = asyncio.Event()
@@ -194,6 +195,7 @@ class KubeAPI:
         app.router.add_get("/apis/{group}", self._discovery)
         app.router.add_get("/apis/{group}/v1", self._discovery)
         app.router.add_get("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods", self._pod_metrics)
+        app.router.add_get("/apis/metrics.k8s.io/v1beta1/nodes", self._node_metrics)
         app.router.add_get("/api/v1/nodes/{name}", self._node)
         app.router.add_get("/api/v1/namespaces", self._namespaces)
         app.router.add_get("/api/v1/namespaces/{ns}", self._namespaces)
@@ -450,16 +452,29 @@ class KubeAPI:
         ``memory`` usage. Until one is set, metrics.k8s.io answers 404 (no metrics-server)."""
         self.pod_usage[(ns, pod)] = usage
 
-    def set_node(self, name: str, *, pressure: tuple[str, ...] = ()) -> None:
+    def set_node(self, name: str, *, pressure: tuple[str, ...] = (), usage: dict[str, str] | None = None) -> None:
         """A node and the pressure conditions (MemoryPressure, DiskPressure, PIDPressure)
-        that are True on it."""
+        that are True on it; ``usage`` (``cpu``, ``memory``): what metrics-server reports for it."""
         self.nodes[name] = tuple(pressure)
+        if usage is not None:
+            self.node_usage[name] = dict(usage)
+
+    def _metrics_server(self) -> None:
+        # metrics-server serves pods and nodes alike once it runs: here, once any usage is set.
+        if not self.pod_usage and not self.node_usage:
+            raise APIError(404, "the server could not find the requested resource")
+
+    async def _node_metrics(self, request: web.Request) -> web.Response:
+        self._metrics_server()
+        items = [{"metadata": {"name": name}, "timestamp": timestamp(None), "window": "15s", "usage": usage}
+                 for name, usage in sorted(self.node_usage.items())]
+        return web.json_response({"kind": "NodeMetricsList", "apiVersion": "metrics.k8s.io/v1beta1",
+                                  "metadata": {}, "items": items})
 
     async def _pod_metrics(self, request: web.Request) -> web.Response:
         ns = request.match_info["ns"]
         self._authorize(request, "list", "Pod", None, ns, None)
-        if not self.pod_usage:
-            raise APIError(404, "the server could not find the requested resource")
+        self._metrics_server()
         matches = self._matcher(request, "Pod")
         pods = {o["metadata"]["name"]: o for o in self.objects("Pod", ns)}
         items = []

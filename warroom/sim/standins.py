@@ -83,6 +83,8 @@ class StandIns:
         # Slack
         self.slack_channels: dict[str, dict[str, Any]] = {
             "C0INCIDENTS": {"id": "C0INCIDENTS", "name": "incidents", "messages": []}}
+        self.slack_update_error = ""
+        """When set, ``chat.update`` answers ``ok: false`` with it (say ``cant_update_message``)."""
         # Statuspage: incident id -> incident
         self.status_incidents: dict[str, dict[str, Any]] = {}
         # PagerDuty: dedup_key -> {"status", "pages", "events"}
@@ -259,6 +261,22 @@ url = "{self.api_url('webhook')}"
             self._heard(f"Slack #{channel['name']}{' (thread)' if thread else ''}: {text}")
             return web.json_response({"ok": True, "channel": channel["id"], "ts": ts,
                                       "message": {"text": text, "ts": ts}})
+        if method == "chat.update":
+            channel = self._slack_channel(str(args.get("channel", "")))
+            if channel is None:
+                return fail("channel_not_found")
+            if self.slack_update_error:
+                return fail(self.slack_update_error)
+            found = next((m for m in channel["messages"] if m["ts"] == args.get("ts")), None)
+            if found is None:
+                return fail("message_not_found")
+            if not args.get("text"):
+                return fail("no_text")
+            found["text"] = args["text"]
+            found["edited"] = found.get("edited", 0) + 1
+            self._heard(f"Slack #{channel['name']} (first message updated): {args['text']}")
+            return web.json_response({"ok": True, "channel": channel["id"], "ts": found["ts"],
+                                      "text": args["text"]})
         return fail("unknown_method")
 
     async def _slack_hook(self, request: web.Request) -> web.Response:

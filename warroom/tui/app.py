@@ -376,6 +376,8 @@ class WarroomApp(App):
         self.health_pane.set_checks([(c.name, c.kind, c.service) for c in config.checks])
         self.start_flows()
         self.bind_mitigation_keys(config)
+        self.draft_pane.label_post(bool(config.channels))
+        self.header.meeting(config.incident.bridge, config.incident.channel)
         self.refresh_state(roles=True)
         self.refill_draft()
         self.refresh_bindings()
@@ -495,6 +497,7 @@ class WarroomApp(App):
         self.header.show(flow.incident, flow.key(), level, flow.timer(), flow.now(), self.seat_label(),
                          health, worst_name, due[0].contacts[0] if due else "")
         self.show_banner()
+        self.refresh_runbook_screen()
         if roles:
             self.roles_pane.show(flow.incident, level.required_roles if level else ())
 
@@ -571,9 +574,13 @@ class WarroomApp(App):
                         f"then {self.key('draft.post')}", title="Status page", severity="warning",
                         timeout=15, markup=False)
         elif prompt is Prompt.NOTIFY_DUE:
-            self.publish_flow.leadership(self.incident_flow.incident, detail)
-            self.notify(f"Time to notify {safe_line(detail)} (then {self.key('incident.notified')})",
-                        title="Notify", severity="warning", markup=False)
+            where = self.publish_flow.leadership(self.incident_flow.incident, detail)
+            if where:
+                self.notify(f"Notifying {safe_line(detail)}: the initial alert to {safe_line(', '.join(where))} "
+                            "(marked notified once delivered)", title="Notify", severity="warning", markup=False)
+            else:
+                self.notify(f"Time to notify {safe_line(detail)} (then {self.key('incident.notified')})",
+                            title="Notify", severity="warning", markup=False)
 
     def refill_draft(self, *, force: bool = False) -> None:
         flow = self.incident_flow
@@ -793,6 +800,11 @@ class WarroomApp(App):
     def action_notified(self) -> None:
         self.dialogs.notified()
 
+    def action_file_followup(self) -> None:
+        from warroom.tui.followup_tickets import file_followup
+
+        file_followup(self, self.timeline.cursor_entry)
+
     def action_postmortem(self) -> None:
         if self.config is not None:
             self.dialogs.postmortem()
@@ -824,9 +836,20 @@ class WarroomApp(App):
         if (progress is None or not progress.in_use) and not self.read_only:
             self.runbook_flow.opened(name)  # its escalation rule now applies to this incident
         rows = self.runbook_flow.rows(runbook, incident)
-        self.push_screen(RunbookScreen(f"Runbook {name}: {runbook.title}", rows,
+        self.push_screen(RunbookScreen(name, f"Runbook {name}: {runbook.title}", rows,
                                        self.runbook_flow.escalation_line(runbook), read_only=self.read_only),
                          lambda answer: self.runbook_answer(name, answer))
+
+    def on_runbook_screen_marked(self, event) -> None:
+        self.runbook_answer(event.runbook, (event.what, event.row))
+
+    def refresh_runbook_screen(self) -> None:
+        """The open runbook screen's rows, as the journal now has them."""
+        screen = self.screen
+        name = getattr(screen, "runbook", None)
+        if name is None or self.runbook_flow.config is None or name not in self.runbook_flow.library.runbooks:
+            return
+        screen.show_rows(self.runbook_flow.rows(self.runbook_flow.library.get(name), self.incident_flow.incident))
 
     @guarded("the runbook")
     def runbook_answer(self, name: str, answer: tuple[str, str] | None) -> None:

@@ -99,7 +99,7 @@ STYLES = {
     "status-resolved": "bold $success",
     "health-none": "", "health-ok": "$timer-ok", "health-warn": "bold $timer-soon",
     "health-critical": "bold $background on $timer-overdue",
-    "key": "bold", "title": "bold", "console": "$text-muted",
+    "key": "bold", "title": "bold", "console": "$text-muted", "bridge": "$text-accent",
     "journal-up": "", "journal-lost": "bold $background on $timer-soon",
     "publish-ok": "", "publish-retrying": "bold $timer-soon", "publish-failed": "bold $background on $error",
 }
@@ -163,7 +163,7 @@ class IncidentHeader(Vertical):
     IncidentHeader { height: 2; background: $panel; }
     """
 
-    TOP = ("key", "severity", "status", "title", "console")
+    TOP = ("key", "severity", "status", "title", "bridge", "console")
     BOTTOM = ("elapsed", "ic", "timer", "escalation", "notify", "external", "target", "journal", "spool",
               "publish", "health")
 
@@ -208,10 +208,17 @@ class IncidentHeader(Vertical):
         else:
             self._put("spool", f"{waiting} not yet shared since {since:%H:%M} UTC", "journal-lost")
 
+    def meeting(self, bridge: str | None, channel: str | None) -> None:
+        """Where the war room meets ([incident] bridge and channel): one glance away for
+        whoever joins late, not only in the initial alert."""
+        where = " · ".join(safe_line(w) for w in (bridge, channel) if w)
+        self._put("bridge", f"bridge {where}" if bridge else where, "bridge")
+
     def undeclared(self, health: str, health_state: str, declare_key: str) -> None:
         """Before an incident exists (a drill): only the health summary and what to do."""
         for name in self.TOP + self.BOTTOM:
-            self._put(name, "", "")
+            if name != "bridge":
+                self._put(name, "", "")
         self._put("title", f"No incident declared: press {declare_key} to declare one")
         self._put("health", health, f"health-{health_state}")
 

@@ -6,6 +6,8 @@ them touches the journal.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections import deque
 
 from textual import events
@@ -232,6 +234,18 @@ class DraftPane(Pane):
 
     def on_mount(self) -> None:
         self.border_title = "Update draft"
+
+    def label_post(self, publishing: bool) -> None:
+        """The post key says what it does: "Publish" (a preview of the channels first) where
+        channels are configured, "Mark posted" without. Its id and key (the keymap's) stay."""
+        declared = registry.BY_ID["draft.post"]
+        words = ("Publish", "Publish the draft after a preview of its channels (restarts the timer)") if publishing \
+            else (declared.description, "")
+        bindings = self._bindings.key_to_bindings
+        for key, held in bindings.items():
+            bindings[key] = [dataclasses.replace(b, description=words[0], tooltip=words[1])
+                             if b.id == declared.binding_id else b for b in held]
+        self.refresh_bindings()
 
     @property
     def template(self) -> str:

@@ -18,17 +18,24 @@ PREVIEW_LINES = 8
 
 
 class PublishScreen(Modal):
-    """Dismissed with ("publish", [channel names]) (at least one), ("mark", []) or None."""
+    """Dismissed with ("publish", [channel names]) (at least one), ("mark", []) or None.
 
-    def __init__(self, template: str, text: str, targets: list[Target]) -> None:
+    ``title`` and ``go`` word it for another use (a follow-up filed as a ticket); ``mark``
+    offers "Mark posted only" (an update's)."""
+
+    def __init__(self, template: str, text: str, targets: list[Target], *, title: str = "",
+                 go: str = "Publish", mark: bool = True) -> None:
         super().__init__()
         self.template = template
         self.text = text
         self.targets = targets
+        self.title_text = title or f"Publish {template} to:"
+        self.go = go
+        self.mark = mark
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Content(f"Publish {self.template} to:"), classes="dialog-title")
+            yield Label(Content(self.title_text), classes="dialog-title")
             for n, target in enumerate(self.targets):
                 audience = "customers" if target.config.external else "internal"
                 label = f"{target.name} ({target.config.kind}, {audience})"
@@ -42,8 +49,9 @@ class PublishScreen(Modal):
                          classes="dialog-hint")
             yield Label("", id="publish-error", classes="dialog-warning")
             with Horizontal(classes="buttons"):
-                yield Button("Publish", variant="primary", id="publish")
-                yield Button("Mark posted only", id="mark")
+                yield Button(self.go, variant="primary", id="publish")
+                if self.mark:
+                    yield Button("Mark posted only", id="mark")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:

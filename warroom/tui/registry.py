@@ -52,6 +52,9 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     A("incident.snooze", "snooze", "z", "Snooze", "Snooze the update reminder 5 or 10 minutes (journaled)", True),
     A("incident.ack_escalation", "ack_escalation", "e", "Escalated", "Record that the escalation chain's step now due was contacted (journaled)", True, show=False),
     A("incident.notified", "notified", "N", "Notified", "Mark a notification the severity asks for as done (journaled)", True, show=False),
+    A("incident.file_followup", "file_followup", "F", "File ticket",
+      "File a follow-up as a ticket in the trackers (the one under the timeline's cursor, else pick one)", True,
+      show=False),
     A("incident.mitigate", "actions", "x", "Mitigate", "Mitigations: preview, confirm, run (evidence and audit first)", True),
     A("incident.runbooks", "runbooks", "R", "Runbooks",
       "The runbooks for the incident's services: steps run read-only, options, escalation", False, show=False),
@@ -93,7 +96,9 @@ TIMELINE_PANE: tuple[ConsoleAction, ...] = (
 )
 
 DRAFT: tuple[ConsoleAction, ...] = (
-    A("draft.post", "post", "ctrl+o", "Mark posted", "Mark the draft posted (restarts the timer)", True, group="Update draft pane"),
+    A("draft.post", "post", "ctrl+o", "Mark posted",
+      "Mark the draft posted (restarts the timer); with channels configured: Publish, after a preview of where it goes",
+      True, group="Update draft pane"),
     A("draft.refill", "refill", "ctrl+r", "Refill", "Refill from the template", group="Update draft pane"),
     A("draft.diff", "diff", "ctrl+l", "Diff", "Diff against the last posted update", group="Update draft pane"),
     A("draft.copy", "copy", "ctrl+b", "Copy", "Copy (OSC 52, works over SSH)", group="Update draft pane"),

@@ -1,7 +1,9 @@
 """The runbook screen: a runbook's steps with their state and its options with their
 actions, every line literal (runbook files are text from elsewhere). Enter on a step runs it
 read-only, on an option takes it through its action; the answer goes back to the app
-through ``dismiss`` as ``(what, row id)``."""
+through ``dismiss`` as ``(what, row id)``. Marking a step done or skipped, or the escalation
+made, keeps the screen open (``Marked``): the app journals it and the rows show it as soon as
+the journal does (``show_rows``), the same state the scribe's console shows."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
@@ -21,8 +24,16 @@ from warroom.tui.modals import Modal
 class RunbookScreen(Modal):
     BINDINGS = [registry.binding("dialog.cancel"), *registry.bindings(*registry.RUNBOOK)]
 
-    def __init__(self, title: str, rows: list[Row], escalation: str, *, read_only: bool) -> None:
+    class Marked(Message):
+        """A step marked done or skipped (``row``: ``step:N``), or the escalation made."""
+
+        def __init__(self, runbook: str, what: str, row: str) -> None:
+            super().__init__()
+            self.runbook, self.what, self.row = runbook, what, row
+
+    def __init__(self, runbook: str, title: str, rows: list[Row], escalation: str, *, read_only: bool) -> None:
         super().__init__()
+        self.runbook = runbook
         self.title_text = title
         self.rows = {row.id: row for row in rows}
         self.escalation = escalation
@@ -40,6 +51,18 @@ class RunbookScreen(Modal):
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+
+    def show_rows(self, rows: list[Row]) -> None:
+        """The rows as the journal now has them, the highlight kept on its line."""
+        if [(r.id, r.label) for r in rows] == [(r.id, r.label) for r in self.rows.values()]:
+            return
+        self.rows = {row.id: row for row in rows}
+        options = self.query_one(OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        options.add_options([Option(Content(safe_line(row.label)), id=row.id) for row in rows])
+        if highlighted is not None and rows:
+            options.highlighted = min(highlighted, len(rows) - 1)
 
     def highlighted(self) -> Row | None:
         rows = self.query_one(OptionList)
@@ -73,7 +96,7 @@ class RunbookScreen(Modal):
     def _mark(self, what: str) -> None:
         row = self.highlighted()
         if row is not None and row.id.startswith("step:"):
-            self.dismiss((what, row.id))
+            self.post_message(self.Marked(self.runbook, what, row.id))
 
     def action_done(self) -> None:
         self._mark("done")
@@ -82,4 +105,4 @@ class RunbookScreen(Modal):
         self._mark("skip")
 
     def action_escalated(self) -> None:
-        self.dismiss(("escalated", ""))
+        self.post_message(self.Marked(self.runbook, "escalated", ""))

@@ -49,6 +49,16 @@ def _order(entry: Entry) -> tuple:
     return happened_at(entry), entry.id
 
 
+def _shown(entry: Entry) -> str:
+    """What the timeline shows of an entry: its text, but for a publication one line (where
+    it went, and the text's first line): the text as sent, often a dozen lines, is one Enter
+    away and would push everything else off the screen."""
+    if entry.kind is Kind.PUBLISH and entry.data.get("summary"):
+        first = entry.text.strip().split("\n", 1)[0]
+        return f"{entry.data['summary']}: {first}"
+    return entry.text
+
+
 def _line_count(text: str) -> int:
     return text.rstrip("\r\n").count("\n") + 1
 
@@ -282,7 +292,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             if day != last_day:
                 last_day = day
             self._days.append(last_day)
-            self._heights.append(_line_count(entry.text))
+            self._heights.append(_line_count(_shown(entry)))
             shown = byline(entry)
             if shown not in self._authors:
                 self._authors.add(shown)
@@ -427,7 +437,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             ts = utc(happened_at(entry))
             stamp = f"{ts:%Y-%m-%d %H:%M:%S}" if self._multi_day else f"{ts:%H:%M:%S}"
-            text = _text_line(entry.text, line)
+            text = _text_line(_shown(entry), line)
             if line == 0:
                 text = late_note(entry) + text
             if line == 0:

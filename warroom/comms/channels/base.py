@@ -40,6 +40,9 @@ class Message:
     rank: int | None = None
     """The severity's rank in its scheme, 0 the most severe (PagerDuty's severity, the
     status page's impact); None: no known level."""
+    ic: str = ""
+    """The Incident Commander when it was asked ("" while unfilled): Slack's first message
+    keeps it current."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,10 @@
 With a token, the incident's first message goes to the configured channel, or, when none is
 configured, to a channel made for the incident (``conversations.create``, named like the
 guides' ``#incident-2026-12-06-checkout-errors``); every later message is a reply in that
-first message's thread (its ``ts``, kept in the journal's receipt). Slack answers errors
+first message's thread (its ``ts``, kept in the journal's receipt), and the first message
+is rewritten (``chat.update``) to say what the incident is now: title, severity, status,
+IC and the latest publication's first line. A failed ``chat.update`` is noted in the
+receipt (``header``) and never fails the reply, which was already posted. Slack answers errors
 with HTTP 200 and ``{"ok": false, "error": ...}``: those are failures too, retried only
 when Slack says it was its own trouble. 429 carries ``Retry-After``.
 
@@ -46,6 +49,19 @@ def text_of(message: Message) -> str:
     return escape(message.text)
 
 
+def header_of(message: Message) -> str:
+    """The incident's first message as ``chat.update`` keeps it: what the incident is now
+    (title, severity, status, IC) and the first line of the latest publication, every part
+    escaped; the rest is in the thread."""
+    first = next((line.strip() for line in message.text.splitlines() if line.strip()), "")
+    level = f"{message.severity} · " if message.severity else ""
+    lines = [f"{message.incident_key}: {message.title}",
+             f"{level}{message.status or 'open'} · IC: {message.ic or 'unfilled'}",
+             f"Latest: {first}" if first else "",
+             "Every update is in this thread."]
+    return "\n".join(escape(safe_line(line)) for line in lines if line)
+
+
 class SlackChannel(HttpChannel):
     service = "Slack"
 
@@ -65,6 +81,9 @@ class SlackChannel(HttpChannel):
             body["thread_ts"] = thread_ts
         return self._method("chat.postMessage", body)
 
+    def _update(self, channel: str, ts: str, message: Message) -> Request:
+        return self._method("chat.update", {"channel": channel, "ts": ts, "text": header_of(message)})
+
     def _webhook(self, message: Message) -> Request:
         return Request("POST", self.secrets.expand(str(self.config.webhook_url)),
                        {"Content-Type": "application/json"}, {"text": text_of(message)})
@@ -81,6 +100,8 @@ class SlackChannel(HttpChannel):
             shown.append(self._method("conversations.create", {"name": channel_name(message)}).shown(self.secrets))
             channel, thread = "<the new channel's id>", None
         shown.append(self._post(channel, message, thread).shown(self.secrets))
+        if thread:
+            shown.append(self._update(channel, thread, message).shown(self.secrets))
         return shown
 
     # -- sending ------------------------------------------------------------------------
@@ -135,5 +156,13 @@ class SlackChannel(HttpChannel):
         answer = await self._api(self._post(channel, message, thread))
         channel_id = str(answer.get("channel") or channel)
         ts = str(answer.get("ts") or "")
+        data = {"channel": channel_id, "ts": ts}
+        if thread:
+            # The first message kept current; the reply is delivered whatever this answers.
+            try:
+                await self._api(self._update(channel_id, thread, message))
+                data["header"] = "updated"
+            except DeliveryFailed as failed:
+                data["header"] = f"not updated: {failed.summary}"
         # The thread is the first message's: a reply keeps pointing at it.
-        return Receipt(remote_id=thread or ts, data={"channel": channel_id, "ts": ts})
+        return Receipt(remote_id=thread or ts, data=data)

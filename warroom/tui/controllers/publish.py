@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from warroom.domain.incident import Incident
+from warroom.domain.incident import Followup, Incident
 from warroom.domain.publishing import Moment, Occasion, Publication, moment_of, occasions
 from warroom.domain.timeline import Entry
 from warroom.errors import WarroomError
@@ -82,6 +82,28 @@ class PublishController:
 
         self.host.run_worker(run, group="publish", exit_on_error=False)
 
+    # -- follow-ups as tickets ------------------------------------------------------------------
+
+    def followup_targets(self, incident: Incident) -> list[Target]:
+        """The tracker channels a follow-up is filed in (WarroomError: none configured)."""
+        if self.publisher is None:
+            raise WarroomError("no channel files follow-ups", 'add a [[channel]] of kind "jira" or "github"')
+        return self.publisher.followup_targets(incident)
+
+    def file_followup(self, item: Followup, channels: Sequence[str]) -> None:
+        """Ask for ``item`` to be filed in ``channels`` (the outbox) and deliver it."""
+        publisher, incident_id = self.publisher, self.incident_id
+        if publisher is None or incident_id is None:
+            return
+
+        async def run() -> None:
+            delivering = await publisher.file_followup(incident_id, item, channels)
+            self.host.post_message(Notice(f"Filing follow-up {item.entry_id} in {', '.join(channels)}"))
+            if delivering:
+                await publisher.deliver(incident_id, delivering)
+
+        self.host.run_worker(run, group="publish", exit_on_error=False)
+
     # -- the moments -------------------------------------------------------------------------
 
     def consider(self, incident: Incident, entries: Iterable[Entry], now: datetime) -> None:
@@ -101,16 +123,21 @@ class PublishController:
             self._asked.update(o.source for o in wanted)
             self.host.run_worker(partial(self._publish_occasions, wanted), group="publish", exit_on_error=False)
 
-    def leadership(self, incident: Incident, audience: str) -> None:
-        """The severity's notification is due: the initial alert to the leadership channels."""
+    def leadership(self, incident: Incident, audience: str) -> list[str]:
+        """The severity's notification is due: the initial alert to the leadership channels
+        (once its first delivery is journaled, the audience counts as notified). The
+        channels it goes to (none: the IC tells them by hand)."""
         if self.publisher is None or not self.delivering:
-            return
+            return []
         source = f"notify:{audience.strip().lower()}"
-        if source in incident.outbox.sources or source in self._asked:
-            return
+        where = [t.name for t in self.publisher.plan(incident, Moment.LEADERSHIP, "initial-alert") if t.allowed]
+        if source in incident.outbox.sources or source in self._asked or not where:
+            return where
         self._asked.add(source)
-        self.host.run_worker(partial(self._publish_occasions, [Occasion(Moment.LEADERSHIP, "initial-alert", source)]),
-                             group="publish", exit_on_error=False)
+        # Delivered to one channel at least, the audience is marked notified (the Publisher).
+        notice = Occasion(Moment.LEADERSHIP, "initial-alert", source, fields=(("audience", audience.strip()),))
+        self.host.run_worker(partial(self._publish_occasions, [notice]), group="publish", exit_on_error=False)
+        return where
 
     async def _publish_occasions(self, wanted: list[Occasion]) -> None:
         publisher, incident_id = self.publisher, self.incident_id
