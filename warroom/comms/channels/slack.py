@@ -16,6 +16,8 @@ an update reaches Slack as those characters, never as a mention or a link.
 
 from __future__ import annotations
 
+import asyncio
+
 import re
 from typing import Any
 
@@ -153,16 +155,26 @@ class SlackChannel(HttpChannel):
             channel, thread = self.config.channel, None
         else:
             channel, thread = await self._incident_channel(message), None
-        answer = await self._api(self._post(channel, message, thread))
+        header: dict[str, str] = {}
+
+        async def keep_current() -> None:
+            # The first message kept current, beside the reply (not after it: one answer's
+            # wait, not two); the reply is delivered whatever this answers.
+            try:
+                await self._api(self._update(channel, thread, message))
+                header["header"] = "updated"
+            except DeliveryFailed as failed:
+                header["header"] = f"not updated: {failed.summary}"
+
+        if thread:
+            answer, _ = await asyncio.gather(self._api(self._post(channel, message, thread)), keep_current(),
+                                             return_exceptions=True)
+            if isinstance(answer, BaseException):
+                raise answer
+        else:
+            answer = await self._api(self._post(channel, message, thread))
         channel_id = str(answer.get("channel") or channel)
         ts = str(answer.get("ts") or "")
-        data = {"channel": channel_id, "ts": ts}
-        if thread:
-            # The first message kept current; the reply is delivered whatever this answers.
-            try:
-                await self._api(self._update(channel_id, thread, message))
-                data["header"] = "updated"
-            except DeliveryFailed as failed:
-                data["header"] = f"not updated: {failed.summary}"
+        data = {"channel": channel_id, "ts": ts, **header}
         # The thread is the first message's: a reply keeps pointing at it.
         return Receipt(remote_id=thread or ts, data=data)
