@@ -12,7 +12,6 @@ import asyncio
 import json
 import signal
 import subprocess
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -193,11 +192,9 @@ def test_kill_9_between_the_ask_and_the_outcome_files_nothing_twice(cli, store, 
     child = spawn("followup-publish", "INC-1", entry_id, "--config", config, "--store", store,
                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while not jira.issues:  # the create reached the tracker (and its answer is held)
-            assert child.poll() is None, child.communicate()
-            assert time.monotonic() < deadline, "the child never filed"
-            time.sleep(0.02)
+        # The create reached the tracker (and its answer is held).
+        assert jira.filed.wait(30), f"the child never filed: {child.poll()=}"
+        assert child.poll() is None, child.communicate()
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(10)

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,8 @@ class Fake:
     port: int = 0
     on_receive: Callable[[str], None] | None = None
     """Told one line for each issue filed (the demo shows it in the console)."""
+    filed: threading.Event = field(default_factory=threading.Event)
+    """Set once an issue is created (a test in another thread or process waits on it)."""
     _release: asyncio.Event | None = None
 
     @property
@@ -109,6 +112,7 @@ class FakeJira(Fake):
             return 400, {"errorMessages": [], "errors": {"description": "Operation value must be a string"}}
         key = f"{fields['project']['key']}-{len(self.issues) + 1}"
         self.issues[key] = fields
+        self.filed.set()
         if self.on_receive is not None:
             self.on_receive(f"jira: {key} filed: {fields['summary']}"[:120])
         if self.hang_creates:
@@ -145,6 +149,7 @@ class FakeGitHub(Fake):
                  "assignees": [{"login": a} for a in payload.get("assignees", [])],
                  "html_url": f"https://github.example/{self.repo}/issues/{number}", "state": "open"}
         self.issues.append(issue)
+        self.filed.set()
         if self.hang_creates:
             self.hang_creates -= 1
             await self.hang()
