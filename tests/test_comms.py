@@ -521,3 +521,43 @@ async def test_an_update_lists_the_telling_checks_and_counts_the_rest(war: War):
     assert len(shown) == 12 and shown[:2] == ["check-00", "check-01"] and {"check-07", "check-23"} <= set(shown)
     assert ctx["metrics_more"] == 18
     assert "- and 18 more checks (the Health pane has them all)" in render("internal-update", ctx).text
+
+
+async def test_a_draft_from_only_what_its_template_reads_is_the_same_draft(war: War, tmp_path: Path):
+    """The console builds only the context keys a template reads, with the health marks it
+    keeps as entries arrive: every built-in renders exactly as from the whole context."""
+    from warroom.comms.templates import health_marks, variables
+
+    await first_hour(war)
+    await health(war, "api-errors", "ok", "critical", "5.2%")
+    await health(war, "api-errors", "critical", "ok", "0.1%")
+    loaded = await war.svc.load(war.id)
+    inc, entries = loaded.incident, loaded.entries
+    split = len(entries) // 2
+    marks = health_marks(entries[split:], health_marks(entries[:split]))
+    assert marks == health_marks(entries) and set(marks) == {"api-http", "api-errors"}
+
+    def context(**lean) -> dict:
+        return build_context(inc, entries, key="INC-1", level=war.svc.level(inc),
+                             timer=war.svc.timer(inc, war.now), now=war.now, **lean)
+
+    whole = context()
+    for name in TEMPLATE_NAMES:
+        wanted = variables(name)
+        assert wanted, name
+        lean = context(marks=marks, wanted=wanted)
+        assert set(lean) < set(whole) and render(name, lean).text == render(name, whole).text, name
+    assert "mitigations" in variables("resolution") and "mitigations" not in variables("internal-update")
+    assert "mitigations" not in context(wanted=variables("internal-update"))
+    # An override's keys count too; one that includes another template, or does not parse, reads anything.
+    cases = {"own": ("{{ mitigations | length }} mitigations, {{ metrics_more }} more", {"mitigations"}),
+             "include": ('{% include "other.md.j2" %}', None), "broken": ("{{ mitigations ", None)}
+    for case, (source, adds) in cases.items():
+        user = tmp_path / case
+        user.mkdir()
+        (user / "internal-update.md.j2").write_text(source)
+        found = variables("internal-update", user_dir=user)
+        assert found is None if adds is None else adds <= found, case
+    own = tmp_path / "own"
+    text = render("internal-update", context(wanted=variables("internal-update", user_dir=own)), user_dir=own).text
+    assert text == "1 mitigations, 0 more"

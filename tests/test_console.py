@@ -718,6 +718,56 @@ async def test_the_health_pane_draws_a_new_state_at_once_and_new_values_once_a_s
         assert "connected" in str(table.get_cell("cache-down", "summary"))
 
 
+async def test_the_health_pane_draws_rows_out_of_view_when_they_come_into_view(store, clock, incident, tmp_path):
+    """New values and ages of rows nobody can see are not drawn once a second (each drawn
+    cell repaints the table); scrolled into view, a row shows what it missed."""
+    from dataclasses import replace
+
+    from warroom.config import load_config
+    from warroom.domain.durations import coarse, format_duration
+    from warroom.tui.messages import HealthResult
+
+    port = free_port()
+    path = tmp_path / "warroom.toml"
+    path.write_text("".join(f'''
+[[check]]
+name = "cache-{n:02d}"
+kind = "tcp"
+host = "127.0.0.1"
+port = {port}
+interval = "1h"
+timeout = "1s"
+service = "cache"
+''' for n in range(60)))
+    app = console(store, clock, tmp_path, config=load_config(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        table = part(app, "#health-table")
+        await until(pilot, lambda: len(app.health_flow.latest) == 60)
+        app.workers.cancel_group(app, "checks")
+        await until(pilot, lambda: "CRITICAL" in str(table.get_cell("cache-59", "state")))
+        shown = app.health_pane.in_view()
+        assert "cache-00" in shown and "cache-59" not in shown
+        for name in ("cache-00", "cache-59"):
+            app.post_message(HealthResult(replace(app.health_flow.latest[name], summary="refused, again")))
+        await pilot.pause()
+        clock.advance(seconds=42)
+        app.every_second()
+
+        def age(name: str) -> str:
+            return format_duration(coarse(app.incident_flow.now() - app.health_flow.latest[name].at))
+
+        assert "again" in str(table.get_cell("cache-00", "summary"))
+        assert str(table.get_cell("cache-00", "age")) == age("cache-00")
+        assert "again" not in str(table.get_cell("cache-59", "summary"))
+        assert str(table.get_cell("cache-59", "age")) == ""
+        table.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert "cache-59" in app.health_pane.in_view()
+        assert "again" in str(table.get_cell("cache-59", "summary"))
+        assert str(table.get_cell("cache-59", "age")) == age("cache-59") != ""
+
+
 async def test_eta_cause_and_live_metrics_reach_the_update_draft(store, clock, incident, tmp_path):
     from warroom.config import load_config
 

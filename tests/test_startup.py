@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,14 +69,17 @@ import json, sys
 import warroom.tui.app as console_app
 
 class Probe(console_app.WarroomApp):
-    def on_ready(self):  # Textual calls this, then WarroomApp.on_ready, then what call_later asked
-        seen = dict(modules=sorted(m for m in sys.modules if "." not in m))
+    seen = {{}}
 
-        def after():
-            with open({out!r}, "w") as f:
-                json.dump(dict(seen, after=sorted(m for m in sys.modules if m.startswith("warroom."))), f)
+    def on_ready(self):  # Textual calls this, then WarroomApp.on_ready
+        self.seen["modules"] = sorted(m for m in sys.modules if "." not in m)
 
-        self.call_later(after)
+    def import_the_rest(self):  # once the console is complete
+        super().import_the_rest()
+        with open({out!r}, "w") as f:
+            json.dump(dict(self.seen, after=sorted(m for m in sys.modules if m.startswith("warroom."))), f)
+        if {exit_when_complete!r}:
+            self.exit()
 
 console_app.WarroomApp = Probe
 sys.argv = ["warroom", *{argv!r}]
@@ -98,6 +102,12 @@ argv = ["true"]
 """
 
 
+def console_app_file() -> str:
+    import warroom.tui.app
+
+    return warroom.tui.app.__file__
+
+
 def declare(cli) -> None:
     assert cli("declare", "-s", "SEV1", "-t", TITLE, "--ic", "alice").code == 0
 
@@ -106,26 +116,28 @@ def test_the_first_frame_shows_the_incident_before_pydantic_or_jinja2_is_importe
     declare(cli)
     (tmp_path / "warroom.toml").write_text(LOOPBACK_CONFIG)
     modules = tmp_path / "modules.json"
-    code = FIRST_FRAME_PROBE.format(out=str(modules), argv=["open", "--store", store])
-    status, seen, _ = in_terminal([sys.executable, "-c", code], tmp_path, wait_for=[TITLE.encode()], then_key=b"q")
+    code = FIRST_FRAME_PROBE.format(out=str(modules), argv=["open", "--store", store], exit_when_complete=True)
+    status, seen, _ = in_terminal([sys.executable, "-c", code], tmp_path, wait_for=[TITLE.encode()])
     assert status == 0
     seen = json.loads(modules.read_text())
     first = set(seen["modules"])
     assert "textual" in first and "warroom" in first
     assert not first & {"pydantic", "pydantic_core", "jinja2", "httpx", "aiohttp", "kubernetes", "asyncpg"}
-    # Right after the first frame, eagerly: the flows, the dialogs, the templates (an import
-    # error shows at start, never when the IC first presses a key).
+    # Once the console is complete, eagerly: every module of the console (an import error
+    # shows at start, never when the IC first presses a key); the snapshot scenes are not the console's.
     after = set(seen["after"])
-    assert {"warroom.tui.dialogs", "warroom.tui.modals", "warroom.tui.confirm", "warroom.comms.templates",
-            "warroom.tui.controllers.incident", "warroom.tui.controllers.health",
-            "warroom.tui.controllers.mitigation"} <= after
+    tui = Path(console_app_file()).parent
+    console = {".".join(("warroom", "tui", *p.relative_to(tui).with_suffix("").parts)).removesuffix(".__init__")
+               for p in tui.rglob("*.py")} - {"warroom.tui.scenes"}
+    assert console - after == set() and "warroom.comms.templates" in after
 
 
 def test_a_bad_config_found_after_the_first_frame_is_one_line_and_exit_2(cli, store, tmp_path):
     declare(cli)
     entries_before = cli("export", "INC-1", "--format", "json").out
     (tmp_path / "warroom.toml").write_text('[[check]]\nname = "api"\nkind = "http"\nurl = "ftp://api"\n')
-    code = FIRST_FRAME_PROBE.format(out=str(tmp_path / "modules.json"), argv=["open", "--store", store])
+    code = FIRST_FRAME_PROBE.format(out=str(tmp_path / "modules.json"), argv=["open", "--store", store],
+                                    exit_when_complete=False)
     status, seen, _ = in_terminal([sys.executable, "-c", code], tmp_path)
     assert status == 2
     assert TITLE.encode() in seen  # the first frame came before the validation

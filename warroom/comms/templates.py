@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 import jinja2
+import jinja2.meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from warroom.comms import TEMPLATE_NAMES
@@ -140,14 +141,15 @@ def _reading(state: object, summary: object) -> str:
     return f"{state}: {summary}" if state and summary else state or summary
 
 
-def _metrics(entries: list[Entry], services: list[str],
-             live: Mapping[str, Mapping[str, Any]] | None) -> list[dict[str, str]]:
-    """Each check's first journaled reading against its latest (see the module docstring).
-    One pass that only remembers entries: a reading is built for the two kept per check, not
-    for each of the thousands of health entries a long incident holds (the console asks for
-    this draft once a second)."""
-    first: dict[str, Entry] = {}
-    last: dict[str, Entry] = {}
+Marks = dict[str, tuple[Entry, Entry]]
+"""Each check's first and latest health entry, by check name."""
+
+
+def health_marks(entries: Iterable[Entry], marks: Marks | None = None) -> Marks:
+    """Each check's first and latest health entry among ``entries`` (in journal order),
+    carried on from ``marks`` (updated in place) when given: the console keeps its marks as
+    entries arrive, so the update's metrics never scan a long incident's journal again."""
+    marks = {} if marks is None else marks
     for e in entries:
         if e.kind is not Kind.HEALTH:
             continue
@@ -155,11 +157,16 @@ def _metrics(entries: list[Entry], services: list[str],
         if not name:
             continue
         name = str(name)
-        if name not in first:
-            first[name] = e
-        last[name] = e
-    start_of = {name: _health_reading(e) for name, e in first.items()}
-    latest = {name: _health_reading(e) for name, e in last.items() if name not in (live or {})}
+        held = marks.get(name)
+        marks[name] = (e, e) if held is None else (held[0], e)
+    return marks
+
+
+def _metrics(marks: Marks, services: list[str],
+             live: Mapping[str, Mapping[str, Any]] | None) -> list[dict[str, str]]:
+    """Each check's first journaled reading against its latest (see the module docstring)."""
+    start_of = {name: _health_reading(first) for name, (first, _) in marks.items()}
+    latest = {name: _health_reading(last) for name, (_, last) in marks.items() if name not in (live or {})}
     for name, reading in (live or {}).items():
         latest[name] = dict(reading)
     linked = [n for n, r in latest.items() if r.get("service") in services]
@@ -243,10 +250,15 @@ def _triage_lines(entries: list[Entry], recent: list[Entry]) -> list[str]:
 
 def build_context(incident: Incident, entries: list[Entry], *, key: str, level: Level | None,
                   timer: Timer, now: datetime, channel: str | None = None, bridge: str | None = None,
-                  live: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+                  live: Mapping[str, Mapping[str, Any]] | None = None, marks: Marks | None = None,
+                  wanted: Collection[str] | None = None) -> dict[str, Any]:
     """The data every template sees: strings, numbers, booleans, lists and dicts only.
     ``live``: the console's latest health readings by check name (``state``, ``summary``,
-    ``at``, ``service``), newer than what the journal holds."""
+    ``at``, ``service``), newer than what the journal holds. ``marks``: ``health_marks``
+    of ``entries``, when the caller keeps them. ``wanted``: the keys a template reads (see
+    ``variables``); the lists built from many entries are left out unless wanted (the
+    console refills its draft once a second; every mitigation of a long incident formatted
+    each time was half of that)."""
     last_update, recent = since_last_update(entries)
     # An update quotes what happened since the last one; past a few hundred entries nobody
     # reads the list, and building it would cost the console a pass over a huge journal.
@@ -261,7 +273,7 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
     started = incident.started_at
     monitored_from = incident.monitoring_since if incident.resolved_at else None
     eta = incident.eta if incident.open else None
-    return {
+    context = {
         "key": safe_line(key),
         "title": safe_line(incident.title),
         "severity": safe_line(incident.severity),
@@ -286,21 +298,9 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         "ic": safe_line(ic) if ic else "",
         "roles": [{"role": role.value, "title": role.title, "people": [safe_line(p) for p in people]}
                   for role, people in incident.roles.items() if people],
-        "responders": _responders(incident),
         "update_number": incident.updates_posted + 1,
         "updates_posted": incident.updates_posted,
         "since": hm(last_update.ts) if last_update else "",
-        "decisions": [_item(e) for e in recent if e.kind is Kind.DECISION],
-        "actions": [_mitigation(e) for e in recent if e.kind in (Kind.ACTION, Kind.MITIGATION)],
-        "notes": [_item(e) for e in recent if e.kind is Kind.NOTE],
-        "health": [_health(e) for e in recent if e.kind is Kind.HEALTH and is_transition(e)],
-        "changes": [_item(e) for e in recent if e.kind in _CHANGE_KINDS],
-        "known": [_item(e) for e in recent if e.kind in _KNOWN_KINDS],
-        "triage": _triage_lines(entries, recent),
-        "mitigations": [_mitigation(e) for e in incident.mitigations],
-        "followups": [{"text": safe_line(f.text), "owner": safe_line(f.owner),
-                       "due": f.due.isoformat() if f.due else "", "priority": f.priority,
-                       "status": f.status} for f in incident.followups],
         "cadence": _span(cadence),
         "next_update": hm(next_due) if next_due else NO_CADENCE,
         "next_update_at": hm(next_due),
@@ -319,14 +319,36 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         "eta_passed": _span(now - eta) if eta and eta <= now else "",
         "channel": safe_line(channel or ""),
         "bridge": safe_line(bridge or ""),
-        **_shown("metrics", _metrics(entries, incident.services, live), key=_metric_weight),
-        **_done(incident.mitigations),
-        "actions_in_progress": [_item(e) for e in recent if e.kind is Kind.DECISION],
-        "next_steps": [_item(e) for e in recent if e.kind is Kind.ACTION][-NEXT_STEPS:],
         "monitored_from": hm(monitored_from),
         "monitored_for": _span(incident.resolved_at - monitored_from)
                          if monitored_from and incident.resolved_at else "",
     }
+    lists: dict[tuple[str, ...], Callable[[], dict[str, Any]]] = {
+        ("responders",): lambda: {"responders": _responders(incident)},
+        ("decisions", "actions_in_progress"): lambda: {
+            "decisions": (decided := [_item(e) for e in recent if e.kind is Kind.DECISION]),
+            "actions_in_progress": decided},
+        ("actions",): lambda: {"actions": [_mitigation(e) for e in recent
+                                           if e.kind in (Kind.ACTION, Kind.MITIGATION)]},
+        ("notes",): lambda: {"notes": [_item(e) for e in recent if e.kind is Kind.NOTE]},
+        ("health",): lambda: {"health": [_health(e) for e in recent if e.kind is Kind.HEALTH and is_transition(e)]},
+        ("changes",): lambda: {"changes": [_item(e) for e in recent if e.kind in _CHANGE_KINDS]},
+        ("known",): lambda: {"known": [_item(e) for e in recent if e.kind in _KNOWN_KINDS]},
+        ("next_steps",): lambda: {"next_steps": [_item(e) for e in recent if e.kind is Kind.ACTION][-NEXT_STEPS:]},
+        ("triage",): lambda: {"triage": _triage_lines(entries, recent)},
+        ("mitigations",): lambda: {"mitigations": [_mitigation(e) for e in incident.mitigations]},
+        ("followups",): lambda: {"followups": [
+            {"text": safe_line(f.text), "owner": safe_line(f.owner), "due": f.due.isoformat() if f.due else "",
+             "priority": f.priority, "status": f.status} for f in incident.followups]},
+        ("metrics", "metrics_more"): lambda: _shown(
+            "metrics", _metrics(health_marks(entries) if marks is None else marks, incident.services, live),
+            key=_metric_weight),
+        ("actions_done", "actions_done_more"): lambda: _done(incident.mitigations),
+    }
+    for names, build in lists.items():
+        if wanted is None or not set(names).isdisjoint(wanted):
+            context.update(build())
+    return context
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -384,6 +406,45 @@ def render(name: str, context: dict[str, Any], *, user_dir: Path | None = None) 
     return Rendered(safe_text(text), BUILT_IN, warning)
 
 
+def variables(name: str, *, user_dir: Path | None = None) -> frozenset[str] | None:
+    """The context keys template ``name`` reads: its override's in ``user_dir`` and the
+    built-in's (what a broken override falls back to). None when that cannot be told from
+    the source: an override that includes, imports or extends another template, or that
+    does not parse (``render`` says why)."""
+    if name not in TEMPLATE_NAMES:
+        return None
+    path = user_dir / (name + SUFFIX) if user_dir is not None else None
+    try:
+        stamp = path.stat().st_mtime_ns if path is not None and path.is_file() else None
+    except OSError:
+        stamp = None
+    return _variables(name, str(path) if stamp is not None else None, stamp)
+
+
+@lru_cache(maxsize=32)
+def _variables(name: str, override: str | None, stamp: int | None) -> frozenset[str] | None:
+    built_in = _built_in()
+    found = _read_by(built_in, built_in.loader.get_source(built_in, name + SUFFIX)[0])
+    if found is None:
+        return None
+    if override is not None:
+        try:
+            read = _read_by(built_in, Path(override).read_text(encoding="utf-8"))
+        except (jinja2.TemplateError, OSError, UnicodeDecodeError):
+            return None
+        if read is None:
+            return None
+        found |= read
+    return frozenset(found)
+
+
+def _read_by(environment: SandboxedEnvironment, source: str) -> set[str] | None:
+    tree = environment.parse(source)
+    if any(True for _ in jinja2.meta.find_referenced_templates(tree)):
+        return None
+    return jinja2.meta.find_undeclared_variables(tree)
+
+
 def diff_updates(previous: str | None, current: str) -> str:
     """A unified diff of the last posted update against the draft."""
     if previous is None:
@@ -396,5 +457,5 @@ def diff_updates(previous: str | None, current: str) -> str:
 
 
 __all__ = ["BUILT_IN", "TEMPLATE_NAMES", "Rendered", "build_context", "default_user_dir",
-           "diff_updates", "hm", "is_transition", "render", "since_last_update",
-           "template_for_status"]
+           "diff_updates", "health_marks", "hm", "is_transition", "render", "since_last_update",
+           "template_for_status", "variables"]

@@ -245,7 +245,7 @@ Risk = Literal["low", "medium", "high"]
 
 class _Model(BaseModel):
     # strict: TOML already gives exact types, so "443" for a port or 1 for true is a mistake.
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
 
 Threshold = float | timedelta | None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import importlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -66,6 +67,10 @@ ROLES_CHANGE_WITH = frozenset({Kind.DECLARE, Kind.SEVERITY, Kind.ROLE})
 """Entries after which the Roles pane is redrawn (holders, or the level's required roles)."""
 PANE_ORDER = ("health-pane", "timeline-pane", "roles-pane", "draft-pane")
 FATAL_GROUPS = frozenset({"load", "config"})
+LATER_MODULES = ("warroom.files", "warroom.tui.confirm", "warroom.tui.publish_dialog", "warroom.tui.followup_tickets",
+                 "warroom.tui.runbook_screen", "warroom.tui.history")
+"""Imported once the console is complete (``import_the_rest``); every other module of the
+console is imported by its first frame or by the flows right after it."""
 """Workers without which the console cannot go on: their failure ends it with one line."""
 WHAT_FAILED = {
     "load": "reading the journal", "config": "the configuration", "write": "writing to the journal",
@@ -200,7 +205,7 @@ class WarroomApp(App):
         self.banner = Static(id="banner")
         self.timeline_pane = TimelinePane(read_only=self.read_only, id="timeline-pane")
         self.timeline = self.timeline_pane.view
-        self.health_pane = HealthPane((), id="health-pane")
+        self.health_pane = HealthPane(id="health-pane")  # "Reading the configuration…" until it is in
         self.roles_pane = RolesPane(id="roles-pane")
         self.draft_pane = DraftPane(TEMPLATE_NAMES, read_only=self.read_only, id="draft-pane")
         with Vertical(id="top"):
@@ -234,18 +239,15 @@ class WarroomApp(App):
             self.header.show(initial, f"#{initial.id}", None, None, system_clock(), self.seat_label())
 
     async def on_ready(self) -> None:
-        # The first frame (the header, the panes' frames) is on the terminal. Now what it did
-        # not need, imported here at once (an import error shows now, not at a key press).
-        import warroom.files  # noqa: F401  (saving: eagerly, like the dialogs)
-        import warroom.tui.confirm  # noqa: F401
-        import warroom.tui.quick_entry  # noqa: F401
+        # The first frame (the header, the panes' frames) is on the terminal. Now the flows,
+        # imported here; what only a key needs follows once the console is complete
+        # (import_the_rest): an import error shows at start, never at a key press.
         from warroom.tui.controllers.health import HealthController
         from warroom.tui.controllers.incident import IncidentController
         from warroom.tui.controllers.mitigation import MitigationController
         from warroom.tui.controllers.runbooks import RunbookController
         from warroom.tui.controllers.publish import PublishController
         from warroom.tui.dialogs import IncidentDialogs
-        import warroom.tui.runbook_screen  # noqa: F401
 
         options = self.options
         self.incident_flow: IncidentController = IncidentController(
@@ -353,12 +355,21 @@ class WarroomApp(App):
         # 100,000 of them took 130-210 ms of loop time (bench/ui_lag.py); frozen, under 8 ms.
         gc.freeze()
         self.refresh_state(roles=True)
-        self.refill_draft()
+        # The draft (its template compiled the first time) once the timeline is on the terminal.
+        self.call_after_refresh(self.refill_draft)
         self.start_flows()
         if self.options.seat == "scribe" and not self.read_only:
             self.timeline_pane.input.focus()
         else:
             self.timeline.focus()
+
+    @guarded("importing the console's screens")
+    def import_the_rest(self) -> None:
+        """What only a key needs (the dialogs' screens, saving a file, the History screen),
+        imported once the console is complete: the IC sees the timeline and the checks
+        first, and an import error still shows at start."""
+        for name in LATER_MODULES:
+            importlib.import_module(name)
 
     @guarded("applying the configuration")
     def on_config_ready(self, message: ConfigReady) -> None:
@@ -379,6 +390,7 @@ class WarroomApp(App):
         self.draft_pane.label_post(bool(config.channels))
         self.header.meeting(config.incident.bridge, config.incident.channel)
         self.refresh_state(roles=True)
+        self.call_after_refresh(self.import_the_rest)
         self.refill_draft()
         self.refresh_bindings()
 

@@ -71,7 +71,12 @@ class HealthPane(Pane):
         self._shown: dict[str, State] = {}
         """The state each row shows."""
         self._stale: dict[str, tuple[Result, Sequence[Result]]] = {}
-        """Newer values in the state a row shows, drawn with the ages once a second."""
+        """Newer values in the state a row shows, drawn with the ages once a second, and
+        only once the row is in view."""
+        self._ages: dict[str, str] = {}
+        """The age each row shows."""
+        self._latest: dict[str, Result] = {}
+        self._now: datetime | None = None
 
     @staticmethod
     def _grouped(checks: Sequence[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
@@ -83,9 +88,13 @@ class HealthPane(Pane):
         grouped = self._grouped(checks)
         if grouped == self.checks:
             return
-        self.checks = grouped
+        was, self.checks = self.checks, grouped
         self.rows_ready = False
-        if self.populated:
+        if not self.populated:
+            return
+        if not grouped and not was:  # "Reading the configuration…" -> "No health checks": the same widget
+            self.query_one("#health-empty", Static).update(Content(EMPTY))
+        else:
             self.call_later(self._rebuild)
 
     async def _rebuild(self) -> None:
@@ -110,8 +119,10 @@ class HealthPane(Pane):
         if not self.checks:
             return
         self.rows_ready = True
-        self._shown, self._stale = {}, {}
+        self._shown, self._stale, self._ages = {}, {}, {}
         table = self.table
+        # A row scrolled into view gets what it missed out of view (see show_ages).
+        self.watch(table, "scroll_y", self._draw_in_view, init=False)
         # The free text last: a narrow pane cuts the summary, never the state, trend or age.
         table.add_column("state", key="state", width=len(" CRITICAL "))
         table.add_column("service", key="service")
@@ -151,20 +162,49 @@ class HealthPane(Pane):
         table.update_cell(result.name, "trend", Text(sparkline([r.value for r in history])))
 
     def show_ages(self, latest: dict[str, Result], now: datetime) -> None:
+        """Once a second: the ages, and the newer values of checks whose state held, of the
+        rows in view. A row out of view is drawn when it comes into view: each update of a
+        cell repaints the table, and 200 checks sampled every second were ~800 updates a
+        second, every one of them a repaint of rows nobody could see."""
+        self._latest, self._now = latest, now
         if not self.rows_ready:
             return
-        stale, self._stale = self._stale, {}
-        for result, history in stale.values():
-            self._draw(result, history)
-        table = self.table
-        for name, result in latest.items():
-            table.update_cell(name, "age", Text(format_duration(coarse(now - result.at)), style="dim"))
+        self._draw_in_view()
         # The table's render caches are keyed by its count of updates, so what they hold
         # from before the updates above can never be drawn again; they would fill to their
         # caps (10,000 cells, 1,000 rows and lines: ~8 MiB of segments under
         # bench/incident.py's 200 checks) before dropping any. The table's public hook for
         # "cached data is stale" empties them; nothing still valid is lost.
-        table.notify_style_update()
+        self.table.notify_style_update()
+
+    def in_view(self) -> list[str]:
+        """The checks whose rows the table shows now (a row to spare either side)."""
+        table = self.table
+        height = table.scrollable_content_region.height - (table.header_height if table.show_header else 0)
+        if not self.checks or height <= 0:
+            return []
+        first = max(0, int(table.scroll_y) - 1)
+        return [name for name, _, _ in self.checks[first:first + height + 2]]
+
+    def _draw_in_view(self) -> None:
+        if not self.rows_ready:
+            return
+        table, now = self.table, self._now
+        for name in self.in_view():
+            held = self._stale.pop(name, None)
+            if held is not None:
+                self._draw(*held)
+            result = self._latest.get(name)
+            if result is None or now is None:
+                continue
+            age = format_duration(coarse(now - result.at))
+            if self._ages.get(name) != age:
+                self._ages[name] = age
+                table.update_cell(name, "age", Text(age, style="dim"))
+
+    def on_resize(self) -> None:
+        # A taller pane shows rows that were out of view, once the table is laid out again.
+        self.call_after_refresh(self._draw_in_view)
 
     def on_data_table_row_selected(self, event) -> None:  # by name: see contents()
         event.stop()

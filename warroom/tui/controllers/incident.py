@@ -66,6 +66,8 @@ class IncidentController:
         """Who writes from this console; set with the configuration."""
         self.incident = initial or Incident(id=incident_id or 0)
         self.entries: list[Entry] = []
+        self.health_marks: templates.Marks = {}
+        """Each check's first and latest health entry, kept as entries arrive (the draft's metrics)."""
         self.known = initial is not None
         """The incident's state has been read (the header can show it)."""
         self.loaded = False
@@ -160,6 +162,7 @@ class IncidentController:
     def loaded_with(self, message: IncidentLoaded) -> None:
         self.incident = message.incident
         self.entries = list(message.entries)
+        self.health_marks = templates.health_marks(self.entries)
         self.known = self.loaded = True
         self._note_health(self.entries)
 
@@ -215,6 +218,7 @@ class IncidentController:
         for entry in fresh:
             self.incident.apply(entry)
         self.entries.extend(fresh)
+        templates.health_marks(fresh, self.health_marks)
         self._note_health(fresh)
         return fresh
 
@@ -345,11 +349,14 @@ class IncidentController:
         settings = self.config.incident if self.config is not None else None
         readings = {name: {"state": r.state.value, "summary": r.summary, "at": r.at, "service": r.service}
                     for name, r in (live or {}).items()}
+        user_dir = templates.default_user_dir()
         context = templates.build_context(self.incident, self.entries, key=self.key(),
                                           level=self.level(), timer=timer, now=self.clock(),
                                           channel=settings.channel if settings else None,
-                                          bridge=settings.bridge if settings else None, live=readings)
-        return templates.render(template, context, user_dir=templates.default_user_dir())
+                                          bridge=settings.bridge if settings else None, live=readings,
+                                          marks=self.health_marks,
+                                          wanted=templates.variables(template, user_dir=user_dir))
+        return templates.render(template, context, user_dir=user_dir)
 
     def draft_status(self, template: str) -> str:
         """The draft's line: how many of its kind (internal, or the status page's) were
