@@ -561,3 +561,19 @@ async def test_a_draft_from_only_what_its_template_reads_is_the_same_draft(war: 
     own = tmp_path / "own"
     text = render("internal-update", context(wanted=variables("internal-update", user_dir=own)), user_dir=own).text
     assert text == "1 mitigations, 0 more"
+
+
+async def test_an_update_quotes_the_latest_news_and_counts_the_rest(war: War):
+    svc, i = war.svc, war.id
+    for n in range(40):
+        await svc.log(i, f"note {n:02d}", "bob")
+    for n in range(30):
+        before, after = ("ok", "critical") if n % 2 == 0 else ("critical", "ok")
+        await health(war, "api-errors", before, after, f"reading {n:02d}")
+    ctx = await war.context()
+    text = render("internal-update", ctx).text
+    assert ctx["known_more"] == 40 - 25 and ctx["health_more"] == 30 - 25
+    assert "- (15 earlier entries in the timeline)" in text
+    assert "note 15" in text and "note 39" in text and "note 14" not in text
+    assert "- (5 earlier changes in the timeline)" in text
+    assert text.count("api-errors: ok → critical") + text.count("api-errors: critical → ok") == 25

@@ -15,6 +15,9 @@ What the guides' update asks for, and where it comes from:
   the incident, each marked with its verification when one followed; refused, failed and
   no-op runs are not "done". ``actions_in_progress``: decisions since the last update.
   ``next_steps``: ``action`` entries since the last update (the newest few).
+- ``known`` (notes, evidence, decisions, changes) and ``health`` (transitions) since the last
+  update: the latest ``NEWS_LIMIT`` of each, with ``known_more`` / ``health_more`` counting
+  the earlier ones (the timeline has them).
 - ``cause`` (``impact --cause``), ``eta`` (``warroom eta``), ``channel`` and ``bridge``
   (``[incident]`` in the config) are "" when not set.
 """
@@ -187,17 +190,24 @@ SHOWN_LIMIT = 12
 with 200 checks or 4,000 actions in it is read by no one."""
 
 
-def _shown(name: str, rows: list[dict[str, Any]], key: Any = None) -> dict[str, Any]:
-    """``{name: at most SHOWN_LIMIT rows, name_more: how many were left out}``: with ``key``
+NEWS_LIMIT = 25
+"""Entries an update quotes of what happened since the last one (notes, evidence, changes;
+health transitions): the latest, the rest counted. The timeline has them all; an update
+quoting the 300 notes of a busy half hour is read by no one, and the console refills its
+draft once a second."""
+
+
+def _shown(name: str, rows: list[dict[str, Any]], key: Any = None, limit: int = SHOWN_LIMIT) -> dict[str, Any]:
+    """``{name: at most limit rows, name_more: how many were left out}``: with ``key``
     the most telling rows (lowest key first, order otherwise kept), else the latest."""
-    if len(rows) <= SHOWN_LIMIT:
+    if len(rows) <= limit:
         return {name: rows, f"{name}_more": 0}
     if key is None:
-        kept = rows[-SHOWN_LIMIT:]
+        kept = rows[-limit:]
     else:
-        chosen = set(sorted(range(len(rows)), key=lambda i: (key(rows[i]), i))[:SHOWN_LIMIT])
+        chosen = set(sorted(range(len(rows)), key=lambda i: (key(rows[i]), i))[:limit])
         kept = [row for i, row in enumerate(rows) if i in chosen]
-    return {name: kept, f"{name}_more": len(rows) - SHOWN_LIMIT}
+    return {name: kept, f"{name}_more": len(rows) - limit}
 
 
 def _metric_weight(row: dict[str, Any]) -> int:
@@ -331,9 +341,11 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         ("actions",): lambda: {"actions": [_mitigation(e) for e in recent
                                            if e.kind in (Kind.ACTION, Kind.MITIGATION)]},
         ("notes",): lambda: {"notes": [_item(e) for e in recent if e.kind is Kind.NOTE]},
-        ("health",): lambda: {"health": [_health(e) for e in recent if e.kind is Kind.HEALTH and is_transition(e)]},
+        ("health", "health_more"): lambda: _shown(
+            "health", [_health(e) for e in recent if e.kind is Kind.HEALTH and is_transition(e)], limit=NEWS_LIMIT),
         ("changes",): lambda: {"changes": [_item(e) for e in recent if e.kind in _CHANGE_KINDS]},
-        ("known",): lambda: {"known": [_item(e) for e in recent if e.kind in _KNOWN_KINDS]},
+        ("known", "known_more"): lambda: _shown(
+            "known", [_item(e) for e in recent if e.kind in _KNOWN_KINDS], limit=NEWS_LIMIT),
         ("next_steps",): lambda: {"next_steps": [_item(e) for e in recent if e.kind is Kind.ACTION][-NEXT_STEPS:]},
         ("triage",): lambda: {"triage": _triage_lines(entries, recent)},
         ("mitigations",): lambda: {"mitigations": [_mitigation(e) for e in incident.mitigations]},

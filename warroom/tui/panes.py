@@ -259,9 +259,11 @@ class DraftPane(Pane):
         """Replace the draft unless the user has edited it (then only when forced)."""
         if self.edited and not force:
             return
+        self.edited = False
+        if text == self.editor.text:  # loading it again would only re-wrap it (once a second)
+            return
         self._filling = True
         self.editor.load_text(text)
-        self.edited = False
 
     def set_status(self, text: str) -> None:
         if text != str(self.status.content):  # update() asks for a layout pass, same text or not
