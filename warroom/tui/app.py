@@ -355,8 +355,8 @@ class WarroomApp(App):
         # 100,000 of them took 130-210 ms of loop time (bench/ui_lag.py); frozen, under 8 ms.
         gc.freeze()
         self.refresh_state(roles=True)
-        # The draft (its template compiled the first time) once the timeline is on the terminal.
-        self.call_after_refresh(self.refill_draft)
+        if self.config is not None:  # else the configuration's arrival fills it (channel, bridge)
+            self.call_after_refresh(self.refill_draft)  # once the timeline is on the terminal
         self.start_flows()
         if self.options.seat == "scribe" and not self.read_only:
             self.timeline_pane.input.focus()
@@ -391,7 +391,7 @@ class WarroomApp(App):
         self.header.meeting(config.incident.bridge, config.incident.channel)
         self.refresh_state(roles=True)
         self.call_after_refresh(self.import_the_rest)
-        self.refill_draft()
+        self.call_after_refresh(self.refill_draft)  # its template compiled the first time: after this frame
         self.refresh_bindings()
 
     def start_flows(self) -> None:
