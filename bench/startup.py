@@ -30,7 +30,10 @@ then kills the child (SIGKILL, by pid) once the last marker has arrived.
              filled   the text of the journal's last entry: the panes' contents mounted
                       (in on_ready, after the first frame) and the journal loaded and drawn;
              config   "No health checks configured" in the Health pane: the configuration
-                      validated (in a thread, once the timeline is drawn) and applied.
+                      validated (in a thread, once the timeline is drawn) and applied. Until
+                      then the pane reads "Reading the configuration…" (before run S4 it said
+                      "No health checks configured" from its first frame, so this marker came
+                      before the configuration was read: S-S3's "complete" is not comparable).
            "title" is the first frame; "complete" is the later of filled and config: the
            console as the IC uses it.
 
