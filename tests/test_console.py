@@ -705,6 +705,7 @@ async def test_the_health_pane_draws_a_new_state_at_once_and_new_values_once_a_s
         table = part(app, "#health-table")
         await until(pilot, lambda: "CRITICAL" in str(table.get_cell("cache-down", "state")))
         app.workers.cancel_group(app, "checks")
+        app.ticker.pause()  # "once a second" is this test's every_second() below
         first = app.health_flow.latest["cache-down"]
         same_state = replace(first, summary="still refused, 2nd sample")
         app.post_message(HealthResult(same_state))
@@ -746,6 +747,7 @@ service = "cache"
         await until(pilot, lambda: len(app.health_flow.latest) == 60)
         app.workers.cancel_group(app, "checks")
         await until(pilot, lambda: "CRITICAL" in str(table.get_cell("cache-59", "state")))
+        app.ticker.pause()  # "once a second" is this test's every_second() below
         shown = app.health_pane.in_view()
         assert "cache-00" in shown and "cache-59" not in shown
         for name in ("cache-00", "cache-59"):

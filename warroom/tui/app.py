@@ -189,6 +189,8 @@ class WarroomApp(App):
         """The flows exist (right after the first frame); keys before that are ignored."""
         self.timeline_drawn = asyncio.Event()
         self.draft_stale = False
+        self.ticker = None
+        """The once-a-second timer (``every_second``), from the first frame on."""
         self.register_themes()
 
     def get_css_variables(self) -> dict[str, str]:
@@ -270,7 +272,7 @@ class WarroomApp(App):
             self.notify(options.welcome, title="warroom", timeout=30, markup=False)
         self.incident_flow.load()
         self.run_worker(self._validate_config, group="config", exclusive=True, exit_on_error=False)
-        self.set_interval(1.0, self.every_second)
+        self.ticker = self.set_interval(1.0, self.every_second)
 
     async def _validate_config(self) -> None:
         config = self.options.config
