@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -232,13 +231,10 @@ async def test_a_server_that_never_greets_is_retryable(tmp_path, monkeypatch):
         hung.listen()
         port = hung.getsockname()[1]
         email = channel(tmp_path, monkeypatch, port)
-        started = time.monotonic()
-        with pytest.raises(DeliveryFailed) as failed:
-            await email.send(message(), None)
-        elapsed = time.monotonic() - started
+        with pytest.raises(DeliveryFailed) as failed:  # the channel's 1 s, not the guard's 30 s
+            await asyncio.wait_for(email.send(message(), None), 30)
     assert not failed.value.permanent
     assert str(failed.value) == f"email leadership: no answer from 127.0.0.1:{port} in 1s"
-    assert 0.9 <= elapsed < 5
 
 
 class Hangs(Mailbox):
@@ -254,12 +250,10 @@ async def test_a_server_that_hangs_after_the_data_is_retryable_and_the_retry_is_
     box = Hangs()
     servers.append(server := serve(box))
     email = channel(tmp_path, monkeypatch, server.port, "starttls = false")
-    started = time.monotonic()
     for _ in range(2):
         with pytest.raises(DeliveryFailed, match=r"no answer from 127\.0\.0\.1:\d+ in 1s") as failed:
-            await email.send(message(publication="17"), None)
+            await asyncio.wait_for(email.send(message(publication="17"), None), 30)
         assert not failed.value.permanent
-    assert time.monotonic() - started < 8
     ids = {BytesParser(policy=policy.default).parsebytes(e.original_content)["Message-ID"] for e, _ in box.envelopes}
     assert len(box.envelopes) == 2 and len(ids) == 1, "both copies carry one Message-ID: the second is known as a retry"
 
