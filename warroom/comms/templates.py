@@ -337,7 +337,7 @@ def build_context(incident: Incident, entries: list[Entry], *, key: str, level: 
         ("responders",): lambda: {"responders": _responders(incident)},
         ("decisions", "actions_in_progress"): lambda: {
             "decisions": (decided := [_item(e) for e in recent if e.kind is Kind.DECISION]),
-            "actions_in_progress": decided},
+            "actions_in_progress": list(decided)},
         ("actions",): lambda: {"actions": [_mitigation(e) for e in recent
                                            if e.kind in (Kind.ACTION, Kind.MITIGATION)]},
         ("notes",): lambda: {"notes": [_item(e) for e in recent if e.kind is Kind.NOTE]},
