@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pty
+import re
 import select
 import signal
 import time
@@ -84,7 +85,9 @@ def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
     while needle not in seen:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise AssertionError(f"{needle!r} not shown within {timeout}s")
+            shown = re.sub(r"\x1b\[[0-9;?<>=$]*[A-Za-z~]|\x1b\][^\x07]*\x07", "", seen.decode(errors="replace"))
+            raise AssertionError(f"{needle!r} not shown within {timeout}s; the terminal's last text: "
+                                 f"{' '.join(shown.split())[-1500:]!r}")
         ready, _, _ = select.select([fd], [], [], left)
         if ready:
             try:

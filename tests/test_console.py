@@ -706,6 +706,8 @@ async def test_the_health_pane_draws_a_new_state_at_once_and_new_values_once_a_s
         await until(pilot, lambda: "CRITICAL" in str(table.get_cell("cache-down", "state")))
         app.workers.cancel_group(app, "checks")
         app.ticker.pause()  # "once a second" is this test's every_second() below
+        await until(pilot, lambda: app.health_pane.in_view() == ["cache-down"])  # laid out, on screen
+        app.every_second()
         first = app.health_flow.latest["cache-down"]
         same_state = replace(first, summary="still refused, 2nd sample")
         app.post_message(HealthResult(same_state))

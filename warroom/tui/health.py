@@ -77,6 +77,8 @@ class HealthPane(Pane):
         """The age each row shows."""
         self._latest: dict[str, Result] = {}
         self._now: datetime | None = None
+        self._viewed: set[str] = set()
+        """The rows in view when last drawn: a row not among them has come into view."""
 
     @staticmethod
     def _grouped(checks: Sequence[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
@@ -119,10 +121,10 @@ class HealthPane(Pane):
         if not self.checks:
             return
         self.rows_ready = True
-        self._shown, self._stale, self._ages = {}, {}, {}
+        self._shown, self._stale, self._ages, self._viewed = {}, {}, {}, set()
         table = self.table
         # A row scrolled into view gets what it missed out of view (see show_ages).
-        self.watch(table, "scroll_y", self._draw_in_view, init=False)
+        self.watch(table, "scroll_y", self._draw_arrivals, init=False)
         # The free text last: a narrow pane cuts the summary, never the state, trend or age.
         table.add_column("state", key="state", width=len(" CRITICAL "))
         table.add_column("service", key="service")
@@ -137,6 +139,7 @@ class HealthPane(Pane):
         early, self._early = self._early, {}
         for result, history in early.values():
             self.show(result, history)
+        self.call_after_refresh(self._draw_arrivals)  # the rows in view, once laid out
 
     def show(self, result: Result, history: Sequence[Result]) -> None:
         """A check's new state is drawn at once; a new value in the same state waits for the
@@ -186,11 +189,19 @@ class HealthPane(Pane):
         first = max(0, int(table.scroll_y) - 1)
         return [name for name, _, _ in self.checks[first:first + height + 2]]
 
-    def _draw_in_view(self) -> None:
+    def _draw_arrivals(self) -> None:
+        """The rows that came into view (scrolled, or a taller pane): what they missed. The
+        rows that were in view already wait for the next ``show_ages``."""
+        self._draw_in_view(arrivals_only=True)
+
+    def _draw_in_view(self, *, arrivals_only: bool = False) -> None:
         if not self.rows_ready:
             return
         table, now = self.table, self._now
-        for name in self.in_view():
+        shown = self.in_view()
+        arrived = [name for name in shown if name not in self._viewed] if arrivals_only else shown
+        self._viewed = set(shown)
+        for name in arrived:
             held = self._stale.pop(name, None)
             if held is not None:
                 self._draw(*held)
@@ -204,7 +215,7 @@ class HealthPane(Pane):
 
     def on_resize(self) -> None:
         # A taller pane shows rows that were out of view, once the table is laid out again.
-        self.call_after_refresh(self._draw_in_view)
+        self.call_after_refresh(self._draw_arrivals)
 
     def on_data_table_row_selected(self, event) -> None:  # by name: see contents()
         event.stop()
