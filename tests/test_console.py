@@ -358,13 +358,13 @@ async def test_maximise_filter_and_search(store, clock, incident, tmp_path):
         assert view.search == "deploy" and view.row_count == 1
 
 
-def check_config(tmp_path: Path, port: int, interval: str = "100ms"):
+def check_config(tmp_path: Path, port: int, interval: str = "100ms", names: tuple[str, ...] = ("cache-down",)):
     from warroom.config import load_config
 
     path = tmp_path / "warroom.toml"
-    path.write_text(f'''
+    path.write_text("".join(f'''
 [[check]]
-name = "cache-down"
+name = "{name}"
 kind = "tcp"
 host = "127.0.0.1"
 port = {port}
@@ -372,7 +372,7 @@ interval = "{interval}"
 timeout = "1s"
 service = "cache"
 runbook = "https://runbooks.example/cache"
-''')
+''' for name in names))
     return load_config(path)
 
 
@@ -726,23 +726,11 @@ async def test_the_health_pane_draws_rows_out_of_view_when_they_come_into_view(s
     cell repaints the table); scrolled into view, a row shows what it missed."""
     from dataclasses import replace
 
-    from warroom.config import load_config
     from warroom.domain.durations import coarse, format_duration
     from warroom.tui.messages import HealthResult
 
-    port = free_port()
-    path = tmp_path / "warroom.toml"
-    path.write_text("".join(f'''
-[[check]]
-name = "cache-{n:02d}"
-kind = "tcp"
-host = "127.0.0.1"
-port = {port}
-interval = "1h"
-timeout = "1s"
-service = "cache"
-''' for n in range(60)))
-    app = console(store, clock, tmp_path, config=load_config(path))
+    names = tuple(f"cache-{n:02d}" for n in range(60))
+    app = console(store, clock, tmp_path, config=check_config(tmp_path, free_port(), "1h", names))
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         table = part(app, "#health-table")
