@@ -189,3 +189,32 @@ def test_plain_warroom_is_the_console_on_the_one_open_incident():
         args = parse(argv)
         assert args.command == "open" and args.incident is None and not args.read_only
     assert parse(["--store", "sqlite:x"]).store == "sqlite:x"
+
+
+async def test_the_health_pane_says_it_is_reading_the_configuration_until_it_is_in(store, tmp_path):
+    """Never "No health checks configured" before the configuration has been read."""
+    import threading
+
+    from textual.widgets import Static
+
+    clock = FakeClock()
+    await sample_incident(store, clock)
+    app = console(store, clock, tmp_path)
+    release = threading.Event()
+
+    def validate():
+        release.wait(10)
+        return load_config(None)
+
+    app.options.config, app.config, app.options.load_config = None, None, validate
+    async with app.run_test(size=(120, 40)) as pilot:
+        def said() -> str:
+            shown = app.health_pane.query("#health-empty")
+            return str(shown.first(Static).content) if shown else ""
+
+        await until(pilot, lambda: app.timeline_drawn.is_set() and said() != "")
+        assert said() == "Reading the configuration…"
+        release.set()
+        await until(pilot, lambda: app.config is not None)
+        await pilot.pause()
+        assert said().startswith("No health checks configured.")
