@@ -151,6 +151,7 @@ async def settle(pilot: Pilot, scene: Scene) -> None:
     if scene.health:
         await _fixed_health(pilot)
     app.every_second()
+    app.refill_draft()  # from the fixed health, whenever the console first drafted it
     await pilot.pause()
     if scene.keys:
         await pilot.press(*scene.keys)
