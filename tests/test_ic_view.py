@@ -64,6 +64,30 @@ async def test_a_long_incident_opens_at_its_newest_entries_and_follows_the_tail(
         assert newest_shown(view) and view.cursor_entry.id == new_id
 
 
+async def test_a_view_on_its_newest_entry_goes_to_the_end_when_the_layout_shows_its_scrollbar(store, clock, tmp_path):
+    """Scrolling is refused until a layout shows the scrollbar; under load that layout can come
+    after the refresh the view waited for (seen in a real terminal: a console opened at its
+    declaration). The moment the scrollbar is shown, a view on its newest entry goes there."""
+    await sample_incident(store, clock, notes=[f"note {n}" for n in range(NOTES)])
+    app = console(store, clock, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.incident_flow.loaded and app.config is not None)
+        view = part(app, TimelineView)
+        await until(pilot, lambda: newest_shown(view) and view.max_scroll_y > 0)
+        # The state the race leaves: the cursor on the newest entry, the view at the top, the
+        # scrollbar not yet shown; then the layout shows it.
+        view.scroll_to(y=0, animate=False, immediate=True)
+        view.show_vertical_scrollbar = False
+        assert view.scroll_y == 0 and view.cursor_entry.text == f"note {NOTES - 1}"
+        view.show_vertical_scrollbar = True
+        assert view.scroll_y == view.max_scroll_y > 0 and newest_shown(view)
+        # A reader who scrolled away from new entries is left where they are.
+        await pilot.press("home")
+        view.show_vertical_scrollbar = False
+        view.show_vertical_scrollbar = True
+        assert view.scroll_y == 0
+
+
 def test_header_shows_the_live_targets():
     from warroom.domain.cadence import Timer
     from warroom.domain.incident import Incident

@@ -383,8 +383,20 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         # entries arrived, a resized terminal) moves the end: a view on the newest entry
         # stays there, whenever that layout lands; one scrolled away from new entries (they
         # are counted as unseen) is left where the reader put it.
-        if not self._unseen and self._cursor is not None and self._cursor == self._last_entry_row():
+        if self._following():
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        # Scrolling is refused until a layout shows the scrollbar the rows need, and the
+        # refresh _follow_tail waits for can come before that layout (seen under load: a
+        # console opened at its declaration). The moment the scrollbar is shown, a view on
+        # its newest entry goes to the end.
+        if shown and self._following():
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def _following(self) -> bool:
+        """The cursor is on the newest entry and no new entry waits unseen."""
+        return not self._unseen and self._cursor is not None and self._cursor == self._last_entry_row()
 
     def _follow_tail(self) -> None:
         """Show the newest rows. Scrolling is refused until a layout has shown the scrollbar
