@@ -33,10 +33,13 @@ class ConfigReady(Message):
 class IncidentLoaded(Message):
     """The journal is open and the incident's entries are read (none before a declaration)."""
 
-    def __init__(self, incident: Incident, entries: list[Entry]) -> None:
+    def __init__(self, incident: Incident, entries: list[Entry],
+                 marks: dict[str, tuple[Entry, Entry]] | None = None) -> None:
         super().__init__()
         self.incident = incident
         self.entries = entries
+        self.marks = marks if marks is not None else {}
+        """Each check's first and latest health entry among ``entries``."""
 
 
 class EntriesArrived(Message):
