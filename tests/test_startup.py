@@ -102,12 +102,6 @@ argv = ["true"]
 """
 
 
-def console_app_file() -> str:
-    import warroom.tui.app
-
-    return warroom.tui.app.__file__
-
-
 def declare(cli) -> None:
     assert cli("declare", "-s", "SEV1", "-t", TITLE, "--ic", "alice").code == 0
 
@@ -126,7 +120,9 @@ def test_the_first_frame_shows_the_incident_before_pydantic_or_jinja2_is_importe
     # Once the console is complete, eagerly: every module of the console (an import error
     # shows at start, never when the IC first presses a key); the snapshot scenes are not the console's.
     after = set(seen["after"])
-    tui = Path(console_app_file()).parent
+    import warroom.tui
+
+    tui = Path(warroom.tui.__file__).parent
     console = {".".join(("warroom", "tui", *p.relative_to(tui).with_suffix("").parts)).removesuffix(".__init__")
                for p in tui.rglob("*.py")} - {"warroom.tui.scenes"}
     assert console - after == set() and "warroom.comms.templates" in after
